@@ -1,0 +1,60 @@
+namespace Sanjia.Abstractions;
+
+/// <summary>One call to one deployment: the request, the upstream model name, and the request's identity.</summary>
+public sealed record ChatCall(ChatRequest Request, string UpstreamModel, string RequestId);
+
+/// <summary>The result of a chat call: a response, or an expected error.</summary>
+public readonly struct ChatOutcome
+{
+    private ChatOutcome(ChatResponse? response, GatewayError? error) { Response = response; Error = error; }
+
+    public ChatResponse? Response { get; }
+    public GatewayError? Error { get; }
+    public bool IsSuccess => Response is not null;
+
+    public static implicit operator ChatOutcome(ChatResponse response) => new(response, null);
+    public static implicit operator ChatOutcome(GatewayError error) => new(null, error);
+}
+
+/// <summary>A successful answer, complete or streaming, always in OpenAI Chat Completions format.</summary>
+public abstract class ChatResponse : IAsyncDisposable
+{
+    /// <summary>Which deployment answered (set by the router).</summary>
+    public string? Deployment { get; set; }
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>A complete <c>chat.completion</c> JSON body with its usage.</summary>
+public sealed class CompleteChatResponse(ReadOnlyMemory<byte> body, TokenUsage usage) : ChatResponse
+{
+    public ReadOnlyMemory<byte> Body { get; } = body;
+    public TokenUsage Usage { get; } = usage;
+}
+
+/// <summary>
+/// A stream of <c>chat.completion.chunk</c> JSON payloads. <see cref="Usage"/> is final once the stream ends or is
+/// disposed: reported by the upstream when it did, else estimated from what was produced.
+/// </summary>
+public abstract class StreamingChatResponse : ChatResponse
+{
+    /// <summary>Reads the next chunk payload (without the SSE framing). Returns false at the normal end.</summary>
+    /// <exception cref="GatewayException">The upstream failed mid-stream.</exception>
+    public abstract ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken);
+
+    public abstract ReadOnlyMemory<byte> Current { get; }
+
+    public abstract TokenUsage Usage { get; }
+
+    /// <summary>Time the first chunk arrived, if any did.</summary>
+    public TimeSpan? TimeToFirstChunk { get; protected set; }
+}
+
+/// <summary>A provider adapter for chat: calls one upstream (or a local engine) and speaks OpenAI format back.</summary>
+public interface IChatBackend
+{
+    /// <summary>A short description used in errors, e.g. "deepseek (OpenAI-compatible)".</summary>
+    string Description { get; }
+
+    ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken);
+}

@@ -1,0 +1,31 @@
+namespace Sanjia.Abstractions;
+
+/// <summary>
+/// An OpenAI Chat Completions request as the gateway holds it: the caller's exact bytes plus the few fields the
+/// engine needs, read in one pass. Adapters that speak the same protocol forward <see cref="Body"/> with only the
+/// model rewritten; adapters that need the full structure parse it themselves.
+/// </summary>
+public sealed class ChatRequest
+{
+    public required ReadOnlyMemory<byte> Body { get; init; }
+    public required string Model { get; init; }
+    /// <summary>Byte offset of the <c>model</c> value (its opening quote) in <see cref="Body"/>.</summary>
+    public int ModelValueStart { get; init; } = -1;
+    /// <summary>Byte length of the <c>model</c> value, quotes included.</summary>
+    public int ModelValueLength { get; init; }
+    public bool Stream { get; init; }
+    /// <summary>The caller asked for the final usage chunk (<c>stream_options.include_usage</c>).</summary>
+    public bool IncludeUsage { get; init; }
+    /// <summary>The caller sent a <c>stream_options</c> object (so the gateway must not add its own).</summary>
+    public bool HasStreamOptions { get; init; }
+    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>.</summary>
+    public int? MaxTokens { get; init; }
+    public int N { get; init; } = 1;
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public bool HasTools { get; init; }
+    public bool HasResponseFormat { get; init; }
+    public bool HasImages { get; init; }
+    /// <summary>Approximate prompt text (message contents joined), for token estimates and context checks.</summary>
+    public required string PromptText { get; init; }
+}

@@ -1,0 +1,19 @@
+namespace Sanjia.Abstractions;
+
+/// <summary>The one place a <see cref="GatewayError"/> becomes an HTTP status code.</summary>
+public static class ErrorStatus
+{
+    public static int For(GatewayError error) => error.Kind switch
+    {
+        GatewayErrorKind.InvalidRequest => 400,
+        GatewayErrorKind.Authentication => 401,
+        GatewayErrorKind.PermissionDenied => 403,
+        GatewayErrorKind.ModelNotFound => 404,
+        GatewayErrorKind.PayloadTooLarge => 413,
+        GatewayErrorKind.RateLimited or GatewayErrorKind.BudgetExceeded or GatewayErrorKind.Overloaded => 429,
+        GatewayErrorKind.UpstreamRejected => error.UpstreamStatus is >= 400 and < 500 ? error.UpstreamStatus.Value : 400,
+        GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => 502,
+        GatewayErrorKind.UpstreamTimeout => 504,
+        _ => 500,
+    };
+}

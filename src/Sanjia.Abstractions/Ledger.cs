@@ -1,0 +1,34 @@
+namespace Sanjia.Abstractions;
+
+/// <summary>One metered request (or one attempt of it): what a bill and a spend report are built from.</summary>
+public sealed record LedgerEntry
+{
+    public required string RequestId { get; init; }
+    public int Attempt { get; init; } = 1;
+    public required DateTimeOffset Timestamp { get; init; }
+    public string? KeyId { get; init; }
+    public string? TeamId { get; init; }
+    public required string Endpoint { get; init; }
+    public required string Model { get; init; }
+    public string? Deployment { get; init; }
+    public string? Provider { get; init; }
+    public TokenUsage Usage { get; init; }
+    public required int Status { get; init; }
+    public string? ErrorCode { get; init; }
+    public double LatencyMs { get; init; }
+    public double? TimeToFirstTokenMs { get; init; }
+    public bool Stream { get; init; }
+}
+
+/// <summary>Durable storage for ledger entries; writes arrive batched.</summary>
+public interface ILedgerStore
+{
+    Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
+    Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>The request path's side of metering: never blocks, never loses an accepted entry before shutdown.</summary>
+public interface ILedger
+{
+    void Record(LedgerEntry entry);
+}

@@ -1,0 +1,115 @@
+namespace Sanjia.Core.Configuration;
+
+/// <summary>
+/// The configuration schema, bound from the <c>Sanjia</c> section (appsettings.json, <c>Sanjia__*</c> environment
+/// variables, command line). It is only data: <see cref="OptionsValidator"/> checks it and names the exact path of
+/// any error, and <see cref="Models.ModelRegistry"/> is the runtime model built from it. See docs/configuration.md.
+/// </summary>
+public sealed class SanjiaOptions
+{
+    public const string Section = "Sanjia";
+
+    /// <summary>Where the gateway listens.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:4000";
+
+    /// <summary>SQLite database, generated master key and other state.</summary>
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>The admin/master key. When empty, one is generated on first start and kept in the data folder.</summary>
+    public string? MasterKey { get; set; }
+
+    /// <summary>Every <c>*.gguf</c> file here is served as <c>local/&lt;file name&gt;</c>.</summary>
+    public string ModelsDir { get; set; } = "models";
+
+    /// <summary>Extra GGUF files to serve (the repeatable <c>--model PATH</c> switch).</summary>
+    public List<string> ModelFiles { get; set; } = [];
+
+    /// <summary>Register every cloud preset whose API-key environment variable is set.</summary>
+    public bool PresetsFromEnvironment { get; set; } = true;
+
+    /// <summary>Request bodies above this size get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Model aliases: the name clients send, mapped to deployments tried in order.</summary>
+    public Dictionary<string, AliasOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public LocalOptions Local { get; set; } = new();
+
+    public TimeoutOptions Timeouts { get; set; } = new();
+}
+
+public sealed class ProviderOptions
+{
+    /// <summary>A built-in preset (openai, deepseek, moonshot, ...) that supplies defaults for the fields below.</summary>
+    public string? Preset { get; set; }
+
+    /// <summary>The OpenAI-compatible base URL, up to but excluding <c>/chat/completions</c>.</summary>
+    public string? BaseUrl { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    /// <summary>Read the key from this environment variable instead of storing it in config.</summary>
+    public string? ApiKeyEnv { get; set; }
+
+    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Models listed by <c>/v1/models</c> as <c>provider/model</c>; any other model id is still forwarded.</summary>
+    public List<string>? Models { get; set; }
+
+    public List<string>? EmbeddingModels { get; set; }
+
+    /// <summary>Ask the upstream for a usage chunk on streams the caller did not ask one for (stripped before the caller).</summary>
+    public bool? StreamUsage { get; set; }
+
+    public TimeoutOptions? Timeouts { get; set; }
+}
+
+public sealed class AliasOptions
+{
+    public List<DeploymentOptions> Deployments { get; set; } = [];
+}
+
+public sealed class DeploymentOptions
+{
+    /// <summary>A provider name: a key of <c>Providers</c>, a preset enabled from the environment, or <c>local</c>.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>The model name the provider knows.</summary>
+    public string? Model { get; set; }
+}
+
+public sealed class TimeoutOptions
+{
+    public double ConnectSeconds { get; set; } = 10;
+
+    /// <summary>Until the response headers (streams) or the whole body (non-streaming).</summary>
+    public double RequestSeconds { get; set; } = 600;
+
+    /// <summary>Longest silence between two stream chunks.</summary>
+    public double StreamIdleSeconds { get; set; } = 120;
+}
+
+public sealed class LocalOptions
+{
+    /// <summary>Serve the in-process MiniLM embedding model as <c>local/all-minilm-l6-v2</c>.</summary>
+    public bool Embeddings { get; set; } = true;
+
+    public int ContextSize { get; set; } = 2048;
+
+    /// <summary>Generations running at once per local model.</summary>
+    public int MaxConcurrency { get; set; } = 2;
+
+    /// <summary>Requests waiting for a slot; beyond this they get 429.</summary>
+    public int MaxQueue { get; set; } = 16;
+
+    /// <summary>CPU threads per generation; 0 = the runtime's choice.</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Output limit when the request sets none.</summary>
+    public int DefaultMaxTokens { get; set; } = 512;
+
+    /// <summary>Template used when a model's metadata has none: <c>chatml</c> or <c>plain</c>.</summary>
+    public string FallbackTemplate { get; set; } = "chatml";
+}

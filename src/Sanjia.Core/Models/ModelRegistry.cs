@@ -1,0 +1,122 @@
+using System.Collections.Frozen;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+
+namespace Sanjia.Core.Models;
+
+/// <summary>One place a request can go: a provider and the model name it knows.</summary>
+public sealed record Deployment(IProvider Provider, string UpstreamModel)
+{
+    public string Id { get; } = Provider.Name + "/" + UpstreamModel;
+}
+
+/// <summary>What a model id the client sent resolves to: deployments in priority order.</summary>
+public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnlyList<Deployment> Deployments, bool IsAlias);
+
+/// <summary>
+/// The runtime model built from validated configuration: immutable, so a new one can be swapped in whole.
+/// Resolution order: configured alias, then <c>provider/model</c>.
+/// </summary>
+public sealed class ModelRegistry
+{
+    private readonly FrozenDictionary<string, IProvider> _providers;
+    private readonly FrozenDictionary<string, ResolvedModel> _aliases;
+    private readonly FrozenDictionary<string, ResolvedModel> _listed;
+
+    public ModelRegistry(IEnumerable<IProvider> providers, IReadOnlyDictionary<string, AliasOptions> aliases, ConfigErrors errors, DateTimeOffset created)
+    {
+        var byName = new Dictionary<string, IProvider>(StringComparer.OrdinalIgnoreCase);
+        foreach (var p in providers)
+        {
+            if (!byName.TryAdd(p.Name, p))
+            {
+                errors.Add($"{SanjiaOptions.Section}:Providers:{p.Name}", "this provider name is defined twice.");
+            }
+        }
+        _providers = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+        var listed = new Dictionary<string, ResolvedModel>(StringComparer.OrdinalIgnoreCase);
+        foreach (var p in byName.Values)
+        {
+            foreach (var (model, kind) in p.Models)
+            {
+                var d = new Deployment(p, model);
+                listed[d.Id] = new ResolvedModel(d.Id, kind, [d], IsAlias: false);
+            }
+        }
+        _listed = listed.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+        var resolvedAliases = new Dictionary<string, ResolvedModel>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (alias, a) in aliases)
+        {
+            var deployments = new List<Deployment>();
+            ModelKind? kind = null;
+            for (var i = 0; i < a.Deployments.Count; i++)
+            {
+                var path = $"{SanjiaOptions.Section}:Models:{alias}:Deployments:{i}";
+                var dep = a.Deployments[i];
+                if (dep.Provider is null || dep.Model is null)
+                {
+                    continue; // already reported by OptionsValidator
+                }
+                if (!byName.TryGetValue(dep.Provider, out var provider))
+                {
+                    errors.Add($"{path}:Provider", $"no provider named '{dep.Provider}' is configured (known: {string.Join(", ", byName.Keys.Order())}).");
+                    continue;
+                }
+                var d = new Deployment(provider, dep.Model);
+                var depKind = listed.TryGetValue(d.Id, out var l) ? l.Kind : ModelKind.Chat;
+                if (!listed.ContainsKey(d.Id) && !provider.AcceptsUnlistedModels)
+                {
+                    errors.Add($"{path}:Model", $"provider '{provider.Name}' does not serve a model named '{dep.Model}'.");
+                    continue;
+                }
+                if (kind is not null && kind != depKind)
+                {
+                    errors.Add($"{path}:Model", "mixes chat and embedding models in one alias.");
+                }
+                kind ??= depKind;
+                deployments.Add(d);
+            }
+            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true);
+        }
+        _aliases = resolvedAliases.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        Created = created;
+    }
+
+    public DateTimeOffset Created { get; }
+
+    public IEnumerable<IProvider> Providers => _providers.Values;
+
+    public ResolvedModel? Resolve(string model)
+    {
+        if (_aliases.TryGetValue(model, out var alias))
+        {
+            return alias;
+        }
+        if (_listed.TryGetValue(model, out var listed))
+        {
+            return listed;
+        }
+        var slash = model.IndexOf('/');
+        if (slash > 0 && slash < model.Length - 1
+            && _providers.TryGetValue(model[..slash], out var provider) && provider.AcceptsUnlistedModels)
+        {
+            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false);
+        }
+        return null;
+    }
+
+    /// <summary>Every model id a client can name, aliases first.</summary>
+    public IEnumerable<ModelInfo> List()
+    {
+        foreach (var a in _aliases.Values.OrderBy(a => a.RequestedId, StringComparer.Ordinal))
+        {
+            yield return new ModelInfo(a.RequestedId, a.Kind, "sanjia", Created);
+        }
+        foreach (var l in _listed.Values.OrderBy(a => a.RequestedId, StringComparer.Ordinal))
+        {
+            yield return new ModelInfo(l.RequestedId, l.Kind, l.Deployments[0].Provider.Name, Created);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Sanjia.Abstractions;
+using Sanjia.Core.Models;
+
+namespace Sanjia.Core.Pipeline;
+
+/// <summary>Who is calling: filled by authentication, read by metering and (later) budgets and limits.</summary>
+public sealed record Caller(string? KeyId, string? TeamId, bool IsMaster)
+{
+    public static readonly Caller Master = new(null, null, IsMaster: true);
+}
+
+/// <summary>Per-request state that flows through the chat pipeline; stages record what they did on it.</summary>
+public sealed class ChatContext(string requestId, string endpoint, ChatRequest request, ResolvedModel model, Caller caller, long startTimestamp)
+{
+    public string RequestId { get; } = requestId;
+    /// <summary>The inbound route, e.g. <c>/v1/chat/completions</c>.</summary>
+    public string Endpoint { get; } = endpoint;
+    public ChatRequest Request { get; } = request;
+    public ResolvedModel Model { get; } = model;
+    public Caller Caller { get; } = caller;
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the request arrived.</summary>
+    public long StartTimestamp { get; } = startTimestamp;
+
+    /// <summary>The deployment that answered (or failed last).</summary>
+    public Deployment? Deployment { get; set; }
+    public int Attempts { get; set; }
+    public int Fallbacks { get; set; }
+}

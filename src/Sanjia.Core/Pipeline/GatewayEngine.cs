@@ -1,0 +1,96 @@
+using Sanjia.Abstractions;
+using Sanjia.Core.Models;
+using Sanjia.Core.Tokens;
+
+namespace Sanjia.Core.Pipeline;
+
+/// <summary>The engine's entry points, free of HTTP: resolve the model, run the pipeline, meter.</summary>
+public sealed class GatewayEngine
+{
+    private readonly ChatHandler _pipeline;
+    private readonly ILedger _ledger;
+    private readonly TimeProvider _time;
+    private volatile ModelRegistry _registry;
+
+    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Action<ChatPipelineBuilder>? configure = null)
+    {
+        _registry = registry;
+        _ledger = ledger;
+        _time = time;
+        var builder = new ChatPipelineBuilder().UseMetering(ledger, time);
+        configure?.Invoke(builder);
+        _pipeline = builder.Build(new RoutingHandler());
+    }
+
+    public ModelRegistry Registry => _registry;
+
+    public TimeProvider Time => _time;
+
+    /// <summary>Swaps in a new validated registry; requests in flight keep the one they resolved against.</summary>
+    public void SwapRegistry(ModelRegistry registry) => _registry = registry;
+
+    public async ValueTask<(ChatContext? Context, ChatOutcome Outcome)> ChatAsync(
+        ChatRequest request, Caller caller, string requestId, string endpoint, long startTimestamp, CancellationToken cancellationToken)
+    {
+        var model = _registry.Resolve(request.Model);
+        if (model is null)
+        {
+            return (null, GatewayError.ModelNotFound(request.Model));
+        }
+        if (model.Kind != ModelKind.Chat)
+        {
+            return (null, GatewayError.Invalid($"The model '{request.Model}' is an embedding model; use /v1/embeddings.", "model", "model_not_chat"));
+        }
+        var context = new ChatContext(requestId, endpoint, request, model, caller, startTimestamp);
+        return (context, await _pipeline.HandleAsync(context, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingRequest request, Caller caller, string requestId, long startTimestamp, CancellationToken cancellationToken)
+    {
+        var model = _registry.Resolve(request.Model);
+        if (model is null)
+        {
+            return GatewayError.ModelNotFound(request.Model);
+        }
+        EmbeddingOutcome outcome = GatewayError.Invalid($"The model '{request.Model}' is not an embedding model.", "model", "model_not_embedding");
+        Deployment? used = null;
+        var attempts = 0;
+        foreach (var deployment in model.Deployments)
+        {
+            if (deployment.Provider.Embeddings is not { } backend)
+            {
+                continue;
+            }
+            used = deployment;
+            attempts++;
+            outcome = await backend.EmbedAsync(new EmbeddingCall(request, deployment.UpstreamModel, requestId), cancellationToken).ConfigureAwait(false);
+            if (outcome.Result is not null || !RoutingHandler.IsWorthFallingBack(outcome.Error!))
+            {
+                break;
+            }
+        }
+        var usage = outcome.Result?.Usage ?? default;
+        if (outcome.Result is not null && usage.Input == 0)
+        {
+            usage = new TokenUsage(request.Inputs.Sum(TokenCounter.Count), 0, Estimated: true);
+            outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
+        }
+        _ledger.Record(new LedgerEntry
+        {
+            RequestId = requestId,
+            Attempt = Math.Max(1, attempts),
+            Timestamp = _time.GetUtcNow(),
+            KeyId = caller.KeyId,
+            TeamId = caller.TeamId,
+            Endpoint = "/v1/embeddings",
+            Model = request.Model,
+            Deployment = used?.Id,
+            Provider = used?.Provider.Name,
+            Usage = usage,
+            Status = outcome.Error is { } e ? ErrorStatus.For(e) : 200,
+            ErrorCode = outcome.Error?.Code,
+            LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+        });
+        return outcome;
+    }
+}

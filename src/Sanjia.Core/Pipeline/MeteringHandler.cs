@@ -1,0 +1,97 @@
+using Sanjia.Abstractions;
+
+namespace Sanjia.Core.Pipeline;
+
+/// <summary>
+/// Writes one ledger entry per request: at once for complete answers and errors, and when a stream is disposed
+/// (ended, failed or abandoned by the client) for streams, with the usage counted up to that point.
+/// </summary>
+public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvider time) : DelegatingChatHandler(inner)
+{
+    public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
+    {
+        ChatOutcome outcome;
+        try
+        {
+            outcome = await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Record(context, default, status: 499, "client_closed_request", ttft: null);
+            throw;
+        }
+        switch (outcome.Response)
+        {
+            case CompleteChatResponse complete:
+                Record(context, complete.Usage, 200, null, ttft: null);
+                return outcome;
+            case StreamingChatResponse stream:
+                return new MeteredStream(stream, this, context);
+            default:
+                var error = outcome.Error!;
+                Record(context, default, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), ttft: null);
+                return outcome;
+        }
+    }
+
+    private void Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft)
+    {
+        var deployment = context.Deployment;
+        ledger.Record(new LedgerEntry
+        {
+            RequestId = context.RequestId,
+            Attempt = Math.Max(1, context.Attempts),
+            Timestamp = time.GetUtcNow(),
+            KeyId = context.Caller.KeyId,
+            TeamId = context.Caller.TeamId,
+            Endpoint = context.Endpoint,
+            Model = context.Model.RequestedId,
+            Deployment = deployment?.Id,
+            Provider = deployment?.Provider.Name,
+            Usage = usage,
+            Status = status,
+            ErrorCode = errorCode,
+            LatencyMs = time.GetElapsedTime(context.StartTimestamp).TotalMilliseconds,
+            TimeToFirstTokenMs = ttft?.TotalMilliseconds,
+            Stream = context.Request.Stream,
+        });
+    }
+
+    /// <summary>Passes the stream through and meters it exactly once, however it ends.</summary>
+    private sealed class MeteredStream(StreamingChatResponse inner, MeteringHandler owner, ChatContext context) : StreamingChatResponse
+    {
+        private GatewayError? _failure;
+        private bool _completed;
+        private int _recorded;
+
+        public override ReadOnlyMemory<byte> Current => inner.Current;
+        public override TokenUsage Usage => inner.Usage;
+
+        public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var more = await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+                TimeToFirstChunk = inner.TimeToFirstChunk;
+                _completed = !more;
+                return more;
+            }
+            catch (GatewayException ex)
+            {
+                _failure = ex.Error;
+                throw;
+            }
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _recorded, 1) == 0)
+            {
+                var (status, code) = _failure is not null ? (ErrorStatus.For(_failure), _failure.Code ?? _failure.Kind.ToString())
+                    : _completed ? (200, (string?)null) : (499, "client_closed_request");
+                owner.Record(context, inner.Usage, status, code, inner.TimeToFirstChunk);
+            }
+        }
+    }
+}
