@@ -11,6 +11,8 @@ public struct ChunkInfo
     /// <summary>Entries in <c>choices</c>; -1 when absent.</summary>
     public int Choices;
     public bool IsError;
+    /// <summary>The payload was a well-formed JSON object.</summary>
+    public bool Valid;
 }
 
 /// <summary>
@@ -53,6 +55,7 @@ public static class ChunkScanner
                     reader.Skip();
                 }
             }
+            info.Valid = reader.TokenType == JsonTokenType.EndObject && !reader.Read();
         }
         catch (JsonException)
         {

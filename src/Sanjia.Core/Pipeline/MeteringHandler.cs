@@ -8,6 +8,8 @@ namespace Sanjia.Core.Pipeline;
 /// </summary>
 public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvider time) : DelegatingChatHandler(inner)
 {
+    private readonly TimeProvider _time = time;
+
     public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
     {
         ChatOutcome outcome;
@@ -41,7 +43,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         {
             RequestId = context.RequestId,
             Attempt = Math.Max(1, context.Attempts),
-            Timestamp = time.GetUtcNow(),
+            Timestamp = _time.GetUtcNow(),
             KeyId = context.Caller.KeyId,
             TeamId = context.Caller.TeamId,
             Endpoint = context.Endpoint,
@@ -51,7 +53,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             Usage = usage,
             Status = status,
             ErrorCode = errorCode,
-            LatencyMs = time.GetElapsedTime(context.StartTimestamp).TotalMilliseconds,
+            LatencyMs = _time.GetElapsedTime(context.StartTimestamp).TotalMilliseconds,
             TimeToFirstTokenMs = ttft?.TotalMilliseconds,
             Stream = context.Request.Stream,
         });
@@ -61,6 +63,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
     private sealed class MeteredStream(StreamingChatResponse inner, MeteringHandler owner, ChatContext context) : StreamingChatResponse
     {
         private GatewayError? _failure;
+        private TimeSpan? _ttft;
         private bool _completed;
         private int _recorded;
 
@@ -72,7 +75,11 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             try
             {
                 var more = await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
-                TimeToFirstChunk = inner.TimeToFirstChunk;
+                if (more && _ttft is null)
+                {
+                    _ttft = owner._time.GetElapsedTime(context.StartTimestamp);
+                    TimeToFirstChunk = _ttft;
+                }
                 _completed = !more;
                 return more;
             }
@@ -90,7 +97,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             {
                 var (status, code) = _failure is not null ? (ErrorStatus.For(_failure), _failure.Code ?? _failure.Kind.ToString())
                     : _completed ? (200, (string?)null) : (499, "client_closed_request");
-                owner.Record(context, inner.Usage, status, code, inner.TimeToFirstChunk);
+                owner.Record(context, inner.Usage, status, code, _ttft);
             }
         }
     }

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+using Sanjia.Core.Pipeline;
+using Sanjia.Core.Security;
+
+namespace Sanjia.Api.Infrastructure;
+
+/// <summary>
+/// Every route needs a key except the explicit allow-list below. The key may come as <c>Authorization: Bearer</c>,
+/// <c>x-api-key</c> (Anthropic clients) or <c>api-key</c> (Azure clients); all three are treated the same.
+/// </summary>
+public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey)
+{
+    /// <summary>The only routes served without a key.</summary>
+    public static readonly IReadOnlySet<string> AnonymousPaths = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "/health/live",
+        "/health/ready",
+    };
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (AnonymousPaths.Contains(context.Request.Path.Value ?? ""))
+        {
+            return next(context);
+        }
+        var key = ReadKey(context.Request.Headers);
+        if (key.IsEmpty)
+        {
+            return OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
+                "You didn't provide an API key. Send it as 'Authorization: Bearer KEY', 'x-api-key: KEY' or 'api-key: KEY'.") { Code = "missing_api_key" });
+        }
+        if (!masterKey.Matches(key))
+        {
+            return OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
+                "Incorrect API key provided.") { Code = "invalid_api_key" });
+        }
+        context.Features.Set(Caller.Master);
+        return next(context);
+    }
+
+    public static ReadOnlySpan<char> ReadKey(IHeaderDictionary headers)
+    {
+        var authorization = headers.Authorization.ToString();
+        if (authorization.Length > 0)
+        {
+            var span = authorization.AsSpan().Trim();
+            return span.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? span[7..].Trim() : span;
+        }
+        var apiKey = headers["x-api-key"].ToString();
+        if (apiKey.Length > 0)
+        {
+            return apiKey.AsSpan().Trim();
+        }
+        return headers["api-key"].ToString().AsSpan().Trim();
+    }
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Api.Infrastructure;
+
+/// <summary>Writes a <see cref="GatewayError"/> in OpenAI's shape: <c>{"error":{"message","type","param","code"}}</c>.</summary>
+public static class OpenAiErrorWriter
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string TypeFor(GatewayErrorKind kind) => kind switch
+    {
+        GatewayErrorKind.InvalidRequest or GatewayErrorKind.PayloadTooLarge or GatewayErrorKind.ModelNotFound or GatewayErrorKind.UpstreamRejected => "invalid_request_error",
+        GatewayErrorKind.Authentication => "authentication_error",
+        GatewayErrorKind.PermissionDenied => "permission_error",
+        GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded => "rate_limit_error",
+        GatewayErrorKind.BudgetExceeded => "insufficient_quota",
+        GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => "upstream_error",
+        GatewayErrorKind.UpstreamTimeout => "timeout_error",
+        _ => "server_error",
+    };
+
+    public static byte[] Serialize(GatewayError error)
+    {
+        using var buffer = new MemoryStream(256);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("error"u8);
+            w.WriteString("message"u8, error.Message);
+            w.WriteString("type"u8, TypeFor(error.Kind));
+            if (error.Param is null) w.WriteNull("param"u8); else w.WriteString("param"u8, error.Param);
+            if (error.Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, error.Code);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    public static Task WriteAsync(HttpContext context, GatewayError error)
+    {
+        var response = context.Response;
+        response.StatusCode = ErrorStatus.For(error);
+        response.ContentType = "application/json";
+        if (error.RetryAfter is { } retry)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+        var body = Serialize(error);
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+}

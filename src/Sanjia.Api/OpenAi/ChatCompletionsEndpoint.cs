@@ -1,0 +1,66 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Json;
+using Sanjia.Core.Pipeline;
+
+namespace Sanjia.Api.OpenAi;
+
+/// <summary><c>POST /v1/chat/completions</c>: parse, hand to the engine, write JSON or SSE. Nothing else lives here.</summary>
+public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBytes)
+{
+    public const string Route = "/v1/chat/completions";
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var start = engine.Time.GetTimestamp();
+        var (body, readError) = await RequestBody.ReadAsync(http, maxBodyBytes).ConfigureAwait(false);
+        if (readError is not null)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, readError).ConfigureAwait(false);
+            return;
+        }
+        var (request, parseError) = ChatRequestParser.Parse(body);
+        if (parseError is not null)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, parseError).ConfigureAwait(false);
+            return;
+        }
+        var caller = http.Features.Get<Caller>() ?? Caller.Master;
+        var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, Route, start, http.RequestAborted).ConfigureAwait(false);
+        if (context is not null)
+        {
+            WriteRouteHeaders(http.Response, context);
+        }
+        switch (outcome.Response)
+        {
+            case null:
+                await OpenAiErrorWriter.WriteAsync(http, outcome.Error!).ConfigureAwait(false);
+                return;
+            case CompleteChatResponse complete:
+                http.Response.ContentType = "application/json";
+                http.Response.ContentLength = complete.Body.Length;
+                await http.Response.Body.WriteAsync(complete.Body, http.RequestAborted).ConfigureAwait(false);
+                await complete.DisposeAsync().ConfigureAwait(false);
+                return;
+            case StreamingChatResponse stream:
+                await using (stream.ConfigureAwait(false))
+                {
+                    await SseWriter.WriteAsync(http, stream).ConfigureAwait(false);
+                }
+                return;
+        }
+    }
+
+    internal static void WriteRouteHeaders(HttpResponse response, ChatContext context)
+    {
+        var headers = response.Headers;
+        if (context.Deployment is { } d)
+        {
+            headers["x-sanjia-deployment"] = d.Id;
+        }
+        headers["x-sanjia-attempts"] = context.Attempts.ToString(CultureInfo.InvariantCulture);
+        headers["x-sanjia-fallbacks"] = context.Fallbacks.ToString(CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Json;
+using Sanjia.Core.Pipeline;
+
+namespace Sanjia.Api.OpenAi;
+
+/// <summary><c>POST /v1/embeddings</c>: string or array input, float or base64 output.</summary>
+public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
+{
+    public const string Route = "/v1/embeddings";
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var start = engine.Time.GetTimestamp();
+        var (body, readError) = await RequestBody.ReadAsync(http, maxBodyBytes).ConfigureAwait(false);
+        if (readError is not null)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, readError).ConfigureAwait(false);
+            return;
+        }
+        var (request, error) = Parse(body);
+        if (error is not null)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
+        }
+        var caller = http.Features.Get<Caller>() ?? Caller.Master;
+        var outcome = await engine.EmbedAsync(request!, caller, http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
+        if (outcome.Error is { } e)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, e).ConfigureAwait(false);
+            return;
+        }
+        var result = outcome.Result!;
+        var bytes = result.Body ?? Serialize(request!, result);
+        http.Response.ContentType = "application/json";
+        http.Response.ContentLength = bytes.Length;
+        await http.Response.Body.WriteAsync(bytes, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    internal static (EmbeddingRequest?, GatewayError?) Parse(ReadOnlyMemory<byte> body)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return (null, GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json"));
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                return (null, GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json"));
+            if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 } modelName)
+                return (null, GatewayError.Invalid("You must provide a model parameter.", "model", "missing_required_parameter"));
+            if (!root.TryGetProperty("input", out var input))
+                return (null, GatewayError.Invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter"));
+            var inputs = new List<string>();
+            var tokens = false;
+            switch (input.ValueKind)
+            {
+                case JsonValueKind.String:
+                    inputs.Add(input.GetString()!);
+                    break;
+                case JsonValueKind.Array when input.GetArrayLength() > 0:
+                    foreach (var item in input.EnumerateArray())
+                    {
+                        if (item.ValueKind == JsonValueKind.String) inputs.Add(item.GetString()!);
+                        else if (item.ValueKind is JsonValueKind.Number or JsonValueKind.Array) { tokens = true; inputs.Add(item.GetRawText()); }
+                        else return (null, GatewayError.Invalid("Invalid type for 'input': expected a string, an array of strings, or token arrays.", "input", "invalid_type"));
+                    }
+                    break;
+                default:
+                    return (null, GatewayError.Invalid("Invalid value for 'input': expected a non-empty string or array.", "input", "invalid_value"));
+            }
+            if (inputs.Count > 2048)
+                return (null, GatewayError.Invalid("'input' may hold at most 2048 items.", "input", "invalid_value"));
+            var base64 = false;
+            if (root.TryGetProperty("encoding_format", out var format) && format.ValueKind != JsonValueKind.Null)
+            {
+                if (format.ValueKind != JsonValueKind.String || !(format.ValueEquals("float") || format.ValueEquals("base64")))
+                    return (null, GatewayError.Invalid("Invalid value for 'encoding_format': expected 'float' or 'base64'.", "encoding_format", "invalid_value"));
+                base64 = format.ValueEquals("base64");
+            }
+            int? dimensions = null;
+            if (root.TryGetProperty("dimensions", out var dims) && dims.ValueKind != JsonValueKind.Null)
+            {
+                if (dims.ValueKind != JsonValueKind.Number || !dims.TryGetInt32(out var d) || d < 1)
+                    return (null, GatewayError.Invalid("Invalid value for 'dimensions': expected a positive integer.", "dimensions", "invalid_value"));
+                dimensions = d;
+            }
+            return (new EmbeddingRequest { Body = body, Model = modelName, Inputs = inputs, InputIsTokens = tokens, Base64 = base64, Dimensions = dimensions }, null);
+        }
+    }
+
+    internal static byte[] Serialize(EmbeddingRequest request, EmbeddingResult result)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("object"u8, "list"u8);
+            w.WriteStartArray("data"u8);
+            var vectors = result.Vectors ?? [];
+            for (var i = 0; i < vectors.Count; i++)
+            {
+                w.WriteStartObject();
+                w.WriteString("object"u8, "embedding"u8);
+                w.WriteNumber("index"u8, i);
+                if (request.Base64)
+                {
+                    // OpenAI's base64 format: the little-endian float32 bytes of the vector.
+                    w.WriteBase64String("embedding"u8, MemoryMarshal.AsBytes(vectors[i].AsSpan()));
+                }
+                else
+                {
+                    w.WriteStartArray("embedding"u8);
+                    foreach (var v in vectors[i]) w.WriteNumberValue(v);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteString("model"u8, request.Model);
+            w.WriteStartObject("usage"u8);
+            w.WriteNumber("prompt_tokens"u8, result.Usage.Input);
+            w.WriteNumber("total_tokens"u8, result.Usage.Input);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+using Sanjia.Api.Infrastructure;
+
+namespace Sanjia.Api.OpenAi;
+
+/// <summary>
+/// Writes an OpenAI chat stream as Server-Sent Events, flushing every chunk as it arrives (no coalescing).
+/// A failure after the first byte becomes an error event and the connection is aborted, so no client can mistake
+/// it for a clean end: there is no <c>[DONE]</c> after a failure.
+/// </summary>
+internal static class SseWriter
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static async Task WriteAsync(HttpContext http, StreamingChatResponse stream)
+    {
+        var response = http.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        var ct = http.RequestAborted;
+        var writer = response.BodyWriter;
+        await response.StartAsync(ct).ConfigureAwait(false);
+        try
+        {
+            while (await stream.MoveNextAsync(ct).ConfigureAwait(false))
+            {
+                var chunk = stream.Current.Span;
+                var span = writer.GetSpan(DataPrefix.Length + chunk.Length + EventEnd.Length);
+                DataPrefix.CopyTo(span);
+                chunk.CopyTo(span[DataPrefix.Length..]);
+                EventEnd.CopyTo(span[(DataPrefix.Length + chunk.Length)..]);
+                writer.Advance(DataPrefix.Length + chunk.Length + EventEnd.Length);
+                var flush = await writer.FlushAsync(ct).ConfigureAwait(false);
+                if (flush.IsCanceled || flush.IsCompleted)
+                {
+                    return;
+                }
+            }
+            await writer.WriteAsync(Done, ct).ConfigureAwait(false);
+        }
+        catch (GatewayException ex)
+        {
+            var payload = OpenAiErrorWriter.Serialize(ex.Error);
+            await writer.WriteAsync(DataPrefix, ct).ConfigureAwait(false);
+            await writer.WriteAsync(payload, ct).ConfigureAwait(false);
+            await writer.WriteAsync(EventEnd, ct).ConfigureAwait(false);
+            await writer.FlushAsync(ct).ConfigureAwait(false);
+            http.Abort();
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Sanjia.Abstractions;
+using Sanjia.Api.Health;
+using Sanjia.Api.Infrastructure;
+using Sanjia.Api.OpenAi;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Pipeline;
+
+namespace Sanjia.Api;
+
+/// <summary>The HTTP surface: middleware order and routes, in one readable place.</summary>
+public static class SanjiaApi
+{
+    /// <summary>Outermost first: error handling and request id, then authentication, then routing.</summary>
+    public static WebApplication UseSanjiaApi(this WebApplication app)
+    {
+        app.UseMiddleware<GatewayErrorHandling>();
+        app.UseMiddleware<ApiKeyAuthentication>();
+        app.UseRouting();
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapSanjiaApi(this IEndpointRouteBuilder routes)
+    {
+        var services = routes.ServiceProvider;
+        var engine = services.GetRequiredService<GatewayEngine>();
+        var options = services.GetRequiredService<SanjiaOptions>();
+        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
+        var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
+        var models = new ModelsEndpoints(engine);
+        var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
+
+        routes.MapPost(ChatCompletionsEndpoint.Route, chat.HandleAsync);
+        routes.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
+        routes.MapGet("/v1/models", models.ListAsync);
+        routes.MapGet("/v1/models/{**id}", models.GetAsync);
+        routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
+        routes.MapGet("/health/ready", health.ReadyAsync);
+        routes.MapFallback(http => OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
+            $"Unknown route: {http.Request.Method} {http.Request.Path}.") { Code = "unknown_route" }));
+        return routes;
+    }
+}

@@ -1,0 +1,223 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Json;
+using Sanjia.Core.Models;
+using Sanjia.Core.Tokens;
+using Sanjia.Providers.OpenAi.Presets;
+
+namespace Sanjia.Providers.OpenAi;
+
+/// <summary>The resolved settings of one OpenAI-compatible provider (preset defaults merged with configuration).</summary>
+public sealed record OpenAiProviderSettings(
+    string Name,
+    Uri BaseUrl,
+    string? ApiKey,
+    string KeySource,
+    IReadOnlyDictionary<string, string> Headers,
+    IReadOnlyList<string> ChatModels,
+    IReadOnlyList<string> EmbeddingModels,
+    bool StreamUsage,
+    PresetQuirks Quirks,
+    TimeoutOptions Timeouts);
+
+/// <summary>
+/// OpenAI and every vendor that speaks its Chat Completions protocol. The caller's body is forwarded byte for byte
+/// with only <c>model</c> rewritten (and <c>stream_options</c> added when the gateway needs usage); responses
+/// are passed back as they come, read only for usage.
+/// </summary>
+public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IDisposable
+{
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+    private readonly OpenAiProviderSettings _settings;
+    private readonly HttpClient _http;
+    private readonly Uri _chatUri;
+    private readonly Uri _embeddingsUri;
+    private readonly TimeProvider _time;
+
+    public OpenAiCompatibleProvider(OpenAiProviderSettings settings, TimeProvider time, HttpMessageHandler? handler = null)
+    {
+        _settings = settings;
+        _time = time;
+        handler ??= new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(settings.Timeouts.ConnectSeconds),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            MaxConnectionsPerServer = int.MaxValue,
+            EnableMultipleHttp2Connections = true,
+        };
+        // Timeouts are applied per call (they differ for streams), not by HttpClient.
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        var baseUrl = settings.BaseUrl.ToString().TrimEnd('/') + "/";
+        _chatUri = new Uri(new Uri(baseUrl), "chat/completions");
+        _embeddingsUri = new Uri(new Uri(baseUrl), "embeddings");
+        Models = [.. settings.ChatModels.Select(m => (m, ModelKind.Chat)), .. settings.EmbeddingModels.Select(m => (m, ModelKind.Embedding))];
+    }
+
+    public string Name => _settings.Name;
+    public string Description => $"{_settings.Name} (OpenAI-compatible)";
+    public string Describe => $"{_settings.BaseUrl} (key: {_settings.KeySource})";
+    public IChatBackend Chat => this;
+    public IEmbeddingBackend Embeddings => this;
+    public IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
+    public bool AcceptsUnlistedModels => true;
+    public OpenAiProviderSettings Settings => _settings;
+
+    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
+    {
+        var request = call.Request;
+        if (CheckQuirks(request) is { } unsupported)
+        {
+            return unsupported;
+        }
+        var addUsage = request.Stream && !request.HasStreamOptions && _settings.StreamUsage;
+        var body = RequestRewriter.Rewrite(request, call.UpstreamModel, addUsage);
+        using var message = CreateRequest(_chatUri, body, request.Stream);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var error = await UpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
+                response.Dispose();
+                return error;
+            }
+            if (request.Stream)
+            {
+                if (response.Content.Headers.ContentType?.MediaType is { } mediaType && !mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase))
+                {
+                    response.Dispose();
+                    return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} answered a streaming request with '{mediaType}' instead of an event stream.") { Code = "upstream_protocol_error" };
+                }
+                var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                var result = new OpenAiStream(response, stream, request, hideUsageChunk: addUsage, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds));
+                response = null; // owned by the stream now
+                return result;
+            }
+            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            var info = ChunkScanner.Scan(bytes, text: null);
+            if (!info.Valid)
+            {
+                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = "upstream_protocol_error" };
+            }
+            var usage = info.Usage ?? EstimateUsage(request, bytes);
+            return new CompleteChatResponse(bytes, usage);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamErrors.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return UpstreamErrors.Unreachable(_settings.Name, ex);
+        }
+        catch (IOException ex)
+        {
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = "upstream_error" };
+        }
+        finally
+        {
+            response?.Dispose();
+        }
+    }
+
+    public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
+        var body = RequestRewriter.ReplaceModel(call.Request.Body.Span, call.UpstreamModel);
+        if (body is null)
+        {
+            return GatewayError.Invalid("You must provide a model parameter.", "model");
+        }
+        using var message = CreateRequest(_embeddingsUri, body, stream: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
+        try
+        {
+            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                return await UpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
+            }
+            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            var info = ChunkScanner.Scan(bytes, text: null);
+            if (!info.Valid)
+            {
+                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = "upstream_protocol_error" };
+            }
+            return new EmbeddingResult { Body = bytes, Usage = info.Usage ?? default };
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamErrors.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return UpstreamErrors.Unreachable(_settings.Name, ex);
+        }
+    }
+
+    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, bool stream)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        message.Content.Headers.ContentType = JsonContentType;
+        if (stream)
+        {
+            message.Headers.Accept.ParseAdd("text/event-stream");
+        }
+        if (!string.IsNullOrEmpty(_settings.ApiKey))
+        {
+            if (_settings.Quirks.AuthHeader is { } header)
+            {
+                message.Headers.TryAddWithoutValidation(header, _settings.ApiKey);
+            }
+            else
+            {
+                message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _settings.ApiKey);
+            }
+        }
+        foreach (var (name, value) in _settings.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+        return message;
+    }
+
+    /// <summary>Refuses, naming the field, what this vendor is documented not to accept.</summary>
+    private GatewayError? CheckQuirks(ChatRequest request)
+    {
+        var q = _settings.Quirks;
+        if (request.N > 1 && !q.SupportsN)
+        {
+            return GatewayError.Invalid($"The parameter 'n' must be 1 for {_settings.Name}: it returns one choice per request.", "n", "unsupported_parameter");
+        }
+        if (request.Temperature is { } t)
+        {
+            var min = q.MinTemperature ?? 0;
+            var max = q.MaxTemperature ?? 2;
+            var belowMin = q.TemperatureExclusiveMin ? t <= min : t < min;
+            if (belowMin || t > max)
+            {
+                var range = q.TemperatureExclusiveMin ? $"({min}, {max}]" : $"[{min}, {max}]";
+                return GatewayError.Invalid($"The parameter 'temperature' must be in {range} for {_settings.Name}.", "temperature", "unsupported_value");
+            }
+        }
+        return null;
+    }
+
+    private static TokenUsage EstimateUsage(ChatRequest request, byte[] body)
+    {
+        var text = new System.Text.StringBuilder();
+        ChunkScanner.Scan(body, text);
+        return new TokenUsage(TokenCounter.CountPrompt(request.PromptText), TokenCounter.Count(text.ToString()), Estimated: true);
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text;
+using Sanjia.Abstractions;
+using Sanjia.Core.Json;
+using Sanjia.Core.Streaming;
+using Sanjia.Core.Tokens;
+
+namespace Sanjia.Providers.OpenAi;
+
+/// <summary>
+/// An upstream OpenAI SSE stream passed through chunk by chunk. Usage comes from the upstream's usage chunk; when
+/// the gateway asked for that chunk itself it is kept from the caller. Without it, usage is estimated from the
+/// text seen. A stream that ends without <c>[DONE]</c>, stalls, or carries a malformed chunk fails.
+/// </summary>
+internal sealed class OpenAiStream : StreamingChatResponse
+{
+    private readonly HttpResponseMessage _response;
+    private readonly SseLineReader _reader;
+    private readonly ChatRequest _request;
+    private readonly bool _hideUsageChunk;
+    private readonly string _provider;
+    private readonly TimeSpan _idleTimeout;
+    private readonly CancellationTokenSource _idle = new();
+    private readonly StringBuilder _text = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private TokenUsage? _reported;
+    private ReadOnlyMemory<byte> _current;
+    private bool _done;
+
+    public OpenAiStream(HttpResponseMessage response, Stream body, ChatRequest request, bool hideUsageChunk, string provider, TimeSpan idleTimeout)
+    {
+        _response = response;
+        _reader = new SseLineReader(body);
+        _request = request;
+        _hideUsageChunk = hideUsageChunk;
+        _provider = provider;
+        _idleTimeout = idleTimeout;
+    }
+
+    public override ReadOnlyMemory<byte> Current => _current;
+
+    public override TokenUsage Usage => _reported ?? new TokenUsage(
+        TokenCounter.CountPrompt(_request.PromptText), TokenCounter.Count(_text.ToString()), Estimated: true);
+
+    public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    {
+        if (_done) return false;
+        while (true)
+        {
+            ReadOnlyMemory<byte>? data;
+            _idle.TryReset();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
+            _idle.CancelAfter(_idleTimeout);
+            try
+            {
+                data = await _reader.ReadAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new GatewayException(UpstreamErrors.Timeout(_provider, $"no stream data for {_idleTimeout.TotalSeconds:0.#} s"));
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} broke off the stream: {ex.Message}") { Code = "upstream_stream_interrupted" });
+            }
+            if (data is not { } payload)
+            {
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} ended the stream before it finished.") { Code = "upstream_stream_interrupted" });
+            }
+            var span = payload.Span;
+            if (span.SequenceEqual("[DONE]"u8))
+            {
+                _done = true;
+                return false;
+            }
+            var info = ChunkScanner.Scan(span, _text);
+            if (!info.Valid)
+            {
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} sent a malformed stream chunk.") { Code = "upstream_malformed_chunk" });
+            }
+            if (info.IsError)
+            {
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} reported an error mid-stream: {Encoding.UTF8.GetString(span)}") { Code = "upstream_error" });
+            }
+            TimeToFirstChunk ??= Stopwatch.GetElapsedTime(_started);
+            if (info.Usage is { } usage)
+            {
+                _reported = usage;
+                if (_hideUsageChunk && info.Choices <= 0)
+                {
+                    continue;
+                }
+            }
+            _current = payload;
+            return true;
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        // Disposing the response closes the connection if the body was not read to the end: the upstream sees
+        // the cancellation and stops generating (and billing).
+        _response.Dispose();
+        _idle.Dispose();
+    }
+}

@@ -1,0 +1,164 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Storage.Sqlite;
+
+/// <summary>
+/// The ledger in a local SQLite file (WAL journal, one transaction per batch). The default store: no server to run.
+/// </summary>
+public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private SqliteConnection? _connection;
+
+    public SqliteLedgerStore(string databasePath)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString();
+        DatabasePath = databasePath;
+    }
+
+    public string DatabasePath { get; }
+
+    private SqliteConnection Open()
+    {
+        if (_connection is not null) return _connection;
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        Execute(c, """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            CREATE TABLE IF NOT EXISTS ledger (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                request_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                ts TEXT NOT NULL,
+                key_id TEXT, team_id TEXT,
+                endpoint TEXT NOT NULL,
+                model TEXT NOT NULL,
+                deployment TEXT, provider TEXT,
+                input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+                estimated INTEGER NOT NULL,
+                status INTEGER NOT NULL, error_code TEXT,
+                latency_ms REAL NOT NULL, ttft_ms REAL,
+                stream INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_ledger_ts ON ledger(ts);
+            CREATE INDEX IF NOT EXISTS ix_ledger_request ON ledger(request_id);
+            """);
+        _connection = c;
+        return c;
+    }
+
+    public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var c = Open();
+            using var tx = c.BeginTransaction();
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO ledger (request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
+                    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
+                    latency_ms, ttft_ms, stream)
+                VALUES ($rid, $att, $ts, $key, $team, $ep, $model, $dep, $prov, $in, $cin, $out, $rsn, $est, $st, $err, $lat, $ttft, $stream)
+                """;
+            var p = new Dictionary<string, SqliteParameter>();
+            foreach (var name in new[] { "$rid", "$att", "$ts", "$key", "$team", "$ep", "$model", "$dep", "$prov", "$in", "$cin", "$out", "$rsn", "$est", "$st", "$err", "$lat", "$ttft", "$stream" })
+            {
+                p[name] = cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+            foreach (var e in entries)
+            {
+                p["$rid"].Value = e.RequestId;
+                p["$att"].Value = e.Attempt;
+                p["$ts"].Value = e.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+                p["$key"].Value = (object?)e.KeyId ?? DBNull.Value;
+                p["$team"].Value = (object?)e.TeamId ?? DBNull.Value;
+                p["$ep"].Value = e.Endpoint;
+                p["$model"].Value = e.Model;
+                p["$dep"].Value = (object?)e.Deployment ?? DBNull.Value;
+                p["$prov"].Value = (object?)e.Provider ?? DBNull.Value;
+                p["$in"].Value = e.Usage.Input;
+                p["$cin"].Value = e.Usage.CachedInput;
+                p["$out"].Value = e.Usage.Output;
+                p["$rsn"].Value = e.Usage.Reasoning;
+                p["$est"].Value = e.Usage.Estimated ? 1 : 0;
+                p["$st"].Value = e.Status;
+                p["$err"].Value = (object?)e.ErrorCode ?? DBNull.Value;
+                p["$lat"].Value = e.LatencyMs;
+                p["$ttft"].Value = e.TimeToFirstTokenMs is { } t ? t : DBNull.Value;
+                p["$stream"].Value = e.Stream ? 1 : 0;
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var c = Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
+                    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
+                    latency_ms, ttft_ms, stream
+                FROM ledger WHERE ts >= $since ORDER BY id LIMIT $limit
+                """;
+            cmd.Parameters.AddWithValue("$since", since.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            cmd.Parameters.AddWithValue("$limit", limit);
+            var list = new List<LedgerEntry>();
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add(new LedgerEntry
+                {
+                    RequestId = r.GetString(0),
+                    Attempt = r.GetInt32(1),
+                    Timestamp = DateTimeOffset.Parse(r.GetString(2), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+                    KeyId = r.IsDBNull(3) ? null : r.GetString(3),
+                    TeamId = r.IsDBNull(4) ? null : r.GetString(4),
+                    Endpoint = r.GetString(5),
+                    Model = r.GetString(6),
+                    Deployment = r.IsDBNull(7) ? null : r.GetString(7),
+                    Provider = r.IsDBNull(8) ? null : r.GetString(8),
+                    Usage = new TokenUsage(r.GetInt32(9), r.GetInt32(11), r.GetInt32(10), r.GetInt32(12), r.GetInt32(13) == 1),
+                    Status = r.GetInt32(14),
+                    ErrorCode = r.IsDBNull(15) ? null : r.GetString(15),
+                    LatencyMs = r.GetDouble(16),
+                    TimeToFirstTokenMs = r.IsDBNull(17) ? null : r.GetDouble(17),
+                    Stream = r.GetInt32(18) == 1,
+                });
+            }
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static void Execute(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        _connection?.Dispose();
+        _gate.Dispose();
+    }
+}
