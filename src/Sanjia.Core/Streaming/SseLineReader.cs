@@ -50,9 +50,14 @@ public sealed class SseLineReader(Stream stream) : IAsyncDisposable
             }
             if (result.IsCompleted)
             {
+                // A last line without its newline, and a last event without its blank line, still count.
+                if (!_buffer.IsEmpty)
+                {
+                    ProcessLine(_buffer, ref hasData);
+                }
                 _reader.AdvanceTo(_buffer.End);
-                // A final event without the blank line that should close it still counts.
-                return hasData ? _data.WrittenMemory : null;
+                _buffer = default;
+                return hasData ? _data.WrittenMemory : (ReadOnlyMemory<byte>?)null;
             }
             _reader.AdvanceTo(_buffer.Start, _buffer.End);
         }
