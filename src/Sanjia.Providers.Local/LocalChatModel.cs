@@ -11,7 +11,7 @@ using Sanjia.Core.Json;
 namespace Sanjia.Providers.Local;
 
 /// <summary>
-/// One served GGUF model under one configuration: its shared weights, its prompt format and its own concurrency
+/// One served GGUF model under one configuration: its shared weights, its prompt format and its concurrency
 /// bound. Every generation gets a fresh context, so requests never see each other's state.
 /// </summary>
 internal sealed class LocalChatModel
@@ -22,14 +22,14 @@ internal sealed class LocalChatModel
     private readonly TimeProvider _time;
     private Prepared? _prepared;
 
-    public LocalChatModel(string name, ModelWeights weights, LocalOptions options, ILogger logger, TimeProvider time)
+    public LocalChatModel(string name, ModelWeights weights, ConcurrencyLimiter limiter, LocalOptions options, ILogger logger, TimeProvider time)
     {
         Name = name;
         _weights = weights;
+        Limiter = limiter;
         _options = options;
         _logger = logger;
         _time = time;
-        Limiter = new ConcurrencyLimiter(options.MaxConcurrency, options.MaxQueue);
     }
 
     public string Name { get; }

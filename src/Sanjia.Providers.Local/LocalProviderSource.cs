@@ -20,6 +20,8 @@ public sealed class LocalProviderSource : IProviderSource, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, ModelWeights> _weights = new(StringComparer.Ordinal);
+    // Shared across reloads too: a rebuilt provider must not open a second set of slots next to the one in use.
+    private readonly ConcurrentDictionary<(string Path, int MaxConcurrency, int MaxQueue), ConcurrencyLimiter> _limiters = new();
     private readonly Lazy<MiniLmEncoder> _encoder;
 
     public LocalProviderSource(ILoggerFactory loggerFactory) : this(loggerFactory, TimeProvider.System)
@@ -49,7 +51,13 @@ public sealed class LocalProviderSource : IProviderSource, IDisposable
         }
 
         var chat = files
-            .Select(f => new LocalChatModel(f.Name, _weights.GetOrAdd(f.Path, p => new ModelWeights(p)), options.Local, _logger, _time))
+            .Select(f => new LocalChatModel(
+                f.Name,
+                _weights.GetOrAdd(f.Path, p => new ModelWeights(p)),
+                _limiters.GetOrAdd((f.Path, options.Local.MaxConcurrency, options.Local.MaxQueue), k => new ConcurrencyLimiter(k.MaxConcurrency, k.MaxQueue)),
+                options.Local,
+                _logger,
+                _time))
             .ToList();
         var embeddingBackend = embeddings ? new LocalEmbeddingBackend(_encoder.Value, _logger) : null;
         return [new LocalProvider(Describe(options, files, embeddings), chat, embeddingBackend)];

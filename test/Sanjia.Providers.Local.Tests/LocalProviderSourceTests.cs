@@ -144,4 +144,31 @@ public sealed class LocalProviderSourceTests : IDisposable
         Assert.InRange(plainPrompt, 2, 8);
         Assert.True(chatmlPrompt > plainPrompt + 10, $"chatml {chatmlPrompt}, plain {plainPrompt}");
     }
+
+    [Fact]
+    public async Task A_rebuilt_provider_shares_the_slots_of_the_one_it_replaces()
+    {
+        var options = new SanjiaOptions { ModelsDir = "", ModelFiles = [TestModel.Path] };
+        options.Local.MaxConcurrency = 1;
+        options.Local.MaxQueue = 0;
+        options.Local.Embeddings = false;
+        var before = Assert.Single(_source.Create(options, new ConfigErrors())).Chat!;
+        var after = Assert.Single(_source.Create(options, new ConfigErrors())).Chat!;
+
+        ChatCall Call(bool stream)
+        {
+            var body = LocalHarness.Request(extra: new() { ["max_tokens"] = 50, ["stream"] = stream });
+            var (request, _) = Sanjia.Core.Json.ChatRequestParser.Parse(System.Text.Encoding.UTF8.GetBytes(body));
+            return new ChatCall(request!, TestModel.Name, "req");
+        }
+
+        var held = await before.ChatAsync(Call(stream: true), CancellationToken.None);
+        Assert.True(held.IsSuccess, held.Error?.Message);
+        var busy = await after.ChatAsync(Call(stream: false), CancellationToken.None);
+        Assert.Equal(GatewayErrorKind.Overloaded, busy.Error?.Kind);
+
+        await held.Response!.DisposeAsync();
+        var free = await after.ChatAsync(Call(stream: false), CancellationToken.None);
+        Assert.True(free.IsSuccess, free.Error?.Message);
+    }
 }
