@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Json;
+
+namespace Sanjia.Providers.Local;
+
+/// <summary>
+/// One served GGUF model under one configuration: its shared weights, its prompt format and its concurrency
+/// bound. Every generation gets a fresh context, so requests never see each other's state.
+/// </summary>
+internal sealed class LocalChatModel
+{
+    private readonly ModelWeights _weights;
+    private readonly LocalOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private Prepared? _prepared;
+
+    public LocalChatModel(string name, ModelWeights weights, ConcurrencyLimiter limiter, LocalOptions options, ILogger logger, TimeProvider time)
+    {
+        Name = name;
+        _weights = weights;
+        Limiter = limiter;
+        _options = options;
+        _logger = logger;
+        _time = time;
+    }
+
+    public string Name { get; }
+
+    public string Path => _weights.Path;
+
+    public ConcurrencyLimiter Limiter { get; }
+
+    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, ChatRequestDto request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        LLamaWeights weights;
+        Prepared prepared;
+        try
+        {
+            (weights, var loadTime) = await _weights.GetAsync(cancellationToken).ConfigureAwait(false);
+            prepared = Volatile.Read(ref _prepared) ?? Prepare(weights, loadTime);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ModelLoadFailed(_logger, Path, ex);
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not be loaded.") { Code = "model_load_failed" };
+        }
+
+        var (format, contextParams) = prepared;
+        var prompt = Tokenize(weights, format.Apply(Messages(request)));
+        var contextSize = (int)contextParams.ContextSize!.Value;
+        if (prompt.Length >= contextSize)
+        {
+            return GatewayError.Invalid(
+                $"This model's maximum context length is {contextSize} tokens. However, your messages resulted in {prompt.Length} tokens.",
+                "messages", "context_length_exceeded");
+        }
+
+        var slot = await Limiter.TryAcquireAsync(cancellationToken).ConfigureAwait(false);
+        if (slot is null)
+        {
+            Log.Overloaded(_logger, Name, call.RequestId);
+            return new GatewayError(GatewayErrorKind.Overloaded, $"The local model '{Name}' is busy ({_options.MaxConcurrency} running, {_options.MaxQueue} waiting). Retry shortly.")
+            {
+                Code = "model_overloaded",
+                RetryAfter = TimeSpan.FromSeconds(1),
+            };
+        }
+
+        Generation generation;
+        try
+        {
+            var sampling = Sampling(request);
+            var stops = request.StopSequences.Concat(format.ImplicitStops).ToArray();
+            var maxTokens = request.EffectiveMaxTokens ?? _options.DefaultMaxTokens;
+            generation = await Task.Run(
+                () => Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (GatewayException ex)
+        {
+            return ex.Error;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.GenerationFailed(_logger, call.RequestId, Name, ex);
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not start a generation.") { Code = "local_generation_failed" };
+        }
+
+        var created = _time.GetUtcNow().ToUnixTimeSeconds();
+        if (call.Request.Stream)
+        {
+            return new LocalChatStream(generation, call.Request.Model, call.Request.IncludeUsage, created, started);
+        }
+
+        using (generation)
+        {
+            string text;
+            try
+            {
+                text = await Task.Run(() => generation.RunToEnd(cancellationToken), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (GatewayException ex)
+            {
+                return ex.Error;
+            }
+            var usage = generation.Usage;
+            var body = OpenAiChatJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model,
+                [new OpenAiChatJson.Choice(0, text, generation.FinishReason!)], usage);
+            return new CompleteChatResponse(body, usage);
+        }
+    }
+
+    /// <summary>What is derived once from the loaded weights.</summary>
+    private sealed record Prepared(PromptFormat Format, ModelParams ContextParams);
+
+    private Prepared Prepare(LLamaWeights weights, TimeSpan? loadTime)
+    {
+        var format = PromptFormat.For(weights, _options.FallbackTemplate, out var unusable);
+        if (unusable)
+        {
+            Log.TemplateUnusable(_logger, Path, format.Name);
+        }
+        var trainingContext = weights.ContextSize > 0 ? weights.ContextSize : _options.ContextSize;
+        var contextSize = (uint)Math.Min(_options.ContextSize, trainingContext);
+        var contextParams = new ModelParams(Path)
+        {
+            ContextSize = contextSize,
+            // The whole prompt can go in one batch; Generation still feeds it in pieces to stay cancellable.
+            BatchSize = contextSize,
+            UBatchSize = Math.Min(512u, contextSize),
+            Threads = _options.Threads > 0 ? _options.Threads : null,
+            BatchThreads = _options.Threads > 0 ? _options.Threads : null,
+            GpuLayerCount = 0,
+        };
+        var prepared = new Prepared(format, contextParams);
+        Volatile.Write(ref _prepared, prepared);
+        if (loadTime is { } elapsed)
+        {
+            Log.ModelLoaded(_logger, Name, Path, elapsed.TotalMilliseconds, weights.ContextSize, format.Name);
+        }
+        return prepared;
+    }
+
+    private static List<(string Role, string Content)> Messages(ChatRequestDto request) =>
+        request.Messages.Select(m => (m.Role switch
+        {
+            // Templates know system/user/assistant; OpenAI's newer name for the system role maps onto it.
+            "developer" => "system",
+            "function" => "tool",
+            var role => role,
+        }, m.Text)).ToList();
+
+    private static LLamaToken[] Tokenize(LLamaWeights weights, string prompt)
+    {
+        var tokens = weights.Tokenize(prompt, false, true, Encoding.UTF8);
+        // Templates such as llama-2's already write the BOS marker; add it only when they did not.
+        if (weights.Vocab.ShouldAddBOS && weights.Vocab.BOS is { } bos && (tokens.Length == 0 || tokens[0] != bos))
+        {
+            var withBos = new LLamaToken[tokens.Length + 1];
+            withBos[0] = bos;
+            tokens.CopyTo(withBos, 1);
+            return withBos;
+        }
+        return tokens;
+    }
+
+    private static SamplingSettings Sampling(ChatRequestDto request)
+    {
+        // Without a seed each request samples differently, as with hosted models.
+        var seed = request.Seed is { } s ? unchecked((uint)s) : (uint)Random.Shared.Next();
+        if (seed == uint.MaxValue)
+        {
+            seed--; // llama.cpp reads this value as "pick a random seed".
+        }
+        return new SamplingSettings(
+            Temperature: request.Temperature ?? 1f,
+            TopP: request.TopP ?? 1f,
+            Seed: seed,
+            PresencePenalty: request.PresencePenalty ?? 0f,
+            FrequencyPenalty: request.FrequencyPenalty ?? 0f);
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace Sanjia.Providers.Local;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Loaded local model {Model} from {Path} in {ElapsedMs:F0} ms (training context {TrainingContext}, prompt format {Format})")]
+    public static partial void ModelLoaded(ILogger logger, string model, string path, double elapsedMs, int trainingContext, string format);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Could not load local model {Path}")]
+    public static partial void ModelLoadFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "The chat template in {Path} is not one llama.cpp can apply; using the '{Fallback}' fallback")]
+    public static partial void TemplateUnusable(ILogger logger, string path, string fallback);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Local model {Model} is overloaded; request {RequestId} turned away")]
+    public static partial void Overloaded(ILogger logger, string model, string requestId);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "Local generation failed for request {RequestId} on {Model}")]
+    public static partial void GenerationFailed(ILogger logger, string requestId, string model, Exception exception);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Debug, Message = "llama.cpp: {Message}")]
+    public static partial void Native(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "Loaded the local embedding model {Model} in {ElapsedMs:F0} ms")]
+    public static partial void EncoderLoaded(ILogger logger, string model, double elapsedMs);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Error, Message = "Local embedding failed for request {RequestId}")]
+    public static partial void EmbeddingFailed(ILogger logger, string requestId, Exception exception);
+}
