@@ -1,15 +1,19 @@
-namespace Sanjia.Providers.Local.Tests;
+namespace Sanjia.Testing;
 
 /// <summary>Finds the tiny real GGUF model the tests run against.</summary>
-internal static class TestModel
+public static class TestModel
 {
     public const string Name = "stories260K";
     private const string RelativePath = "shared/models/stories260K.gguf";
 
     private static readonly Lazy<string> Located = new(Locate);
+    private static readonly Lazy<byte[]> Bytes = new(() => File.ReadAllBytes(Located.Value));
 
     /// <summary>SANJIA_TEST_MODEL if set, else the nearest <c>shared/models/stories260K.gguf</c> above the test binaries.</summary>
     public static string Path => Located.Value;
+
+    /// <summary>The model file's bytes (read once).</summary>
+    public static byte[] Content => Bytes.Value;
 
     private static string Locate()
     {
