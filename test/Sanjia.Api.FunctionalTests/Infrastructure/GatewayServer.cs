@@ -74,11 +74,23 @@ public sealed class GatewayServer : IAsyncDisposable
         new ApiKeyCredential(key ?? MasterKey),
         new OpenAIClientOptions { Endpoint = new Uri(BaseUrl + "/v1"), RetryPolicy = new ClientRetryPolicy(retries), NetworkTimeout = TimeSpan.FromSeconds(60) });
 
-    /// <summary>Everything metered so far, once the ledger queue has drained.</summary>
-    public async Task<IReadOnlyList<LedgerEntry>> LedgerAsync()
+    /// <summary>
+    /// The ledger once it holds at least <paramref name="expected"/> rows. A stream is metered when the server side
+    /// finishes with it, which can be just after the client has read its last byte, hence the wait.
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerEntry>> LedgerAsync(int expected = 1)
     {
-        await App.Services.GetRequiredService<ChannelLedger>().FlushAsync();
-        return await App.Services.GetRequiredService<ILedgerStore>().ReadAsync(DateTimeOffset.MinValue, 10_000, CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            await App.Services.GetRequiredService<ChannelLedger>().FlushAsync();
+            var rows = await App.Services.GetRequiredService<ILedgerStore>().ReadAsync(DateTimeOffset.MinValue, 10_000, CancellationToken.None);
+            if (rows.Count >= expected || DateTime.UtcNow > deadline)
+            {
+                return rows;
+            }
+            await Task.Delay(20);
+        }
     }
 
     public async ValueTask DisposeAsync()
