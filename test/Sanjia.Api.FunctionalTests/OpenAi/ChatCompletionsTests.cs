@@ -10,31 +10,19 @@ using Sanjia.Testing.OpenApi;
 namespace Sanjia.Api.FunctionalTests.OpenAi;
 
 /// <summary>Chat Completions through the real gateway to a fake OpenAI-compatible vendor, driven by the official SDK.</summary>
-public sealed class ChatCompletionsTests : IAsyncLifetime
+public sealed class ChatCompletionsTests : GatewayWithUpstream
 {
-    private FakeOpenAiServer _upstream = null!;
-    private GatewayServer _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiServer.StartAsync();
-        _gateway = await GatewayServer.StartAsync([
-            .. GatewayServer.Upstream(_upstream),
-            new("Models:chat-default:Deployments:0:Provider", "fake"),
-            new("Models:chat-default:Deployments:0:Model", "gpt-4o"),
-        ]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override IEnumerable<KeyValuePair<string, string>> Settings(FakeOpenAiServer upstream) =>
+    [
+        .. GatewayServer.Upstream(upstream),
+        new("Models:chat-default:Deployments:0:Provider", "fake"),
+        new("Models:chat-default:Deployments:0:Model", "gpt-4o"),
+    ];
 
     [Fact]
     public async Task The_sdk_gets_a_completion_from_an_alias()
     {
-        var chat = _gateway.OpenAi().GetChatClient("chat-default");
+        var chat = Gateway.OpenAi().GetChatClient("chat-default");
 
         ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Say hello")]);
 
@@ -42,15 +30,15 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
         Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
         Assert.True(completion.Usage.InputTokenCount > 0);
         Assert.True(completion.Usage.OutputTokenCount > 0);
-        var sent = Assert.Single(_upstream.Requests);
+        var sent = Assert.Single(Upstream.Requests);
         Assert.Equal("gpt-4o", JsonDocument.Parse(sent.Body).RootElement.GetProperty("model").GetString());
-        Assert.Equal($"Bearer {_upstream.ApiKey}", sent.Headers["Authorization"]);
+        Assert.Equal($"Bearer {Upstream.ApiKey}", sent.Headers["Authorization"]);
     }
 
     [Fact]
     public async Task The_sdk_streams_a_completion_with_usage()
     {
-        var chat = _gateway.OpenAi().GetChatClient("fake/gpt-4o-mini");
+        var chat = Gateway.OpenAi().GetChatClient("fake/gpt-4o-mini");
         var text = new StringBuilder();
         ChatTokenUsage? usage = null;
         ChatFinishReason? finish = null;
@@ -69,16 +57,16 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Every_byte_the_gateway_answers_is_valid_against_the_openai_spec()
+    public async Task Every_byte_theGateway_answers_is_valid_against_the_openai_spec()
     {
         var body = """{"model":"chat-default","messages":[{"role":"user","content":"hi there"}]}""";
-        using var json = await _gateway.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var json = await Gateway.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, json.StatusCode);
         OpenApiSpec.AssertValid("CreateChatCompletionResponse", await json.Content.ReadAsStringAsync());
 
         var streamBody = """{"model":"chat-default","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi there"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(streamBody, Encoding.UTF8, "application/json") };
-        using var stream = await _gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var stream = await Gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", stream.Content.Headers.ContentType?.MediaType);
         var events = await Sse.ReadDataAsync(stream);
         Assert.Equal("[DONE]", events[^1]);
@@ -93,7 +81,7 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Unknown_fields_reach_the_upstream_byte_for_byte_with_only_the_model_rewritten()
+    public async Task Unknown_fields_reach_theUpstream_byte_for_byte_with_only_the_model_rewritten()
     {
         // Odd spacing, key order, escapes, number formats and vendor fields: all must survive untouched.
         var body = "{ \"temperature\" : 0.70, \"model\":\"chat-default\",\n \"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9 \\\"quoted\\\"\",\"name\":\"u1\"}],"
@@ -101,10 +89,10 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
             + "\"response_format\":{\"type\":\"json_object\"},\"seed\":42,\"n\":1,\"stop\":[\"END\"],\"user\":\"u-1\",\"metadata\":{\"k\":\"v\"},"
             + "\"max_completion_tokens\":64,\"top_p\":1e0,\"x_vendor_extension\":{\"enable_thinking\":false,\"list\":[1,2.50,null,true]} }";
 
-        using var response = await _gateway.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await Gateway.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var sent = Assert.Single(_upstream.Requests);
+        var sent = Assert.Single(Upstream.Requests);
         Assert.Equal(body.Replace("\"model\":\"chat-default\"", "\"model\":\"gpt-4o\""), sent.BodyText);
     }
 
@@ -113,13 +101,13 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
     {
         var body = """{"model":"chat-default","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        using var response = await _gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var events = await Sse.ReadDataAsync(response);
 
         Assert.All(events[..^1], e => Assert.NotEqual(0, JsonDocument.Parse(e).RootElement.GetProperty("choices").GetArrayLength()));
         // The gateway asked the vendor for usage on the caller's behalf, so the ledger has exact counts.
-        Assert.Contains("\"stream_options\":{\"include_usage\":true}", Assert.Single(_upstream.Requests).BodyText);
-        var entry = Assert.Single(await _gateway.LedgerAsync());
+        Assert.Contains("\"stream_options\":{\"include_usage\":true}", Assert.Single(Upstream.Requests).BodyText);
+        var entry = Assert.Single(await Gateway.LedgerAsync());
         Assert.False(entry.Usage.Estimated);
         Assert.True(entry.Usage.Output > 0);
         Assert.Equal(200, entry.Status);
@@ -127,15 +115,15 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task When_the_vendor_reports_no_usage_the_gateway_counts_and_marks_it_estimated()
+    public async Task When_the_vendor_reports_no_usage_theGateway_counts_and_marks_it_estimated()
     {
-        _upstream.Enqueue(FakeBehavior.NoUsage());
+        Upstream.Enqueue(FakeBehavior.NoUsage());
         var body = """{"model":"chat-default","stream":true,"messages":[{"role":"user","content":"count these words please"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        using var response = await _gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         await Sse.ReadDataAsync(response);
 
-        var entry = Assert.Single(await _gateway.LedgerAsync());
+        var entry = Assert.Single(await Gateway.LedgerAsync());
         Assert.True(entry.Usage.Estimated);
         Assert.True(entry.Usage.Input >= 4);
         Assert.True(entry.Usage.Output >= 3); // "Hello from gpt-4o"
@@ -144,11 +132,11 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
     [Fact]
     public async Task Each_response_carries_a_request_id_and_the_deployment_used()
     {
-        using var response = await _gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "chat-default", messages = new[] { new { role = "user", content = "x" } } });
+        using var response = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "chat-default", messages = new[] { new { role = "user", content = "x" } } });
         var id = response.Headers.GetValues("x-request-id").Single();
         Assert.StartsWith("req_", id, StringComparison.Ordinal);
         Assert.Equal("fake/gpt-4o", response.Headers.GetValues("x-sanjia-deployment").Single());
-        using var other = await _gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "chat-default", messages = new[] { new { role = "user", content = "x" } } });
+        using var other = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "chat-default", messages = new[] { new { role = "user", content = "x" } } });
         Assert.NotEqual(id, other.Headers.GetValues("x-request-id").Single());
     }
 }

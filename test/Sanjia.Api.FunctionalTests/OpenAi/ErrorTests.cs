@@ -10,35 +10,23 @@ using Sanjia.Testing.OpenApi;
 namespace Sanjia.Api.FunctionalTests.OpenAi;
 
 /// <summary>Every failure gets OpenAI's error shape with the right status, and the gateway keeps serving afterwards.</summary>
-public sealed class ErrorTests : IAsyncLifetime
+public sealed class ErrorTests : GatewayWithUpstream
 {
-    private FakeOpenAiServer _upstream = null!;
-    private GatewayServer _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiServer.StartAsync();
-        _gateway = await GatewayServer.StartAsync([
-            .. GatewayServer.Upstream(_upstream),
-            new("Providers:down:BaseUrl", FakeOpenAiServer.GetUnreachableBaseUrl()),
-            new("Providers:down:ApiKey", "k"),
-            new("Providers:slow:BaseUrl", _upstream.BaseUrl),
-            new("Providers:slow:ApiKey", _upstream.ApiKey),
-            new("Providers:slow:Timeouts:RequestSeconds", "0.5"),
-            new("Providers:slow:Timeouts:StreamIdleSeconds", "0.5"),
-            new("MaxRequestBodyBytes", "4096"),
-        ]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override IEnumerable<KeyValuePair<string, string>> Settings(FakeOpenAiServer upstream) =>
+    [
+        .. GatewayServer.Upstream(upstream),
+        new("Providers:down:BaseUrl", FakeOpenAiServer.GetUnreachableBaseUrl()),
+        new("Providers:down:ApiKey", "k"),
+        new("Providers:slow:BaseUrl", upstream.BaseUrl),
+        new("Providers:slow:ApiKey", upstream.ApiKey),
+        new("Providers:slow:Timeouts:RequestSeconds", "0.5"),
+        new("Providers:slow:Timeouts:StreamIdleSeconds", "0.5"),
+        new("MaxRequestBodyBytes", "4096"),
+    ];
 
     private async Task<(HttpStatusCode Status, JsonElement Error, HttpResponseMessage Response)> Post(string body, string path = "/v1/chat/completions")
     {
-        var response = await _gateway.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await Gateway.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
         OpenApiSpec.AssertValid("ErrorResponse", text);
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal); // never a stack trace
@@ -59,7 +47,7 @@ public sealed class ErrorTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal(param, error.GetProperty("param").GetString());
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
@@ -85,16 +73,16 @@ public sealed class ErrorTests : IAsyncLifetime
             Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big))),
         };
         chunked.Headers.TransferEncodingChunked = true;
-        using var response = await _gateway.Http.SendAsync(chunked);
+        using var response = await Gateway.Http.SendAsync(chunked);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         OpenApiSpec.AssertValid("ErrorResponse", await response.Content.ReadAsStringAsync());
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task Upstream_rate_limits_pass_on_with_retry_after()
     {
-        _upstream.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = "7" }));
+        Upstream.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = "7" }));
         var (status, error, response) = await Post(Chat("fake/gpt-4o-mini"));
         Assert.Equal(HttpStatusCode.TooManyRequests, status);
         Assert.Equal("7", response.Headers.GetValues("Retry-After").Single());
@@ -104,7 +92,7 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task Upstream_client_errors_pass_on_with_their_status_and_message()
     {
-        _upstream.Enqueue(FakeBehavior.Status(422, "field x is not allowed"));
+        Upstream.Enqueue(FakeBehavior.Status(422, "field x is not allowed"));
         var (status, error, _) = await Post(Chat("fake/gpt-4o-mini"));
         Assert.Equal((HttpStatusCode)422, status);
         Assert.Equal("field x is not allowed", error.GetProperty("message").GetString());
@@ -113,20 +101,20 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task Upstream_server_errors_become_502()
     {
-        _upstream.Enqueue(FakeBehavior.Status(500, "boom"));
+        Upstream.Enqueue(FakeBehavior.Status(500, "boom"));
         var (status, error, _) = await Post(Chat("fake/gpt-4o-mini"));
         Assert.Equal(HttpStatusCode.BadGateway, status);
         Assert.Equal("upstream_error", error.GetProperty("type").GetString());
     }
 
     [Fact]
-    public async Task An_unreachable_upstream_is_502_and_a_timed_out_one_504()
+    public async Task An_unreachableUpstream_is_502_and_a_timed_out_one_504()
     {
         var (status, error, _) = await Post(Chat("down/gpt-4o-mini"));
         Assert.Equal(HttpStatusCode.BadGateway, status);
         Assert.Equal("upstream_unreachable", error.GetProperty("code").GetString());
 
-        _upstream.Enqueue(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromSeconds(5)));
+        Upstream.Enqueue(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromSeconds(5)));
         var (slow, slowError, _) = await Post(Chat("slow/gpt-4o-mini"));
         Assert.Equal(HttpStatusCode.GatewayTimeout, slow);
         Assert.Equal("upstream_timeout", slowError.GetProperty("code").GetString());
@@ -135,10 +123,10 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task A_stream_that_breaks_ends_with_an_error_event_and_no_clean_end()
     {
-        _upstream.Enqueue(FakeBehavior.DropAfterChunks(2));
+        Upstream.Enqueue(FakeBehavior.DropAfterChunks(2));
         var body = """{"model":"fake/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        using var response = await _gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         var events = new List<string>();
@@ -157,15 +145,15 @@ public sealed class ErrorTests : IAsyncLifetime
             var error = JsonDocument.Parse(events[^1]).RootElement.GetProperty("error");
             Assert.Equal("upstream_stream_interrupted", error.GetProperty("code").GetString());
         }
-        var entry = Assert.Single(await _gateway.LedgerAsync());
+        var entry = Assert.Single(await Gateway.LedgerAsync());
         Assert.Equal(502, entry.Status);
     }
 
     [Fact]
     public async Task The_sdk_sees_the_failure_of_a_broken_stream()
     {
-        _upstream.Enqueue(FakeBehavior.MalformedAfterChunks(1));
-        var chat = _gateway.OpenAi().GetChatClient("fake/gpt-4o-mini");
+        Upstream.Enqueue(FakeBehavior.MalformedAfterChunks(1));
+        var chat = Gateway.OpenAi().GetChatClient("fake/gpt-4o-mini");
         await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
             await foreach (var _ in chat.CompleteChatStreamingAsync([new UserChatMessage("hi")]))
@@ -175,24 +163,24 @@ public sealed class ErrorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_sdk_surfaces_gateway_errors_with_their_status()
+    public async Task The_sdk_surfacesGateway_errors_with_their_status()
     {
-        var chat = _gateway.OpenAi().GetChatClient("missing-model");
+        var chat = Gateway.OpenAi().GetChatClient("missing-model");
         var ex = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("hi")]));
         Assert.Equal(404, ex.Status);
     }
 
     [Fact]
-    public async Task The_gateway_keeps_serving_after_every_kind_of_failure()
+    public async Task TheGateway_keeps_serving_after_every_kind_of_failure()
     {
         await Post("{not json");
         await Post(Chat("no-such-model"));
         await Post(Chat("down/gpt-4o-mini"));
-        _upstream.Enqueue(FakeBehavior.ResetBeforeResponse());
+        Upstream.Enqueue(FakeBehavior.ResetBeforeResponse());
         var (reset, _, _) = await Post(Chat("fake/gpt-4o-mini"));
         Assert.Equal(HttpStatusCode.BadGateway, reset);
 
-        var chat = _gateway.OpenAi().GetChatClient("fake/gpt-4o-mini");
+        var chat = Gateway.OpenAi().GetChatClient("fake/gpt-4o-mini");
         ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("still there?")]);
         Assert.Equal("Hello from gpt-4o-mini", completion.Content[0].Text);
     }

@@ -10,61 +10,49 @@ using Sanjia.Testing.OpenApi;
 
 namespace Sanjia.Api.FunctionalTests.OpenAi;
 
-public sealed class ModelsAndEmbeddingsTests : IAsyncLifetime
+public sealed class ModelsAndEmbeddingsTests : GatewayWithUpstream
 {
-    private FakeOpenAiServer _upstream = null!;
-    private GatewayServer _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiServer.StartAsync();
-        _gateway = await GatewayServer.StartAsync([
-            .. GatewayServer.Upstream(_upstream),
-            new("Models:chat-default:Deployments:0:Provider", "fake"),
-            new("Models:chat-default:Deployments:0:Model", "gpt-4o"),
-            new("Models:embed:Deployments:0:Provider", "fake"),
-            new("Models:embed:Deployments:0:Model", "text-embedding-3-small"),
-        ]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override IEnumerable<KeyValuePair<string, string>> Settings(FakeOpenAiServer upstream) =>
+    [
+        .. GatewayServer.Upstream(upstream),
+        new("Models:chat-default:Deployments:0:Provider", "fake"),
+        new("Models:chat-default:Deployments:0:Model", "gpt-4o"),
+        new("Models:embed:Deployments:0:Provider", "fake"),
+        new("Models:embed:Deployments:0:Model", "text-embedding-3-small"),
+    ];
 
     [Fact]
     public async Task Models_lists_aliases_and_provider_models()
     {
-        var text = await _gateway.Http.GetStringAsync("/v1/models");
+        var text = await Gateway.Http.GetStringAsync("/v1/models");
         OpenApiSpec.AssertValid("ListModelsResponse", text);
         var ids = JsonDocument.Parse(text).RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
         Assert.Equal(["chat-default", "embed", "fake/gpt-4o-mini", "fake/text-embedding-3-small"], ids);
 
-        var sdkModels = await _gateway.OpenAi().GetOpenAIModelClient().GetModelsAsync();
+        var sdkModels = await Gateway.OpenAi().GetOpenAIModelClient().GetModelsAsync();
         Assert.Equal(ids, sdkModels.Value.Select(m => m.Id).ToList());
     }
 
     [Fact]
     public async Task A_model_can_be_read_by_id_even_with_a_slash()
     {
-        var text = await _gateway.Http.GetStringAsync("/v1/models/fake/gpt-4o-mini");
+        var text = await Gateway.Http.GetStringAsync("/v1/models/fake/gpt-4o-mini");
         OpenApiSpec.AssertValid("Model", text);
         Assert.Equal("fake/gpt-4o-mini", JsonDocument.Parse(text).RootElement.GetProperty("id").GetString());
-        using var missing = await _gateway.Http.GetAsync("/v1/models/nope");
+        using var missing = await Gateway.Http.GetAsync("/v1/models/nope");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
     [Fact]
     public async Task The_sdk_gets_embeddings_through_an_alias()
     {
-        var client = _gateway.OpenAi().GetEmbeddingClient("embed");
+        var client = Gateway.OpenAi().GetEmbeddingClient("embed");
         OpenAIEmbedding embedding = await client.GenerateEmbeddingAsync("hello world");
         Assert.Equal(8, embedding.ToFloats().Length);
 
         OpenAIEmbeddingCollection many = await client.GenerateEmbeddingsAsync(["a", "b", "c"]);
         Assert.Equal([0, 1, 2], many.Select(e => e.Index));
-        Assert.Equal("text-embedding-3-small", JsonDocument.Parse(_upstream.Requests[^1].Body).RootElement.GetProperty("model").GetString());
+        Assert.Equal("text-embedding-3-small", JsonDocument.Parse(Upstream.Requests[^1].Body).RootElement.GetProperty("model").GetString());
     }
 
     [Theory]
@@ -72,7 +60,7 @@ public sealed class ModelsAndEmbeddingsTests : IAsyncLifetime
     [InlineData("\"base64\"")]
     public async Task Embeddings_pass_through_in_either_encoding(string format)
     {
-        using var response = await _gateway.Http.PostAsync("/v1/embeddings",
+        using var response = await Gateway.Http.PostAsync("/v1/embeddings",
             new StringContent($$"""{"model":"fake/text-embedding-3-small","input":["x","y"],"encoding_format":{{format}}}""", Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -87,7 +75,7 @@ public sealed class ModelsAndEmbeddingsTests : IAsyncLifetime
     [InlineData("""{"input":"x"}""", "model")]
     public async Task Bad_embedding_requests_get_400_naming_the_field(string body, string param)
     {
-        using var response = await _gateway.Http.PostAsync("/v1/embeddings", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await Gateway.Http.PostAsync("/v1/embeddings", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var text = await response.Content.ReadAsStringAsync();
         OpenApiSpec.AssertValid("ErrorResponse", text);
@@ -97,9 +85,9 @@ public sealed class ModelsAndEmbeddingsTests : IAsyncLifetime
     [Fact]
     public async Task A_chat_model_is_refused_for_embeddings_and_vice_versa()
     {
-        using var e = await _gateway.Http.PostAsJsonAsync("/v1/embeddings", new { model = "missing", input = "x" });
+        using var e = await Gateway.Http.PostAsJsonAsync("/v1/embeddings", new { model = "missing", input = "x" });
         Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
-        using var c = await _gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "embed", messages = new[] { new { role = "user", content = "x" } } });
+        using var c = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "embed", messages = new[] { new { role = "user", content = "x" } } });
         Assert.Equal(HttpStatusCode.BadRequest, c.StatusCode);
     }
 
@@ -109,7 +97,7 @@ public sealed class ModelsAndEmbeddingsTests : IAsyncLifetime
     {
         async Task<JsonElement> Get(string format)
         {
-            using var r = await _gateway.Http.PostAsJsonAsync("/v1/embeddings", new { model = "embed", input = "same text", encoding_format = format });
+            using var r = await Gateway.Http.PostAsJsonAsync("/v1/embeddings", new { model = "embed", input = "same text", encoding_format = format });
             return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("data")[0].GetProperty("embedding").Clone();
         }
         var floats = (await Get("float")).EnumerateArray().Select(v => v.GetSingle()).ToArray();
