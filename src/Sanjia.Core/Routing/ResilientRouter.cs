@@ -82,7 +82,8 @@ public sealed partial class ResilientRouter(
                 if (context.Attempts >= maxAttempts) break;
                 var state = candidate.State;
                 var id = candidate.Deployment.Id;
-                if (state.CoolingUntil is { } until)
+                // Later rounds already waited for the earliest Retry-After.
+                if (round == 0 && state.CoolingUntil is { } until)
                 {
                     context.Route.Add(new RouteStep(id, "cooling"));
                     again.Add(candidate);
