@@ -43,7 +43,7 @@ public sealed partial class ResilientRouter(
         }
 
         var promptTokens = -1;
-        if (candidates.Any(c => c.Settings.ContextWindow is not null) || (model.Strategy ?? options.DefaultStrategy) == "lowest-cost")
+        if (candidates.Any(c => c.Settings.ContextWindow is not null) || string.Equals(model.Strategy ?? options.DefaultStrategy, "lowest-cost", StringComparison.OrdinalIgnoreCase))
         {
             promptTokens = TokenCounter.CountPrompt(context.Request.PromptText) + (context.Request.MaxTokens ?? 0);
             var fitting = candidates.Where(c => c.Settings.ContextWindow is not { } w || promptTokens <= w).ToList();
