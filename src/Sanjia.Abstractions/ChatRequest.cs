@@ -28,4 +28,6 @@ public sealed class ChatRequest
     public bool HasImages { get; init; }
     /// <summary>Approximate prompt text (message contents joined), for token estimates and context checks.</summary>
     public required string PromptText { get; init; }
+    /// <summary>The caller's own per-attempt timeout (the <c>x-sanjia-timeout</c> header), clamped by the router to configured bounds.</summary>
+    public TimeSpan? RequestedTimeout { get; set; }
 }

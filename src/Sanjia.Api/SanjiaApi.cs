@@ -4,11 +4,13 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sanjia.Abstractions;
+using Sanjia.Api.Admin;
 using Sanjia.Api.Health;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Api.OpenAi;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing.Health;
 
 namespace Sanjia.Api;
 
@@ -38,6 +40,7 @@ public static class SanjiaApi
         routes.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
         routes.MapGet("/v1/models", models.ListAsync);
         routes.MapGet("/v1/models/{**id}", models.GetAsync);
+        routes.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
         routes.MapFallback(http => OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,

@@ -15,7 +15,7 @@ internal static class UpstreamErrors
     public static async Task<GatewayError> FromResponseAsync(HttpResponseMessage response, string provider, TimeProvider time, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        var message = await ReadMessageAsync(response, cancellationToken).ConfigureAwait(false);
+        var (message, upstreamCode) = await ReadMessageAsync(response, cancellationToken).ConfigureAwait(false);
         var text = $"{provider} returned {status}: {message}";
         return status switch
         {
@@ -31,8 +31,28 @@ internal static class UpstreamErrors
             {
                 UpstreamStatus = status, Code = "upstream_error", RetryAfter = RetryAfter(response.Headers, time),
             },
-            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = "upstream_rejected" },
+            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = RejectionCode(upstreamCode, message) },
         };
+    }
+
+    /// <summary>
+    /// Names the rejections routing treats specially: a prompt over the model's context window and a content-filter
+    /// refusal (OpenAI, Azure and most compatible vendors use these codes or phrases).
+    /// </summary>
+    private static string RejectionCode(string? upstreamCode, string message)
+    {
+        if (upstreamCode is "context_length_exceeded" or "string_above_max_length"
+            || message.Contains("context length", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("context window", StringComparison.OrdinalIgnoreCase))
+        {
+            return "context_length_exceeded";
+        }
+        if (upstreamCode is "content_filter" or "content_policy_violation"
+            || message.Contains("content management policy", StringComparison.OrdinalIgnoreCase))
+        {
+            return "content_filter";
+        }
+        return "upstream_rejected";
     }
 
     public static GatewayError Unreachable(string provider, Exception ex) =>
@@ -61,7 +81,7 @@ internal static class UpstreamErrors
         return null;
     }
 
-    private static async Task<string> ReadMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<(string Message, string? Code)> ReadMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         byte[] body;
         try
@@ -78,7 +98,7 @@ internal static class UpstreamErrors
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            return response.ReasonPhrase ?? ((HttpStatusCode)response.StatusCode).ToString();
+            return (response.ReasonPhrase ?? ((HttpStatusCode)response.StatusCode).ToString(), null);
         }
         try
         {
@@ -89,18 +109,19 @@ internal static class UpstreamErrors
             {
                 if (root.TryGetProperty("error", out var e))
                 {
-                    if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return m.GetString()!;
-                    if (e.ValueKind == JsonValueKind.String) return e.GetString()!;
+                    var code = e.ValueKind == JsonValueKind.Object && e.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                    if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return (m.GetString()!, code);
+                    if (e.ValueKind == JsonValueKind.String) return (e.GetString()!, null);
                 }
-                if (root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String) return msg.GetString()!;
+                if (root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String) return (msg.GetString()!, null);
             }
         }
         catch (JsonException)
         {
         }
         var text = Encoding.UTF8.GetString(body).Trim();
-        if (text.Length == 0) return response.ReasonPhrase ?? "no details";
-        return text.Length > 500 ? text[..500] + "…" : text;
+        if (text.Length == 0) return (response.ReasonPhrase ?? "no details", null);
+        return (text.Length > 500 ? text[..500] + "…" : text, null);
     }
 
     private static string Describe(Exception ex) => ex switch

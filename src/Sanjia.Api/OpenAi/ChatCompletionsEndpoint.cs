@@ -12,6 +12,9 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
 {
     public const string Route = "/v1/chat/completions";
 
+    /// <summary>The caller's per-attempt timeout in seconds, clamped to <c>Sanjia:Routing:Timeouts</c> bounds.</summary>
+    public const string TimeoutHeader = "x-sanjia-timeout";
+
     public async Task HandleAsync(HttpContext http)
     {
         var start = engine.Time.GetTimestamp();
@@ -26,6 +29,16 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
         {
             await OpenAiErrorWriter.WriteAsync(http, parseError).ConfigureAwait(false);
             return;
+        }
+        if (http.Request.Headers[TimeoutHeader].ToString() is { Length: > 0 } timeoutText)
+        {
+            if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !(seconds > 0) || double.IsInfinity(seconds))
+            {
+                await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(
+                    $"The header '{TimeoutHeader}' must be a positive number of seconds, not '{timeoutText}'.", TimeoutHeader, "invalid_timeout")).ConfigureAwait(false);
+                return;
+            }
+            request!.RequestedTimeout = TimeSpan.FromSeconds(seconds);
         }
         var caller = http.Features.Get<Caller>() ?? Caller.Master;
         var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, Route, start, http.RequestAborted).ConfigureAwait(false);
@@ -62,5 +75,10 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
         }
         headers["x-sanjia-attempts"] = context.Attempts.ToString(CultureInfo.InvariantCulture);
         headers["x-sanjia-fallbacks"] = context.Fallbacks.ToString(CultureInfo.InvariantCulture);
+        headers["x-sanjia-retries"] = context.Retries.ToString(CultureInfo.InvariantCulture);
+        if (context.Route.Count > 0)
+        {
+            headers["x-sanjia-route"] = string.Join(" -> ", context.Route);
+        }
     }
 }

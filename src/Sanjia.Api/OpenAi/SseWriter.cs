@@ -14,6 +14,7 @@ internal static class SseWriter
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private static readonly TimeSpan ErrorDrainDelay = TimeSpan.FromMilliseconds(100);
 
     public static async Task WriteAsync(HttpContext http, StreamingChatResponse stream)
     {
@@ -49,6 +50,9 @@ internal static class SseWriter
             await writer.WriteAsync(payload, ct).ConfigureAwait(false);
             await writer.WriteAsync(EventEnd, ct).ConfigureAwait(false);
             await writer.FlushAsync(ct).ConfigureAwait(false);
+            // A flush hands the bytes to the transport, not to the socket: an immediate abort can drop the error
+            // event (and the chunks before it). Give the transport a moment to send them before the reset.
+            await Task.Delay(ErrorDrainDelay, CancellationToken.None).ConfigureAwait(false);
             http.Abort();
         }
     }

@@ -38,6 +38,8 @@ public sealed class SanjiaOptions
     public LocalOptions Local { get; set; } = new();
 
     public TimeoutOptions Timeouts { get; set; } = new();
+
+    public RoutingOptions Routing { get; set; } = new();
 }
 
 public sealed class ProviderOptions
@@ -68,6 +70,9 @@ public sealed class ProviderOptions
 
 public sealed class AliasOptions
 {
+    /// <summary>The routing strategy by name; empty = <see cref="RoutingOptions.DefaultStrategy"/>.</summary>
+    public string? Strategy { get; set; }
+
     public List<DeploymentOptions> Deployments { get; set; } = [];
 }
 
@@ -78,6 +83,25 @@ public sealed class DeploymentOptions
 
     /// <summary>The model name the provider knows.</summary>
     public string? Model { get; set; }
+
+    /// <summary>Share of traffic under the <c>weighted</c> strategy.</summary>
+    public double Weight { get; set; } = 1;
+
+    /// <summary>Lower goes first under <c>priority</c> (ties keep the listed order).</summary>
+    public int Priority { get; set; }
+
+    /// <summary>Requests in flight at once; beyond this the deployment is skipped. Empty = unlimited.</summary>
+    public int? MaxConcurrentRequests { get; set; }
+
+    /// <summary>Context window in tokens; prompts that do not fit skip this deployment. Empty = unknown.</summary>
+    public int? ContextWindow { get; set; }
+
+    /// <summary>Prices in US dollars per million tokens, for <c>lowest-cost</c>.</summary>
+    public decimal? InputPricePerMillion { get; set; }
+
+    public decimal? OutputPricePerMillion { get; set; }
+
+    public DeploymentTimeoutOptions? Timeouts { get; set; }
 }
 
 public sealed class TimeoutOptions

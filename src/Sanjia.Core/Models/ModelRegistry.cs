@@ -8,10 +8,17 @@ namespace Sanjia.Core.Models;
 public sealed record Deployment(IProvider Provider, string UpstreamModel)
 {
     public string Id { get; } = Provider.Name + "/" + UpstreamModel;
+
+    /// <summary>Weight, priority, limits and timeouts from the alias entry (defaults outside aliases).</summary>
+    public DeploymentSettings Settings { get; init; } = DeploymentSettings.Default;
 }
 
 /// <summary>What a model id the client sent resolves to: deployments in priority order.</summary>
-public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnlyList<Deployment> Deployments, bool IsAlias);
+public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnlyList<Deployment> Deployments, bool IsAlias)
+{
+    /// <summary>The alias's routing strategy by name; null = the configured default.</summary>
+    public string? Strategy { get; init; }
+}
 
 /// <summary>
 /// The runtime model built from validated configuration: immutable, so a new one can be swapped in whole.
@@ -64,7 +71,7 @@ public sealed class ModelRegistry
                     errors.Add($"{path}:Provider", $"no provider named '{dep.Provider}' is configured (known: {string.Join(", ", byName.Keys.Order())}).");
                     continue;
                 }
-                var d = new Deployment(provider, dep.Model);
+                var d = new Deployment(provider, dep.Model) { Settings = DeploymentSettings.From(dep) };
                 var depKind = listed.TryGetValue(d.Id, out var l) ? l.Kind : ModelKind.Chat;
                 if (!listed.ContainsKey(d.Id) && !provider.AcceptsUnlistedModels)
                 {
@@ -78,7 +85,7 @@ public sealed class ModelRegistry
                 kind ??= depKind;
                 deployments.Add(d);
             }
-            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true);
+            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true) { Strategy = a.Strategy };
         }
         _aliases = resolvedAliases.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         Created = created;
@@ -87,6 +94,9 @@ public sealed class ModelRegistry
     public DateTimeOffset Created { get; }
 
     public IEnumerable<IProvider> Providers => _providers.Values;
+
+    /// <summary>The configured aliases (for health views and checks).</summary>
+    public IEnumerable<ResolvedModel> Aliases => _aliases.Values;
 
     public ResolvedModel? Resolve(string model)
     {

@@ -25,4 +25,14 @@ public sealed class ChatContext(string requestId, string endpoint, ChatRequest r
     public Deployment? Deployment { get; set; }
     public int Attempts { get; set; }
     public int Fallbacks { get; set; }
+    /// <summary>Attempts on a deployment this request had already tried.</summary>
+    public int Retries { get; set; }
+    /// <summary>Every deployment the router tried or skipped, in order, with what happened.</summary>
+    public List<RouteStep> Route { get; } = [];
+}
+
+/// <summary>One step of a request's route, e.g. <c>a/m1</c> with outcome <c>503</c>, <c>ok</c> or <c>open</c>.</summary>
+public readonly record struct RouteStep(string Deployment, string Outcome)
+{
+    public override string ToString() => $"{Deployment}({Outcome})";
 }

@@ -12,14 +12,15 @@ public sealed class GatewayEngine
     private readonly TimeProvider _time;
     private volatile ModelRegistry _registry;
 
-    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Action<ChatPipelineBuilder>? configure = null)
+    /// <param name="router">The terminal stage; the host passes the resilient router, the default tries deployments in order.</param>
+    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Action<ChatPipelineBuilder>? configure = null, ChatHandler? router = null)
     {
         _registry = registry;
         _ledger = ledger;
         _time = time;
         var builder = new ChatPipelineBuilder().UseMetering(ledger, time);
         configure?.Invoke(builder);
-        _pipeline = builder.Build(new RoutingHandler());
+        _pipeline = builder.Build(router ?? new RoutingHandler());
     }
 
     public ModelRegistry Registry => _registry;

@@ -6,6 +6,7 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing;
 using Sanjia.Core.Security;
 using Sanjia.Providers.Local;
 using Sanjia.Providers.OpenAi;
@@ -20,14 +21,8 @@ public static class GatewayApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = CommandLine.ToConfigArgs(args) });
-        builder.Configuration.AddJsonFile("sanjia.json", optional: true, reloadOnChange: false);
-        if (CommandLine.ConfigFile(args) is { } file)
-        {
-            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
-        }
-        // Files above must not outrank the environment and the command line.
-        builder.Configuration.AddEnvironmentVariables();
-        builder.Configuration.AddCommandLine(CommandLine.ToConfigArgs(args));
+        var configFiles = ConfigFiles(args, builder.Environment.ContentRootPath);
+        AddSources(builder.Configuration, args, configFiles);
         configure?.Invoke(builder);
 
         var options = new SanjiaOptions();
@@ -63,10 +58,16 @@ public static class GatewayApp
             var errs = new ConfigErrors();
             var providers = sp.GetServices<IProviderSource>().SelectMany(s => s.Create(options, errs)).ToList();
             var registry = new ModelRegistry(providers, options.Models, errs, sp.GetRequiredService<TimeProvider>().GetUtcNow());
+            RoutingValidator.Validate(options, sp.GetRequiredService<RoutingStrategies>().Names, errs);
             errs.ThrowIfAny();
             return registry;
         });
-        services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSanjiaRouting(options.Routing);
+        services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
+            router: sp.GetRequiredService<ResilientRouter>()));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
+            (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
 
         var app = builder.Build();
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.
@@ -75,6 +76,30 @@ public static class GatewayApp
         app.UseSanjiaApi();
         app.MapSanjiaApi();
         return app;
+    }
+
+    /// <summary>The JSON files configuration is read from: <c>sanjia.json</c> (optional) and the <c>--config</c> file.</summary>
+    private static List<string> ConfigFiles(string[] args, string contentRoot)
+    {
+        var files = new List<string> { Path.Combine(contentRoot, "sanjia.json") };
+        if (CommandLine.ConfigFile(args) is { } file)
+        {
+            files.Add(Path.GetFullPath(file));
+        }
+        return files;
+    }
+
+    /// <summary>The configuration sources, lowest precedence first; also used to re-read them on a reload.</summary>
+    private static T AddSources<T>(T configuration, string[] args, List<string> files) where T : IConfigurationBuilder
+    {
+        for (var i = 0; i < files.Count; i++)
+        {
+            configuration.AddJsonFile(files[i], optional: i == 0, reloadOnChange: false);
+        }
+        // Files above must not outrank the environment and the command line.
+        configuration.AddEnvironmentVariables();
+        configuration.AddCommandLine(CommandLine.ToConfigArgs(args));
+        return configuration;
     }
 
     /// <summary>The addresses Kestrel actually bound (port 0 becomes a real port).</summary>

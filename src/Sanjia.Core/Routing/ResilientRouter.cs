@@ -1,0 +1,273 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing.Health;
+using Sanjia.Core.Tokens;
+
+namespace Sanjia.Core.Routing;
+
+/// <summary>
+/// The terminal stage of the chat pipeline. Per request: keep the deployments whose context window fits, let the
+/// alias's strategy order them, then try them within ONE attempt budget (<see cref="RetryOptions.MaxAttempts"/>):
+/// a transient failure moves on to the next deployment at once; when every deployment has been tried, the ones that
+/// failed transiently are tried again after an exponential, jittered backoff that honours <c>Retry-After</c>.
+/// Health (breaker, cool-down, concurrency limit) filters each candidate just before its attempt. Streams are
+/// peeked: a stream that fails before its first chunk is a failed attempt like any other; after the first chunk
+/// the stream belongs to the client and a failure ends it (see <see cref="RoutedStream"/>).
+/// </summary>
+public sealed partial class ResilientRouter(
+    RoutingStrategies strategies,
+    DeploymentStateStore states,
+    RoutingSettings settings,
+    TimeProvider time,
+    IRandomSource random,
+    ILogger<ResilientRouter> logger) : ChatHandler
+{
+    public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
+    {
+        var options = settings.Current;
+        var model = context.Model;
+        var candidates = new List<RouteCandidate>();
+        for (var i = 0; i < model.Deployments.Count; i++)
+        {
+            if (model.Deployments[i].Provider.Chat is not null)
+            {
+                candidates.Add(new RouteCandidate(model.Deployments[i], states.Get(model.Deployments[i]), i));
+            }
+        }
+        if (candidates.Count == 0)
+        {
+            return GatewayError.Invalid($"The model '{model.RequestedId}' is not a chat model.", "model", "model_not_chat");
+        }
+
+        var promptTokens = -1;
+        if (candidates.Any(c => c.Settings.ContextWindow is not null) || string.Equals(model.Strategy ?? options.DefaultStrategy, "lowest-cost", StringComparison.OrdinalIgnoreCase))
+        {
+            promptTokens = TokenCounter.CountPrompt(context.Request.PromptText) + (context.Request.MaxTokens ?? 0);
+            var fitting = candidates.Where(c => c.Settings.ContextWindow is not { } w || promptTokens <= w).ToList();
+            if (fitting.Count == 0)
+            {
+                var largest = candidates.Max(c => c.Settings.ContextWindow ?? 0);
+                return new GatewayError(GatewayErrorKind.InvalidRequest,
+                    $"This request needs about {promptTokens} tokens (prompt plus max_tokens), more than the largest context window ({largest} tokens) of the deployments behind '{model.RequestedId}'. Shorten the messages or lower max_tokens.")
+                { Param = "messages", Code = FailureClassifier.ContextLengthExceeded };
+            }
+            foreach (var skipped in candidates.Except(fitting))
+            {
+                context.Route.Add(new RouteStep(skipped.Deployment.Id, "context"));
+            }
+            candidates = fitting;
+        }
+
+        var strategy = strategies.Find(model.Strategy ?? options.DefaultStrategy) ?? new PriorityStrategy();
+        var ordered = strategy.Order(candidates, new RouteRequest(context.Request, Math.Max(0, promptTokens)));
+        return await RunAsync(context, ordered, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<ChatOutcome> RunAsync(ChatContext context, IReadOnlyList<RouteCandidate> ordered, RoutingOptions options, CancellationToken cancellationToken)
+    {
+        var tried = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var pending = ordered.ToList();
+        GatewayError? last = null;
+        TimeSpan? retryAfter = null;
+        var busy = false;
+        var maxAttempts = Math.Max(1, options.Retry.MaxAttempts);
+        for (var round = 0; pending.Count > 0 && round < maxAttempts; round++)
+        {
+            var again = new List<RouteCandidate>();
+            foreach (var candidate in pending)
+            {
+                if (context.Attempts >= maxAttempts) break;
+                var state = candidate.State;
+                var id = candidate.Deployment.Id;
+                // Later rounds already waited for the earliest Retry-After.
+                if (round == 0 && state.CoolingUntil is { } until)
+                {
+                    context.Route.Add(new RouteStep(id, "cooling"));
+                    again.Add(candidate);
+                    retryAfter = Min(retryAfter, until - time.GetUtcNow());
+                    continue;
+                }
+                if (!state.Breaker.TryEnter(out var probe))
+                {
+                    context.Route.Add(new RouteStep(id, "open"));
+                    if (state.Breaker.OpenUntil is { } open) retryAfter = Min(retryAfter, open - time.GetUtcNow());
+                    continue;
+                }
+                if (!state.TryAcquire(candidate.Settings.MaxConcurrentRequests))
+                {
+                    state.Breaker.OnAbandoned(probe);
+                    context.Route.Add(new RouteStep(id, "busy"));
+                    busy = true;
+                    again.Add(candidate);
+                    continue;
+                }
+
+                context.Attempts++;
+                if (!tried.Add(id)) context.Retries++;
+                else if (context.Attempts > 1) context.Fallbacks++;
+                context.Deployment = candidate.Deployment;
+
+                var outcome = await AttemptAsync(context, candidate, probe, options, cancellationToken).ConfigureAwait(false);
+                if (outcome.Response is { } response)
+                {
+                    context.Route.Add(new RouteStep(id, "ok"));
+                    response.Deployment = id;
+                    return outcome;
+                }
+                var error = outcome.Error!;
+                last = error;
+                context.Route.Add(new RouteStep(id, FailureClassifier.Label(error)));
+                switch (FailureClassifier.Classify(error, options))
+                {
+                    case FailureAction.Return:
+                        return error;
+                    case FailureAction.Retry:
+                        again.Add(candidate);
+                        if (error.RetryAfter is { } ra)
+                        {
+                            state.CoolDown(ra);
+                            retryAfter = Min(retryAfter, ra);
+                        }
+                        LogFallingBack(logger, context.RequestId, id, error.Code ?? error.Kind.ToString());
+                        break;
+                    default:
+                        LogFallingBack(logger, context.RequestId, id, error.Code ?? error.Kind.ToString());
+                        break;
+                }
+            }
+            if (context.Attempts >= maxAttempts || again.Count == 0)
+            {
+                break;
+            }
+            // Every candidate had its turn: back off before the next round, at least until the earliest Retry-After.
+            var backoff = Backoff(options.Retry, round);
+            var earliest = again.Select(c => c.State.CoolingUntil is { } u ? u - time.GetUtcNow() : TimeSpan.Zero).Min();
+            if (earliest > TimeSpan.FromSeconds(options.Retry.MaxRetryAfterSeconds))
+            {
+                break;
+            }
+            var delay = earliest > backoff ? earliest : backoff;
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+            }
+            pending = again;
+            retryAfter = null;
+        }
+
+        if (last is null)
+        {
+            // Nothing was attempted: every deployment was open, cooling down or at its limit.
+            return new GatewayError(GatewayErrorKind.Overloaded,
+                busy ? $"Every deployment of '{context.Model.RequestedId}' is at its concurrency limit; retry shortly."
+                     : $"Every deployment of '{context.Model.RequestedId}' is temporarily unavailable after repeated failures; retry later.")
+            {
+                Code = busy ? "deployments_busy" : "no_healthy_deployment",
+                RetryAfter = retryAfter is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1),
+            };
+        }
+        if (retryAfter is { } after && after > TimeSpan.Zero && (last.RetryAfter is null || last.RetryAfter < after))
+        {
+            last = last with { RetryAfter = after };
+        }
+        return last;
+    }
+
+    private async ValueTask<ChatOutcome> AttemptAsync(ChatContext context, RouteCandidate candidate, bool probe, RoutingOptions options, CancellationToken cancellationToken)
+    {
+        var state = candidate.State;
+        var deployment = candidate.Deployment;
+        var timeouts = AttemptTimeouts.For(options.Timeouts, candidate.Settings, context.Request.RequestedTimeout);
+        var started = time.GetTimestamp();
+        using var firstToken = new CancellationTokenSource(timeouts.FirstToken, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, firstToken.Token);
+        StreamingChatResponse? stream = null;
+        var handedOver = false;
+        try
+        {
+            var outcome = await deployment.Provider.Chat!.ChatAsync(new ChatCall(context.Request, deployment.UpstreamModel, context.RequestId), linked.Token).ConfigureAwait(false);
+            switch (outcome.Response)
+            {
+                case null:
+                    Fail(state, probe, outcome.Error!, countIt: FailureClassifier.CountsAgainstDeployment(outcome.Error!), options);
+                    return outcome;
+                case StreamingChatResponse s:
+                    stream = s;
+                    // Peek: fail over is only possible until the first chunk reaches the client.
+                    var more = await s.MoveNextAsync(linked.Token).ConfigureAwait(false);
+                    state.RecordLatency(time.GetElapsedTime(started));
+                    state.Breaker.OnSuccess(probe);
+                    handedOver = true;
+                    return new RoutedStream(s, more, state, timeouts, options, time, started, this);
+                default:
+                    state.RecordLatency(time.GetElapsedTime(started));
+                    state.Breaker.OnSuccess(probe);
+                    return outcome;
+            }
+        }
+        catch (GatewayException ex)
+        {
+            Fail(state, probe, ex.Error, FailureClassifier.CountsAgainstDeployment(ex.Error), options);
+            return ex.Error;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var error = new GatewayError(GatewayErrorKind.UpstreamTimeout,
+                $"{deployment.Id} sent no {(context.Request.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
+            { Code = "upstream_timeout" };
+            // A caller's own shorter timeout says nothing about the deployment.
+            Fail(state, probe, error, countIt: !timeouts.ShortenedByCaller, options);
+            return error;
+        }
+        catch (OperationCanceledException)
+        {
+            state.Breaker.OnAbandoned(probe);
+            throw;
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+                state.Release();
+            }
+        }
+    }
+
+    private void Fail(DeploymentState state, bool probe, GatewayError error, bool countIt, RoutingOptions options)
+    {
+        if (!countIt)
+        {
+            state.Breaker.OnAbandoned(probe);
+            return;
+        }
+        state.RecordFailure(error.Message);
+        var wasClosed = state.Breaker.State == BreakerState.Closed;
+        state.Breaker.OnFailure(options.Health, probe);
+        if (state.Breaker.State == BreakerState.Open && (wasClosed || probe))
+        {
+            LogBreakerOpened(logger, state.Id, state.Breaker.ConsecutiveFailures);
+        }
+    }
+
+    internal void OnStreamFailed(DeploymentState state, bool probe, GatewayError error, RoutingOptions options) =>
+        Fail(state, probe, error, FailureClassifier.CountsAgainstDeployment(error), options);
+
+    /// <summary>Exponential backoff with jitter: a random delay in [d/2, d], d = base·2^round capped at the maximum.</summary>
+    internal TimeSpan Backoff(RetryOptions o, int round)
+    {
+        var d = Math.Min(o.MaxDelaySeconds, o.BaseDelaySeconds * Math.Pow(2, round));
+        return TimeSpan.FromSeconds(d * (0.5 + (0.5 * random.NextDouble())));
+    }
+
+    private static TimeSpan? Min(TimeSpan? a, TimeSpan b) => a is { } x && x < b ? x : b;
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Request {RequestId}: {Deployment} failed ({Error}), trying the next deployment")]
+    private static partial void LogFallingBack(ILogger logger, string requestId, string deployment, string error);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Circuit breaker opened for {Deployment} after {Failures} consecutive failures")]
+    private static partial void LogBreakerOpened(ILogger logger, string deployment, int failures);
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Routing.Health;
+
+namespace Sanjia.Core.Routing;
+
+/// <summary>
+/// A stream the router has handed to the client after peeking its first chunk. It replays that chunk, enforces the
+/// idle gap between chunks and the optional total limit, reports a mid-stream failure to the deployment's health,
+/// and releases the deployment's concurrency slot exactly once when disposed. On client disconnect the upstream
+/// read is cancelled at once, unless <see cref="RoutingOptions.CompleteOnClientDisconnect"/> lets it run to the end
+/// (so its usage is metered in full).
+/// </summary>
+internal sealed class RoutedStream : StreamingChatResponse
+{
+    private readonly StreamingChatResponse _inner;
+    private readonly DeploymentState _state;
+    private readonly AttemptTimeouts _timeouts;
+    private readonly RoutingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ResilientRouter _router;
+    private readonly CancellationTokenSource? _total;
+    private bool _replayFirst;
+    private readonly bool _firstResult;
+    private bool _ended;
+    private int _disposed;
+
+    public RoutedStream(StreamingChatResponse inner, bool firstResult, DeploymentState state, AttemptTimeouts timeouts,
+        RoutingOptions options, TimeProvider time, long started, ResilientRouter router)
+    {
+        _inner = inner;
+        _firstResult = firstResult;
+        _replayFirst = true;
+        _ended = !firstResult;
+        _state = state;
+        _timeouts = timeouts;
+        _options = options;
+        _time = time;
+        _router = router;
+        TimeToFirstChunk = inner.TimeToFirstChunk ?? time.GetElapsedTime(started);
+        if (timeouts.Total is { } total)
+        {
+            var left = total - time.GetElapsedTime(started);
+            _total = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, time);
+        }
+        Deployment = inner.Deployment;
+    }
+
+    public override ReadOnlyMemory<byte> Current => _inner.Current;
+
+    public override TokenUsage Usage => _inner.Usage;
+
+    public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    {
+        if (_replayFirst)
+        {
+            _replayFirst = false;
+            return _firstResult;
+        }
+        if (_ended) return false;
+        var caller = _options.CompleteOnClientDisconnect ? CancellationToken.None : cancellationToken;
+        using var idle = new CancellationTokenSource(_timeouts.StreamIdle, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(caller, idle.Token, _total?.Token ?? CancellationToken.None);
+        try
+        {
+            var more = await _inner.MoveNextAsync(linked.Token).ConfigureAwait(false);
+            _ended = !more;
+            return more;
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+        {
+            _ended = true;
+            var what = _total?.IsCancellationRequested == true
+                ? $"the stream ran longer than its total limit of {Seconds(_timeouts.Total!.Value)} s"
+                : $"no stream data for {Seconds(_timeouts.StreamIdle)} s";
+            var error = new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{_state.Id} stalled: {what}.") { Code = "upstream_timeout" };
+            if (_total?.IsCancellationRequested != true) _router.OnStreamFailed(_state, false, error, _options);
+            throw new GatewayException(error);
+        }
+        catch (GatewayException ex)
+        {
+            _ended = true;
+            _router.OnStreamFailed(_state, false, ex.Error, _options);
+            throw;
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try
+        {
+            if (!_ended && _options.CompleteOnClientDisconnect)
+            {
+                try
+                {
+                    while (await MoveNextAsync(CancellationToken.None).ConfigureAwait(false))
+                    {
+                    }
+                }
+                catch (GatewayException)
+                {
+                    // Already recorded against the deployment; the client is gone.
+                }
+            }
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _total?.Dispose();
+            _state.Release();
+        }
+    }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,124 @@
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Models;
+using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing;
+using Sanjia.Core.Routing.Health;
+
+namespace Sanjia.Hosting;
+
+/// <summary>
+/// Hot reload of providers, aliases and routing: watches <c>sanjia.json</c> and the <c>--config</c> file; on a change
+/// it reads the configuration afresh (same sources and precedence as at start-up), validates it, builds a new
+/// registry and swaps it in. Requests in flight finish on the registry they resolved against; deployment health
+/// is kept for deployments that stay. An invalid file is rejected with the exact path of every error and the
+/// running configuration stays. Settings outside providers, models and routing (URLs, data folder, keys) need a restart.
+/// </summary>
+public sealed partial class ConfigReloader(
+    Func<IConfiguration> readConfiguration,
+    IReadOnlyList<string> watchedFiles,
+    IEnumerable<IProviderSource> sources,
+    GatewayEngine engine,
+    RoutingStrategies strategies,
+    RoutingSettings routing,
+    DeploymentStateStore states,
+    TimeProvider time,
+    ILogger<ConfigReloader> logger) : IHostedService, IDisposable
+{
+    private readonly List<FileSystemWatcher> _watchers = [];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Timer? _debounce;
+
+    /// <summary>Raised after every reload attempt with the errors (empty when the new configuration is in force).</summary>
+    public event Action<IReadOnlyList<string>>? Reloaded;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _debounce = new Timer(_ => _ = ReloadAsync(), null, Timeout.Infinite, Timeout.Infinite);
+        foreach (var file in watchedFiles)
+        {
+            var dir = Path.GetDirectoryName(file);
+            if (dir is null || !Directory.Exists(dir)) continue;
+            var watcher = new FileSystemWatcher(dir, Path.GetFileName(file))
+            {
+                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName | NotifyFilters.CreationTime,
+            };
+            watcher.Changed += OnChanged;
+            watcher.Created += OnChanged;
+            watcher.Renamed += OnChanged;
+            watcher.EnableRaisingEvents = true;
+            _watchers.Add(watcher);
+        }
+        return Task.CompletedTask;
+    }
+
+    // Editors write a file in several steps: wait for them to settle.
+    private void OnChanged(object sender, FileSystemEventArgs e) => _debounce?.Change(300, Timeout.Infinite);
+
+    /// <summary>Reads, validates and swaps in the configuration now. Returns the errors (empty on success).</summary>
+    public async Task<IReadOnlyList<string>> ReloadAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var errors = Reload();
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors) LogRejected(logger, e);
+            }
+            else
+            {
+                LogReloaded(logger);
+            }
+            Reloaded?.Invoke(errors);
+            return errors;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private List<string> Reload()
+    {
+        var options = new SanjiaOptions();
+        try
+        {
+            readConfiguration().GetSection(SanjiaOptions.Section).Bind(options);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FormatException or IOException)
+        {
+            // Binding names the key ("...at 'Sanjia:Models:x:Deployments:0:Weight'..."); a JSON error names the file and line.
+            return [ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message];
+        }
+        var errors = new ConfigErrors();
+        OptionsValidator.Validate(options, errors);
+        RoutingValidator.Validate(options, strategies.Names, errors);
+        if (errors.Any) return [.. errors.Errors];
+        var providers = sources.SelectMany(s => s.Create(options, errors)).ToList();
+        var registry = new ModelRegistry(providers, options.Models, errors, time.GetUtcNow());
+        if (errors.Any) return [.. errors.Errors];
+        engine.SwapRegistry(registry);
+        routing.Current = options.Routing;
+        states.Retain(registry.Aliases.SelectMany(a => a.Deployments).Select(d => d.Id));
+        return [];
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var w in _watchers) w.EnableRaisingEvents = false;
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in _watchers) w.Dispose();
+        _debounce?.Dispose();
+        _gate.Dispose();
+    }
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Configuration reloaded: providers, models and routing are in force")]
+    private static partial void LogReloaded(ILogger logger);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Configuration change rejected, the running configuration stays: {Error}")]
+    private static partial void LogRejected(ILogger logger, string error);
+}
