@@ -22,6 +22,8 @@ public sealed class ErrorTests : GatewayWithUpstream
         new("Providers:slow:Timeouts:RequestSeconds", "0.5"),
         new("Providers:slow:Timeouts:StreamIdleSeconds", "0.5"),
         new("MaxRequestBodyBytes", "4096"),
+        // One attempt: these tests are about how a failure reaches the caller (retries are tested under Routing/).
+        new("Routing:Retry:MaxAttempts", "1"),
     ];
 
     private async Task<(HttpStatusCode Status, JsonElement Error, HttpResponseMessage Response)> Post(string body, string path = "/v1/chat/completions")

@@ -305,9 +305,10 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task A_slow_but_steady_stream_longer_than_every_timeout_survives()
     {
-        // 12 chunks 250 ms apart ≈ 3 s: longer than the first-token, idle and provider request timeouts (1 s each).
+        // 12 chunks 250 ms apart ≈ 3 s: longer than the first-token and provider request timeouts (1 s each) and
+        // the idle limit (2 s, eight gaps' worth so a loaded machine does not trip it).
         _a.Enqueue(FakeBehavior.StreamChunks(12, TimeSpan.FromMilliseconds(250)));
-        await using var gw = await TwoVendors("--Sanjia:Timeouts:RequestSeconds=1");
+        await using var gw = await TwoVendors("--Sanjia:Timeouts:RequestSeconds=1", "--Sanjia:Routing:Timeouts:StreamIdleSeconds=2");
 
         var clock = Stopwatch.StartNew();
         using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
