@@ -109,7 +109,9 @@ public static class OpenAiToAnthropicRequest
                 w.WriteEndObject();
             }
         }
-        return WriteTools(w, root);
+        var emulated = WriteTools(w, root);
+        w.WriteEndObject();
+        return emulated;
     }
 
     private static void WriteMessages(Utf8JsonWriter w, JsonElement messages)
