@@ -221,3 +221,37 @@ public sealed class AnthropicBackendTests
         return message;
     }
 }
+
+/// <summary>The Anthropic SDK through the gateway to an Anthropic backend: Anthropic → OpenAI → Anthropic and back, streamed.</summary>
+public sealed class AnthropicRoundTripTests
+{
+    [Fact]
+    public async Task Anthropic_SDK_streams_thinking_and_a_tool_call_from_an_Anthropic_backend_through_the_gateway()
+    {
+        await using var fake = await FakeAnthropicServer.StartAsync();
+        await using var gateway = await ProtocolGateway.StartAsync(
+            "--Sanjia:Providers:claude:Type=anthropic", $"--Sanjia:Providers:claude:BaseUrl={fake.BaseUrl}", $"--Sanjia:Providers:claude:ApiKey={fake.ApiKey}");
+        fake.Enqueue(new FakeAnthropicReply { Text = "Checking.", Thinking = "need tool", ToolUse = ("get_weather", """{"city":"Rome"}"""), ToolPieces = 6 });
+
+        var client = Sdk.Anthropic(gateway);
+        var thinking = new StringBuilder();
+        var signature = new StringBuilder();
+        var json = new StringBuilder();
+        await foreach (var e in client.Messages.CreateStreaming(Sdk.Create("""
+            {"model":"claude/claude-sonnet-4-5","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},
+             "tools":[{"name":"get_weather","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"Rome?"}]}
+            """)))
+        {
+            if (!e.TryPickContentBlockDelta(out var d)) continue;
+            if (d!.Delta.TryPickThinking(out var t)) thinking.Append(t!.Thinking);
+            if (d.Delta.TryPickSignature(out var s)) signature.Append(s!.Signature);
+            if (d.Delta.TryPickInputJson(out var j)) json.Append(j!.PartialJson);
+        }
+        Assert.Equal("need tool", thinking.ToString());
+        Assert.StartsWith("sig_", signature.ToString());
+        Assert.Equal("""{"city":"Rome"}""", json.ToString());
+        var sent = JsonNode.Parse(fake.Requests.Single().Body)!;
+        Assert.Equal(1024, (int)sent["thinking"]!["budget_tokens"]!);
+        Assert.Equal(200, fake.Requests.Single().Status);
+    }
+}
