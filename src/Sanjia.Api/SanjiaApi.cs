@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sanjia.Abstractions;
 using Sanjia.Api.Admin;
+using Sanjia.Api.Anthropic;
 using Sanjia.Api.Health;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Api.OpenAi;
@@ -34,16 +35,19 @@ public static class SanjiaApi
         var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
         var models = new ModelsEndpoints(engine);
+        var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);
         var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
 
         routes.MapPost(ChatCompletionsEndpoint.Route, chat.HandleAsync);
         routes.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
+        routes.MapPost(MessagesEndpoint.Route, messages.HandleAsync);
+        routes.MapPost(MessagesEndpoint.CountTokensRoute, messages.CountTokensAsync);
         routes.MapGet("/v1/models", models.ListAsync);
         routes.MapGet("/v1/models/{**id}", models.GetAsync);
         routes.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
-        routes.MapFallback(http => OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
+        routes.MapFallback(http => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
             $"Unknown route: {http.Request.Method} {http.Request.Path}.") { Code = "unknown_route" }));
         return routes;
     }

@@ -23,6 +23,10 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
             {
                 continue; // the in-process provider's name
             }
+            if (p.Type is { } type && !type.Equals("openai", StringComparison.OrdinalIgnoreCase))
+            {
+                continue; // another protocol's provider source builds it
+            }
             if (Resolve(name, p, options.Timeouts, errors) is { } settings)
             {
                 providers.Add(new OpenAiCompatibleProvider(settings, time));

@@ -27,12 +27,12 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
         var key = ReadKey(context.Request.Headers);
         if (key.IsEmpty)
         {
-            return OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
+            return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
                 "You didn't provide an API key. Send it as 'Authorization: Bearer KEY', 'x-api-key: KEY' or 'api-key: KEY'.") { Code = "missing_api_key" });
         }
         if (!masterKey.Matches(key))
         {
-            return OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
+            return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
                 "Incorrect API key provided.") { Code = "invalid_api_key" });
         }
         context.Features.Set(Caller.Master);

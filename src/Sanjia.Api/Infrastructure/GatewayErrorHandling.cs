@@ -32,7 +32,7 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
                 var error = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
                     ? new GatewayError(GatewayErrorKind.PayloadTooLarge, "The request body is too large.") { Code = "request_too_large" }
                     : GatewayError.Invalid("The HTTP request was malformed: " + ex.Message);
-                await OpenAiErrorWriter.WriteAsync(context, error).ConfigureAwait(false);
+                await ErrorWriter.WriteAsync(context, error).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -42,7 +42,7 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
             {
                 context.Response.Clear();
                 context.Response.Headers[RequestIdHeader] = requestId;
-                await OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Internal,
+                await ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Internal,
                     $"The gateway failed to process the request (request id {requestId}).") { Code = "internal_error" }).ConfigureAwait(false);
             }
             else

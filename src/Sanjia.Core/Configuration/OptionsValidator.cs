@@ -61,6 +61,10 @@ public static class OptionsValidator
             {
                 errors.Add($"{path}:BaseUrl", $"'{b}' is not an absolute http(s) URL.");
             }
+            if (provider.Type is { } type && type.ToLowerInvariant() is not ("openai" or "anthropic" or "gemini" or "azure"))
+            {
+                errors.Add($"{path}:Type", $"'{type}' is not a known provider type (openai, anthropic, gemini, azure).");
+            }
             if (provider.Timeouts is { } t)
             {
                 ValidateTimeouts(t, $"{path}:Timeouts", errors);

@@ -44,6 +44,12 @@ public sealed class SanjiaOptions
 
 public sealed class ProviderOptions
 {
+    /// <summary>The wire protocol: <c>openai</c> (default, any OpenAI-compatible vendor), <c>anthropic</c>, <c>gemini</c> or <c>azure</c>.</summary>
+    public string? Type { get; set; }
+
+    /// <summary>Leave out request parameters this provider cannot honour instead of answering 400 naming them.</summary>
+    public bool DropUnsupportedParams { get; set; }
+
     /// <summary>A built-in preset (openai, deepseek, moonshot, ...) that supplies defaults for the fields below.</summary>
     public string? Preset { get; set; }
 

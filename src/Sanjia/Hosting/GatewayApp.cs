@@ -8,6 +8,7 @@ using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Security;
+using Sanjia.Providers.Anthropic;
 using Sanjia.Providers.Local;
 using Sanjia.Providers.OpenAi;
 using Sanjia.Storage.Sqlite;
@@ -52,6 +53,7 @@ public static class GatewayApp
         services.AddSingleton<ILedger>(sp => sp.GetRequiredService<ChannelLedger>());
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLedger>());
         services.AddSanjiaOpenAiProviders();
+        services.AddSanjiaAnthropicProviders();
         services.AddSanjiaLocalModels();
         services.AddSingleton(sp =>
         {

@@ -1,0 +1,257 @@
+using System.Buffers;
+using System.Text.Json;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Core.Translation;
+
+/// <summary>
+/// Turns OpenAI <c>chat.completion.chunk</c> payloads into Anthropic's stream, event by event:
+/// <c>message_start</c>, <c>ping</c>, then per content block <c>content_block_start</c> /
+/// <c>content_block_delta</c>… / <c>content_block_stop</c>, then <c>message_delta</c> (stop reason, usage) and
+/// <c>message_stop</c>. A block is opened when the kind of delta changes (reasoning → thinking block, content →
+/// text block, each new tool-call index → tool_use block with <c>input_json_delta</c>s) and closed before the next
+/// one opens, so indexes match the final message's content array. One instance per stream; not thread-safe.
+/// </summary>
+public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string model, string? messageId = null)
+{
+    private enum Block { None, Thinking, Text, ToolUse }
+
+    private readonly string _messageId = messageId ?? AnthropicJson.NewMessageId();
+    private Block _open = Block.None;
+    private int _index = -1;
+    private int _toolIndex = -1;
+    private string? _finishReason;
+    private OpenAiUsage? _usage;
+    private bool _started;
+
+    /// <summary><c>message_start</c> (input tokens as estimated so far; the final count comes in <c>message_delta</c>) and a <c>ping</c>.</summary>
+    public void Start(int estimatedInputTokens)
+    {
+        _started = true;
+        Write("message_start"u8, w =>
+        {
+            w.WriteString("type"u8, "message_start"u8);
+            w.WriteStartObject("message"u8);
+            w.WriteString("id"u8, _messageId);
+            w.WriteString("type"u8, "message"u8);
+            w.WriteString("role"u8, "assistant"u8);
+            w.WriteString("model"u8, model);
+            w.WriteStartArray("content"u8);
+            w.WriteEndArray();
+            w.WriteNull("stop_reason"u8);
+            w.WriteNull("stop_sequence"u8);
+            AnthropicJson.WriteUsage(w, new TokenUsage(estimatedInputTokens, 0), 0);
+            w.WriteEndObject();
+        });
+        Write("ping"u8, w => w.WriteString("type"u8, "ping"u8));
+    }
+
+    /// <summary>Translates one chunk payload. Chunks for choices other than the first are ignored (Messages has one).</summary>
+    public void Chunk(ReadOnlySpan<byte> payload)
+    {
+        OpenAiCompletion? chunk;
+        try
+        {
+            chunk = JsonSerializer.Deserialize(payload, OpenAiWireJsonContext.Default.OpenAiCompletion);
+        }
+        catch (JsonException)
+        {
+            throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, "The backend sent a malformed stream chunk.") { Code = "upstream_malformed_chunk" });
+        }
+        if (chunk is null) return;
+        if (chunk.Usage is not null) _usage = chunk.Usage;
+        foreach (var choice in chunk.Choices ?? [])
+        {
+            if (choice.Index != 0) continue;
+            if (choice.Delta is { } d) Delta(d);
+            if (choice.FinishReason is not null) _finishReason = choice.FinishReason;
+        }
+    }
+
+    private void Delta(OpenAiMessage d)
+    {
+        if (!string.IsNullOrEmpty(d.ReasoningContent))
+        {
+            Open(Block.Thinking);
+            BlockDelta(w =>
+            {
+                w.WriteString("type"u8, "thinking_delta"u8);
+                w.WriteString("thinking"u8, d.ReasoningContent);
+            });
+        }
+        foreach (var tb in d.ThinkingBlocks ?? [])
+        {
+            if (tb.Type == "redacted_thinking")
+            {
+                Close();
+                _index++;
+                Write("content_block_start"u8, w =>
+                {
+                    w.WriteString("type"u8, "content_block_start"u8);
+                    w.WriteNumber("index"u8, _index);
+                    w.WriteStartObject("content_block"u8);
+                    w.WriteString("type"u8, "redacted_thinking"u8);
+                    w.WriteString("data"u8, tb.Data ?? "");
+                    w.WriteEndObject();
+                });
+                _open = Block.Thinking;
+                Close();
+                continue;
+            }
+            if (!string.IsNullOrEmpty(tb.Thinking) && string.IsNullOrEmpty(d.ReasoningContent))
+            {
+                Open(Block.Thinking);
+                BlockDelta(w =>
+                {
+                    w.WriteString("type"u8, "thinking_delta"u8);
+                    w.WriteString("thinking"u8, tb.Thinking);
+                });
+            }
+            if (!string.IsNullOrEmpty(tb.Signature))
+            {
+                Open(Block.Thinking);
+                BlockDelta(w =>
+                {
+                    w.WriteString("type"u8, "signature_delta"u8);
+                    w.WriteString("signature"u8, tb.Signature);
+                });
+                // A signature ends its thinking block; further reasoning starts a new one.
+                Close();
+            }
+        }
+        if (!string.IsNullOrEmpty(d.Content ?? d.Refusal))
+        {
+            Open(Block.Text);
+            BlockDelta(w =>
+            {
+                w.WriteString("type"u8, "text_delta"u8);
+                w.WriteString("text"u8, d.Content ?? d.Refusal);
+            });
+        }
+        foreach (var call in d.ToolCalls ?? [])
+        {
+            var index = call.Index ?? (_toolIndex < 0 ? 0 : _toolIndex);
+            if (_open != Block.ToolUse || index != _toolIndex)
+            {
+                Close();
+                _toolIndex = index;
+                _index++;
+                _open = Block.ToolUse;
+                Write("content_block_start"u8, w =>
+                {
+                    w.WriteString("type"u8, "content_block_start"u8);
+                    w.WriteNumber("index"u8, _index);
+                    w.WriteStartObject("content_block"u8);
+                    w.WriteString("type"u8, "tool_use"u8);
+                    w.WriteString("id"u8, call.Id ?? "toolu_" + Guid.NewGuid().ToString("N"));
+                    w.WriteString("name"u8, call.Function?.Name ?? "");
+                    w.WriteStartObject("input"u8);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                });
+            }
+            if (!string.IsNullOrEmpty(call.Function?.Arguments))
+            {
+                BlockDelta(w =>
+                {
+                    w.WriteString("type"u8, "input_json_delta"u8);
+                    w.WriteString("partial_json"u8, call.Function.Arguments);
+                });
+            }
+        }
+    }
+
+    /// <summary>Closes the open block, then <c>message_delta</c> with the stop reason and final usage, then <c>message_stop</c>.</summary>
+    public void Finish(TokenUsage streamUsage)
+    {
+        if (!_started) Start(streamUsage.Input);
+        Close();
+        var usage = _usage is null ? streamUsage : AnthropicJson.ToUsage(_usage, out _);
+        var cacheCreation = _usage?.PromptDetails?.CacheCreationTokens ?? 0;
+        Write("message_delta"u8, w =>
+        {
+            w.WriteString("type"u8, "message_delta"u8);
+            w.WriteStartObject("delta"u8);
+            w.WriteString("stop_reason"u8, AnthropicJson.StopReason(_finishReason));
+            w.WriteNull("stop_sequence"u8);
+            w.WriteEndObject();
+            AnthropicJson.WriteUsage(w, usage, cacheCreation);
+        });
+        Write("message_stop"u8, w => w.WriteString("type"u8, "message_stop"u8));
+    }
+
+    /// <summary>An <c>error</c> event: how Anthropic reports a failure after the stream has begun.</summary>
+    public void Error(GatewayError error)
+    {
+        var body = AnthropicJson.Error(error);
+        WriteRaw("error"u8, body);
+    }
+
+    private void Open(Block kind)
+    {
+        if (_open == kind && kind != Block.ToolUse) return;
+        Close();
+        _index++;
+        _open = kind;
+        Write("content_block_start"u8, w =>
+        {
+            w.WriteString("type"u8, "content_block_start"u8);
+            w.WriteNumber("index"u8, _index);
+            w.WriteStartObject("content_block"u8);
+            if (kind == Block.Thinking)
+            {
+                w.WriteString("type"u8, "thinking"u8);
+                w.WriteString("thinking"u8, ""u8);
+                w.WriteString("signature"u8, ""u8);
+            }
+            else
+            {
+                w.WriteString("type"u8, "text"u8);
+                w.WriteString("text"u8, ""u8);
+            }
+            w.WriteEndObject();
+        });
+    }
+
+    private void Close()
+    {
+        if (_open == Block.None) return;
+        _open = Block.None;
+        _toolIndex = -1;
+        Write("content_block_stop"u8, w =>
+        {
+            w.WriteString("type"u8, "content_block_stop"u8);
+            w.WriteNumber("index"u8, _index);
+        });
+    }
+
+    private void BlockDelta(Action<Utf8JsonWriter> delta) => Write("content_block_delta"u8, w =>
+    {
+        w.WriteString("type"u8, "content_block_delta"u8);
+        w.WriteNumber("index"u8, _index);
+        w.WriteStartObject("delta"u8);
+        delta(w);
+        w.WriteEndObject();
+    });
+
+    private void Write(ReadOnlySpan<byte> eventName, Action<Utf8JsonWriter> body)
+    {
+        var data = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(data, AnthropicJson.WriterOptions))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        WriteRaw(eventName, data.WrittenSpan);
+    }
+
+    private void WriteRaw(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data)
+    {
+        output.Write("event: "u8);
+        output.Write(eventName);
+        output.Write("\ndata: "u8);
+        output.Write(data);
+        output.Write("\n\n"u8);
+    }
+}
