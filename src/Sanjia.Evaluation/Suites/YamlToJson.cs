@@ -51,13 +51,13 @@ internal static partial class YamlToJson
             case "true" or "True" or "TRUE": return JsonValue.Create(true);
             case "false" or "False" or "FALSE": return JsonValue.Create(false);
         }
-        if (IntPattern().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
+        if (IntPattern().IsMatch(text) || (FloatPattern().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)))
         {
-            return JsonValue.Create(l);
-        }
-        if (FloatPattern().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
-        {
-            return JsonValue.Create(d);
+            // Parsed as JSON so the value reads as int, long or double alike (a JsonValue made from a long does not).
+            var json = IntPattern().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)
+                ? l.ToString(CultureInfo.InvariantCulture)
+                : double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture);
+            return (JsonValue)JsonNode.Parse(json)!;
         }
         return JsonValue.Create(text);
     }
