@@ -1,0 +1,252 @@
+using System.Globalization;
+using Sanjia.Evaluation.Graders;
+using Sanjia.Evaluation.Reports;
+using Sanjia.Evaluation.Running;
+using Sanjia.Evaluation.Storage;
+using Sanjia.Evaluation.Suites;
+using Spectre.Console;
+
+namespace Sanjia.Cli;
+
+/// <summary>What the command touches outside itself, so tests can run it in-process with a scripted runner.</summary>
+internal sealed record CompareCommandEnvironment(IAnsiConsole Console, Func<string, string?> GetEnvironmentVariable)
+{
+    /// <summary>Wraps the HTTP runner, e.g. a test price list; identity by default.</summary>
+    public Func<IModelRunner, IModelRunner> DecorateRunner { get; init; } = r => r;
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary><c>sanjia compare</c>: run a suite against several models through a gateway and write the report.</summary>
+public static class CompareCommand
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadUsage = 2;
+    public const int Interrupted = 130;
+
+    private const string Usage = """
+        Usage:
+          sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY]
+                         [--concurrency 4] [--run-id ID] [--out DIR] [--data data] [--seed N] [--no-stream] [--retry-errors]
+
+          Runs every case of the suite against every model through the gateway (so routing, budgets, cost and
+          latency are the real ones), grades the answers and writes report.md, report.html and report.json.
+          An interrupted run is resumed by running the same command with the same --run-id.
+
+        Options:
+          --suite         Suite file (.yaml, .yml, .json or .jsonl); see docs/compare.md.
+          --models        Models or aliases to compare, comma-separated.
+          --baseline      The current model the others are compared with (default: the first of --models).
+          --url           Gateway address (default: $SANJIA_URL, else http://127.0.0.1:4000).
+          --key           API key the calls are charged to (default: $SANJIA_API_KEY).
+          --concurrency   Calls in flight at once (default: 4).
+          --run-id        Name of the run; reuse it to resume (default: suite name + time).
+          --out           Report folder (default: <data>/compare/<run-id>).
+          --data          Data folder holding evaluations.db (default: data).
+          --seed          Seed of the bootstrap (default: fixed, so reports are reproducible).
+          --no-stream     Non-streaming calls: no time to first token.
+          --retry-errors  On resume, run failed calls again.
+        """;
+
+    public static Task<int> RunAsync(string[] args, CancellationToken ct) =>
+        RunAsync(args, new CompareCommandEnvironment(AnsiConsole.Console, Environment.GetEnvironmentVariable), ct);
+
+    internal static async Task<int> RunAsync(string[] args, CompareCommandEnvironment env, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var console = env.Console;
+        if (args.Any(a => a is "--help" or "-h" or "help"))
+        {
+            console.WriteLine(Usage);
+            return Ok;
+        }
+        Options o;
+        try
+        {
+            o = Options.Parse(args, env);
+        }
+        catch (ArgumentException e)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            console.WriteLine("Run 'sanjia compare --help' for usage.");
+            return BadUsage;
+        }
+
+        EvalSuite suite;
+        try
+        {
+            suite = SuiteLoader.Load(o.Suite);
+        }
+        catch (SuiteFormatException e)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return BadUsage;
+        }
+
+        var runId = o.RunId ?? $"{Slug(suite.Name)}-{env.TimeProvider.GetUtcNow():yyyyMMdd-HHmmss}";
+        using var http = new HttpClient { BaseAddress = new Uri(o.Url.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+        var runner = env.DecorateRunner(new GatewayModelRunner(http, o.Key, env.TimeProvider, o.Stream));
+        using var store = new SqliteEvaluationStore(Path.Combine(o.DataDir, SqliteEvaluationStore.DefaultFileName));
+        var graders = new GraderRegistry(Path.GetDirectoryName(Path.GetFullPath(o.Suite)));
+        var compare = new CompareRunner(runner, store, graders, env.TimeProvider);
+        var spec = new CompareSpec(suite, o.Models, runId) { Concurrency = o.Concurrency, RetryErrors = o.RetryErrors };
+
+        console.MarkupLine($"Comparing [bold]{Markup.Escape(string.Join(", ", o.Models))}[/] on [bold]{Markup.Escape(suite.Name)}[/] ({suite.Cases.Count} cases) via {Markup.Escape(o.Url)}, run [bold]{Markup.Escape(runId)}[/]");
+        CompareRun run;
+        try
+        {
+            run = await RunWithProgressAsync(console, compare, spec, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            console.MarkupLine($"[yellow]Interrupted.[/] Finished cells are saved; resume with --run-id {Markup.Escape(runId)}.");
+            return Interrupted;
+        }
+        catch (Exception e) when (e is SuiteFormatException or InvalidOperationException or ArgumentException)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return e is InvalidOperationException ? Failed : BadUsage;
+        }
+
+        var report = ReportBuilder.Build(runId, suite, o.Models, o.Baseline, run.Results, o.Seed, env.TimeProvider);
+        WriteTable(console, report);
+        var outDir = o.OutDir ?? Path.Combine(o.DataDir, "compare", Slug(runId));
+        var files = ReportFiles.Write(report, outDir);
+        console.MarkupLine($"[bold]Recommendation:[/] {Markup.Escape(report.Recommendation.Text)}");
+        foreach (var f in files) console.MarkupLine($"Wrote [link]{Markup.Escape(f)}[/]");
+        var allFailed = report.Models.All(m => m.ErrorRate >= 1);
+        if (allFailed)
+        {
+            var first = run.Results.FirstOrDefault(r => r.Failed);
+            console.MarkupLine($"[red]Every call failed[/]{(first is null ? "" : ": " + Markup.Escape(first.Error!))}");
+        }
+        return allFailed ? Failed : Ok;
+    }
+
+    private static async Task<CompareRun> RunWithProgressAsync(IAnsiConsole console, CompareRunner compare, CompareSpec spec, CancellationToken ct)
+    {
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            return await compare.RunAsync(spec, new LineProgress(console), ct).ConfigureAwait(false);
+        }
+        CompareRun? result = null;
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask("cells");
+                result = await compare.RunAsync(spec, new BarProgress(task), ct).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        return result!;
+    }
+
+    internal static void WriteTable(IAnsiConsole console, ComparisonReport r)
+    {
+        var table = new Table().Title($"{Markup.Escape(r.Suite)}: {r.Cases} cases, baseline {Markup.Escape(r.Baseline)}");
+        foreach (var h in new[] { "Model", "Quality", "95 % CI", "Cost", "Per 1k req", "Latency p50/p95", "TTFT p50/p95", "Errors", "Pareto", "vs baseline" })
+        {
+            table.AddColumn(h);
+        }
+        foreach (var m in r.Models)
+        {
+            var c = r.Comparisons.FirstOrDefault(x => x.Candidate == m.Model);
+            var verdict = c is null ? "baseline" : c.Verdict switch
+            {
+                Verdict.SignificantlyBetter => $"[green]{Markup.Escape(Format.Difference(c))}[/]",
+                Verdict.SignificantlyWorse => $"[red]{Markup.Escape(Format.Difference(c))}[/]",
+                _ => Markup.Escape(Format.Difference(c)),
+            };
+            table.AddRow(Markup.Escape(m.Model), Format.Quality(m), Format.Interval(m.QualityInterval), Markup.Escape(Format.Cost(m)),
+                Markup.Escape(Format.Money(m.CostPer1000Requests, m.Currency)), $"{Format.Ms(m.LatencyP50Ms)} / {Format.Ms(m.LatencyP95Ms)}",
+                $"{Format.Ms(m.TtftP50Ms)} / {Format.Ms(m.TtftP95Ms)}", Format.Percent(m.ErrorRate), m.OnParetoFront ? "★" : "", verdict);
+        }
+        console.Write(table);
+        if (r.MissingCells > 0) console.MarkupLine($"[yellow]{r.MissingCells} cells have no result.[/]");
+    }
+
+    private static string Slug(string s) => new([.. s.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '-')]);
+
+    private sealed record Options(string Suite, IReadOnlyList<string> Models, string Baseline, string Url, string Key, int Concurrency,
+        string? RunId, string? OutDir, string DataDir, int Seed, bool Stream, bool RetryErrors)
+    {
+        public static Options Parse(string[] args, CompareCommandEnvironment env)
+        {
+            string? suite = null, models = null, baseline = null, url = null, key = null, runId = null, outDir = null, data = null;
+            int concurrency = 4, seed = ReportBuilder.DefaultSeed;
+            bool stream = true, retry = false;
+            for (var i = 0; i < args.Length; i++)
+            {
+                var a = args[i];
+                string Next() => i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : throw new ArgumentException($"'{a}' needs a value.");
+                switch (a)
+                {
+                    case "--suite": suite = Next(); break;
+                    case "--models": models = Next(); break;
+                    case "--baseline": baseline = Next(); break;
+                    case "--url": url = Next(); break;
+                    case "--key": key = Next(); break;
+                    case "--run-id": runId = Next(); break;
+                    case "--out": outDir = Next(); break;
+                    case "--data": data = Next(); break;
+                    case "--concurrency": concurrency = Int(Next(), a, 1, 256); break;
+                    case "--seed": seed = Int(Next(), a, int.MinValue, int.MaxValue); break;
+                    case "--no-stream": stream = false; break;
+                    case "--retry-errors": retry = true; break;
+                    default: throw new ArgumentException($"unknown option '{a}'.");
+                }
+            }
+            if (suite is null) throw new ArgumentException("--suite is required.");
+            var list = (models ?? throw new ArgumentException("--models is required (e.g. --models gpt-4o,deepseek-chat)."))
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (list.Length == 0) throw new ArgumentException("--models lists no model.");
+            if (list.Distinct(StringComparer.Ordinal).Count() != list.Length) throw new ArgumentException("--models lists a model twice.");
+            baseline ??= list[0];
+            if (!list.Contains(baseline, StringComparer.Ordinal)) throw new ArgumentException($"--baseline '{baseline}' is not in --models.");
+            url ??= env.GetEnvironmentVariable("SANJIA_URL") ?? "http://127.0.0.1:4000";
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")) throw new ArgumentException($"--url '{url}' is not an http(s) address.");
+            key ??= env.GetEnvironmentVariable("SANJIA_API_KEY");
+            if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("no API key: pass --key or set SANJIA_API_KEY.");
+            return new Options(suite, list, baseline, url, key, concurrency, runId, outDir, data ?? "data", seed, stream, retry);
+        }
+
+        private static int Int(string text, string option, int min, int max) =>
+            int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
+                ? v : throw new ArgumentException($"{option} must be a whole number between {min} and {max}.");
+    }
+
+    private sealed class BarProgress(ProgressTask task) : ICompareProgress
+    {
+        private int _errors;
+
+        public void Started(int totalCells, int alreadyDone)
+        {
+            task.MaxValue = Math.Max(totalCells, 1);
+            task.Value = alreadyDone;
+            task.Description = alreadyDone > 0 ? $"cells (resumed at {alreadyDone})" : "cells";
+        }
+
+        public void CellCompleted(CellResult result, int done, int totalCells)
+        {
+            if (result.Failed) Interlocked.Increment(ref _errors);
+            task.Value = done;
+            var errors = Volatile.Read(ref _errors);
+            task.Description = errors > 0 ? $"cells [red]({errors} failed)[/]" : "cells";
+        }
+    }
+
+    /// <summary>Redirected output: a line at start and at each tenth of the way, not a redrawn bar.</summary>
+    private sealed class LineProgress(IAnsiConsole console) : ICompareProgress
+    {
+        private int _lastTenth = -1;
+
+        public void Started(int totalCells, int alreadyDone) =>
+            console.WriteLine(alreadyDone > 0 ? $"{alreadyDone}/{totalCells} cells already done; running the rest" : $"{totalCells} cells to run");
+
+        public void CellCompleted(CellResult result, int done, int totalCells)
+        {
+            var tenth = done * 10 / Math.Max(totalCells, 1);
+            if (Interlocked.Exchange(ref _lastTenth, tenth) != tenth) console.WriteLine($"{done}/{totalCells} cells");
+        }
+    }
+}
