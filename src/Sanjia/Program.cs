@@ -10,15 +10,18 @@ if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
           sanjia [serve] [--port 4000] [--host 127.0.0.1] [--model PATH]... [--models-dir models] [--data data] [--config FILE]
           sanjia models pull <hf-repo> <file> [--revision main] [--dir models] [--sha256 HEX]
           sanjia models list [--dir models]
+          sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY] [--out DIR]
         Any setting can also be given as --Sanjia:Key=value, as an environment variable Sanjia__Key, or in sanjia.json.
         """);
     return 0;
 }
-if (args.Length > 0 && args[0] == "models")
+if (args.Length > 0 && args[0] is "models" or "compare")
 {
     using var cts = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-    return await Sanjia.Cli.ModelsCommand.RunAsync(args[1..], cts.Token);
+    return args[0] == "models"
+        ? await Sanjia.Cli.ModelsCommand.RunAsync(args[1..], cts.Token)
+        : await Sanjia.Cli.CompareCommand.RunAsync(args[1..], cts.Token);
 }
 
 WebApplication app;
