@@ -1,0 +1,72 @@
+using System.Buffers;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Sanjia.Abstractions;
+using Sanjia.Core.Json;
+using Sanjia.Core.Streaming;
+
+namespace Sanjia.Benchmarks;
+
+/// <summary>The per-chunk work of a stream: read the upstream's SSE, scan for usage, frame for the client.</summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public class StreamBenchmarks
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private readonly StringBuilder _text = new();
+    private readonly ArrayBufferWriter<byte> _out = new(64 * 1024);
+
+    [Benchmark(Baseline = true), BenchmarkCategory("scan")]
+    public ChunkInfo ScanContentChunk() => ChunkScanner.Scan(Payloads.ContentChunk, null);
+
+    [Benchmark, BenchmarkCategory("scan")]
+    public ChunkInfo ScanContentChunkCollectingText()
+    {
+        _text.Clear();
+        return ChunkScanner.Scan(Payloads.ContentChunk, _text);
+    }
+
+    [Benchmark, BenchmarkCategory("scan")]
+    public ChunkInfo ScanUsageChunk() => ChunkScanner.Scan(Payloads.UsageChunk, null);
+
+    /// <summary>A whole upstream stream (22 events) through the reader, as the OpenAI provider consumes it.</summary>
+    [Benchmark(Baseline = true), BenchmarkCategory("sse stream (22 events)")]
+    public async Task<int> ReadSseStream()
+    {
+        await using var reader = new SseLineReader(new MemoryStream(Payloads.SseStream, writable: false));
+        var events = 0;
+        while (await reader.ReadAsync(CancellationToken.None) is not null)
+        {
+            events++;
+        }
+        return events;
+    }
+
+    /// <summary>The same 22 events framed for the client the way the API's SseWriter does (span copy into the body writer).</summary>
+    [Benchmark, BenchmarkCategory("sse stream (22 events)")]
+    public int FrameSseStream()
+    {
+        _out.Clear();
+        for (var i = 0; i < 21; i++)
+        {
+            var chunk = i < 20 ? Payloads.ContentChunk : Payloads.UsageChunk;
+            var span = _out.GetSpan(DataPrefix.Length + chunk.Length + EventEnd.Length);
+            DataPrefix.CopyTo(span);
+            chunk.CopyTo(span[DataPrefix.Length..]);
+            EventEnd.CopyTo(span[(DataPrefix.Length + chunk.Length)..]);
+            _out.Advance(DataPrefix.Length + chunk.Length + EventEnd.Length);
+        }
+        _out.Write("data: [DONE]\n\n"u8);
+        return _out.WrittenCount;
+    }
+
+    /// <summary>A local-model chunk written by the gateway itself.</summary>
+    [Benchmark(Baseline = true), BenchmarkCategory("write chunk")]
+    public byte[] WriteChunk() => OpenAiChatJson.Chunk("chatcmpl-0123456789abcdef0123456789abcdef", 1_750_000_000, "local/stories260K", 0, null, " the", null);
+
+    [Benchmark, BenchmarkCategory("write chunk")]
+    public byte[] WriteUsageChunk() => OpenAiChatJson.UsageChunk("chatcmpl-0123456789abcdef0123456789abcdef", 1_750_000_000, "local/stories260K", new TokenUsage(12, 20));
+}
