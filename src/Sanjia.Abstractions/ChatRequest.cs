@@ -26,8 +26,20 @@ public sealed class ChatRequest
     public bool HasTools { get; init; }
     public bool HasResponseFormat { get; init; }
     public bool HasImages { get; init; }
-    /// <summary>Approximate prompt text (message contents joined), for token estimates and context checks.</summary>
-    public required string PromptText { get; init; }
+    /// <summary>
+    /// The prompt's text (message contents joined), for token estimates and context-window checks. Built on first
+    /// use by <see cref="PromptTextReader"/>: most requests never need it, and building it costs a copy of the prompt.
+    /// </summary>
+    public string PromptText
+    {
+        get => _promptText ??= PromptTextReader?.Invoke(Body) ?? "";
+        init => _promptText = value;
+    }
+
+    /// <summary>Extracts <see cref="PromptText"/> from <see cref="Body"/> when it is first asked for.</summary>
+    public Func<ReadOnlyMemory<byte>, string>? PromptTextReader { private get; init; }
+
+    private string? _promptText;
     /// <summary>The caller's own per-attempt timeout (the <c>x-sanjia-timeout</c> header), clamped by the router to configured bounds.</summary>
     public TimeSpan? RequestedTimeout { get; set; }
 }

@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
 using Sanjia.Core.Translation;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Anthropic;
 
@@ -27,7 +28,7 @@ public sealed class AnthropicProvider : IProvider, IChatBackend, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly AnthropicProviderSettings _settings;
-    private readonly HttpClient _http;
+    private readonly HttpMessageInvoker _http;
     private readonly Uri _messagesUri;
     private readonly TimeProvider _time;
 
@@ -35,14 +36,7 @@ public sealed class AnthropicProvider : IProvider, IChatBackend, IDisposable
     {
         _settings = settings;
         _time = time;
-        handler ??= new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromSeconds(settings.Timeouts.ConnectSeconds),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-        };
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = UpstreamHttp.CreateInvoker(settings.Timeouts, handler);
         _messagesUri = new Uri(new Uri(settings.BaseUrl.ToString().TrimEnd('/') + "/"), "v1/messages");
         Models = [.. settings.Models.Select(m => (m, ModelKind.Chat))];
     }
@@ -75,7 +69,7 @@ public sealed class AnthropicProvider : IProvider, IChatBackend, IDisposable
         HttpResponseMessage? response = null;
         try
         {
-            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 return await AnthropicUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 using Sanjia.Core.Models;
 using Sanjia.Core.Tokens;
 using Sanjia.Providers.OpenAi.Presets;
@@ -31,7 +32,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly OpenAiProviderSettings _settings;
-    private readonly HttpClient _http;
+    private readonly HttpMessageInvoker _http;
     private readonly Uri _chatUri;
     private readonly Uri _embeddingsUri;
     private readonly TimeProvider _time;
@@ -40,18 +41,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     {
         _settings = settings;
         _time = time;
-        handler ??= new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromSeconds(settings.Timeouts.ConnectSeconds),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            MaxConnectionsPerServer = int.MaxValue,
-            EnableMultipleHttp2Connections = true,
-        };
-        // Timeouts are applied per call (they differ for streams), not by HttpClient.
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = UpstreamHttp.CreateInvoker(settings.Timeouts, handler);
         var baseUrl = settings.BaseUrl.ToString().TrimEnd('/') + "/";
         _chatUri = new Uri(new Uri(baseUrl), "chat/completions");
         _embeddingsUri = new Uri(new Uri(baseUrl), "embeddings");
@@ -83,7 +73,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         HttpResponseMessage? response = null;
         try
         {
-            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var error = await UpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
@@ -141,7 +131,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
         try
         {
-            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 return await UpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);

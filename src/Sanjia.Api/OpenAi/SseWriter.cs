@@ -27,7 +27,8 @@ internal static class SseWriter
         await response.StartAsync(ct).ConfigureAwait(false);
         try
         {
-            while (await stream.MoveNextAsync(ct).ConfigureAwait(false))
+            var next = stream.MoveNextAsync(ct);
+            while (await next.ConfigureAwait(false))
             {
                 var chunk = stream.Current.Span;
                 var span = writer.GetSpan(DataPrefix.Length + chunk.Length + EventEnd.Length);
@@ -35,10 +36,18 @@ internal static class SseWriter
                 chunk.CopyTo(span[DataPrefix.Length..]);
                 EventEnd.CopyTo(span[(DataPrefix.Length + chunk.Length)..]);
                 writer.Advance(DataPrefix.Length + chunk.Length + EventEnd.Length);
-                var flush = await writer.FlushAsync(ct).ConfigureAwait(false);
-                if (flush.IsCanceled || flush.IsCompleted)
+                // Flush whenever the next chunk is not already here: every chunk leaves as soon as it arrived, and
+                // chunks that arrived together (a burst already in the upstream buffer) share one write.
+                next = stream.MoveNextAsync(ct);
+                if (!next.IsCompleted)
                 {
-                    return;
+                    var flush = await writer.FlushAsync(ct).ConfigureAwait(false);
+                    if (flush.IsCanceled || flush.IsCompleted)
+                    {
+                        // The client is gone (its token cancels the pending read); let the read finish before disposal.
+                        try { await next.ConfigureAwait(false); } catch (Exception ex) when (ex is OperationCanceledException or GatewayException) { }
+                        return;
+                    }
                 }
             }
             await writer.WriteAsync(Done, ct).ConfigureAwait(false);

@@ -30,6 +30,9 @@ public sealed class SanjiaOptions
     /// <summary>Request bodies above this size get 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>Run request code on Kestrel's I/O threads (fewer thread hand-offs). Turn off if a custom stage blocks.</summary>
+    public bool InlineScheduling { get; set; } = true;
+
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Model aliases: the name clients send, mapped to deployments tried in order.</summary>

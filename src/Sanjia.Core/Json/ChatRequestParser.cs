@@ -39,7 +39,6 @@ public static class ChatRequestParser
         int? maxTokens = null, maxCompletionTokens = null;
         int n = 1;
         double? temperature = null, topP = null;
-        var prompt = new StringBuilder();
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -55,7 +54,7 @@ public static class ChatRequestParser
             else if (name.SequenceEqual("messages"u8))
             {
                 sawMessages = true;
-                var err = ReadMessages(ref reader, prompt, ref hasImages);
+                var err = ReadMessages(ref reader, null, ref hasImages);
                 if (err is not null) return (null, err);
             }
             else if (name.SequenceEqual("stream"u8))
@@ -151,30 +150,53 @@ public static class ChatRequestParser
             HasTools = hasTools,
             HasResponseFormat = hasResponseFormat,
             HasImages = hasImages,
-            PromptText = prompt.ToString(),
+            PromptTextReader = ReadPromptText,
         }, null);
     }
 
-    private static GatewayError? ReadMessages(ref Utf8JsonReader reader, StringBuilder prompt, ref bool hasImages)
+    /// <summary>The text of every message of a body that <see cref="Parse"/> accepted, joined by newlines.</summary>
+    public static string ReadPromptText(ReadOnlyMemory<byte> body)
+    {
+        var reader = new Utf8JsonReader(body.Span, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+        var prompt = new StringBuilder();
+        var images = false;
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isMessages = reader.ValueTextEquals("messages"u8);
+            reader.Read();
+            if (isMessages)
+            {
+                ReadMessages(ref reader, prompt, ref images);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return prompt.ToString();
+    }
+
+    // Validates the messages; with a builder, also collects their text.
+    private static GatewayError? ReadMessages(ref Utf8JsonReader reader, StringBuilder? prompt, ref bool hasImages)
     {
         if (reader.TokenType != JsonTokenType.StartArray) return TypeError("messages", "an array");
         var index = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            var path = $"messages[{index}]";
-            if (reader.TokenType != JsonTokenType.StartObject) return TypeError(path, "an object");
+            if (reader.TokenType != JsonTokenType.StartObject) return TypeError(Message(index), "an object");
             var hasRole = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("role"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType != JsonTokenType.String) return TypeError(path + ".role", "a string");
+                    if (reader.TokenType != JsonTokenType.String) return TypeError(Message(index) + ".role", "a string");
                     var role = reader.ValueSpan;
                     if (!(role.SequenceEqual("system"u8) || role.SequenceEqual("user"u8) || role.SequenceEqual("assistant"u8)
                         || role.SequenceEqual("tool"u8) || role.SequenceEqual("developer"u8) || role.SequenceEqual("function"u8)))
                     {
-                        return GatewayError.Invalid($"Invalid value for '{path}.role': expected one of system, developer, user, assistant, tool.", path + ".role", "invalid_value");
+                        return GatewayError.Invalid($"Invalid value for '{Message(index)}.role': expected one of system, developer, user, assistant, tool.", Message(index) + ".role", "invalid_value");
                     }
                     hasRole = true;
                 }
@@ -183,16 +205,16 @@ public static class ChatRequestParser
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String)
                     {
-                        prompt.Append(reader.GetString()).Append('\n');
+                        prompt?.Append(reader.GetString()).Append('\n');
                     }
                     else if (reader.TokenType == JsonTokenType.StartArray)
                     {
-                        var err = ReadParts(ref reader, prompt, path + ".content", ref hasImages);
+                        var err = ReadParts(ref reader, prompt, index, ref hasImages);
                         if (err is not null) return err;
                     }
                     else if (reader.TokenType != JsonTokenType.Null)
                     {
-                        return TypeError(path + ".content", "a string or an array of content parts");
+                        return TypeError(Message(index) + ".content", "a string or an array of content parts");
                     }
                 }
                 else
@@ -201,18 +223,18 @@ public static class ChatRequestParser
                     reader.Skip();
                 }
             }
-            if (!hasRole) return GatewayError.Invalid($"Missing required parameter: '{path}.role'.", path + ".role", "missing_required_parameter");
+            if (!hasRole) return GatewayError.Invalid($"Missing required parameter: '{Message(index)}.role'.", Message(index) + ".role", "missing_required_parameter");
             index++;
         }
         return index == 0 ? GatewayError.Invalid("'messages' must contain at least one message.", "messages", "invalid_value") : null;
     }
 
-    private static GatewayError? ReadParts(ref Utf8JsonReader reader, StringBuilder prompt, string path, ref bool hasImages)
+    private static GatewayError? ReadParts(ref Utf8JsonReader reader, StringBuilder? prompt, int message, ref bool hasImages)
     {
         var i = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (reader.TokenType != JsonTokenType.StartObject) return TypeError($"{path}[{i}]", "an object");
+            if (reader.TokenType != JsonTokenType.StartObject) return TypeError($"{Message(message)}.content[{i}]", "an object");
             string? type = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -224,7 +246,7 @@ public static class ChatRequestParser
                 else if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("refusal"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.String) prompt.Append(reader.GetString()).Append('\n');
+                    if (reader.TokenType == JsonTokenType.String) prompt?.Append(reader.GetString()).Append('\n');
                     else reader.Skip();
                 }
                 else
@@ -243,12 +265,15 @@ public static class ChatRequestParser
                 case "input_audio" or "file":
                     break;
                 default:
-                    return GatewayError.Invalid($"Invalid value for '{path}[{i}].type': '{type}'. Expected text, image_url, input_audio or file.", $"{path}[{i}].type", "invalid_value");
+                    return GatewayError.Invalid($"Invalid value for '{Message(message)}.content[{i}].type': '{type}'. Expected text, image_url, input_audio or file.", $"{Message(message)}.content[{i}].type", "invalid_value");
             }
             i++;
         }
         return null;
     }
+
+    // Built only when reporting an error: the happy path allocates no paths.
+    private static string Message(int index) => $"messages[{index}]";
 
     private static GatewayError? CheckStop(ref Utf8JsonReader reader)
     {

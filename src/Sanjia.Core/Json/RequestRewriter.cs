@@ -62,6 +62,24 @@ public static class RequestRewriter
 
     private static byte[] EncodeString(string value)
     {
+        // Model names are almost always plain ASCII with nothing to escape: write them directly.
+        var plain = true;
+        foreach (var c in value)
+        {
+            if (c < 0x20 || c > 0x7E || c == '"' || c == '\\')
+            {
+                plain = false;
+                break;
+            }
+        }
+        if (plain)
+        {
+            var bytes = new byte[value.Length + 2];
+            bytes[0] = (byte)'"';
+            System.Text.Encoding.ASCII.GetBytes(value, bytes.AsSpan(1));
+            bytes[^1] = (byte)'"';
+            return bytes;
+        }
         using var buffer = new MemoryStream(value.Length + 8);
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {

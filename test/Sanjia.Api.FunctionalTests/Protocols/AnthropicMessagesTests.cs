@@ -12,10 +12,10 @@ public sealed class AnthropicMessagesTests
 {
     private const string WeatherTool = """{"name":"get_weather","description":"Weather for a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}""";
 
-    private static async Task<(FakeOpenAiServer Upstream, ProtocolGateway Gateway)> StartAsync()
+    private static async Task<(FakeOpenAiServer Upstream, ProtocolGateway Gateway)> StartAsync(params string[] extra)
     {
         var upstream = await FakeOpenAiServer.StartAsync();
-        var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        var gateway = await ProtocolGateway.StartAsync([.. ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey), .. extra]);
         return (upstream, gateway);
     }
 
@@ -202,7 +202,8 @@ public sealed class AnthropicMessagesTests
     [Fact]
     public async Task Missing_key_and_upstream_failures_are_Anthropic_errors_too()
     {
-        var (upstream, gateway) = await StartAsync();
+        // One attempt, so the scripted failure reaches the caller instead of being retried away.
+        var (upstream, gateway) = await StartAsync("--Sanjia:Routing:Retry:MaxAttempts=1");
         await using var _ = upstream;
         await using var __ = gateway;
         using (var anonymous = gateway.CreateHttpClient(withKey: false))
