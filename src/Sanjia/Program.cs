@@ -24,6 +24,15 @@ if (args.Length > 0 && args[0] is "models" or "compare")
         : await Sanjia.Cli.CompareCommand.RunAsync(args[1..], cts.Token);
 }
 
+// Complete socket operations on the epoll thread rather than queueing them to the thread pool: a gateway's work
+// per read is short and never blocks, and on a small machine the hand-offs cost more than the work (bench/README.md).
+// Read once when the first socket is created, so it must be set before the host starts. An explicit value wins.
+const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+{
+    Environment.SetEnvironmentVariable(InlineCompletions, "1");
+}
+
 WebApplication app;
 try
 {
