@@ -4,11 +4,13 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sanjia.Abstractions;
+using Sanjia.Api.Admin;
 using Sanjia.Api.Health;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Api.OpenAi;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pricing;
 
 namespace Sanjia.Api;
 
@@ -29,7 +31,7 @@ public static class SanjiaApi
         var services = routes.ServiceProvider;
         var engine = services.GetRequiredService<GatewayEngine>();
         var options = services.GetRequiredService<SanjiaOptions>();
-        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
+        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes) { Pricer = services.GetService<Pricer>() };
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
         var models = new ModelsEndpoints(engine);
         var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
@@ -38,6 +40,10 @@ public static class SanjiaApi
         routes.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
         routes.MapGet("/v1/models", models.ListAsync);
         routes.MapGet("/v1/models/{**id}", models.GetAsync);
+        if (services.GetService<Abstractions.IKeyStore>() is not null)
+        {
+            AdminEndpoints.Map(routes);
+        }
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
         routes.MapFallback(http => OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,

@@ -38,6 +38,8 @@ public sealed class SanjiaOptions
     public LocalOptions Local { get; set; } = new();
 
     public TimeoutOptions Timeouts { get; set; } = new();
+
+    public MeteringOptions Metering { get; set; } = new();
 }
 
 public sealed class ProviderOptions
