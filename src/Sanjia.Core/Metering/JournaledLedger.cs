@@ -170,7 +170,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                 _journalHasUnstored = true;
             }
             Interlocked.Add(ref _pending, -batch.Count);
-            if (!_journalHasUnstored && reader.Count == 0 && _journal is not null)
+            if (!_journalHasUnstored && Pending == 0 && _journal is not null)
             {
                 _journal.SetLength(0); // everything journaled is stored: start the journal afresh
             }

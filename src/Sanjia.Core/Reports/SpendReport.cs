@@ -55,7 +55,8 @@ public static class SpendReport
             acc[k] = row with
             {
                 Requests = row.Requests + 1,
-                UnpricedRequests = row.UnpricedRequests + (e.Cost is null ? 1 : 0),
+                // Requests refused before any upstream call used no tokens: nothing to price.
+                UnpricedRequests = row.UnpricedRequests + (e.Cost is null && e.Usage.Total > 0 ? 1 : 0),
                 InputTokens = row.InputTokens + e.Usage.Input,
                 CachedInputTokens = row.CachedInputTokens + e.Usage.CachedInput,
                 OutputTokens = row.OutputTokens + e.Usage.Output,
