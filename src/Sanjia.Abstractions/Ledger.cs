@@ -18,6 +18,10 @@ public sealed record LedgerEntry
     public double LatencyMs { get; init; }
     public double? TimeToFirstTokenMs { get; init; }
     public bool Stream { get; init; }
+    /// <summary>Cost at the deployment's price; null = unpriced (no known price), never shown as zero.</summary>
+    public decimal? Cost { get; init; }
+    public string? Currency { get; init; }
+    public bool Priced => Cost is not null;
 }
 
 /// <summary>Durable storage for ledger entries; writes arrive batched.</summary>
@@ -31,4 +35,11 @@ public interface ILedgerStore
 public interface ILedger
 {
     void Record(LedgerEntry entry);
+
+    /// <summary>Records and completes once the entry is durable (survives the process being killed).</summary>
+    ValueTask RecordDurableAsync(LedgerEntry entry)
+    {
+        Record(entry);
+        return ValueTask.CompletedTask;
+    }
 }

@@ -12,6 +12,7 @@ using Sanjia.Api.OpenAi;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing.Health;
+using Sanjia.Core.Pricing;
 
 namespace Sanjia.Api;
 
@@ -32,7 +33,7 @@ public static class SanjiaApi
         var services = routes.ServiceProvider;
         var engine = services.GetRequiredService<GatewayEngine>();
         var options = services.GetRequiredService<SanjiaOptions>();
-        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
+        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes) { Pricer = services.GetService<Pricer>() };
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
         var models = new ModelsEndpoints(engine);
         var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);
@@ -45,6 +46,10 @@ public static class SanjiaApi
         routes.MapGet("/v1/models", models.ListAsync);
         routes.MapGet("/v1/models/{**id}", models.GetAsync);
         routes.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);
+        if (services.GetService<Abstractions.IKeyStore>() is not null)
+        {
+            AdminEndpoints.Map(routes);
+        }
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
         routes.MapFallback(http => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,

@@ -7,7 +7,7 @@ namespace Sanjia.Storage.Sqlite;
 /// <summary>
 /// The ledger in a local SQLite file (WAL journal, one transaction per batch). The default store: no server to run.
 /// </summary>
-public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
+public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -48,6 +48,17 @@ public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
             CREATE INDEX IF NOT EXISTS ix_ledger_ts ON ledger(ts);
             CREATE INDEX IF NOT EXISTS ix_ledger_request ON ledger(request_id);
             """);
+        // Cost columns: added to ledgers created before pricing existed. Cost is a decimal string (exact, no float).
+        if (!HasColumn(c, "ledger", "cost"))
+        {
+            Execute(c, "ALTER TABLE ledger ADD COLUMN cost TEXT; ALTER TABLE ledger ADD COLUMN currency TEXT;");
+        }
+        // One row per request attempt: replaying the journal after a crash must not count anything twice.
+        Execute(c, """
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_ledger_request_attempt ON ledger(request_id, attempt, endpoint);
+            CREATE INDEX IF NOT EXISTS ix_ledger_key ON ledger(key_id, ts);
+            CREATE INDEX IF NOT EXISTS ix_ledger_team ON ledger(team_id, ts);
+            """);
         _connection = c;
         return c;
     }
@@ -62,13 +73,13 @@ public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = """
-                INSERT INTO ledger (request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
+                INSERT OR IGNORE INTO ledger (request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream)
-                VALUES ($rid, $att, $ts, $key, $team, $ep, $model, $dep, $prov, $in, $cin, $out, $rsn, $est, $st, $err, $lat, $ttft, $stream)
+                    latency_ms, ttft_ms, stream, cost, currency)
+                VALUES ($rid, $att, $ts, $key, $team, $ep, $model, $dep, $prov, $in, $cin, $out, $rsn, $est, $st, $err, $lat, $ttft, $stream, $cost, $cur)
                 """;
             var p = new Dictionary<string, SqliteParameter>();
-            foreach (var name in new[] { "$rid", "$att", "$ts", "$key", "$team", "$ep", "$model", "$dep", "$prov", "$in", "$cin", "$out", "$rsn", "$est", "$st", "$err", "$lat", "$ttft", "$stream" })
+            foreach (var name in new[] { "$rid", "$att", "$ts", "$key", "$team", "$ep", "$model", "$dep", "$prov", "$in", "$cin", "$out", "$rsn", "$est", "$st", "$err", "$lat", "$ttft", "$stream", "$cost", "$cur" })
             {
                 p[name] = cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
             }
@@ -93,6 +104,8 @@ public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
                 p["$lat"].Value = e.LatencyMs;
                 p["$ttft"].Value = e.TimeToFirstTokenMs is { } t ? t : DBNull.Value;
                 p["$stream"].Value = e.Stream ? 1 : 0;
+                p["$cost"].Value = e.Cost is { } cost ? cost.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
+                p["$cur"].Value = (object?)e.Currency ?? DBNull.Value;
                 await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -113,11 +126,81 @@ public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream
+                    latency_ms, ttft_ms, stream, cost, currency
                 FROM ledger WHERE ts >= $since ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$since", since.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             cmd.Parameters.AddWithValue("$limit", limit);
+            return await ReadEntriesAsync(cmd, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<LedgerEntry>> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Open().CreateCommand();
+            cmd.CommandText = """
+                SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
+                    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
+                    latency_ms, ttft_ms, stream, cost, currency
+                FROM ledger WHERE ts >= $from AND ts < $to ORDER BY id
+                """;
+            cmd.Parameters.AddWithValue("$from", Ts(from));
+            cmd.Parameters.AddWithValue("$to", Ts(to));
+            return await ReadEntriesAsync(cmd, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<decimal> SpentSinceAsync(string scope, string id, string currency, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Open().CreateCommand();
+            // Summed in C# as decimal: SQLite's SUM would go through floating point.
+            cmd.CommandText = scope == "team"
+                ? "SELECT cost FROM ledger WHERE team_id = $id AND currency = $cur AND ts >= $since AND cost IS NOT NULL"
+                : "SELECT cost FROM ledger WHERE key_id = $id AND currency = $cur AND ts >= $since AND cost IS NOT NULL";
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.Parameters.AddWithValue("$cur", currency);
+            cmd.Parameters.AddWithValue("$since", Ts(since));
+            var total = 0m;
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                total += decimal.Parse(r.GetString(0), NumberStyles.Float, CultureInfo.InvariantCulture);
+            }
+            return total;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static bool HasColumn(SqliteConnection c, string table, string column)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $n";
+        cmd.Parameters.AddWithValue("$n", column);
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    private static async Task<IReadOnlyList<LedgerEntry>> ReadEntriesAsync(SqliteCommand cmd, CancellationToken cancellationToken)
+    {
+        {
             var list = new List<LedgerEntry>();
             using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -139,13 +222,11 @@ public sealed class SqliteLedgerStore : ILedgerStore, IDisposable
                     LatencyMs = r.GetDouble(16),
                     TimeToFirstTokenMs = r.IsDBNull(17) ? null : r.GetDouble(17),
                     Stream = r.GetInt32(18) == 1,
+                    Cost = r.IsDBNull(19) ? null : decimal.Parse(r.GetString(19), NumberStyles.Float, CultureInfo.InvariantCulture),
+                    Currency = r.IsDBNull(20) ? null : r.GetString(20),
                 });
             }
             return list;
-        }
-        finally
-        {
-            _gate.Release();
         }
     }
 

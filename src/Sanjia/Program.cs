@@ -11,9 +11,14 @@ if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
           sanjia models pull <hf-repo> <file> [--revision main] [--dir models] [--sha256 HEX]
           sanjia models list [--dir models]
           sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY] [--out DIR]
+          sanjia prices import <genai-prices data.json> [--data data] [--out FILE]
         Any setting can also be given as --Sanjia:Key=value, as an environment variable Sanjia__Key, or in sanjia.json.
         """);
     return 0;
+}
+if (args.Length > 0 && args[0] == "prices")
+{
+    return Sanjia.Cli.PricesCommand.Run(args[1..], Console.Out, Console.Error);
 }
 if (args.Length > 0 && args[0] is "models" or "compare")
 {

@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Json;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pricing;
 
 namespace Sanjia.Api.OpenAi;
 
@@ -14,6 +15,8 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
 
     /// <summary>The caller's per-attempt timeout in seconds, clamped to <c>Sanjia:Routing:Timeouts</c> bounds.</summary>
     public const string TimeoutHeader = "x-sanjia-timeout";
+    /// <summary>Prices complete answers for the <c>x-sanjia-cost</c> header (streams: the final cost is in the ledger only).</summary>
+    public Pricer? Pricer { get; init; }
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -54,6 +57,10 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
             case CompleteChatResponse complete:
                 http.Response.ContentType = "application/json";
                 http.Response.ContentLength = complete.Body.Length;
+                if (Pricer is not null)
+                {
+                    WriteCostHeaders(http.Response, Pricer.CostOf(context?.Deployment?.Provider.Name, context?.Deployment?.UpstreamModel, complete.Usage));
+                }
                 await http.Response.Body.WriteAsync(complete.Body, http.RequestAborted).ConfigureAwait(false);
                 await complete.DisposeAsync().ConfigureAwait(false);
                 return;
@@ -63,6 +70,20 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
                     await SseWriter.WriteAsync(http, stream).ConfigureAwait(false);
                 }
                 return;
+        }
+    }
+
+    /// <summary><c>x-sanjia-cost</c>: the request's cost as a decimal string, or <c>unpriced</c>; plus its currency.</summary>
+    internal static void WriteCostHeaders(HttpResponse response, Cost cost)
+    {
+        if (cost.Amount is { } amount)
+        {
+            response.Headers["x-sanjia-cost"] = amount.ToString(CultureInfo.InvariantCulture);
+            response.Headers["x-sanjia-cost-currency"] = cost.Currency;
+        }
+        else
+        {
+            response.Headers["x-sanjia-cost"] = "unpriced";
         }
     }
 

@@ -27,6 +27,7 @@ public static class OptionsValidator
             errors.Add($"{P}:MasterKey", "must be at least 16 characters long (or left empty to have one generated).");
         }
         ValidateTimeouts(o.Timeouts, $"{P}:Timeouts", errors);
+        MeteringOptionsValidator.Validate(o.Metering, errors);
         for (var i = 0; i < o.ModelFiles.Count; i++)
         {
             if (!File.Exists(o.ModelFiles[i]))

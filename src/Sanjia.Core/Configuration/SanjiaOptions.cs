@@ -43,6 +43,8 @@ public sealed class SanjiaOptions
     public TimeoutOptions Timeouts { get; set; } = new();
 
     public RoutingOptions Routing { get; set; } = new();
+
+    public MeteringOptions Metering { get; set; } = new();
 }
 
 public sealed class ProviderOptions

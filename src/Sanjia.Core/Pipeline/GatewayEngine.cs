@@ -76,7 +76,8 @@ public sealed class GatewayEngine
             usage = new TokenUsage(request.Inputs.Sum(TokenCounter.Count), 0, Estimated: true);
             outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
         }
-        _ledger.Record(new LedgerEntry
+        // Durable before the endpoint answers (see docs/decisions/0001-ledger-write-ahead-journal.md).
+        await _ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = requestId,
             Attempt = Math.Max(1, attempts),
@@ -91,7 +92,7 @@ public sealed class GatewayEngine
             Status = outcome.Error is { } e ? ErrorStatus.For(e) : 200,
             ErrorCode = outcome.Error?.Code,
             LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
-        });
+        }).ConfigureAwait(false);
         return outcome;
     }
 }

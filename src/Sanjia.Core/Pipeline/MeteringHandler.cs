@@ -19,27 +19,28 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Record(context, default, status: 499, "client_closed_request", ttft: null);
+            await Record(context, default, status: 499, "client_closed_request", ttft: null).ConfigureAwait(false);
             throw;
         }
         switch (outcome.Response)
         {
             case CompleteChatResponse complete:
-                Record(context, complete.Usage, 200, null, ttft: null);
+                // Durable before the endpoint writes the body: a response the client got is never missing from the ledger.
+                await Record(context, complete.Usage, 200, null, ttft: null).ConfigureAwait(false);
                 return outcome;
             case StreamingChatResponse stream:
                 return new MeteredStream(stream, this, context);
             default:
                 var error = outcome.Error!;
-                Record(context, default, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), ttft: null);
+                await Record(context, default, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), ttft: null).ConfigureAwait(false);
                 return outcome;
         }
     }
 
-    private void Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft)
+    private ValueTask Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft)
     {
         var deployment = context.Deployment;
-        ledger.Record(new LedgerEntry
+        return ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = context.RequestId,
             Attempt = Math.Max(1, context.Attempts),
@@ -81,11 +82,20 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
                     TimeToFirstChunk = _ttft;
                 }
                 _completed = !more;
+                if (!more && Interlocked.Exchange(ref _recorded, 1) == 0)
+                {
+                    // The stream ended: record before the caller writes the final [DONE], so it is durable first.
+                    await owner.Record(context, inner.Usage, 200, null, _ttft).ConfigureAwait(false);
+                }
                 return more;
             }
             catch (GatewayException ex)
             {
                 _failure = ex.Error;
+                if (Interlocked.Exchange(ref _recorded, 1) == 0)
+                {
+                    await owner.Record(context, inner.Usage, ErrorStatus.For(ex.Error), ex.Error.Code ?? ex.Error.Kind.ToString(), _ttft).ConfigureAwait(false);
+                }
                 throw;
             }
         }
@@ -97,7 +107,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             {
                 var (status, code) = _failure is not null ? (ErrorStatus.For(_failure), _failure.Code ?? _failure.Kind.ToString())
                     : _completed ? (200, (string?)null) : (499, "client_closed_request");
-                owner.Record(context, inner.Usage, status, code, _ttft);
+                await owner.Record(context, inner.Usage, status, code, _ttft).ConfigureAwait(false);
             }
         }
     }

@@ -54,6 +54,31 @@ public sealed class MasterKey
         return new MasterKey(key, path, generated: true);
     }
 
+    /// <summary>Well-known defaults from documentation and sample configs: never good enough to administer keys.</summary>
+    private static readonly string[] KnownDefaults =
+    [
+        "sk-1234", "sk-12345678", "sk-1234567890", "sk-1234567890abcdef", "sk-1234567890abcdefgh", "changeme", "change-me", "changeit",
+        "password", "master-key", "masterkey", "sk-master-key", "admin", "secret", "sanjia", "sk-sanjia",
+    ];
+
+    /// <summary>
+    /// True when the key is empty, a known default, or has too little variety to be a real secret; the admin API
+    /// refuses to run with such a key (a generated key is never weak).
+    /// </summary>
+    public bool IsWeak
+    {
+        get
+        {
+            var v = Value.Trim();
+            if (v.Length < 16) return true;
+            foreach (var d in KnownDefaults)
+            {
+                if (v.Equals(d, StringComparison.OrdinalIgnoreCase)) return true;
+            }
+            return v.Distinct().Count() < 8;
+        }
+    }
+
     public bool Matches(ReadOnlySpan<char> candidate)
     {
         Span<byte> utf8 = candidate.Length <= 256 ? stackalloc byte[candidate.Length * 3] : new byte[candidate.Length * 3];

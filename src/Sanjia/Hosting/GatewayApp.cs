@@ -2,11 +2,14 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Sanjia.Abstractions;
 using Sanjia.Api;
+using Sanjia.Core.Budgets;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing;
+using Sanjia.Core.Pricing;
 using Sanjia.Core.Security;
 using Sanjia.Providers.Anthropic;
 using Sanjia.Providers.Local;
@@ -52,10 +55,10 @@ public static class GatewayApp
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => MasterKey.Load(options.MasterKey, options.DataDir));
-        services.AddSingleton<ILedgerStore>(_ => new SqliteLedgerStore(Path.Combine(options.DataDir, "sanjia.db")));
-        services.AddSingleton<ChannelLedger>();
-        services.AddSingleton<ILedger>(sp => sp.GetRequiredService<ChannelLedger>());
-        services.AddHostedService(sp => sp.GetRequiredService<ChannelLedger>());
+        services.AddSingleton(_ => new SqliteLedgerStore(Path.Combine(options.DataDir, "sanjia.db")));
+        services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<SqliteLedgerStore>());
+        services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<SqliteLedgerStore>());
+        services.AddMetering(options);
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
         services.AddSanjiaLocalModels();
@@ -70,6 +73,8 @@ public static class GatewayApp
         });
         services.AddSanjiaRouting(options.Routing);
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
+            pipeline => pipeline.UseBudgets(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<IBudgetTracker>(),
+                sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()),
             router: sp.GetRequiredService<ResilientRouter>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
@@ -79,6 +84,7 @@ public static class GatewayApp
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.
         _ = app.Services.GetRequiredService<GatewayEngine>();
         _ = app.Services.GetRequiredService<MasterKey>();
+        MeteringSetup.Start(app.Services);
         app.UseSanjiaApi();
         app.MapSanjiaApi();
         return app;

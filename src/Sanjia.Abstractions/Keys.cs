@@ -1,0 +1,57 @@
+namespace Sanjia.Abstractions;
+
+public enum BudgetPeriod { Daily, Weekly, Monthly, Total }
+
+/// <summary>A spending cap: at most <see cref="Amount"/> in <see cref="Currency"/> per <see cref="Period"/> (UTC windows).</summary>
+public sealed record Budget(decimal Amount, string Currency, BudgetPeriod Period);
+
+/// <summary>A virtual key as stored: only the SHA-256 of its secret is kept.</summary>
+public sealed record VirtualKey
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    /// <summary>Lower-case hex SHA-256 of the secret.</summary>
+    public required string SecretHash { get; init; }
+    /// <summary>The first characters of the secret, so people can tell keys apart.</summary>
+    public required string Prefix { get; init; }
+    public string? TeamId { get; init; }
+    /// <summary>Aliases or <c>provider/model</c> ids this key may call; empty = every model.</summary>
+    public IReadOnlyList<string> AllowedModels { get; init; } = [];
+    public Budget? Budget { get; init; }
+    public int? RpmLimit { get; init; }
+    public int? TpmLimit { get; init; }
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+}
+
+public sealed record Team
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public Budget? Budget { get; init; }
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>Durable storage for virtual keys and teams (SQLite now; PostgreSQL can implement the same contract).</summary>
+public interface IKeyStore
+{
+    Task UpsertKeyAsync(VirtualKey key, CancellationToken cancellationToken);
+    Task<VirtualKey?> GetKeyAsync(string id, CancellationToken cancellationToken);
+    Task<IReadOnlyList<VirtualKey>> ListKeysAsync(CancellationToken cancellationToken);
+    Task UpsertTeamAsync(Team team, CancellationToken cancellationToken);
+    Task<Team?> GetTeamAsync(string id, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Team>> ListTeamsAsync(CancellationToken cancellationToken);
+    Task<bool> DeleteTeamAsync(string id, CancellationToken cancellationToken);
+}
+
+/// <summary>Spend already recorded in the ledger, for budgets that must survive restarts.</summary>
+public interface ISpendSource
+{
+    /// <summary>Sum of priced cost in <paramref name="currency"/> for a key or team (<paramref name="scope"/> = <c>key</c> or <c>team</c>) since a time.</summary>
+    Task<decimal> SpentSinceAsync(string scope, string id, string currency, DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>Every ledger entry in [from, to).</summary>
+    Task<IReadOnlyList<LedgerEntry>> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text.Json;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Api.Admin;
+
+/// <summary>
+/// Reads admin request bodies field by field, so PATCH can tell "absent" (keep) from <c>null</c> (clear), and every
+/// bad field gets a 400 naming it.
+/// </summary>
+internal static class AdminRequests
+{
+    public sealed class Invalid(string message, string param) : Exception(message)
+    {
+        public string Param { get; } = param;
+    }
+
+    public static JsonElement Parse(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body.Length == 0 ? "{}"u8.ToArray() : body);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new Invalid("The body must be a JSON object.", "body");
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new Invalid("The body is not valid JSON: " + ex.Message, "body");
+        }
+    }
+
+    public static bool Has(JsonElement o, string name, out JsonElement value) => o.TryGetProperty(name, out value);
+
+    public static string? String(JsonElement v, string name) => v.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.String => v.GetString(),
+        _ => throw new Invalid($"'{name}' must be a string.", name),
+    };
+
+    public static int? PositiveInt(JsonElement v, string name) => v.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.Number when v.TryGetInt32(out var i) && i > 0 => i,
+        _ => throw new Invalid($"'{name}' must be a positive integer or null.", name),
+    };
+
+    public static List<string> Strings(JsonElement v, string name)
+    {
+        if (v.ValueKind == JsonValueKind.Null) return [];
+        if (v.ValueKind != JsonValueKind.Array) throw new Invalid($"'{name}' must be an array of strings.", name);
+        var list = new List<string>();
+        foreach (var s in v.EnumerateArray())
+        {
+            if (s.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(s.GetString())) throw new Invalid($"'{name}' must be an array of non-empty strings.", name);
+            list.Add(s.GetString()!);
+        }
+        return list;
+    }
+
+    public static Dictionary<string, string> Metadata(JsonElement v)
+    {
+        if (v.ValueKind == JsonValueKind.Null) return [];
+        if (v.ValueKind != JsonValueKind.Object) throw new Invalid("'metadata' must be an object of string values.", "metadata");
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in v.EnumerateObject())
+        {
+            d[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : throw new Invalid($"'metadata.{p.Name}' must be a string.", "metadata");
+        }
+        return d;
+    }
+
+    public static Budget? ReadBudget(JsonElement v)
+    {
+        if (v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw new Invalid("'budget' must be an object {amount, currency, period} or null.", "budget");
+        decimal amount = v.TryGetProperty("amount", out var a) && a.ValueKind switch
+        {
+            JsonValueKind.Number => true,
+            JsonValueKind.String => decimal.TryParse(a.GetString(), NumberStyles.Number, CultureInfo.InvariantCulture, out _),
+            _ => false,
+        }
+            ? (a.ValueKind == JsonValueKind.Number ? a.GetDecimal() : decimal.Parse(a.GetString()!, NumberStyles.Number, CultureInfo.InvariantCulture))
+            : throw new Invalid("'budget.amount' is required and must be a number.", "budget.amount");
+        if (amount < 0) throw new Invalid("'budget.amount' must not be negative.", "budget.amount");
+        var currency = v.TryGetProperty("currency", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: 3 } cs
+            ? cs.ToUpperInvariant() : throw new Invalid("'budget.currency' is required: a three-letter code such as USD or CNY.", "budget.currency");
+        var periodText = v.TryGetProperty("period", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "total";
+        if (!Enum.TryParse<BudgetPeriod>(periodText, ignoreCase: true, out var period) || int.TryParse(periodText, out _))
+        {
+            throw new Invalid("'budget.period' must be daily, weekly, monthly or total.", "budget.period");
+        }
+        return new Budget(amount, currency, period);
+    }
+}

@@ -1,0 +1,38 @@
+namespace Sanjia.Core.Configuration;
+
+/// <summary>Prices, budgets and the ledger journal (the <c>Sanjia:Metering</c> section). See docs/metering.md.</summary>
+public sealed class MeteringOptions
+{
+    /// <summary>Price overrides per deployment id (<c>provider/model</c>); they win over every catalogue.</summary>
+    public Dictionary<string, PriceOptions> Prices { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>An extra catalogue in the project's format (e.g. written by <c>sanjia prices import</c>). Default: <c>DataDir/prices.json</c> when present.</summary>
+    public string? PricesFile { get; set; }
+
+    /// <summary>What in-process and self-hosted (ollama, vLLM, llama.cpp) models cost; zero unless set.</summary>
+    public PriceOptions? LocalCompute { get; set; }
+
+    /// <summary>Whether a key or team with a budget may call a model whose price is unknown.</summary>
+    public bool AllowUnpricedWithBudget { get; set; }
+
+    /// <summary>Output tokens reserved when neither the request nor the catalogue gives a limit.</summary>
+    public int DefaultMaxOutputTokens { get; set; } = 8192;
+
+    /// <summary>Conversion rates: <c>ExchangeRates:CNY:USD = 0.14</c> means 1 CNY = 0.14 USD.</summary>
+    public Dictionary<string, Dictionary<string, decimal>> ExchangeRates { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>fsync the ledger journal before answering (survives power loss, not only a killed process).</summary>
+    public bool JournalFsync { get; set; } = true;
+}
+
+public sealed class PriceOptions
+{
+    public string Currency { get; set; } = "USD";
+    /// <summary>Per million input tokens.</summary>
+    public decimal Input { get; set; }
+    public decimal? CachedInput { get; set; }
+    public decimal Output { get; set; }
+    public decimal? Reasoning { get; set; }
+    public int? ContextWindow { get; set; }
+    public int? MaxOutputTokens { get; set; }
+}

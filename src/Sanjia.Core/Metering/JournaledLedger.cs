@@ -1,0 +1,214 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
+using Sanjia.Core.Pricing;
+
+namespace Sanjia.Core.Metering;
+
+/// <summary>
+/// The ledger's write path (see docs/decisions/0001-ledger-write-ahead-journal.md). Entries are priced, appended to
+/// an append-only journal file and made durable in groups (one write + fsync for everything queued meanwhile);
+/// <see cref="RecordDurableAsync"/> completes only then, so the HTTP layer sends the last byte of a response after
+/// its ledger entry is safe. The same loop then writes the group to the store in one transaction and empties the
+/// journal whenever everything in it is stored. At start-up <see cref="ReplayAsync"/> moves what a killed process
+/// left in the journal into the store (idempotently: the store ignores a request id and attempt it already has).
+/// </summary>
+public sealed partial class JournaledLedger : BackgroundService, ILedger
+{
+    private const int MaxBatch = 512;
+    private readonly Channel<(LedgerEntry Entry, TaskCompletionSource? Durable)> _queue =
+        Channel.CreateUnbounded<(LedgerEntry, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ILedgerStore _store;
+    private readonly Pricer _pricer;
+    private readonly string _journalPath;
+    private readonly bool _fsync;
+    private readonly ILogger<JournaledLedger> _logger;
+    private FileStream? _journal;
+    private bool _journalHasUnstored;
+    private long _pending;
+
+    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger)
+    {
+        _store = store;
+        _pricer = pricer;
+        _journalPath = journalPath;
+        _fsync = fsync;
+        _logger = logger;
+    }
+
+    public string JournalPath => _journalPath;
+
+    public long Pending => Interlocked.Read(ref _pending);
+
+    public void Record(LedgerEntry entry) => Enqueue(entry, null);
+
+    public ValueTask RecordDurableAsync(LedgerEntry entry)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(entry, tcs);
+        return new ValueTask(tcs.Task);
+    }
+
+    private void Enqueue(LedgerEntry entry, TaskCompletionSource? durable)
+    {
+        Interlocked.Increment(ref _pending);
+        if (!_queue.Writer.TryWrite((_pricer.Price(entry), durable)))
+        {
+            Interlocked.Decrement(ref _pending);
+            LogDropped(_logger, entry.RequestId);
+            durable?.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits until everything recorded so far is in the store (reports, budgets loading spend, tests).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        while (Pending > 0)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stores whatever a previous process journaled but did not store; returns how many entries were replayed.</summary>
+    public async Task<int> ReplayAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_journalPath))
+        {
+            return 0;
+        }
+        var entries = new List<LedgerEntry>();
+        foreach (var line in await File.ReadAllLinesAsync(_journalPath, cancellationToken).ConfigureAwait(false))
+        {
+            if (line.Length == 0) continue;
+            try
+            {
+                if (JsonSerializer.Deserialize(line, JournalJson.Default.LedgerEntry) is { } e) entries.Add(e);
+            }
+            catch (JsonException)
+            {
+                // A torn last line: its response never completed (the write finishes before the response does).
+            }
+        }
+        for (var i = 0; i < entries.Count; i += MaxBatch)
+        {
+            await _store.AppendAsync(entries.GetRange(i, Math.Min(MaxBatch, entries.Count - i)), cancellationToken).ConfigureAwait(false);
+        }
+        File.Delete(_journalPath);
+        if (entries.Count > 0) LogReplayed(_logger, entries.Count);
+        return entries.Count;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await DrainAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await DrainAsync().ConfigureAwait(false);
+        _journal?.Dispose();
+    }
+
+    private async Task DrainAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<(LedgerEntry Entry, TaskCompletionSource? Durable)>(MaxBatch);
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+            if (batch.Count == 0)
+            {
+                return;
+            }
+            try
+            {
+                AppendToJournal(batch);
+            }
+            catch (Exception ex)
+            {
+                LogJournalFailed(_logger, ex, batch.Count); // the store below is still tried: the response must not hang
+            }
+            foreach (var (_, durable) in batch) durable?.TrySetResult();
+            var entries = batch.ConvertAll(b => b.Entry);
+            var stored = false;
+            for (var attempt = 1; attempt <= 5 && !stored; attempt++)
+            {
+                try
+                {
+                    await _store.AppendAsync(entries, CancellationToken.None).ConfigureAwait(false);
+                    stored = true;
+                }
+                catch (Exception ex)
+                {
+                    LogRetry(_logger, ex, entries.Count, attempt);
+                    await Task.Delay(100 * attempt).ConfigureAwait(false);
+                }
+            }
+            if (!stored)
+            {
+                LogKeptInJournal(_logger, entries.Count);
+                _journalHasUnstored = true;
+            }
+            Interlocked.Add(ref _pending, -batch.Count);
+            if (!_journalHasUnstored && Pending == 0 && _journal is not null)
+            {
+                _journal.SetLength(0); // everything journaled is stored: start the journal afresh
+            }
+        }
+    }
+
+    private void AppendToJournal(List<(LedgerEntry Entry, TaskCompletionSource? Durable)> batch)
+    {
+        if (_journal is null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_journalPath))!);
+            _journal = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+        }
+        var buffer = new MemoryStream(256 * batch.Count);
+        foreach (var (entry, _) in batch)
+        {
+            JsonSerializer.Serialize(buffer, entry, JournalJson.Default.LedgerEntry);
+            buffer.WriteByte((byte)'\n');
+        }
+        _journal.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+        _journal.Flush(flushToDisk: _fsync);
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Ledger queue closed; entry for request {RequestId} not recorded")]
+    private static partial void LogDropped(ILogger logger, string requestId);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Writing {Count} ledger entries failed (attempt {Attempt}); retrying")]
+    private static partial void LogRetry(ILogger logger, Exception ex, int count, int attempt);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Writing {Count} ledger entries to the store failed; they stay in the journal and are replayed at next start")]
+    private static partial void LogKeptInJournal(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Appending {Count} entries to the ledger journal failed")]
+    private static partial void LogJournalFailed(ILogger logger, Exception ex, int count);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Replayed {Count} ledger entries from the journal")]
+    private static partial void LogReplayed(ILogger logger, int count);
+}
+
+[JsonSerializable(typeof(LedgerEntry))]
+internal sealed partial class JournalJson : JsonSerializerContext;

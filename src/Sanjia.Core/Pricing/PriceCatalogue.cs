@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Core.Pricing;
+
+/// <summary>
+/// Prices by <c>provider/model</c>. The project's own catalogue (catalogue.json, embedded) is the base; an imported
+/// file and configuration overrides are layered on top. Lookups are case-insensitive.
+/// </summary>
+public sealed class PriceCatalogue
+{
+    private readonly Dictionary<string, ModelPrice> _prices = new(StringComparer.OrdinalIgnoreCase);
+
+    public IReadOnlyDictionary<string, ModelPrice> Entries => _prices;
+
+    public static PriceCatalogue LoadBuiltIn()
+    {
+        var catalogue = new PriceCatalogue();
+        using var stream = typeof(PriceCatalogue).Assembly.GetManifestResourceStream("Sanjia.Core.Pricing.catalogue.json")
+            ?? throw new InvalidOperationException("The built-in price catalogue is missing from Sanjia.Core.");
+        catalogue.AddAll(Read(stream), "catalogue");
+        return catalogue;
+    }
+
+    public ModelPrice? Find(string provider, string model) =>
+        _prices.TryGetValue(provider + "/" + model, out var p) ? p : null;
+
+    public void Set(string provider, string model, ModelPrice price) => _prices[provider + "/" + model] = price;
+
+    public void AddAll(CatalogueFile file, string source)
+    {
+        foreach (var e in file.Models)
+        {
+            Set(e.Provider, e.Model, e.ToPrice(source));
+        }
+    }
+
+    public static CatalogueFile Read(Stream stream) =>
+        JsonSerializer.Deserialize(stream, CatalogueJson.Default.CatalogueFile) ?? new CatalogueFile();
+
+    public static CatalogueFile ReadFile(string path)
+    {
+        using var s = File.OpenRead(path);
+        return Read(s);
+    }
+
+    public static void Write(CatalogueFile file, Stream stream) => JsonSerializer.Serialize(stream, file, CatalogueJson.Default.CatalogueFile);
+}
+
+/// <summary>The catalogue's file format (also what the importer writes).</summary>
+public sealed class CatalogueFile
+{
+    [JsonPropertyName("version")] public int Version { get; set; } = 1;
+    [JsonPropertyName("note")] public string? Note { get; set; }
+    [JsonPropertyName("models")] public List<CatalogueEntry> Models { get; set; } = [];
+}
+
+public sealed class CatalogueEntry
+{
+    [JsonPropertyName("provider")] public string Provider { get; set; } = "";
+    [JsonPropertyName("model")] public string Model { get; set; } = "";
+    [JsonPropertyName("currency")] public string Currency { get; set; } = "USD";
+    [JsonPropertyName("input")] public decimal Input { get; set; }
+    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    [JsonPropertyName("output")] public decimal Output { get; set; }
+    [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
+    [JsonPropertyName("context_window")] public int? ContextWindow { get; set; }
+    [JsonPropertyName("max_output_tokens")] public int? MaxOutputTokens { get; set; }
+    [JsonPropertyName("checked")] public string? Checked { get; set; }
+    [JsonPropertyName("source")] public string? Source { get; set; }
+
+    public ModelPrice ToPrice(string source) => new()
+    {
+        Currency = Currency.ToUpperInvariant(),
+        InputPerMTok = Input,
+        CachedInputPerMTok = CachedInput,
+        OutputPerMTok = Output,
+        ReasoningPerMTok = Reasoning,
+        ContextWindow = ContextWindow,
+        MaxOutputTokens = MaxOutputTokens,
+        Checked = DateOnly.TryParse(Checked, CultureInfo.InvariantCulture, out var d) ? d : null,
+        Source = source,
+    };
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CatalogueFile))]
+internal sealed partial class CatalogueJson : JsonSerializerContext;

@@ -1,0 +1,58 @@
+using Sanjia.Abstractions;
+using Sanjia.Core.Budgets;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Keys;
+using Sanjia.Core.Metering;
+using Sanjia.Core.Pricing;
+using Sanjia.Storage.Sqlite;
+
+namespace Sanjia.Hosting;
+
+/// <summary>Composition of keys, prices, the journaled ledger, budgets and rate limits.</summary>
+internal static class MeteringSetup
+{
+    public const string JournalFile = "ledger.journal";
+    public const string ImportedPricesFile = "prices.json";
+
+    public static IServiceCollection AddMetering(this IServiceCollection services, SanjiaOptions options)
+    {
+        services.AddSingleton(_ => LoadCatalogue(options));
+        services.AddSingleton(sp => new Pricer(sp.GetRequiredService<PriceCatalogue>(), options));
+        services.AddSingleton<VirtualKeyCache>();
+        services.AddSingleton<IKeyStore>(_ => new SqliteKeyStore(Path.Combine(options.DataDir, "sanjia.db")));
+        services.AddSingleton(sp => new JournaledLedger(sp.GetRequiredService<ILedgerStore>(), sp.GetRequiredService<Pricer>(),
+            Path.Combine(options.DataDir, JournalFile), options.Metering.JournalFsync, sp.GetRequiredService<ILogger<JournaledLedger>>()));
+        services.AddSingleton<ILedger>(sp => sp.GetRequiredService<JournaledLedger>());
+        services.AddHostedService(sp => sp.GetRequiredService<JournaledLedger>());
+        services.AddSingleton<IRateLimiter>(sp => new InMemoryRateLimiter(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IBudgetTracker>(sp =>
+        {
+            var ledger = sp.GetRequiredService<JournaledLedger>();
+            var spend = sp.GetRequiredService<ISpendSource>();
+            return new InMemoryBudgetTracker(async (scope, since, ct) =>
+            {
+                await ledger.FlushAsync(ct).ConfigureAwait(false);
+                return await spend.SpentSinceAsync(scope.Kind, scope.Id, scope.Budget.Currency, since, ct).ConfigureAwait(false);
+            }, sp.GetRequiredService<TimeProvider>());
+        });
+        return services;
+    }
+
+    /// <summary>Before serving: replay what a killed process left in the journal, then load the key cache.</summary>
+    public static void Start(IServiceProvider services)
+    {
+        services.GetRequiredService<JournaledLedger>().ReplayAsync(CancellationToken.None).GetAwaiter().GetResult();
+        services.GetRequiredService<VirtualKeyCache>().LoadAsync(services.GetRequiredService<IKeyStore>(), CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    private static PriceCatalogue LoadCatalogue(SanjiaOptions options)
+    {
+        var catalogue = PriceCatalogue.LoadBuiltIn();
+        var file = options.Metering.PricesFile ?? Path.Combine(options.DataDir, ImportedPricesFile);
+        if (File.Exists(file))
+        {
+            catalogue.AddAll(PriceCatalogue.ReadFile(file), "imported");
+        }
+        return catalogue;
+    }
+}

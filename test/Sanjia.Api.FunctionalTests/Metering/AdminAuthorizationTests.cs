@@ -1,0 +1,100 @@
+using System.Net;
+using System.Text.Json;
+using Sanjia.Api.Admin;
+using Sanjia.Testing.FakeUpstream;
+
+namespace Sanjia.Api.FunctionalTests.Metering;
+
+public sealed class AdminAuthorizationTests
+{
+    [Fact]
+    public async Task Every_admin_route_is_open_to_the_master_key_only()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await MeteringGateway.StartAsync(upstream);
+        var team = await gw.AdminAsync(HttpMethod.Post, "/admin/teams", new { name = "a-team" }, 201);
+        var (keyA, secretA) = await gw.CreateKeyAsync(new { name = "A", team_id = team.GetProperty("id").GetString() });
+        var (keyB, _) = await gw.CreateKeyAsync(new { name = "B" });
+        var teamId = team.GetProperty("id").GetString()!;
+
+        foreach (var (method, template) in AdminEndpoints.Routes)
+        {
+            // Key A aims at key B's objects (and its own team): it must get nothing.
+            var path = template.Replace("{id}", template.StartsWith("/admin/keys", StringComparison.Ordinal) ? keyB : teamId, StringComparison.Ordinal);
+            object? body = method is "POST" or "PATCH" ? new { name = "changed" } : null;
+
+            using var none = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, null, body));
+            Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+
+            using var virtualKey = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, secretA, body));
+            Assert.Equal(HttpStatusCode.Forbidden, virtualKey.StatusCode);
+            var error = JsonDocument.Parse(await virtualKey.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal("admin_only", error.GetProperty("code").GetString());
+
+            using var bogus = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, "sk-sj-not-a-real-key", body));
+            Assert.Equal(HttpStatusCode.Unauthorized, bogus.StatusCode);
+
+            if (method != "DELETE")
+            {
+                using var master = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, MeteringGateway.Master, body));
+                Assert.True(master.IsSuccessStatusCode, $"{method} {path} with the master key: {(int)master.StatusCode} {await master.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        // Key A is untouched by everything key A tried, and key B's name changed only through the master key.
+        var a = await gw.AdminAsync(HttpMethod.Get, $"/admin/keys/{keyA}");
+        Assert.Equal("A", a.GetProperty("name").GetString());
+        Assert.False(a.TryGetProperty("key", out _)); // the secret is shown once, at creation
+        var b = await gw.AdminAsync(HttpMethod.Get, $"/admin/keys/{keyB}");
+        Assert.Equal("changed", b.GetProperty("name").GetString());
+
+        // Revocation is immediate on this instance.
+        using (var before = await gw.Http.SendAsync(Chat(gw, secretA)))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+        await gw.AdminAsync(HttpMethod.Delete, $"/admin/keys/{keyA}");
+        using var after = await gw.Http.SendAsync(Chat(gw, secretA));
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+    }
+
+    private static HttpRequestMessage Chat(MeteringGateway gw, string key)
+    {
+        var m = gw.Request(HttpMethod.Post, "/v1/chat/completions", key);
+        m.Content = MeteringGateway.ChatBody();
+        return m;
+    }
+
+    [Theory]
+    [InlineData("sk-1234567890abcdef")]
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaa")]
+    public async Task The_admin_api_refuses_a_default_master_key(string weak)
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await MeteringGateway.StartAsync(upstream, masterKey: weak);
+        using var response = await gw.Http.SendAsync(gw.Request(HttpMethod.Get, "/admin/keys", weak));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("weak_master_key", error.GetProperty("code").GetString());
+        Assert.Contains("Sanjia:MasterKey", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Bad_admin_input_gets_a_400_naming_the_field()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await MeteringGateway.StartAsync(upstream);
+        foreach (var (body, param) in new (object, string)[]
+        {
+            (new { budget = new { amount = 5, currency = "US Dollar" } }, "budget.currency"),
+            (new { budget = new { amount = 5, currency = "USD", period = "hourly" } }, "budget.period"),
+            (new { rpm_limit = -1 }, "rpm_limit"),
+            (new { team_id = "team_missing" }, "team_id"),
+            (new { allowed_models = "chat" }, "allowed_models"),
+        })
+        {
+            var e = await gw.AdminAsync(HttpMethod.Post, "/admin/keys", body, 400);
+            Assert.Equal(param, e.GetProperty("error").GetProperty("param").GetString());
+        }
+    }
+}

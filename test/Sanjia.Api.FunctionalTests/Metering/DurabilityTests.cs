@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Sanjia.Testing.FakeUpstream;
+using Xunit.Abstractions;
+
+namespace Sanjia.Api.FunctionalTests.Metering;
+
+/// <summary>
+/// The gateway as a child process (<c>dotnet sanjia.dll</c>), killed with SIGKILL under load: after a restart every
+/// response the client received completely has its ledger row.
+/// </summary>
+public sealed class DurabilityTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Every_response_the_client_received_is_in_the_ledger_after_sigkill_and_restart()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        upstream.SetDefault(FakeBehavior.Reply("durable answer", completionTokens: 5));
+        var dataDir = MeteringGateway.NewDataDir();
+        var port = FakeOpenAiServer.GetUnusedPort();
+        var url = $"http://127.0.0.1:{port}";
+        var args = MeteringGateway.Args(upstream, dataDir, urls: url);
+
+        var received = new ConcurrentBag<string>();
+        using (var gateway = Start(args))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+            await WaitHealthyAsync(http, gateway);
+            using var stop = new CancellationTokenSource();
+            var clients = Enumerable.Range(0, 8).Select(c => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    try
+                    {
+                        using var m = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = MeteringGateway.ChatBody(stream: (i + c) % 2 == 0) };
+                        m.Headers.Add("Authorization", "Bearer " + MeteringGateway.Master);
+                        using var r = await http.SendAsync(m, HttpCompletionOption.ResponseHeadersRead);
+                        var body = await r.Content.ReadAsStringAsync();
+                        // Received completely: a JSON body, or a stream through its [DONE].
+                        if (r.StatusCode == HttpStatusCode.OK && (body.EndsWith("}", StringComparison.Ordinal) || body.Contains("data: [DONE]", StringComparison.Ordinal)))
+                        {
+                            received.Add(r.Headers.GetValues("x-request-id").Single());
+                        }
+                    }
+                    catch (Exception) when (stop.IsCancellationRequested || gateway.HasExited)
+                    {
+                        return;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return; // the process died under us
+                    }
+                }
+            })).ToList();
+
+            // Kill once a good number of responses arrived (bounded wait, no speed target).
+            var deadline = Stopwatch.StartNew();
+            while (received.Count < 150 && deadline.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(20);
+            gateway.Kill(); // SIGKILL on Linux: no shutdown hooks, no draining
+            stop.Cancel();
+            await Task.WhenAll(clients);
+            await gateway.WaitForExitAsync();
+        }
+        Assert.True(received.Count > 0, "no response arrived before the kill");
+
+        // Restart: the journal is replayed into SQLite before the gateway serves.
+        using (var restarted = Start(args))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            await WaitHealthyAsync(http, restarted);
+            restarted.Kill();
+            await restarted.WaitForExitAsync();
+        }
+        var ledger = MeteringGateway.LedgerRequestIds(Path.Combine(dataDir, "sanjia.db"));
+        var missing = received.Where(id => !ledger.Contains(id)).ToList();
+        output.WriteLine($"{received.Count} responses received before SIGKILL; {ledger.Count} ledger rows after restart; missing: {missing.Count}");
+        Assert.Empty(missing);
+    }
+
+    private static Process Start(string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "sanjia.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private static async Task WaitHealthyAsync(HttpClient http, Process process)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Assert.False(process.HasExited, $"the gateway exited with code {(process.HasExited ? process.ExitCode : 0)}");
+            try
+            {
+                using var r = await http.GetAsync("/health/live");
+                if (r.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the gateway did not become healthy");
+    }
+}

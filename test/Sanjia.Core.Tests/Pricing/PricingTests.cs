@@ -1,0 +1,151 @@
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Pricing;
+using Sanjia.Core.Reports;
+using Sanjia.Providers.OpenAi.Presets;
+
+namespace Sanjia.Core.Tests.Pricing;
+
+public sealed class PricingTests
+{
+    private static readonly ModelPrice Price = new()
+    {
+        Currency = "USD", InputPerMTok = 1.25m, CachedInputPerMTok = 0.125m, OutputPerMTok = 10m, ReasoningPerMTok = 12m,
+    };
+
+    [Fact]
+    public void Cached_tokens_are_charged_at_the_cached_price_and_reasoning_tokens_at_the_reasoning_price()
+    {
+        // 10 000 prompt tokens of which 8 000 cached; 3 000 completion tokens of which 2 000 reasoning.
+        var cost = CostCalculator.Compute(Price, new TokenUsage(Input: 10_000, Output: 3_000, CachedInput: 8_000, Reasoning: 2_000));
+        var expected = (2_000 * 1.25m + 8_000 * 0.125m + 1_000 * 10m + 2_000 * 12m) / 1_000_000m;
+        Assert.Equal(expected, cost);
+        Assert.Equal(0.0375m, cost);
+    }
+
+    [Fact]
+    public void Missing_cached_and_reasoning_prices_fall_back_to_input_and_output()
+    {
+        var plain = Price with { CachedInputPerMTok = null, ReasoningPerMTok = null };
+        Assert.Equal((10_000 * 1.25m + 3_000 * 10m) / 1_000_000m,
+            CostCalculator.Compute(plain, new TokenUsage(10_000, 3_000, CachedInput: 8_000, Reasoning: 2_000)));
+    }
+
+    [Fact]
+    public void Decimal_arithmetic_is_exact_at_the_smallest_unit()
+    {
+        var cheap = new ModelPrice { Currency = "CNY", InputPerMTok = 0.8m, OutputPerMTok = 2m };
+        var sum = Enumerable.Range(0, 1000).Sum(_ => CostCalculator.Compute(cheap, new TokenUsage(1, 1)));
+        Assert.Equal(0.0028m, sum); // 1000 × (0.8 + 2) / 1e6, no floating-point drift
+    }
+
+    [Fact]
+    public void Worst_case_assumes_no_cache_and_the_dearer_output_price()
+    {
+        Assert.Equal((100 * 1.25m + 50 * 12m) / 1_000_000m, CostCalculator.WorstCase(Price, 100, 50));
+    }
+
+    [Fact]
+    public void Built_in_catalogue_prices_preset_models_with_currency_and_check_date()
+    {
+        var catalogue = PriceCatalogue.LoadBuiltIn();
+        Assert.NotEmpty(catalogue.Entries);
+        foreach (var (id, price) in catalogue.Entries)
+        {
+            var provider = id[..id.IndexOf('/')];
+            var preset = ProviderPresets.Find(provider);
+            Assert.True(preset is not null, $"{id}: '{provider}' is not a preset");
+            Assert.Contains(id[(provider.Length + 1)..], preset!.ChatModels.Concat(preset.EmbeddingModels));
+            Assert.NotNull(price.Checked);
+            Assert.True(price.InputPerMTok > 0, id);
+            Assert.Equal(preset.Currency, price.Currency);
+        }
+        Assert.Equal("CNY", catalogue.Find("zhipu", "glm-4.7")!.Currency);
+    }
+
+    [Fact]
+    public void Importer_reads_the_shared_genai_prices_data()
+    {
+        var path = "/work/shared/data/genai-prices/data.json";
+        Assert.True(File.Exists(path), "the shared genai-prices data is missing");
+        using var stream = File.OpenRead(path);
+        var result = GenAiPricesImporter.Import(stream, new DateOnly(2026, 11, 28));
+        Assert.True(result.Providers >= 30, $"{result.Providers} providers");
+        var byId = result.Catalogue.Models.GroupBy(m => m.Provider + "/" + m.Model, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
+        // Plain prices, prices under constraints (first set) and tiered prices (base) are all read.
+        Assert.Equal(1.25m, byId["openai/gpt-5"].Input);
+        Assert.Equal(0.125m, byId["openai/gpt-5"].CachedInput);
+        Assert.Equal(10m, byId["openai/gpt-5"].Output);
+        Assert.Equal(0.135m, byId["deepseek/deepseek-chat"].Input);
+        Assert.Equal(0.3m, byId["minimax/minimax-m3"].Input);
+        Assert.Equal(400000, byId["openai/gpt-5"].ContextWindow);
+        Assert.True(byId.ContainsKey("openai/gpt-5-2025-08-07")); // exact match names become entries too
+        Assert.True(byId.ContainsKey("moonshot/kimi-k2.6")); // provider ids mapped to preset names
+        Assert.All(result.Catalogue.Models, m => Assert.Equal("USD", m.Currency));
+
+        // Round trip through the catalogue file format.
+        using var buffer = new MemoryStream();
+        PriceCatalogue.Write(result.Catalogue, buffer);
+        buffer.Position = 0;
+        var catalogue = new PriceCatalogue();
+        catalogue.AddAll(PriceCatalogue.Read(buffer), "imported");
+        Assert.Equal(1.25m, catalogue.Find("openai", "gpt-5")!.InputPerMTok);
+    }
+
+    [Fact]
+    public void Importer_rejects_a_file_of_another_format()
+    {
+        using var stream = new MemoryStream("""{"models":[]}"""u8.ToArray());
+        Assert.Throws<FormatException>(() => GenAiPricesImporter.Import(stream, default));
+    }
+
+    [Fact]
+    public void Config_overrides_win_local_models_cost_zero_and_unknown_models_are_unpriced()
+    {
+        var options = new SanjiaOptions();
+        options.Metering.Prices["openai/gpt-5"] = new PriceOptions { Currency = "EUR", Input = 1, Output = 2 };
+        options.Providers["mine"] = new ProviderOptions { Preset = "openai" };
+        var pricer = new Pricer(PriceCatalogue.LoadBuiltIn(), options);
+        Assert.Equal("EUR", pricer.PriceOf("openai", "gpt-5")!.Currency);
+        Assert.Equal("USD", pricer.PriceOf("mine", "gpt-5-mini")!.Currency); // via the provider's preset
+        Assert.Equal(0m, pricer.CostOf("local", "qwen.gguf", new TokenUsage(100, 100)).Amount);
+        Assert.Equal(0m, pricer.CostOf("ollama", "qwen3-coder", new TokenUsage(100, 100)).Amount);
+        var unknown = pricer.CostOf("openai", "no-such-model", new TokenUsage(100, 100));
+        Assert.False(unknown.Priced);
+        Assert.Null(unknown.Amount);
+
+        options.Metering.LocalCompute = new PriceOptions { Currency = "USD", Input = 0.01m, Output = 0.02m };
+        Assert.Equal(0.000003m, new Pricer(PriceCatalogue.LoadBuiltIn(), options).CostOf("local", "x", new TokenUsage(100, 100)).Amount);
+    }
+
+    [Fact]
+    public void Spend_report_never_adds_currencies_without_a_rate_and_totals_match_an_independent_sum()
+    {
+        var t = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+        var rng = new Random(7);
+        var entries = Enumerable.Range(0, 500).Select(i => new LedgerEntry
+        {
+            RequestId = "r" + i, Timestamp = t.AddMinutes(i), Endpoint = "/v1/chat/completions", Model = i % 3 == 0 ? "glm" : "gpt", Status = 200,
+            KeyId = "k" + (i % 4), Usage = new TokenUsage(rng.Next(1, 5000), rng.Next(1, 500)),
+            Cost = i % 10 == 9 ? null : Math.Round((decimal)rng.NextDouble(), 9), Currency = i % 10 == 9 ? null : i % 3 == 0 ? "CNY" : "USD",
+        }).ToList();
+        var converter = new CurrencyConverter(new MeteringOptions());
+        var (report, error) = SpendReport.Build(entries, "key", t, t.AddDays(1), null, converter);
+        Assert.Null(error);
+        foreach (var currency in new[] { "USD", "CNY" })
+        {
+            var independent = 0m;
+            foreach (var e in entries) if (e.Currency == currency && e.Cost is { } c) independent += c;
+            Assert.Equal(independent, report!.Totals.Single(x => x.Currency == currency).Cost);
+        }
+        Assert.Equal(50, report!.Totals.Single(x => x.Currency is null).UnpricedRequests);
+
+        var (_, missingRate) = SpendReport.Build(entries, "model", t, t.AddDays(1), "USD", converter);
+        Assert.Contains("ExchangeRates:CNY:USD", missingRate);
+
+        var withRate = new CurrencyConverter(new MeteringOptions { ExchangeRates = { ["CNY"] = new() { ["USD"] = 0.14m } } });
+        var (converted, _) = SpendReport.Build(entries, "model", t, t.AddDays(1), "USD", withRate);
+        var expected = entries.Where(e => e.Cost is not null).Sum(e => e.Currency == "CNY" ? e.Cost!.Value * 0.14m : e.Cost!.Value);
+        Assert.Equal(expected, converted!.Totals.Single(x => x.Currency == "USD").Cost);
+    }
+}
