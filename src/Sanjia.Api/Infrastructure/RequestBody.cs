@@ -8,6 +8,9 @@ namespace Sanjia.Api.Infrastructure;
 /// <summary>Reads a request body whole, refusing (413) anything over the configured limit before buffering it.</summary>
 public static class RequestBody
 {
+    /// <summary>How far past the limit a body is still read (and discarded) so that the 413 reaches the client.</summary>
+    public const long DrainAllowance = 1024 * 1024;
+
     public static async ValueTask<(ReadOnlyMemory<byte> Body, GatewayError? Error)> ReadAsync(HttpContext context, long limit)
     {
         var declared = context.Request.ContentLength;
@@ -30,7 +33,22 @@ public static class RequestBody
             var buffer = result.Buffer;
             if (buffer.Length > limit)
             {
-                reader.AdvanceTo(buffer.Start, buffer.End);
+                // Read (and drop) a modest overrun so the client, still sending, gets to read the 413 rather than
+                // a reset connection. Kestrel's own limit (the drain allowance above ours) ends anything larger.
+                var seen = buffer.Length;
+                reader.AdvanceTo(buffer.End);
+                try
+                {
+                    while (!result.IsCompleted && seen <= limit + DrainAllowance)
+                    {
+                        result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+                        seen += result.Buffer.Length;
+                        reader.AdvanceTo(result.Buffer.End);
+                    }
+                }
+                catch (BadHttpRequestException)
+                {
+                }
                 return (default, TooLarge(limit));
             }
             if (result.IsCompleted)

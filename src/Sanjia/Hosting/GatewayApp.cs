@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Sanjia.Abstractions;
 using Sanjia.Api;
+using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Budgets;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
@@ -43,7 +44,7 @@ public static class GatewayApp
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + RequestBody.DrainAllowance;
             k.AddServerHeader = false;
         });
         // Run request continuations on the socket's I/O thread instead of queueing them to the thread pool: one

@@ -83,7 +83,7 @@ public sealed class GatewayServer : IAsyncDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            await App.Services.GetRequiredService<ChannelLedger>().FlushAsync();
+            await App.Services.GetRequiredService<JournaledLedger>().FlushAsync();
             var rows = await App.Services.GetRequiredService<ILedgerStore>().ReadAsync(DateTimeOffset.MinValue, 10_000, CancellationToken.None);
             if (rows.Count >= expected || DateTime.UtcNow > deadline)
             {
