@@ -9,6 +9,7 @@ using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Security;
 using Sanjia.Providers.Anthropic;
+using Sanjia.Providers.Gemini;
 using Sanjia.Providers.Local;
 using Sanjia.Providers.OpenAi;
 using Sanjia.Storage.Sqlite;
@@ -54,6 +55,7 @@ public static class GatewayApp
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLedger>());
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
+        services.AddSanjiaGeminiProviders();
         services.AddSanjiaLocalModels();
         services.AddSingleton(sp =>
         {
