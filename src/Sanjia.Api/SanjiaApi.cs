@@ -9,6 +9,7 @@ using Sanjia.Api.Anthropic;
 using Sanjia.Api.Health;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Api.OpenAi;
+using Sanjia.Api.Responses;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing.Health;
@@ -37,12 +38,14 @@ public static class SanjiaApi
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
         var models = new ModelsEndpoints(engine);
         var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);
+        var responses = new ResponsesEndpoint(engine, options.MaxRequestBodyBytes);
         var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
 
         routes.MapPost(ChatCompletionsEndpoint.Route, chat.HandleAsync);
         routes.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
         routes.MapPost(MessagesEndpoint.Route, messages.HandleAsync);
         routes.MapPost(MessagesEndpoint.CountTokensRoute, messages.CountTokensAsync);
+        routes.MapPost(ResponsesEndpoint.Route, responses.HandleAsync);
         routes.MapGet("/v1/models", models.ListAsync);
         routes.MapGet("/v1/models/{**id}", models.GetAsync);
         routes.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);

@@ -21,7 +21,11 @@ public sealed record OpenAiProviderSettings(
     IReadOnlyList<string> EmbeddingModels,
     bool StreamUsage,
     PresetQuirks Quirks,
-    TimeoutOptions Timeouts);
+    TimeoutOptions Timeouts)
+{
+    /// <summary>Set for <c>Type: azure</c>: Azure's deployment URLs and <c>api-version</c> replace the base URL paths.</summary>
+    public AzureOpenAiSettings? Azure { get; init; }
+}
 
 /// <summary>
 /// OpenAI and every vendor that speaks its Chat Completions protocol. The caller's body is forwarded byte for byte
@@ -50,7 +54,9 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
 
     public string Name => _settings.Name;
     public string Description => $"{_settings.Name} (OpenAI-compatible)";
-    public string Describe => $"{_settings.BaseUrl} (key: {_settings.KeySource})";
+    public string Describe => _settings.Azure is { } az
+        ? $"{az.Endpoint} (Azure OpenAI, api-version {az.ApiVersion}, key: {_settings.KeySource})"
+        : $"{_settings.BaseUrl} (key: {_settings.KeySource})";
     public IChatBackend Chat => this;
     public IEmbeddingBackend Embeddings => this;
     public IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
@@ -66,7 +72,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         var addUsage = request.Stream && !request.HasStreamOptions && _settings.StreamUsage;
         var body = RequestRewriter.Rewrite(request, call.UpstreamModel, addUsage);
-        using var message = CreateRequest(_chatUri, body, request.Stream);
+        using var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "chat/completions") ?? _chatUri, body, request.Stream);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
@@ -126,7 +132,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         {
             return GatewayError.Invalid("You must provide a model parameter.", "model");
         }
-        using var message = CreateRequest(_embeddingsUri, body, stream: false);
+        using var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "embeddings") ?? _embeddingsUri, body, stream: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
         try

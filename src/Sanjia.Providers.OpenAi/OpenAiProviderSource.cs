@@ -23,6 +23,14 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
             {
                 continue; // the in-process provider's name
             }
+            if (string.Equals(p.Type, "azure", StringComparison.OrdinalIgnoreCase))
+            {
+                if (ResolveAzure(name, p, options.Timeouts, errors) is { } azure)
+                {
+                    providers.Add(new OpenAiCompatibleProvider(azure, time));
+                }
+                continue;
+            }
             if (p.Type is { } type && !type.Equals("openai", StringComparison.OrdinalIgnoreCase))
             {
                 continue; // another protocol's provider source builds it
@@ -47,6 +55,33 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
             }
         }
         return providers;
+    }
+
+    /// <summary>Azure OpenAI: the OpenAI-compatible provider with Azure's URLs and its <c>api-key</c> header.</summary>
+    private OpenAiProviderSettings? ResolveAzure(string name, ProviderOptions p, TimeoutOptions defaultTimeouts, ConfigErrors errors)
+    {
+        var path = $"{SanjiaOptions.Section}:Providers:{name}";
+        if (AzureOpenAiSettings.From(p, path, errors) is not { } azure) return null;
+        var keyEnv = p.ApiKeyEnv ?? "AZURE_OPENAI_API_KEY";
+        var key = p.ApiKey;
+        var keySource = "configuration";
+        if (string.IsNullOrEmpty(key))
+        {
+            key = _env(keyEnv);
+            keySource = "$" + keyEnv;
+        }
+        if (string.IsNullOrEmpty(key))
+        {
+            errors.Add($"{path}:ApiKey", $"no API key: set ApiKey, ApiKeyEnv, or the environment variable {keyEnv}.");
+            return null;
+        }
+        var quirks = PresetQuirks.None with { AuthHeader = "api-key" };
+        return new OpenAiProviderSettings(name, azure.Endpoint, key, keySource,
+            new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase),
+            p.Models ?? [.. azure.Deployments.Keys], p.EmbeddingModels ?? [], p.StreamUsage ?? true, quirks, p.Timeouts ?? defaultTimeouts)
+        {
+            Azure = azure,
+        };
     }
 
     private OpenAiProviderSettings? Resolve(string name, ProviderOptions p, TimeoutOptions defaultTimeouts, ConfigErrors errors)

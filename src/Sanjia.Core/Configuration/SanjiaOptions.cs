@@ -76,6 +76,12 @@ public sealed class ProviderOptions
     /// <summary>Ask the upstream for a usage chunk on streams the caller did not ask one for (stripped before the caller).</summary>
     public bool? StreamUsage { get; set; }
 
+    /// <summary>Azure OpenAI (<c>Type: azure</c>): the resource endpoint, e.g. <c>https://my-resource.openai.azure.com</c>.</summary>
+    public string? Endpoint { get; set; }
+    /// <summary>Azure OpenAI: the <c>api-version</c> query value, or <c>v1</c> for the version-less <c>/openai/v1/</c> API.</summary>
+    public string? ApiVersion { get; set; }
+    /// <summary>Azure OpenAI: model name → deployment name (a model not listed is its own deployment name).</summary>
+    public Dictionary<string, string> Deployments { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     public TimeoutOptions? Timeouts { get; set; }
 }
 

@@ -13,6 +13,7 @@ using Sanjia.Core.Routing;
 using Sanjia.Core.Pricing;
 using Sanjia.Core.Security;
 using Sanjia.Providers.Anthropic;
+using Sanjia.Providers.Gemini;
 using Sanjia.Providers.Local;
 using Sanjia.Providers.OpenAi;
 using Sanjia.Storage.Sqlite;
@@ -62,6 +63,7 @@ public static class GatewayApp
         services.AddMetering(options);
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
+        services.AddSanjiaGeminiProviders();
         services.AddSanjiaLocalModels();
         services.AddSingleton(sp =>
         {

@@ -166,6 +166,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     {
         var request = x.Context.Request;
         var route = (request.Method, request.Path.Value);
+        if (_options.Azure)
+        {
+            if (await AzureRouteAsync(x) is not { } canonical) return;
+            route = (request.Method, canonical);
+        }
         var known = route is ("POST", "/v1/chat/completions") or ("POST", "/v1/embeddings") or ("GET", "/v1/models");
         if (!known)
         {
@@ -212,8 +217,32 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Azure's paths mapped onto the OpenAI ones; null (after a 404/400 like Azure's) when the path or api-version is wrong.</summary>
+    private static async Task<string?> AzureRouteAsync(Exchange x)
+    {
+        var request = x.Context.Request;
+        var m = System.Text.RegularExpressions.Regex.Match(request.Path.Value ?? "", "^/openai/(?:deployments/(?<d>[^/]+)|(?<v1>v1))/(?<op>chat/completions|embeddings|models)$");
+        if (!m.Success)
+        {
+            await x.WriteErrorAsync(404, "Resource not found", code: "404").ConfigureAwait(false);
+            return null;
+        }
+        if (m.Groups["d"].Success && string.IsNullOrEmpty(request.Query["api-version"]))
+        {
+            await x.WriteErrorAsync(400, "Missing required query parameter: api-version", code: "missing_api_version").ConfigureAwait(false);
+            return null;
+        }
+        return "/v1/" + m.Groups["op"].Value;
+    }
+
     private async Task<bool> AuthorizeAsync(Exchange x)
     {
+        if (_options.Azure)
+        {
+            if (x.Context.Request.Headers["api-key"] == ApiKey) return true;
+            await x.WriteErrorAsync(401, "Access denied due to invalid subscription key or wrong API endpoint.", code: "401").ConfigureAwait(false);
+            return false;
+        }
         string? header = x.Context.Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {

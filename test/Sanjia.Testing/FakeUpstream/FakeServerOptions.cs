@@ -6,6 +6,12 @@ public sealed class FakeServerOptions
     /// <summary>The key callers must send as <c>Authorization: Bearer</c>. A random one is made when null.</summary>
     public string? ApiKey { get; init; }
 
+    /// <summary>
+    /// Play Azure OpenAI instead: routes <c>/openai/deployments/{deployment}/chat/completions|embeddings?api-version=…</c>
+    /// (api-version required) and <c>/openai/v1/chat/completions|embeddings</c>, key in the <c>api-key</c> header.
+    /// </summary>
+    public bool Azure { get; init; }
+
     /// <summary>The default assistant reply; <c>{model}</c> is replaced by the model the request named.</summary>
     public string Reply { get; init; } = "Hello from {model}";
 

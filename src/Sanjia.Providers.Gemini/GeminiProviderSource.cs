@@ -1,0 +1,50 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Models;
+
+namespace Sanjia.Providers.Gemini;
+
+/// <summary>Builds Gemini providers from <c>Sanjia:Providers:&lt;name&gt;</c> entries with <c>Type: gemini</c>.</summary>
+public sealed class GeminiProviderSource(TimeProvider time, Func<string, string?>? environment = null) : IProviderSource
+{
+    public const string DefaultBaseUrl = "https://generativelanguage.googleapis.com";
+    private readonly Func<string, string?> _env = environment ?? Environment.GetEnvironmentVariable;
+
+    public IEnumerable<IProvider> Create(SanjiaOptions options, ConfigErrors errors)
+    {
+        foreach (var (name, p) in options.Providers)
+        {
+            if (!string.Equals(p.Type, "gemini", StringComparison.OrdinalIgnoreCase)) continue;
+            var path = $"{SanjiaOptions.Section}:Providers:{name}";
+            if (!Uri.TryCreate(p.BaseUrl ?? DefaultBaseUrl, UriKind.Absolute, out var uri)) continue; // reported by OptionsValidator
+            var keyEnv = p.ApiKeyEnv ?? (p.BaseUrl is null ? "GEMINI_API_KEY" : null);
+            var key = p.ApiKey;
+            var source = "configuration";
+            if (string.IsNullOrEmpty(key) && keyEnv is not null)
+            {
+                key = _env(keyEnv);
+                source = "$" + keyEnv;
+            }
+            if (string.IsNullOrEmpty(key))
+            {
+                errors.Add($"{path}:ApiKey", $"no API key: set ApiKey or ApiKeyEnv{(keyEnv is null ? "" : $", or the environment variable {keyEnv}")}.");
+                continue;
+            }
+            yield return new GeminiProvider(new GeminiProviderSettings(
+                name, uri, key, source, new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase),
+                p.Models ?? [], p.DropUnsupportedParams, p.Timeouts ?? options.Timeouts), time);
+        }
+    }
+}
+
+public static class GeminiServiceCollectionExtensions
+{
+    /// <summary>Registers Gemini providers (<c>Type: gemini</c>) as a provider source.</summary>
+    public static IServiceCollection AddSanjiaGeminiProviders(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IProviderSource>(sp => new GeminiProviderSource(sp.GetRequiredService<TimeProvider>()));
+        return services;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text;
+using System.Text.Json;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Providers.Gemini;
+
+/// <summary>
+/// Classifies Google's documented error responses (<c>{"error":{"code","message","status"}}</c>): quota and
+/// overload (429 <c>RESOURCE_EXHAUSTED</c>, 503 <c>UNAVAILABLE</c>), server errors and timeouts (500, 504
+/// <c>DEADLINE_EXCEEDED</c>) may fall back; request errors (400 <c>INVALID_ARGUMENT</c>, <c>FAILED_PRECONDITION</c>, 404)
+/// go back to the caller.
+/// </summary>
+internal static class GeminiUpstreamErrors
+{
+    public static async Task<GatewayError> FromResponseAsync(HttpResponseMessage response, string provider, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var code = (int)response.StatusCode;
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var message = Encoding.UTF8.GetString(body);
+        string? status = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0)
+            {
+                message = ReadError(doc.RootElement[0], message, out status);
+            }
+            else
+            {
+                message = ReadError(doc.RootElement, message, out status);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        TimeSpan? retry = response.Headers.RetryAfter?.Delta;
+        if (response.Headers.RetryAfter?.Date is { } date) retry = date - time.GetUtcNow();
+        return (code, status) switch
+        {
+            (429, _) or (_, "RESOURCE_EXHAUSTED") => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_rate_limited", RetryAfter = retry },
+            (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.Overloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_overloaded", RetryAfter = retry },
+            (504, _) or (_, "DEADLINE_EXCEEDED") => new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{provider} timed out ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_timeout" },
+            (401 or 403, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_authentication_failed" },
+            (408 or >= 500, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_error" },
+            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message)
+            {
+                UpstreamStatus = code,
+                Code = message.Contains("token count", StringComparison.OrdinalIgnoreCase) && message.Contains("exceeds", StringComparison.OrdinalIgnoreCase)
+                    ? "context_length_exceeded" : "upstream_rejected",
+            },
+        };
+    }
+
+    private static string ReadError(JsonElement root, string fallback, out string? status)
+    {
+        status = null;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error", out var e) || e.ValueKind != JsonValueKind.Object) return fallback;
+        if (e.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String) status = s.GetString();
+        return e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : fallback;
+    }
+
+    public static GatewayError Timeout(string provider, string what) =>
+        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = "upstream_timeout" };
+}

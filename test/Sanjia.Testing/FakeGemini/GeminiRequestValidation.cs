@@ -1,0 +1,130 @@
+using System.Text.Json;
+
+namespace Sanjia.Testing.FakeGemini;
+
+/// <summary>
+/// Request checks from Gemini's documentation: known fields only, roles <c>user</c>/<c>model</c> alternating and starting
+/// with <c>user</c>, every part with exactly one kind of data, function responses answering the previous model turn's
+/// function calls one for one, thought signatures returned on the function calls that carried them, valid
+/// <c>functionCallingConfig</c>, JSON schema output only with <c>responseMimeType: application/json</c>.
+/// </summary>
+internal static class GeminiRequestValidation
+{
+    private static readonly string[] PartKinds = ["text", "inlineData", "fileData", "functionCall", "functionResponse"];
+
+    public static string? Validate(string body, HashSet<string> topLevel, HashSet<string> generationConfig, Func<string, string, string?> issuedSignature)
+    {
+        JsonElement root;
+        try
+        {
+            root = JsonDocument.Parse(body).RootElement;
+        }
+        catch (JsonException ex)
+        {
+            return "Invalid JSON payload received. " + ex.Message;
+        }
+        foreach (var p in root.EnumerateObject())
+        {
+            if (!topLevel.Contains(p.Name)) return $"Invalid JSON payload received. Unknown name \"{p.Name}\": Cannot find field.";
+        }
+        if (root.TryGetProperty("generationConfig", out var gc))
+        {
+            foreach (var p in gc.EnumerateObject())
+            {
+                if (!generationConfig.Contains(p.Name)) return $"Invalid JSON payload received. Unknown name \"{p.Name}\" at 'generation_config': Cannot find field.";
+            }
+            if ((gc.TryGetProperty("responseJsonSchema", out _) || gc.TryGetProperty("responseSchema", out _))
+                && !(gc.TryGetProperty("responseMimeType", out var mt) && mt.GetString() == "application/json"))
+            {
+                return "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when a response schema is set.";
+            }
+        }
+        if (!root.TryGetProperty("contents", out var contents) || contents.ValueKind != JsonValueKind.Array || contents.GetArrayLength() == 0)
+        {
+            return "* GenerateContentRequest.contents: contents is not specified";
+        }
+        string? previousRole = null;
+        List<(string Name, string Args, string? Signature)> pendingCalls = [];
+        var i = 0;
+        foreach (var content in contents.EnumerateArray())
+        {
+            var role = content.TryGetProperty("role", out var r) ? r.GetString() : null;
+            if (role is not ("user" or "model")) return $"* GenerateContentRequest.contents[{i}].role: Please use a valid role: user, model.";
+            if (previousRole is null && role != "user") return "Please ensure that multiturn requests alternate between user and model, starting with user.";
+            if (role == previousRole) return $"Please ensure that multiturn requests alternate between user and model (contents[{i}] repeats '{role}').";
+            if (!content.TryGetProperty("parts", out var parts) || parts.ValueKind != JsonValueKind.Array || parts.GetArrayLength() == 0)
+            {
+                return $"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty.";
+            }
+            var calls = new List<(string, string, string?)>();
+            var responses = new List<string>();
+            var j = 0;
+            foreach (var part in parts.EnumerateArray())
+            {
+                var kinds = PartKinds.Where(k => part.TryGetProperty(k, out _)).ToList();
+                if (kinds.Count != 1) return $"* GenerateContentRequest.contents[{i}].parts[{j}].data: required oneof field 'data' must have one initialized field";
+                switch (kinds[0])
+                {
+                    case "functionCall" when role != "model":
+                        return $"contents[{i}].parts[{j}]: function calls can only come from the model.";
+                    case "functionCall":
+                        var fc = part.GetProperty("functionCall");
+                        calls.Add((fc.GetProperty("name").GetString()!, fc.TryGetProperty("args", out var a) ? a.GetRawText() : "{}",
+                            part.TryGetProperty("thoughtSignature", out var sig) ? sig.GetString() : null));
+                        break;
+                    case "functionResponse" when role != "user":
+                        return $"contents[{i}].parts[{j}]: function responses must be in a user turn.";
+                    case "functionResponse":
+                        var fr = part.GetProperty("functionResponse");
+                        if (!fr.TryGetProperty("name", out var frName) || !fr.TryGetProperty("response", out var resp) || resp.ValueKind != JsonValueKind.Object)
+                        {
+                            return $"* contents[{i}].parts[{j}].function_response: name and an object response are required.";
+                        }
+                        responses.Add(frName.GetString()!);
+                        break;
+                    case "inlineData":
+                        var inline = part.GetProperty("inlineData");
+                        if (!inline.TryGetProperty("mimeType", out _) || !inline.TryGetProperty("data", out var d)) return $"contents[{i}].parts[{j}].inline_data: mime_type and data are required.";
+                        try { Convert.FromBase64String(d.GetString()!); } catch (FormatException) { return $"contents[{i}].parts[{j}].inline_data.data: Base64 decoding failed."; }
+                        break;
+                    case "fileData":
+                        if (!part.GetProperty("fileData").TryGetProperty("fileUri", out _)) return $"contents[{i}].parts[{j}].file_data.file_uri is required.";
+                        break;
+                }
+                j++;
+            }
+            if (pendingCalls.Count > 0)
+            {
+                // The turn after function calls must answer each of them.
+                var expected = pendingCalls.Select(c => c.Name).Order().ToList();
+                if (!expected.SequenceEqual(responses.Order()))
+                {
+                    return $"Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn (contents[{i}]).";
+                }
+            }
+            else if (responses.Count > 0)
+            {
+                return $"Please ensure that function response turn comes immediately after a function call turn (contents[{i}]).";
+            }
+            foreach (var (name, args, signature) in calls)
+            {
+                var issued = issuedSignature(name, System.Text.Json.Nodes.JsonNode.Parse(args)!.ToJsonString());
+                if (issued is not null && signature != issued)
+                {
+                    return $"Function call is missing a thought_signature in functionCall parts (contents[{i}], '{name}'). Thought signatures must be returned unchanged.";
+                }
+            }
+            pendingCalls = calls;
+            previousRole = role;
+            i++;
+        }
+        if (root.TryGetProperty("toolConfig", out var tc) && tc.TryGetProperty("functionCallingConfig", out var fcc))
+        {
+            var mode = fcc.TryGetProperty("mode", out var m) ? m.GetString() : null;
+            if (mode is not ("AUTO" or "ANY" or "NONE" or "VALIDATED")) return $"Invalid value at 'tool_config.function_calling_config.mode' ({mode}).";
+            if (fcc.TryGetProperty("allowedFunctionNames", out _) && mode != "ANY") return "allowed_function_names can only be set when mode is ANY.";
+            if (!root.TryGetProperty("tools", out _)) return "tool_config is set but no tools are declared.";
+        }
+        return null;
+    }
+}
