@@ -10,7 +10,10 @@ using Sanjia.Api.Health;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Api.OpenAi;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Prompts;
+using Sanjia.Api.Prompts;
 using Sanjia.Core.Routing.Health;
 
 namespace Sanjia.Api;
@@ -45,10 +48,30 @@ public static class SanjiaApi
         routes.MapGet("/v1/models", models.ListAsync);
         routes.MapGet("/v1/models/{**id}", models.GetAsync);
         routes.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);
+        MapPromptsAndMigration(routes, services, engine, options);
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
         routes.MapFallback(http => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
             $"Unknown route: {http.Request.Method} {http.Request.Path}.") { Code = "unknown_route" }));
         return routes;
+    }
+
+    /// <summary>The prompt library, its completions route and alias promotion (docs/compare.md).</summary>
+    private static void MapPromptsAndMigration(IEndpointRouteBuilder routes, IServiceProvider services, GatewayEngine engine, SanjiaOptions options)
+    {
+        var store = services.GetRequiredService<IPromptStore>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var prompts = new PromptAdminEndpoints(store, time, options.MaxRequestBodyBytes);
+        routes.MapPost(PromptAdminEndpoints.Route, prompts.CreateAsync);
+        routes.MapGet(PromptAdminEndpoints.Route, prompts.ListAsync);
+        routes.MapGet(PromptAdminEndpoints.Route + "/{id}", prompts.GetAsync);
+        routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions", prompts.AddVersionAsync);
+        routes.MapGet(PromptAdminEndpoints.Route + "/{id}/versions/{version}", prompts.GetVersionAsync);
+        routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions/{version}/variants", prompts.AddVariantAsync);
+        routes.MapPost(PromptCompletionsEndpoint.Route, new PromptCompletionsEndpoint(engine, store, options.MaxRequestBodyBytes).HandleAsync);
+        var aliases = new AliasesEndpoints(engine, services.GetRequiredService<AliasOverrides>(), services.GetRequiredService<IRegistryReloader>(), time, options.MaxRequestBodyBytes);
+        routes.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
+        routes.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
+        routes.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
     }
 }

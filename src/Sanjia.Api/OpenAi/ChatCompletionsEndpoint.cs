@@ -42,6 +42,12 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
         }
         var caller = http.Features.Get<Caller>() ?? Caller.Master;
         var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, Route, start, http.RequestAborted).ConfigureAwait(false);
+        await WriteOutcomeAsync(http, context, outcome).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the engine's answer: route headers, then the error, the JSON body or the SSE stream.</summary>
+    internal static async Task WriteOutcomeAsync(HttpContext http, ChatContext? context, ChatOutcome outcome)
+    {
         if (context is not null)
         {
             WriteRouteHeaders(http.Response, context);

@@ -55,11 +55,13 @@ public static class GatewayApp
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
         services.AddSanjiaLocalModels();
+        services.AddSingleton(_ => new AliasOverrides(options.DataDir));
         services.AddSingleton(sp =>
         {
             var errs = new ConfigErrors();
             var providers = sp.GetServices<IProviderSource>().SelectMany(s => s.Create(options, errs)).ToList();
-            var registry = new ModelRegistry(providers, options.Models, errs, sp.GetRequiredService<TimeProvider>().GetUtcNow());
+            var models = sp.GetRequiredService<AliasOverrides>().Apply(options.Models);
+            var registry = new ModelRegistry(providers, models, errs, sp.GetRequiredService<TimeProvider>().GetUtcNow());
             RoutingValidator.Validate(options, sp.GetRequiredService<RoutingStrategies>().Names, errs);
             errs.ThrowIfAny();
             return registry;
@@ -70,6 +72,8 @@ public static class GatewayApp
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
+        services.AddSingleton<IRegistryReloader>(sp => sp.GetRequiredService<ConfigReloader>());
+        services.AddSanjiaPromptLibrary(options);
 
         var app = builder.Build();
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.
