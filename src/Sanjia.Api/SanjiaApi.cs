@@ -14,6 +14,7 @@ using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Prompts;
 using Sanjia.Api.Prompts;
+using Sanjia.Api.Compare;
 using Sanjia.Core.Routing.Health;
 
 namespace Sanjia.Api;
@@ -56,7 +57,7 @@ public static class SanjiaApi
         return routes;
     }
 
-    /// <summary>The prompt library, its completions route and alias promotion (docs/compare.md).</summary>
+    /// <summary>The prompt library, its completions route, alias promotion and admin comparisons (docs/compare.md).</summary>
     private static void MapPromptsAndMigration(IEndpointRouteBuilder routes, IServiceProvider services, GatewayEngine engine, SanjiaOptions options)
     {
         var store = services.GetRequiredService<IPromptStore>();
@@ -73,5 +74,9 @@ public static class SanjiaApi
         routes.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
         routes.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
         routes.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
+        var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes);
+        routes.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
+        routes.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
+        routes.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);
     }
 }

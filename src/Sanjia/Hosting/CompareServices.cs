@@ -1,3 +1,4 @@
+using Sanjia.Api.Compare;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Prompts;
 using Sanjia.Storage.Sqlite;
@@ -12,6 +13,7 @@ internal static class CompareServices
     public static IServiceCollection AddSanjiaPromptLibrary(this IServiceCollection services, SanjiaOptions options)
     {
         services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, PromptsDatabase)));
+        services.AddSingleton(sp => new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>()));
         return services;
     }
 }
