@@ -15,6 +15,8 @@ using Sanjia.Core.Pipeline;
 using Sanjia.Core.Prompts;
 using Sanjia.Api.Prompts;
 using Sanjia.Api.Compare;
+using Sanjia.Api.Shadow;
+using Sanjia.Core.Shadow;
 using Sanjia.Core.Routing.Health;
 
 namespace Sanjia.Api;
@@ -78,5 +80,8 @@ public static class SanjiaApi
         routes.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
         routes.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
         routes.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);
+        var shadow = new ShadowAdminEndpoints(services.GetRequiredService<ShadowTap>(), services.GetRequiredService<IShadowStore>(), time);
+        routes.MapGet(ShadowAdminEndpoints.Route + "/{alias}", shadow.GetAsync);
+        routes.MapGet(ShadowAdminEndpoints.Route + "/{alias}/report.html", shadow.ReportHtmlAsync);
     }
 }

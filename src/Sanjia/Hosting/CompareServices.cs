@@ -1,19 +1,39 @@
 using Sanjia.Api.Compare;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pipeline.Taps;
 using Sanjia.Core.Prompts;
+using Sanjia.Core.Routing;
+using Sanjia.Core.Shadow;
 using Sanjia.Storage.Sqlite;
 
 namespace Sanjia.Hosting;
 
-/// <summary>Composition of the compare-and-migrate features: the prompt library (and, below, comparisons, shadowing, body logs).</summary>
+/// <summary>Composition of the compare-and-migrate features: prompt library, admin comparisons, shadow testing, body log.</summary>
 internal static class CompareServices
 {
     public const string PromptsDatabase = "prompts.db";
 
+    /// <summary>Shadow pairs and logged bodies (own tables, apart from the ledger).</summary>
+    public const string TrafficDatabase = "traffic.db";
+
     public static IServiceCollection AddSanjiaPromptLibrary(this IServiceCollection services, SanjiaOptions options)
     {
+        var errors = new ConfigErrors();
+        ShadowOptions.Validate(options.Shadow, errors);
+        if (options.Logging.BodyQueueSize < 1) errors.Add($"{SanjiaOptions.Section}:Logging:BodyQueueSize", "must be at least 1.");
+        errors.ThrowIfAny();
+
         services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, PromptsDatabase)));
         services.AddSingleton(sp => new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>()));
+        services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
+        services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
+            sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>()));
+        if (options.Shadow.Count > 0)
+        {
+            services.AddSingleton<IChatTap>(sp => sp.GetRequiredService<ShadowTap>());
+            services.AddHostedService(sp => sp.GetRequiredService<ShadowTap>());
+        }
         return services;
     }
 }

@@ -6,6 +6,7 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pipeline.Taps;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Security;
 using Sanjia.Providers.Anthropic;
@@ -68,6 +69,7 @@ public static class GatewayApp
         });
         services.AddSanjiaRouting(options.Routing);
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
+            configure: b => b.UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>()),
             router: sp.GetRequiredService<ResilientRouter>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
