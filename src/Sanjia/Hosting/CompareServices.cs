@@ -5,6 +5,7 @@ using Sanjia.Core.Pipeline.Taps;
 using Sanjia.Core.Prompts;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Shadow;
+using Sanjia.Core.Traffic;
 using Sanjia.Storage.Sqlite;
 
 namespace Sanjia.Hosting;
@@ -29,6 +30,14 @@ internal static class CompareServices
         services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
             sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>()));
+        services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, TrafficDatabase)));
+        services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
+        if (options.Logging.Bodies)
+        {
+            services.AddSingleton(sp => new BodyLogTap(sp.GetRequiredService<IBodyLogStore>(), options.Logging.BodyQueueSize, sp.GetRequiredService<ILogger<BodyLogTap>>()));
+            services.AddSingleton<IChatTap>(sp => sp.GetRequiredService<BodyLogTap>());
+            services.AddHostedService(sp => sp.GetRequiredService<BodyLogTap>());
+        }
         if (options.Shadow.Count > 0)
         {
             services.AddSingleton<IChatTap>(sp => sp.GetRequiredService<ShadowTap>());
