@@ -16,7 +16,8 @@ namespace Sanjia.Api.Admin;
 public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overrides, IRegistryReloader reloader, TimeProvider time, long maxBodyBytes)
 {
     public const string Route = "/admin/aliases";
-    private static readonly SemaphoreSlim Gate = new(1, 1);
+    // One promotion at a time: each writes the overrides file and rebuilds the registry.
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     public async Task ListAsync(HttpContext http)
     {
@@ -54,7 +55,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
                 : $"'{provider}/{model}' is a {target.Kind.ToString().ToLowerInvariant()} model but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()}.", "model", "invalid_deployment").ConfigureAwait(false);
             return;
         }
-        await Gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
         try
         {
             var previous = overrides.Set(current.RequestedId, new AliasOverride(current.RequestedId, target.Deployments[0].Provider.Name, target.Deployments[0].UpstreamModel, time.GetUtcNow()));
@@ -70,7 +71,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
         }
         finally
         {
-            Gate.Release();
+            _gate.Release();
         }
         await AdminHttp.WriteJsonAsync(http, Write(engine.Registry.Resolve(alias)!)).ConfigureAwait(false);
     }
@@ -78,7 +79,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
     public async Task RevertAsync(HttpContext http, string alias)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
-        await Gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
         try
         {
             if (overrides.Set(alias, null) is null)
@@ -90,7 +91,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
         }
         finally
         {
-            Gate.Release();
+            _gate.Release();
         }
         if (engine.Registry.Resolve(alias) is { IsAlias: true } resolved)
         {

@@ -114,6 +114,12 @@ public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogg
         }
     }
 
+    /// <summary>
+    /// Stops every run (called when the host starts stopping, before Kestrel closes: a run calling its own gateway
+    /// must end as interrupted, not record the closing gateway's refusals as failed cells).
+    /// </summary>
+    public void Cancel() => _stopping.Cancel();
+
     public void Dispose()
     {
         _stopping.Cancel();

@@ -26,7 +26,12 @@ internal static class CompareServices
         errors.ThrowIfAny();
 
         services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, PromptsDatabase)));
-        services.AddSingleton(sp => new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>()));
+        services.AddSingleton(sp =>
+        {
+            var jobs = new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>());
+            sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(jobs.Cancel);
+            return jobs;
+        });
         services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
             sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>()));
