@@ -11,7 +11,13 @@ using Sanjia.Api.Infrastructure;
 using Sanjia.Api.OpenAi;
 using Sanjia.Api.Responses;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Prompts;
+using Sanjia.Api.Prompts;
+using Sanjia.Api.Compare;
+using Sanjia.Api.Shadow;
+using Sanjia.Core.Shadow;
 using Sanjia.Core.Routing.Health;
 using Sanjia.Core.Pricing;
 
@@ -53,10 +59,37 @@ public static class SanjiaApi
         {
             AdminEndpoints.Map(routes);
         }
+        MapPromptsAndMigration(routes, services, engine, options);
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
         routes.MapFallback(http => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
             $"Unknown route: {http.Request.Method} {http.Request.Path}.") { Code = "unknown_route" }));
         return routes;
+    }
+
+    /// <summary>The prompt library, its completions route, alias promotion and admin comparisons (docs/compare.md).</summary>
+    private static void MapPromptsAndMigration(IEndpointRouteBuilder routes, IServiceProvider services, GatewayEngine engine, SanjiaOptions options)
+    {
+        var store = services.GetRequiredService<IPromptStore>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var prompts = new PromptAdminEndpoints(store, time, options.MaxRequestBodyBytes);
+        routes.MapPost(PromptAdminEndpoints.Route, prompts.CreateAsync);
+        routes.MapGet(PromptAdminEndpoints.Route, prompts.ListAsync);
+        routes.MapGet(PromptAdminEndpoints.Route + "/{id}", prompts.GetAsync);
+        routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions", prompts.AddVersionAsync);
+        routes.MapGet(PromptAdminEndpoints.Route + "/{id}/versions/{version}", prompts.GetVersionAsync);
+        routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions/{version}/variants", prompts.AddVariantAsync);
+        routes.MapPost(PromptCompletionsEndpoint.Route, new PromptCompletionsEndpoint(engine, store, options.MaxRequestBodyBytes).HandleAsync);
+        var aliases = new AliasesEndpoints(engine, services.GetRequiredService<AliasOverrides>(), services.GetRequiredService<IRegistryReloader>(), time, options.MaxRequestBodyBytes);
+        routes.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
+        routes.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
+        routes.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
+        var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes);
+        routes.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
+        routes.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
+        routes.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);
+        var shadow = new ShadowAdminEndpoints(services.GetRequiredService<ShadowTap>(), services.GetRequiredService<IShadowStore>(), time);
+        routes.MapGet(ShadowAdminEndpoints.Route + "/{alias}", shadow.GetAsync);
+        routes.MapGet(ShadowAdminEndpoints.Route + "/{alias}/report.html", shadow.ReportHtmlAsync);
     }
 }

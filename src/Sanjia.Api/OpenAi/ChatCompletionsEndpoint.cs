@@ -45,6 +45,12 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
         }
         var caller = http.Features.Get<Caller>() ?? Caller.Master;
         var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, Route, start, http.RequestAborted).ConfigureAwait(false);
+        await WriteOutcomeAsync(http, context, outcome, Pricer).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the engine's answer: route headers, then the error, the JSON body or the SSE stream.</summary>
+    internal static async Task WriteOutcomeAsync(HttpContext http, ChatContext? context, ChatOutcome outcome, Pricer? pricer)
+    {
         if (context is not null)
         {
             WriteRouteHeaders(http.Response, context);
@@ -57,9 +63,9 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
             case CompleteChatResponse complete:
                 http.Response.ContentType = "application/json";
                 http.Response.ContentLength = complete.Body.Length;
-                if (Pricer is not null)
+                if (pricer is not null)
                 {
-                    WriteCostHeaders(http.Response, Pricer.CostOf(context?.Deployment?.Provider.Name, context?.Deployment?.UpstreamModel, complete.Usage));
+                    WriteCostHeaders(http.Response, pricer.CostOf(context?.Deployment?.Provider.Name, context?.Deployment?.UpstreamModel, complete.Usage));
                 }
                 await http.Response.Body.WriteAsync(complete.Body, http.RequestAborted).ConfigureAwait(false);
                 await complete.DisposeAsync().ConfigureAwait(false);

@@ -45,6 +45,11 @@ public sealed class SanjiaOptions
     public RoutingOptions Routing { get; set; } = new();
 
     public MeteringOptions Metering { get; set; } = new();
+
+    /// <summary>Shadow testing per alias (see <see cref="ShadowOptions"/>).</summary>
+    public Dictionary<string, ShadowOptions> Shadow { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public LoggingOptions Logging { get; set; } = new();
 }
 
 public sealed class ProviderOptions

@@ -4,7 +4,10 @@ using Sanjia.Evaluation.Reports;
 using Sanjia.Evaluation.Running;
 using Sanjia.Evaluation.Storage;
 using Sanjia.Evaluation.Suites;
+using Sanjia.Api.Compare;
+using Sanjia.Storage.Sqlite;
 using Spectre.Console;
+using static Sanjia.Hosting.CompareServices;
 
 namespace Sanjia.Cli;
 
@@ -29,6 +32,7 @@ public static class CompareCommand
         Usage:
           sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY]
                          [--concurrency 4] [--run-id ID] [--out DIR] [--data data] [--seed N] [--no-stream] [--retry-errors]
+          sanjia compare --replay [--alias A] [--since T] [--until T] [--sample N] [--key-id K] --models a,b ...
 
           Runs every case of the suite against every model through the gateway (so routing, budgets, cost and
           latency are the real ones), grades the answers and writes report.md, report.html and report.json.
@@ -47,6 +51,11 @@ public static class CompareCommand
           --seed          Seed of the bootstrap (default: fixed, so reports are reproducible).
           --no-stream     Non-streaming calls: no time to first token.
           --retry-errors  On resume, run failed calls again.
+
+        Replay of logged traffic (instead of --suite; needs Sanjia:Logging:Bodies and the gateway's --data folder):
+          sanjia compare --replay --alias chat --since 2025-01-01 --until 2025-01-08 --sample 200 [--key-id K]
+                         --models chat,deepseek/deepseek-chat [--judge MODEL --rubric TEXT] [--embedding-model M] [--threshold 0.8]
+          The original answers are the references, graded by embedding similarity or, with --judge, by a judge model.
         """;
 
     public static Task<int> RunAsync(string[] args, CancellationToken ct) =>
@@ -76,7 +85,16 @@ public static class CompareCommand
         EvalSuite suite;
         try
         {
-            suite = SuiteLoader.Load(o.Suite);
+            // A replay reads the body log of the gateway's data folder (--data), so it runs where the gateway keeps its data.
+            if (o.Replay is { } replay)
+            {
+                using var log = new SqliteBodyLogStore(Path.Combine(o.DataDir, TrafficDatabase));
+                suite = await ReplaySuite.BuildAsync(log, replay, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                suite = SuiteLoader.Load(o.Suite!);
+            }
         }
         catch (SuiteFormatException e)
         {
@@ -88,7 +106,7 @@ public static class CompareCommand
         using var http = new HttpClient { BaseAddress = new Uri(o.Url.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
         var runner = env.DecorateRunner(new GatewayModelRunner(http, o.Key, env.TimeProvider, o.Stream));
         using var store = new SqliteEvaluationStore(Path.Combine(o.DataDir, SqliteEvaluationStore.DefaultFileName));
-        var graders = new GraderRegistry(Path.GetDirectoryName(Path.GetFullPath(o.Suite)));
+        var graders = new GraderRegistry(o.Suite is null ? null : Path.GetDirectoryName(Path.GetFullPath(o.Suite)));
         var compare = new CompareRunner(runner, store, graders, env.TimeProvider);
         var spec = new CompareSpec(suite, o.Models, runId) { Concurrency = o.Concurrency, RetryErrors = o.RetryErrors };
 
@@ -167,14 +185,20 @@ public static class CompareCommand
 
     private static string Slug(string s) => new([.. s.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '-')]);
 
-    private sealed record Options(string Suite, IReadOnlyList<string> Models, string Baseline, string Url, string Key, int Concurrency,
+    private sealed record Options(string? Suite, IReadOnlyList<string> Models, string Baseline, string Url, string Key, int Concurrency,
         string? RunId, string? OutDir, string DataDir, int Seed, bool Stream, bool RetryErrors)
     {
+        /// <summary>Set with <c>--replay</c>: the suite comes from logged traffic instead of a file.</summary>
+        public ReplaySettings? Replay { get; init; }
+
         public static Options Parse(string[] args, CompareCommandEnvironment env)
         {
             string? suite = null, models = null, baseline = null, url = null, key = null, runId = null, outDir = null, data = null;
             int concurrency = 4, seed = ReportBuilder.DefaultSeed;
-            bool stream = true, retry = false;
+            bool stream = true, retry = false, replay = false;
+            string? alias = null, since = null, until = null, keyId = null, judge = null, rubric = null, embeddingModel = null;
+            int sample = 100;
+            double threshold = 0.8;
             for (var i = 0; i < args.Length; i++)
             {
                 var a = args[i];
@@ -193,10 +217,47 @@ public static class CompareCommand
                     case "--seed": seed = Int(Next(), a, int.MinValue, int.MaxValue); break;
                     case "--no-stream": stream = false; break;
                     case "--retry-errors": retry = true; break;
+                    case "--replay": replay = true; break;
+                    case "--alias": alias = Next(); break;
+                    case "--since": since = Next(); break;
+                    case "--until": until = Next(); break;
+                    case "--sample": sample = Int(Next(), a, 1, 100_000); break;
+                    case "--key-id": keyId = Next(); break;
+                    case "--judge": judge = Next(); break;
+                    case "--rubric": rubric = Next(); break;
+                    case "--embedding-model": embeddingModel = Next(); break;
+                    case "--threshold":
+                        threshold = double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var t) && t is >= 0 and <= 1 ? t : throw new ArgumentException("--threshold must be between 0 and 1.");
+                        break;
                     default: throw new ArgumentException($"unknown option '{a}'.");
                 }
             }
-            if (suite is null) throw new ArgumentException("--suite is required.");
+            if (suite is null == !replay) throw new ArgumentException(replay ? "--suite and --replay exclude each other." : "--suite (or --replay) is required.");
+            if (!replay && (alias ?? since ?? until ?? keyId ?? judge ?? rubric ?? embeddingModel) is not null) throw new ArgumentException("--alias, --since, --until, --key-id, --judge, --rubric and --embedding-model go with --replay.");
+            ReplaySettings? replaySettings = null;
+            if (replay)
+            {
+                try
+                {
+                    replaySettings = new ReplaySettings
+                    {
+                        Alias = alias,
+                        KeyId = keyId,
+                        Since = ReplaySettings.Time(since, "--since"),
+                        Until = ReplaySettings.Time(until, "--until"),
+                        Sample = sample,
+                        Seed = seed,
+                        EmbeddingModel = embeddingModel ?? "local/all-minilm-l6-v2",
+                        Threshold = threshold,
+                        JudgeModel = judge,
+                        Rubric = rubric,
+                    };
+                }
+                catch (SuiteFormatException e)
+                {
+                    throw new ArgumentException(e.Message);
+                }
+            }
             var list = (models ?? throw new ArgumentException("--models is required (e.g. --models gpt-4o,deepseek-chat)."))
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (list.Length == 0) throw new ArgumentException("--models lists no model.");
@@ -207,7 +268,7 @@ public static class CompareCommand
             if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")) throw new ArgumentException($"--url '{url}' is not an http(s) address.");
             key ??= env.GetEnvironmentVariable("SANJIA_API_KEY");
             if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("no API key: pass --key or set SANJIA_API_KEY.");
-            return new Options(suite, list, baseline, url, key, concurrency, runId, outDir, data ?? "data", seed, stream, retry);
+            return new Options(suite, list, baseline, url, key, concurrency, runId, outDir, data ?? "data", seed, stream, retry) { Replay = replaySettings };
         }
 
         private static int Int(string text, string option, int min, int max) =>

@@ -22,7 +22,8 @@ public sealed partial class ConfigReloader(
     RoutingSettings routing,
     DeploymentStateStore states,
     TimeProvider time,
-    ILogger<ConfigReloader> logger) : IHostedService, IDisposable
+    ILogger<ConfigReloader> logger,
+    AliasOverrides? overrides = null) : IHostedService, IRegistryReloader, IDisposable
 {
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -95,7 +96,8 @@ public sealed partial class ConfigReloader(
         RoutingValidator.Validate(options, strategies.Names, errors);
         if (errors.Any) return [.. errors.Errors];
         var providers = sources.SelectMany(s => s.Create(options, errors)).ToList();
-        var registry = new ModelRegistry(providers, options.Models, errors, time.GetUtcNow());
+        var models = overrides?.Apply(options.Models) ?? options.Models;
+        var registry = new ModelRegistry(providers, models, errors, time.GetUtcNow());
         if (errors.Any) return [.. errors.Errors];
         engine.SwapRegistry(registry);
         routing.Current = options.Routing;

@@ -9,6 +9,7 @@ using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pipeline.Taps;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Pricing;
 using Sanjia.Core.Security;
@@ -65,23 +66,32 @@ public static class GatewayApp
         services.AddSanjiaAnthropicProviders();
         services.AddSanjiaGeminiProviders();
         services.AddSanjiaLocalModels();
+        services.AddSingleton(_ => new AliasOverrides(options.DataDir));
         services.AddSingleton(sp =>
         {
             var errs = new ConfigErrors();
             var providers = sp.GetServices<IProviderSource>().SelectMany(s => s.Create(options, errs)).ToList();
-            var registry = new ModelRegistry(providers, options.Models, errs, sp.GetRequiredService<TimeProvider>().GetUtcNow());
+            var models = sp.GetRequiredService<AliasOverrides>().Apply(options.Models);
+            var registry = new ModelRegistry(providers, models, errs, sp.GetRequiredService<TimeProvider>().GetUtcNow());
             RoutingValidator.Validate(options, sp.GetRequiredService<RoutingStrategies>().Names, errs);
             errs.ThrowIfAny();
             return registry;
         });
         services.AddSanjiaRouting(options.Routing);
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
-            pipeline => pipeline.UseBudgets(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<IBudgetTracker>(),
-                sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()),
+            pipeline =>
+            {
+                // Taps (shadow copies, body log) see what the caller got; budgets refuse before any upstream call.
+                pipeline.UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>());
+                pipeline.UseBudgets(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<IBudgetTracker>(),
+                    sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>());
+            },
             router: sp.GetRequiredService<ResilientRouter>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
+        services.AddSingleton<IRegistryReloader>(sp => sp.GetRequiredService<ConfigReloader>());
+        services.AddSanjiaPromptLibrary(options);
 
         var app = builder.Build();
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.

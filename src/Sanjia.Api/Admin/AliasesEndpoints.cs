@@ -1,0 +1,118 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+using Sanjia.Core.Models;
+using Sanjia.Core.Pipeline;
+
+namespace Sanjia.Api.Admin;
+
+/// <summary>
+/// Promotion, the migration's last step (master key only). <c>POST /admin/aliases/{alias}/promote
+/// {"provider","model"}</c> makes that deployment the alias's first choice: the override is written to the data
+/// folder and the registry is rebuilt and swapped in (requests in flight finish where they started), so clients
+/// keep sending the alias and their traffic moves. <c>DELETE /admin/aliases/{alias}/promote</c> returns the alias to
+/// its configuration; <c>GET /admin/aliases</c> lists every alias's deployments in order with its override.
+/// </summary>
+public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overrides, IRegistryReloader reloader, TimeProvider time, long maxBodyBytes)
+{
+    public const string Route = "/admin/aliases";
+    // One promotion at a time: each writes the overrides file and rebuilds the registry.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public async Task ListAsync(HttpContext http)
+    {
+        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
+        var list = new JsonArray();
+        foreach (var a in engine.Registry.Aliases.OrderBy(a => a.RequestedId, StringComparer.Ordinal))
+        {
+            list.Add(Write(a));
+        }
+        await AdminHttp.WriteJsonAsync(http, new JsonObject { ["object"] = "list", ["data"] = list }).ConfigureAwait(false);
+    }
+
+    public async Task PromoteAsync(HttpContext http, string alias)
+    {
+        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        var provider = AdminHttp.Text(body, "provider");
+        var model = AdminHttp.Text(body, "model");
+        if (string.IsNullOrWhiteSpace(provider) || string.IsNullOrWhiteSpace(model))
+        {
+            await AdminHttp.BadRequestAsync(http, "Send {\"provider\": ..., \"model\": ...}: the deployment to make the alias's first choice.", provider is null ? "provider" : "model").ConfigureAwait(false);
+            return;
+        }
+        var current = engine.Registry.Resolve(alias);
+        if (current is not { IsAlias: true })
+        {
+            await AdminHttp.NotFoundAsync(http, $"No alias named '{alias}' is configured; promotion changes an alias from the configuration.", "alias_not_found").ConfigureAwait(false);
+            return;
+        }
+        var target = engine.Registry.Resolve($"{provider}/{model}");
+        if (target is null || target.Kind != current.Kind)
+        {
+            await AdminHttp.BadRequestAsync(http, target is null
+                ? $"'{provider}/{model}' is not served by this gateway (unknown provider, or a model the provider does not list)."
+                : $"'{provider}/{model}' is a {target.Kind.ToString().ToLowerInvariant()} model but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()}.", "model", "invalid_deployment").ConfigureAwait(false);
+            return;
+        }
+        await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            var previous = overrides.Set(current.RequestedId, new AliasOverride(current.RequestedId, target.Deployments[0].Provider.Name, target.Deployments[0].UpstreamModel, time.GetUtcNow()));
+            var errors = await reloader.ReloadAsync().ConfigureAwait(false);
+            if (errors.Count > 0)
+            {
+                // The configuration files themselves are currently invalid: keep the promotion out until they are fixed.
+                overrides.Set(current.RequestedId, previous);
+                await AdminHttp.WriteErrorAsync(http, new GatewayError(GatewayErrorKind.InvalidRequest,
+                    "The promotion was not applied: the configuration does not load: " + string.Join(" ", errors)) { Code = "configuration_invalid" }).ConfigureAwait(false);
+                return;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        await AdminHttp.WriteJsonAsync(http, Write(engine.Registry.Resolve(alias)!)).ConfigureAwait(false);
+    }
+
+    public async Task RevertAsync(HttpContext http, string alias)
+    {
+        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
+        await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            if (overrides.Set(alias, null) is null)
+            {
+                await AdminHttp.NotFoundAsync(http, $"Alias '{alias}' has no promotion to remove.", "override_not_found").ConfigureAwait(false);
+                return;
+            }
+            await reloader.ReloadAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        if (engine.Registry.Resolve(alias) is { IsAlias: true } resolved)
+        {
+            await AdminHttp.WriteJsonAsync(http, Write(resolved)).ConfigureAwait(false);
+        }
+        else
+        {
+            await AdminHttp.WriteJsonAsync(http, new JsonObject { ["id"] = alias, ["object"] = "alias", ["deleted_override"] = true }).ConfigureAwait(false);
+        }
+    }
+
+    private JsonObject Write(ResolvedModel a)
+    {
+        var o = overrides.Get(a.RequestedId);
+        return new JsonObject
+        {
+            ["id"] = a.RequestedId,
+            ["object"] = "alias",
+            ["strategy"] = a.Strategy,
+            ["deployments"] = new JsonArray([.. a.Deployments.Select(d => (JsonNode)d.Id)]),
+            ["promoted"] = o is null ? null : new JsonObject { ["provider"] = o.Provider, ["model"] = o.Model, ["promoted_at"] = o.PromotedAt.ToUnixTimeSeconds() },
+        };
+    }
+}

@@ -1,0 +1,235 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Json;
+using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pipeline.Taps;
+using Sanjia.Core.Routing;
+
+namespace Sanjia.Core.Shadow;
+
+/// <summary>
+/// Shadow testing. On the request path it only samples (<see cref="Wants"/>) and enqueues a copy into the alias's
+/// bounded channel (<see cref="Completed"/>; a full queue or the hourly cap drops the copy and counts it). Background
+/// workers replay each copy, non-streaming, against the candidate through the engine (so it is metered and routed
+/// like any call, under the endpoint <c>/shadow</c>), measure the similarity of the two answers with an embedding
+/// model, and store the pair. The caller's response is never touched.
+/// </summary>
+public sealed partial class ShadowTap : BackgroundService, IChatTap
+{
+    public const string Endpoint = "/shadow";
+
+    private readonly Dictionary<string, Lane> _lanes;
+    private readonly Func<GatewayEngine> _engine;
+    private readonly IShadowStore _store;
+    private readonly IRandomSource _random;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ShadowTap> _logger;
+
+    public ShadowTap(IReadOnlyDictionary<string, ShadowOptions> shadows, Func<GatewayEngine> engine, IShadowStore store, IRandomSource random, TimeProvider time, ILogger<ShadowTap> logger)
+    {
+        _lanes = shadows.ToDictionary(s => s.Key, s => new Lane(s.Key, s.Value), StringComparer.OrdinalIgnoreCase);
+        _engine = engine;
+        _store = store;
+        _random = random;
+        _time = time;
+        _logger = logger;
+    }
+
+    public IReadOnlyCollection<string> Aliases => _lanes.Keys;
+
+    public ShadowOptions? Settings(string alias) => _lanes.GetValueOrDefault(alias)?.Options;
+
+    public ShadowCounters? Counters(string alias) => _lanes.GetValueOrDefault(alias)?.Counters;
+
+    public int QueueDepth(string alias) => _lanes.TryGetValue(alias, out var l) ? l.Queue.Reader.Count : 0;
+
+    public bool Wants(ChatContext context) =>
+        context.Endpoint != Endpoint
+        && _lanes.TryGetValue(context.Model.RequestedId, out var lane)
+        && lane.Options.Fraction > 0
+        && (lane.Options.Fraction >= 1 || _random.NextDouble() < lane.Options.Fraction);
+
+    public void Completed(CompletedChat chat)
+    {
+        if (!_lanes.TryGetValue(chat.Model, out var lane)) return;
+        if (!lane.TakeHourlySlot(_time.GetUtcNow()))
+        {
+            Interlocked.Increment(ref lane.Counters._capped);
+            return;
+        }
+        if (lane.Queue.Writer.TryWrite(chat))
+        {
+            Interlocked.Increment(ref lane.Counters._enqueued);
+        }
+        else
+        {
+            lane.ReturnHourlySlot();
+            Interlocked.Increment(ref lane.Counters._dropped);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_lanes.Values.SelectMany(l => Enumerable.Range(0, l.Options.Concurrency).Select(_ => WorkAsync(l, stoppingToken))));
+
+    private async Task WorkAsync(Lane lane, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var chat in lane.Queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    var pair = await ReplayAsync(lane, chat, stoppingToken).ConfigureAwait(false);
+                    await _store.SaveAsync(pair, CancellationToken.None).ConfigureAwait(false);
+                    Interlocked.Increment(ref pair.CandidateError is null ? ref lane.Counters._completed : ref lane.Counters._failed);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Interlocked.Increment(ref lane.Counters._failed);
+                    LogReplayFailed(_logger, lane.Alias, e.GetType().Name);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown: copies still queued are dropped; shadowing is a sample, not a record.
+        }
+    }
+
+    private async Task<ShadowPair> ReplayAsync(Lane lane, CompletedChat chat, CancellationToken ct)
+    {
+        var engine = _engine();
+        var primaryText = chat.ResponseText();
+        var pair = new ShadowPair
+        {
+            RequestId = chat.RequestId,
+            Alias = lane.Alias,
+            Candidate = lane.Options.Candidate!,
+            Timestamp = chat.Timestamp,
+            PrimaryDeployment = chat.Deployment,
+            PrimaryText = primaryText,
+            PrimaryInputTokens = chat.Usage.Input,
+            PrimaryOutputTokens = chat.Usage.Output,
+            PrimaryLatencyMs = chat.LatencyMs,
+        };
+        var body = JsonNode.Parse(chat.RequestBody.Span)!.AsObject();
+        body["model"] = lane.Options.Candidate;
+        body.Remove("stream");
+        body.Remove("stream_options");
+        var (request, parseError) = ChatRequestParser.Parse(Encoding.UTF8.GetBytes(body.ToJsonString()));
+        if (parseError is not null) return pair with { CandidateError = parseError.Message, Score = 0 };
+        var start = _time.GetTimestamp();
+        var caller = new Caller(chat.KeyId, chat.TeamId, IsMaster: false);
+        var (context, outcome) = await engine.ChatAsync(request!, caller, chat.RequestId + "-shadow", Endpoint, start, ct).ConfigureAwait(false);
+        var text = new StringBuilder();
+        TokenUsage usage = default;
+        switch (outcome.Response)
+        {
+            case CompleteChatResponse complete:
+                ChunkScanner.Scan(complete.Body.Span, text);
+                usage = complete.Usage;
+                await complete.DisposeAsync().ConfigureAwait(false);
+                break;
+            case StreamingChatResponse stream:
+                await using (stream.ConfigureAwait(false))
+                {
+                    while (await stream.MoveNextAsync(ct).ConfigureAwait(false)) ChunkScanner.Scan(stream.Current.Span, text);
+                }
+                usage = stream.Usage;
+                break;
+        }
+        pair = pair with
+        {
+            CandidateDeployment = context?.Deployment?.Id,
+            CandidateLatencyMs = _time.GetElapsedTime(start).TotalMilliseconds,
+            CandidateInputTokens = usage.Input,
+            CandidateOutputTokens = usage.Output,
+            CandidateText = text.ToString(),
+            CandidateError = outcome.Error?.Message,
+        };
+        if (outcome.Error is not null) return pair with { Score = 0 };
+        var (score, error) = await SimilarityAsync(engine, lane.Options.EmbeddingModel, primaryText, pair.CandidateText, caller, chat.RequestId, ct).ConfigureAwait(false);
+        return pair with { Score = score, ScoreError = error };
+    }
+
+    private async Task<(double? Score, string? Error)> SimilarityAsync(GatewayEngine engine, string model, string a, string b, Caller caller, string requestId, CancellationToken ct)
+    {
+        if (a == b) return (1, null);
+        var inputs = new[] { a, b };
+        var body = Encoding.UTF8.GetBytes(new JsonObject { ["model"] = model, ["input"] = new JsonArray(a, b) }.ToJsonString());
+        var outcome = await engine.EmbedAsync(new EmbeddingRequest { Body = body, Model = model, Inputs = inputs }, caller, requestId + "-shadow-embed", _time.GetTimestamp(), ct).ConfigureAwait(false);
+        if (outcome.Error is { } e) return (null, $"embeddings with '{model}' failed: {e.Message}");
+        var vectors = outcome.Result!.Vectors ?? ReadVectors(outcome.Result.Body!.Value);
+        return vectors is { Count: 2 } ? (Cosine(vectors[0], vectors[1]), null) : (null, "the embedding answer has no vectors");
+    }
+
+    private static List<float[]>? ReadVectors(ReadOnlyMemory<byte> body)
+    {
+        using var doc = JsonDocument.Parse(body);
+        if (!doc.RootElement.TryGetProperty("data", out var data)) return null;
+        return [.. data.EnumerateArray().OrderBy(d => d.GetProperty("index").GetInt32())
+            .Select(d => d.GetProperty("embedding") is { ValueKind: JsonValueKind.Array } arr ? arr.EnumerateArray().Select(x => x.GetSingle()).ToArray() : [])];
+    }
+
+    /// <summary>Cosine similarity clamped to [0, 1] (opposite answers are as bad as unrelated ones).</summary>
+    public static double Cosine(float[] x, float[] y)
+    {
+        if (x.Length != y.Length || x.Length == 0) return 0;
+        double dot = 0, nx = 0, ny = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            dot += x[i] * y[i];
+            nx += x[i] * x[i];
+            ny += y[i] * y[i];
+        }
+        return nx == 0 || ny == 0 ? 0 : Math.Clamp(dot / Math.Sqrt(nx * ny), 0, 1);
+    }
+
+    private sealed class Lane(string alias, ShadowOptions options)
+    {
+        private readonly Lock _lock = new();
+        private long _hour = -1;
+        private int _used;
+
+        public string Alias { get; } = alias;
+        public ShadowOptions Options { get; } = options;
+        public ShadowCounters Counters { get; } = new();
+        public Channel<CompletedChat> Queue { get; } = Channel.CreateBounded<CompletedChat>(new BoundedChannelOptions(options.QueueSize)
+        {
+            FullMode = BoundedChannelFullMode.Wait, // so TryWrite fails when full and the drop is counted
+            SingleReader = options.Concurrency == 1,
+        });
+
+        public bool TakeHourlySlot(DateTimeOffset now)
+        {
+            if (Options.MaxRequestsPerHour is not { } max) return true;
+            lock (_lock)
+            {
+                var hour = now.ToUnixTimeSeconds() / 3600;
+                if (hour != _hour)
+                {
+                    _hour = hour;
+                    _used = 0;
+                }
+                if (_used >= max) return false;
+                _used++;
+                return true;
+            }
+        }
+
+        public void ReturnHourlySlot()
+        {
+            if (Options.MaxRequestsPerHour is null) return;
+            lock (_lock) _used = Math.Max(0, _used - 1);
+        }
+    }
+
+    [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Shadow replay for alias {Alias} failed: {Error}")]
+    private static partial void LogReplayFailed(ILogger logger, string alias, string error);
+}

@@ -1,0 +1,75 @@
+using Sanjia.Core.Traffic;
+
+namespace Sanjia.Storage.Sqlite;
+
+/// <summary>The body log in its own table (<c>body_log</c>) of the traffic database, keyed by request id.</summary>
+public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databasePath, """
+    CREATE TABLE IF NOT EXISTS body_log (
+        request_id TEXT PRIMARY KEY,
+        ts TEXT NOT NULL,
+        model TEXT NOT NULL COLLATE NOCASE,
+        key_id TEXT,
+        deployment TEXT,
+        endpoint TEXT NOT NULL,
+        request TEXT NOT NULL,
+        response TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        latency_ms REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS body_log_model_ts ON body_log (model, ts);
+    """), IBodyLogStore
+{
+    public Task WriteAsync(IReadOnlyList<LoggedExchange> batch, CancellationToken cancellationToken) => WithConnectionAsync(c =>
+    {
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            INSERT OR REPLACE INTO body_log (request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms)
+            VALUES ($id, $ts, $model, $key, $dep, $ep, $req, $resp, $in, $out, $lat)
+            """;
+        var p = new[] { "$id", "$ts", "$model", "$key", "$dep", "$ep", "$req", "$resp", "$in", "$out", "$lat" }.Select(n => cmd.Parameters.Add(n, Microsoft.Data.Sqlite.SqliteType.Text)).ToArray();
+        foreach (var e in batch)
+        {
+            object?[] values = [e.RequestId, Time(e.Timestamp), e.Model, e.KeyId, e.Deployment, e.Endpoint, e.RequestBody, e.ResponseText, e.InputTokens, e.OutputTokens, e.LatencyMs];
+            for (var i = 0; i < p.Length; i++) p[i].Value = values[i] ?? DBNull.Value;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return 0;
+    }, cancellationToken);
+
+    public Task<IReadOnlyList<LoggedExchange>> ReadAsync(BodyLogQuery query, CancellationToken cancellationToken) => WithConnectionAsync(c =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms FROM body_log
+            WHERE ($model IS NULL OR model = $model) AND ($key IS NULL OR key_id = $key) AND ts >= $since AND ts < $until
+            ORDER BY ts, request_id LIMIT $n
+            """;
+        cmd.Parameters.AddWithValue("$model", (object?)query.Model ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$key", (object?)query.KeyId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$since", Time(query.Since ?? DateTimeOffset.MinValue));
+        cmd.Parameters.AddWithValue("$until", Time(query.Until ?? DateTimeOffset.MaxValue));
+        cmd.Parameters.AddWithValue("$n", query.Limit);
+        using var r = cmd.ExecuteReader();
+        var list = new List<LoggedExchange>();
+        while (r.Read())
+        {
+            list.Add(new LoggedExchange
+            {
+                RequestId = r.GetString(0),
+                Timestamp = DateTimeOffset.Parse(r.GetString(1), System.Globalization.CultureInfo.InvariantCulture),
+                Model = r.GetString(2),
+                KeyId = r.IsDBNull(3) ? null : r.GetString(3),
+                Deployment = r.IsDBNull(4) ? null : r.GetString(4),
+                Endpoint = r.GetString(5),
+                RequestBody = r.GetString(6),
+                ResponseText = r.GetString(7),
+                InputTokens = r.GetInt32(8),
+                OutputTokens = r.GetInt32(9),
+                LatencyMs = r.GetDouble(10),
+            });
+        }
+        return (IReadOnlyList<LoggedExchange>)list;
+    }, cancellationToken);
+}

@@ -1,0 +1,53 @@
+using Sanjia.Api.Compare;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pipeline.Taps;
+using Sanjia.Core.Prompts;
+using Sanjia.Core.Routing;
+using Sanjia.Core.Shadow;
+using Sanjia.Core.Traffic;
+using Sanjia.Storage.Sqlite;
+
+namespace Sanjia.Hosting;
+
+/// <summary>Composition of the compare-and-migrate features: prompt library, admin comparisons, shadow testing, body log.</summary>
+internal static class CompareServices
+{
+    public const string PromptsDatabase = "prompts.db";
+
+    /// <summary>Shadow pairs and logged bodies (own tables, apart from the ledger).</summary>
+    public const string TrafficDatabase = "traffic.db";
+
+    public static IServiceCollection AddSanjiaPromptLibrary(this IServiceCollection services, SanjiaOptions options)
+    {
+        var errors = new ConfigErrors();
+        ShadowOptions.Validate(options.Shadow, errors);
+        if (options.Logging.BodyQueueSize < 1) errors.Add($"{SanjiaOptions.Section}:Logging:BodyQueueSize", "must be at least 1.");
+        errors.ThrowIfAny();
+
+        services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, PromptsDatabase)));
+        services.AddSingleton(sp =>
+        {
+            var jobs = new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>());
+            sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(jobs.Cancel);
+            return jobs;
+        });
+        services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
+        services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
+            sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>()));
+        services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, TrafficDatabase)));
+        services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
+        if (options.Logging.Bodies)
+        {
+            services.AddSingleton(sp => new BodyLogTap(sp.GetRequiredService<IBodyLogStore>(), options.Logging.BodyQueueSize, sp.GetRequiredService<ILogger<BodyLogTap>>()));
+            services.AddSingleton<IChatTap>(sp => sp.GetRequiredService<BodyLogTap>());
+            services.AddHostedService(sp => sp.GetRequiredService<BodyLogTap>());
+        }
+        if (options.Shadow.Count > 0)
+        {
+            services.AddSingleton<IChatTap>(sp => sp.GetRequiredService<ShadowTap>());
+            services.AddHostedService(sp => sp.GetRequiredService<ShadowTap>());
+        }
+        return services;
+    }
+}
