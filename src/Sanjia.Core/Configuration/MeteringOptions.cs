@@ -21,8 +21,12 @@ public sealed class MeteringOptions
     /// <summary>Conversion rates: <c>ExchangeRates:CNY:USD = 0.14</c> means 1 CNY = 0.14 USD.</summary>
     public Dictionary<string, Dictionary<string, decimal>> ExchangeRates { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>fsync the ledger journal before answering (survives power loss, not only a killed process).</summary>
-    public bool JournalFsync { get; set; } = true;
+    /// <summary>
+    /// fsync the ledger journal before answering, so entries also survive power loss or a kernel crash. Off, the
+    /// journal line still reaches the kernel before the response completes, which is what surviving a killed
+    /// process (SIGKILL, OOM kill, crash) needs, at a fraction of the latency.
+    /// </summary>
+    public bool JournalFsync { get; set; }
 }
 
 public sealed class PriceOptions

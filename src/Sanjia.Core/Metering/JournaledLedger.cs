@@ -20,8 +20,10 @@ namespace Sanjia.Core.Metering;
 public sealed partial class JournaledLedger : BackgroundService, ILedger
 {
     private const int MaxBatch = 512;
-    private readonly Channel<(LedgerEntry Entry, TaskCompletionSource? Durable)> _queue =
-        Channel.CreateUnbounded<(LedgerEntry, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
+    // Journaled = already in the journal (written on the request thread); the loop then only stores it.
+    private readonly Channel<(LedgerEntry Entry, TaskCompletionSource? Durable, bool Journaled)> _queue =
+        Channel.CreateUnbounded<(LedgerEntry, TaskCompletionSource?, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _journalLock = new();
     private readonly ILedgerStore _store;
     private readonly Pricer _pricer;
     private readonly string _journalPath;
@@ -48,6 +50,30 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
 
     public ValueTask RecordDurableAsync(LedgerEntry entry)
     {
+        if (!_fsync)
+        {
+            // Surviving a killed process only needs the bytes in the kernel: write the journal line here, under a
+            // lock, and answer at once (a thread hand-off to the writer loop would cost more than the write).
+            var priced = _pricer.Price(entry);
+            Interlocked.Increment(ref _pending);
+            try
+            {
+                lock (_journalLock)
+                {
+                    WriteJournalLocked([priced]);
+                }
+            }
+            catch (Exception ex)
+            {
+                LogJournalFailed(_logger, ex, 1); // the store below is still tried: the response must not hang
+            }
+            if (!_queue.Writer.TryWrite((priced, null, true)))
+            {
+                Interlocked.Decrement(ref _pending);
+                LogDropped(_logger, entry.RequestId);
+            }
+            return ValueTask.CompletedTask;
+        }
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Enqueue(entry, tcs);
         return new ValueTask(tcs.Task);
@@ -56,7 +82,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private void Enqueue(LedgerEntry entry, TaskCompletionSource? durable)
     {
         Interlocked.Increment(ref _pending);
-        if (!_queue.Writer.TryWrite((_pricer.Price(entry), durable)))
+        if (!_queue.Writer.TryWrite((_pricer.Price(entry), durable, false)))
         {
             Interlocked.Decrement(ref _pending);
             LogDropped(_logger, entry.RequestId);
@@ -122,13 +148,17 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await DrainAsync().ConfigureAwait(false);
-        _journal?.Dispose();
+        lock (_journalLock)
+        {
+            _journal?.Dispose();
+            _journal = null;
+        }
     }
 
     private async Task DrainAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<(LedgerEntry Entry, TaskCompletionSource? Durable)>(MaxBatch);
+        var batch = new List<(LedgerEntry Entry, TaskCompletionSource? Durable, bool Journaled)>(MaxBatch);
         while (true)
         {
             batch.Clear();
@@ -142,13 +172,20 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             }
             try
             {
-                AppendToJournal(batch);
+                var unjournaled = batch.Where(b => !b.Journaled).Select(b => b.Entry).ToList();
+                if (unjournaled.Count > 0)
+                {
+                    lock (_journalLock)
+                    {
+                        WriteJournalLocked(unjournaled);
+                    }
+                }
             }
             catch (Exception ex)
             {
                 LogJournalFailed(_logger, ex, batch.Count); // the store below is still tried: the response must not hang
             }
-            foreach (var (_, durable) in batch) durable?.TrySetResult();
+            foreach (var (_, durable, _) in batch) durable?.TrySetResult();
             var entries = batch.ConvertAll(b => b.Entry);
             var stored = false;
             for (var attempt = 1; attempt <= 5 && !stored; attempt++)
@@ -170,22 +207,26 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                 _journalHasUnstored = true;
             }
             Interlocked.Add(ref _pending, -batch.Count);
-            if (!_journalHasUnstored && Pending == 0 && _journal is not null)
+            lock (_journalLock)
             {
-                _journal.SetLength(0); // everything journaled is stored: start the journal afresh
+                // Everything journaled is stored (an entry counts as pending before it is journaled): start afresh.
+                if (!_journalHasUnstored && Pending == 0 && _journal is not null)
+                {
+                    _journal.SetLength(0);
+                }
             }
         }
     }
 
-    private void AppendToJournal(List<(LedgerEntry Entry, TaskCompletionSource? Durable)> batch)
+    private void WriteJournalLocked(IReadOnlyList<LedgerEntry> entries)
     {
         if (_journal is null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_journalPath))!);
             _journal = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
         }
-        var buffer = new MemoryStream(256 * batch.Count);
-        foreach (var (entry, _) in batch)
+        var buffer = new MemoryStream(256 * entries.Count);
+        foreach (var entry in entries)
         {
             JsonSerializer.Serialize(buffer, entry, JournalJson.Default.LedgerEntry);
             buffer.WriteByte((byte)'\n');
