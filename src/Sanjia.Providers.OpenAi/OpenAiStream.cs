@@ -21,6 +21,8 @@ internal sealed class OpenAiStream : StreamingChatResponse
     private readonly string _provider;
     private readonly TimeSpan _idleTimeout;
     private readonly CancellationTokenSource _idle = new();
+    private CancellationTokenSource? _linked;
+    private CancellationToken _linkedCaller;
     private readonly StringBuilder _text = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private TokenUsage? _reported;
@@ -48,12 +50,18 @@ internal sealed class OpenAiStream : StreamingChatResponse
         while (true)
         {
             ReadOnlyMemory<byte>? data;
-            _idle.TryReset();
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
+            // One linked token per stream (the caller's token does not change between reads), re-armed per read.
+            if (_linked is null || cancellationToken != _linkedCaller)
+            {
+                _linked?.Dispose();
+                _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
+                _linkedCaller = cancellationToken;
+            }
             _idle.CancelAfter(_idleTimeout);
             try
             {
-                data = await _reader.ReadAsync(linked.Token).ConfigureAwait(false);
+                data = await _reader.ReadAsync(_linked.Token).ConfigureAwait(false);
+                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -102,6 +110,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
         // Disposing the response closes the connection if the body was not read to the end: the upstream sees
         // the cancellation and stops generating (and billing).
         _response.Dispose();
+        _linked?.Dispose();
         _idle.Dispose();
     }
 }

@@ -21,6 +21,9 @@ internal sealed class RoutedStream : StreamingChatResponse
     private readonly TimeProvider _time;
     private readonly ResilientRouter _router;
     private readonly CancellationTokenSource? _total;
+    private CancellationTokenSource? _idle;
+    private CancellationTokenSource? _linked;
+    private CancellationToken _linkedCaller;
     private bool _replayFirst;
     private readonly bool _firstResult;
     private bool _ended;
@@ -60,11 +63,20 @@ internal sealed class RoutedStream : StreamingChatResponse
         }
         if (_ended) return false;
         var caller = _options.CompleteOnClientDisconnect ? CancellationToken.None : cancellationToken;
-        using var idle = new CancellationTokenSource(_timeouts.StreamIdle, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(caller, idle.Token, _total?.Token ?? CancellationToken.None);
+        // One idle timer and one linked token per stream, re-armed per chunk: allocating them per chunk cost more
+        // than forwarding the chunk. The caller's token is the same on every call; relink only if it changes.
+        if (_linked is null || caller != _linkedCaller)
+        {
+            _linked?.Dispose();
+            _idle ??= new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller, _idle.Token, _total?.Token ?? CancellationToken.None);
+            _linkedCaller = caller;
+        }
+        _idle!.CancelAfter(_timeouts.StreamIdle);
         try
         {
-            var more = await _inner.MoveNextAsync(linked.Token).ConfigureAwait(false);
+            var more = await _inner.MoveNextAsync(_linked.Token).ConfigureAwait(false);
+            _idle.CancelAfter(Timeout.InfiniteTimeSpan);
             _ended = !more;
             return more;
         }
@@ -108,6 +120,8 @@ internal sealed class RoutedStream : StreamingChatResponse
         }
         finally
         {
+            _linked?.Dispose();
+            _idle?.Dispose();
             _total?.Dispose();
             _state.Release();
         }
