@@ -106,9 +106,13 @@ public sealed class GatewayServer : IAsyncDisposable
         "--Sanjia:Routing:Retry:MaxDelaySeconds=0.1",
     ];
 
-    /// <summary>Arguments for an OpenAI-compatible provider named <paramref name="name"/> at a base URL.</summary>
-    public static string[] Provider(string name, string baseUrl, string apiKey) =>
-        [$"--Sanjia:Providers:{name}:BaseUrl={baseUrl}", $"--Sanjia:Providers:{name}:ApiKey={apiKey}"];
+    /// <summary>Arguments for a provider named <paramref name="name"/> at a base URL; <paramref name="type"/> as in <c>Providers:*:Type</c> (OpenAI-compatible when null).</summary>
+    public static string[] Provider(string name, string baseUrl, string apiKey, string? type = null) =>
+    [
+        .. type is null ? Array.Empty<string>() : [$"--Sanjia:Providers:{name}:Type={type}"],
+        $"--Sanjia:Providers:{name}:BaseUrl={baseUrl}",
+        $"--Sanjia:Providers:{name}:ApiKey={apiKey}",
+    ];
 
     /// <summary>Arguments for deployment <paramref name="index"/> of <paramref name="alias"/>, plus extra <c>Key=value</c> fields.</summary>
     public static string[] Deployment(string alias, int index, string provider, string model, params string[] fields) =>
