@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
@@ -64,45 +63,23 @@ public sealed class AnthropicProvider : IProvider, IChatBackend, IDisposable
         if (request.Stream) message.Headers.Accept.ParseAdd("text/event-stream");
         foreach (var (name, value) in _settings.Headers) message.Headers.TryAddWithoutValidation(name, value);
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
-        HttpResponseMessage? response = null;
-        try
+        return await _http.SendChatAsync(message, _settings.Name, _settings.Timeouts, async (response, token) =>
         {
-            response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                return await AnthropicUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
+                return (await AnthropicUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, token).ConfigureAwait(false), false);
             }
             var created = _time.GetUtcNow().ToUnixTimeSeconds();
             if (request.Stream)
             {
-                var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 var translator = new AnthropicToOpenAiStream(call.UpstreamModel, request.IncludeUsage, translated.JsonToolEmulated, created);
-                var stream = new AnthropicChatStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds));
-                response = null; // owned by the stream now
-                return stream;
+                return (new AnthropicChatStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
             }
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            var bytes = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
             var (completion, usage, error) = AnthropicToOpenAiResponse.Translate(bytes, translated.JsonToolEmulated, created);
-            return error is not null ? error : new CompleteChatResponse(completion!, usage);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return AnthropicUpstreamErrors.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
-        }
-        catch (HttpRequestException ex)
-        {
-            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{_settings.Name} could not be reached: {ex.Message}") { Code = "upstream_unreachable" };
-        }
-        catch (IOException ex)
-        {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = "upstream_error" };
-        }
-        finally
-        {
-            response?.Dispose();
-        }
+            return (error is not null ? error : new CompleteChatResponse(completion!, usage), false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => _http.Dispose();

@@ -31,7 +31,4 @@ internal static class AnthropicUpstreamErrors
             _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = "upstream_rejected" },
         };
     }
-
-    public static GatewayError Timeout(string provider, string what) =>
-        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = "upstream_timeout" };
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Sanjia.Abstractions;
 using Sanjia.Core.Streaming;
 using Sanjia.Core.Translation;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Gemini;
 
@@ -33,7 +34,7 @@ internal sealed class GeminiChatStream(HttpResponseMessage response, Stream body
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new GatewayException(GeminiUpstreamErrors.Timeout(provider, $"no stream data for {idleTimeout.TotalSeconds:0.#} s"));
+                throw new GatewayException(UpstreamHttp.Timeout(provider, $"no stream data for {idleTimeout.TotalSeconds:0.#} s"));
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {

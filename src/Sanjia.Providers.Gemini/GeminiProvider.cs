@@ -1,9 +1,9 @@
-using System.Net;
 using System.Net.Http.Headers;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
 using Sanjia.Core.Translation;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Gemini;
 
@@ -27,7 +27,7 @@ public sealed class GeminiProvider : IProvider, IChatBackend, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly GeminiProviderSettings _settings;
-    private readonly HttpClient _http;
+    private readonly HttpMessageInvoker _http;
     private readonly string _base;
     private readonly TimeProvider _time;
 
@@ -35,14 +35,7 @@ public sealed class GeminiProvider : IProvider, IChatBackend, IDisposable
     {
         _settings = settings;
         _time = time;
-        handler ??= new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromSeconds(settings.Timeouts.ConnectSeconds),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-        };
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = UpstreamHttp.CreateInvoker(settings.Timeouts, handler);
         _base = settings.BaseUrl.ToString().TrimEnd('/');
         Models = [.. settings.Models.Select(m => (m, ModelKind.Chat))];
     }
@@ -73,45 +66,23 @@ public sealed class GeminiProvider : IProvider, IChatBackend, IDisposable
         if (request.Stream) message.Headers.Accept.ParseAdd("text/event-stream");
         foreach (var (name, value) in _settings.Headers) message.Headers.TryAddWithoutValidation(name, value);
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
-        HttpResponseMessage? response = null;
-        try
+        return await _http.SendChatAsync(message, _settings.Name, _settings.Timeouts, async (response, token) =>
         {
-            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                return await GeminiUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
+                return (await GeminiUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, token).ConfigureAwait(false), false);
             }
             var created = _time.GetUtcNow().ToUnixTimeSeconds();
             if (request.Stream)
             {
-                var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 var translator = new GeminiToOpenAiStream(call.UpstreamModel, request.IncludeUsage, created);
-                var stream = new GeminiChatStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds));
-                response = null; // owned by the stream now
-                return stream;
+                return (new GeminiChatStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
             }
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            var bytes = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
             var (completion, usage, error) = GeminiToOpenAiResponse.Translate(bytes, call.UpstreamModel, created);
-            return error is not null ? error : new CompleteChatResponse(completion!, usage);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return GeminiUpstreamErrors.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
-        }
-        catch (HttpRequestException ex)
-        {
-            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{_settings.Name} could not be reached: {ex.Message}") { Code = "upstream_unreachable" };
-        }
-        catch (IOException ex)
-        {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = "upstream_error" };
-        }
-        finally
-        {
-            response?.Dispose();
-        }
+            return (error is not null ? error : new CompleteChatResponse(completion!, usage), false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => _http.Dispose();

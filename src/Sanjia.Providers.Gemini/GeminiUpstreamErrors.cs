@@ -58,7 +58,4 @@ internal static class GeminiUpstreamErrors
         if (e.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String) status = s.GetString();
         return e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : fallback;
     }
-
-    public static GatewayError Timeout(string provider, string what) =>
-        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = "upstream_timeout" };
 }

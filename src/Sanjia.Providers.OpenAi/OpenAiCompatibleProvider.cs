@@ -109,7 +109,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return UpstreamErrors.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
+            return UpstreamHttp.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
         }
         catch (HttpRequestException ex)
         {
@@ -152,7 +152,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return UpstreamErrors.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
+            return UpstreamHttp.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
         }
         catch (HttpRequestException ex)
         {

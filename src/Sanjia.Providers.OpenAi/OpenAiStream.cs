@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Core.Json;
 using Sanjia.Core.Streaming;
 using Sanjia.Core.Tokens;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.OpenAi;
 
@@ -65,7 +66,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new GatewayException(UpstreamErrors.Timeout(_provider, $"no stream data for {_idleTimeout.TotalSeconds:0.#} s"));
+                throw new GatewayException(UpstreamHttp.Timeout(_provider, $"no stream data for {_idleTimeout.TotalSeconds:0.#} s"));
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {

@@ -58,9 +58,6 @@ internal static class UpstreamErrors
     public static GatewayError Unreachable(string provider, Exception ex) =>
         new(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {Describe(ex)}") { Code = "upstream_unreachable" };
 
-    public static GatewayError Timeout(string provider, string what) =>
-        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = "upstream_timeout" };
-
     /// <summary><c>Retry-After</c> as seconds or an HTTP date.</summary>
     public static TimeSpan? RetryAfter(HttpResponseHeaders headers, TimeProvider time)
     {

@@ -40,7 +40,13 @@ public static class OpenAiErrorWriter
         return buffer.ToArray();
     }
 
-    public static Task WriteAsync(HttpContext context, GatewayError error)
+    public static Task WriteAsync(HttpContext context, GatewayError error) => WriteAsync(context, error, Serialize(error));
+
+    /// <summary>
+    /// Answers <paramref name="error"/> with its status (<see cref="ErrorStatus.For"/>), <c>Retry-After</c> when it has
+    /// one, and <paramref name="body"/>: the error already serialised in the caller's protocol.
+    /// </summary>
+    public static Task WriteAsync(HttpContext context, GatewayError error, byte[] body)
     {
         var response = context.Response;
         response.StatusCode = ErrorStatus.For(error);
@@ -49,7 +55,6 @@ public static class OpenAiErrorWriter
         {
             response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
-        var body = Serialize(error);
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }

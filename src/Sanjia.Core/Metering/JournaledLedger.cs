@@ -10,7 +10,7 @@ using Sanjia.Core.Pricing;
 namespace Sanjia.Core.Metering;
 
 /// <summary>
-/// The ledger's write path (see docs/decisions/0001-ledger-write-ahead-journal.md). Entries are priced, appended to
+/// The ledger's write path (see docs/decisions/0003-ledger-write-ahead-journal.md). Entries are priced, appended to
 /// an append-only journal file and made durable in groups (one write + fsync for everything queued meanwhile);
 /// <see cref="RecordDurableAsync"/> completes only then, so the HTTP layer sends the last byte of a response after
 /// its ledger entry is safe. The same loop then writes the group to the store in one transaction and empties the

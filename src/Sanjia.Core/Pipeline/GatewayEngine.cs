@@ -76,7 +76,7 @@ public sealed class GatewayEngine
             usage = new TokenUsage(request.Inputs.Sum(TokenCounter.Count), 0, Estimated: true);
             outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
         }
-        // Durable before the endpoint answers (see docs/decisions/0001-ledger-write-ahead-journal.md).
+        // Durable before the endpoint answers (see docs/decisions/0003-ledger-write-ahead-journal.md).
         await _ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = requestId,

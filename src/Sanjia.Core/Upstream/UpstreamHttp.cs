@@ -1,4 +1,5 @@
 using System.Net;
+using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 
 namespace Sanjia.Core.Upstream;
@@ -26,4 +27,53 @@ public static class UpstreamHttp
             // Trace context of the gateway's callers is not the vendors' business.
             ActivityHeadersPropagator = null,
         }, disposeHandler: true);
+
+    /// <summary>
+    /// Sends <paramref name="message"/> within the request timeout, lets <paramref name="read"/> turn the response
+    /// into an outcome, and maps transport failures to <see cref="GatewayError"/> values: no answer in time, vendor
+    /// unreachable, body broken off. The response is disposed afterwards unless <paramref name="read"/> hands it to
+    /// a stream it returns (it answers <c>OwnsResponse: true</c>). <paramref name="read"/> gets the timeout-bound token.
+    /// </summary>
+    public static async ValueTask<ChatOutcome> SendChatAsync(
+        this HttpMessageInvoker http,
+        HttpRequestMessage message,
+        string provider,
+        TimeoutOptions timeouts,
+        Func<HttpResponseMessage, CancellationToken, ValueTask<(ChatOutcome Outcome, bool OwnsResponse)>> read,
+        CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(timeouts.RequestSeconds));
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await http.SendAsync(message, timeout.Token).ConfigureAwait(false);
+            var (outcome, owned) = await read(response, timeout.Token).ConfigureAwait(false);
+            if (owned)
+            {
+                response = null; // owned by the stream now
+            }
+            return outcome;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Timeout(provider, $"no answer within {timeouts.RequestSeconds:0.#} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {ex.Message}") { Code = "upstream_unreachable" };
+        }
+        catch (IOException ex)
+        {
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the response: {ex.Message}") { Code = "upstream_error" };
+        }
+        finally
+        {
+            response?.Dispose();
+        }
+    }
+
+    /// <summary>The vendor did not answer in time (<paramref name="what"/> says which limit).</summary>
+    public static GatewayError Timeout(string provider, string what) =>
+        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = "upstream_timeout" };
 }

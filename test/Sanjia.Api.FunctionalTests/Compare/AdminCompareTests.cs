@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 
 namespace Sanjia.Api.FunctionalTests.Compare;
@@ -9,17 +10,17 @@ public sealed class AdminCompareTests : IAsyncLifetime
 {
     private FakeOpenAiServer _a = null!;
     private FakeOpenAiServer _b = null!;
-    private CompareGateway _gw = null!;
+    private GatewayServer _gw = null!;
 
     public async Task InitializeAsync()
     {
         _a = await FakeOpenAiServer.StartAsync();
         _b = await FakeOpenAiServer.StartAsync();
-        _gw = await CompareGateway.StartAsync(CompareGateway.NewRoot(),
+        _gw = await GatewayServer.StartWithArgsAsync(
         [
-            .. CompareGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. CompareGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-            .. CompareGateway.Deployment("chat", 0, "a", "m1"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1"),
         ]);
     }
 
@@ -31,7 +32,7 @@ public sealed class AdminCompareTests : IAsyncLifetime
     }
 
     /// <summary>Polls the run until it leaves "running" (generous deadline for a slow machine).</summary>
-    internal static async Task<JsonNode> WaitAsync(CompareGateway gw, string id)
+    internal static async Task<JsonNode> WaitAsync(GatewayServer gw, string id)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)
@@ -80,7 +81,7 @@ public sealed class AdminCompareTests : IAsyncLifetime
         Assert.Equal(6, _a.Requests.Count);
         Assert.Equal(6, _b.Requests.Count);
 
-        var html = await _gw.Client.GetStringAsync("/admin/compare/vendors/report.html");
+        var html = await _gw.Http.GetStringAsync("/admin/compare/vendors/report.html");
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.Contains("id=\"recommendation\"", html, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_gw.DataDir, "compare", "vendors", "report.json")));

@@ -1,4 +1,5 @@
 using System.Net;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Hosting;
 using Sanjia.Testing.FakeUpstream;
 
@@ -24,18 +25,18 @@ public sealed class PromotionTests : IAsyncLifetime
 
     private string[] Settings =>
     [
-        .. CompareGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-        .. CompareGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-        .. CompareGateway.Deployment("chat", 0, "a", "m1"),
+        .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+        .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+        .. GatewayServer.Deployment("chat", 0, "a", "m1"),
     ];
 
     [Fact]
     public async Task After_promote_the_alias_goes_to_the_new_deployment_without_client_changes()
     {
-        var root = CompareGateway.NewRoot();
+        var root = GatewayServer.NewDataDir();
         try
         {
-            var gw = await CompareGateway.StartAsync(root, Settings);
+            var gw = await GatewayServer.StartInAsync(root, Settings);
             Assert.Equal("a/m1", (await gw.ChatAsync("chat")).Deployment);
 
             var (promoted, body) = await gw.PostAsync("/admin/aliases/chat/promote", new { provider = "b", model = "m2" });
@@ -52,7 +53,7 @@ public sealed class PromotionTests : IAsyncLifetime
             Assert.Equal("b/m2", (await gw.ChatAsync("chat")).Deployment);
 
             await gw.StopAsync();
-            gw = await CompareGateway.StartAsync(root, Settings);
+            gw = await GatewayServer.StartInAsync(root, Settings);
             Assert.Equal("b/m2", (await gw.ChatAsync("chat")).Deployment);
             var (_, aliases) = await gw.GetAsync("/admin/aliases");
             Assert.Equal("m2", aliases!["data"]![0]!["promoted"]!["model"]!.GetValue<string>());
@@ -64,7 +65,7 @@ public sealed class PromotionTests : IAsyncLifetime
         }
         finally
         {
-            CompareGateway.Delete(root);
+            GatewayServer.DeleteDataDir(root);
         }
     }
 
@@ -72,13 +73,13 @@ public sealed class PromotionTests : IAsyncLifetime
     public async Task Streams_in_flight_when_the_alias_is_promoted_finish_on_their_deployment()
     {
         _a.Enqueue(FakeBehavior.StreamChunks(20, TimeSpan.FromMilliseconds(50)));
-        await using var gw = await CompareGateway.StartAsync(CompareGateway.NewRoot(), Settings);
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = System.Net.Http.Json.JsonContent.Create(new { model = "chat", stream = true, messages = new[] { new { role = "user", content = "hi" } } }),
         };
-        using var stream = await gw.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var stream = await gw.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var promote = await gw.PostAsync("/admin/aliases/chat/promote", new { provider = "b", model = "m2" });
         Assert.Equal(HttpStatusCode.OK, promote.Response.StatusCode);
         var text = await stream.Content.ReadAsStringAsync();
@@ -94,7 +95,7 @@ public sealed class PromotionTests : IAsyncLifetime
     [InlineData("chat", """{"model":"m2"}""", 400, "invalid_request")]
     public async Task A_bad_promotion_is_refused_and_changes_nothing(string alias, string body, int status, string code)
     {
-        await using var gw = await CompareGateway.StartAsync(CompareGateway.NewRoot(), Settings);
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
 
         var (response, error) = await gw.PostAsync($"/admin/aliases/{alias}/promote", body);
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Hosting;
 using Sanjia.Testing.FakeUpstream;
 
@@ -10,17 +11,17 @@ public sealed class PromptLibraryTests : IAsyncLifetime
 {
     private FakeOpenAiServer _a = null!;
     private FakeOpenAiServer _b = null!;
-    private CompareGateway _gw = null!;
+    private GatewayServer _gw = null!;
 
     public async Task InitializeAsync()
     {
         _a = await FakeOpenAiServer.StartAsync();
         _b = await FakeOpenAiServer.StartAsync();
-        _gw = await CompareGateway.StartAsync(CompareGateway.NewRoot(),
+        _gw = await GatewayServer.StartWithArgsAsync(
         [
-            .. CompareGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. CompareGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-            .. CompareGateway.Deployment("chat", 0, "a", "m1"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1"),
         ]);
     }
 
@@ -161,10 +162,10 @@ public sealed class PromptLibraryTests : IAsyncLifetime
     {
         await _gw.PostAsync("/admin/prompts", Capital);
         await _gw.StopAsync();
-        _gw = await CompareGateway.StartAsync(_gw.Root,
+        _gw = await GatewayServer.StartInAsync(_gw.DataDir,
         [
-            .. CompareGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. CompareGateway.Deployment("chat", 0, "a", "m1"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1"),
         ]);
         var (response, _) = await _gw.PostAsync("/v1/prompts/capital/completions", new { variables = new { country = "Chile" } });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

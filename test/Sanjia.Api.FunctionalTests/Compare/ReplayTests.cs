@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Sanjia.Api.Compare;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Cli;
 using Sanjia.Core.Traffic;
 using Sanjia.Evaluation.Suites;
@@ -31,13 +32,13 @@ public sealed class ReplayTests : IAsyncLifetime
         await _e.DisposeAsync();
     }
 
-    private Task<CompareGateway> StartAsync(string root, bool bodies) => CompareGateway.StartAsync(root,
+    private Task<GatewayServer> StartAsync(string root, bool bodies) => GatewayServer.StartInAsync(root,
     [
-        .. CompareGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-        .. CompareGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-        .. CompareGateway.Provider("e", _e.BaseUrl, _e.ApiKey),
+        .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+        .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+        .. GatewayServer.Provider("e", _e.BaseUrl, _e.ApiKey),
         "--Sanjia:Providers:e:EmbeddingModels:0=text-embedding-3-small",
-        .. CompareGateway.Deployment("chat", 0, "a", "m1"),
+        .. GatewayServer.Deployment("chat", 0, "a", "m1"),
         $"--Sanjia:Logging:Bodies={bodies}",
     ]);
 
@@ -75,7 +76,7 @@ public sealed class ReplayTests : IAsyncLifetime
     [Fact]
     public async Task A_replay_suite_takes_the_filtered_sample_with_the_original_answers_as_references()
     {
-        var root = CompareGateway.NewRoot();
+        var root = GatewayServer.NewDataDir();
         try
         {
             using var store = await SeedAsync(Path.Combine(root, "traffic.db"));
@@ -107,14 +108,14 @@ public sealed class ReplayTests : IAsyncLifetime
         }
         finally
         {
-            CompareGateway.Delete(root);
+            GatewayServer.DeleteDataDir(root);
         }
     }
 
     [Fact]
     public async Task Logged_traffic_replays_on_another_model_through_the_admin_api()
     {
-        await using var gw = await StartAsync(CompareGateway.NewRoot(), bodies: true);
+        await using var gw = await StartAsync(GatewayServer.NewDataDir(), bodies: true);
         for (var i = 0; i < 6; i++)
         {
             var (response, _, _) = await gw.ChatAsync("chat", $"question {i}", stream: i % 2 == 1);
@@ -149,7 +150,7 @@ public sealed class ReplayTests : IAsyncLifetime
     [Fact]
     public async Task Without_body_logging_nothing_is_logged_and_a_replay_is_refused()
     {
-        await using var gw = await StartAsync(CompareGateway.NewRoot(), bodies: false);
+        await using var gw = await StartAsync(GatewayServer.NewDataDir(), bodies: false);
         await gw.ChatAsync("chat");
 
         var (response, error) = await gw.PostAsync("/admin/compare", new { models = new[] { "chat" }, replay = new { alias = "chat" } });
@@ -164,8 +165,8 @@ public sealed class ReplayTests : IAsyncLifetime
     [Fact]
     public async Task The_cli_replays_a_seeded_log_against_a_running_gateway()
     {
-        await using var gw = await StartAsync(CompareGateway.NewRoot(), bodies: false);
-        var data = Path.Combine(gw.Root, "cli-data");
+        await using var gw = await StartAsync(GatewayServer.NewDataDir(), bodies: false);
+        var data = Path.Combine(gw.DataDir, "cli-data");
         using (await SeedAsync(Path.Combine(data, "traffic.db"))) { }
         var output = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
@@ -173,7 +174,7 @@ public sealed class ReplayTests : IAsyncLifetime
         var code = await CompareCommand.RunAsync(
         [
             "--replay", "--alias", "chat", "--since", "2025-03-10T05:00:00Z", "--until", "2025-03-11", "--sample", "5", "--key-id", "team-b",
-            "--models", "chat,b/m2", "--url", gw.BaseUrl, "--key", CompareGateway.MasterKey, "--data", data, "--run-id", "cli-replay",
+            "--models", "chat,b/m2", "--url", gw.BaseUrl, "--key", GatewayServer.MasterKey, "--data", data, "--run-id", "cli-replay",
             "--embedding-model", "e/text-embedding-3-small", "--no-stream",
         ], new CompareCommandEnvironment(console, _ => null), CancellationToken.None);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 
 namespace Sanjia.Api.FunctionalTests.Compare;
@@ -29,13 +30,13 @@ public sealed class ShadowTests : IAsyncLifetime
         await _e.DisposeAsync();
     }
 
-    private Task<CompareGateway> StartAsync(bool shadow, params string[] extra) => CompareGateway.StartAsync(CompareGateway.NewRoot(),
+    private Task<GatewayServer> StartAsync(bool shadow, params string[] extra) => GatewayServer.StartWithArgsAsync(
     [
-        .. CompareGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-        .. CompareGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-        .. CompareGateway.Provider("e", _e.BaseUrl, _e.ApiKey),
+        .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+        .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+        .. GatewayServer.Provider("e", _e.BaseUrl, _e.ApiKey),
         "--Sanjia:Providers:e:EmbeddingModels:0=text-embedding-3-small",
-        .. CompareGateway.Deployment("chat", 0, "a", "m1"),
+        .. GatewayServer.Deployment("chat", 0, "a", "m1"),
         .. shadow ? new[]
         {
             "--Sanjia:Shadow:chat:Candidate=b/m2",
@@ -45,7 +46,7 @@ public sealed class ShadowTests : IAsyncLifetime
         .. extra,
     ]);
 
-    private static async Task<JsonNode> WaitForAsync(CompareGateway gw, Func<JsonNode, bool> done, string query = "")
+    private static async Task<JsonNode> WaitForAsync(GatewayServer gw, Func<JsonNode, bool> done, string query = "")
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
@@ -97,7 +98,7 @@ public sealed class ShadowTests : IAsyncLifetime
         Assert.Equal("chat", report["baseline"]!.GetValue<string>());
         Assert.Equal(6, report["cases"]!.GetValue<int>());
         Assert.Equal("b/m2", report["comparisons"]![0]!["candidate"]!.GetValue<string>());
-        var html = await gw.Client.GetStringAsync("/admin/shadow/chat/report.html");
+        var html = await gw.Http.GetStringAsync("/admin/shadow/chat/report.html");
         Assert.Contains("<svg", html, StringComparison.Ordinal);
     }
 
@@ -108,7 +109,7 @@ public sealed class ShadowTests : IAsyncLifetime
         var candidateDelay = TimeSpan.FromMilliseconds(600);
         _b.SetDefault(FakeBehavior.DelayBeforeHeaders(candidateDelay));
 
-        async Task<double> MedianAsync(CompareGateway gw)
+        async Task<double> MedianAsync(GatewayServer gw)
         {
             await gw.ChatAsync("chat"); // warm-up: connections, JIT
             var times = new List<double>();

@@ -1,8 +1,9 @@
 using System.Text;
+using System.Text.Json;
 
 namespace Sanjia.Api.FunctionalTests.Infrastructure;
 
-/// <summary>Reads a Server-Sent Events body as a client would, keeping every <c>data:</c> payload in order.</summary>
+/// <summary>Reads a Server-Sent Events body as a client would, keeping every <c>data:</c> payload in order (the final <c>[DONE]</c> included).</summary>
 public static class Sse
 {
     public static async Task<List<string>> ReadDataAsync(HttpResponseMessage response, CancellationToken cancellationToken = default)
@@ -26,5 +27,49 @@ public static class Sse
         }
         if (data.Length > 0) events.Add(data.ToString());
         return events;
+    }
+}
+
+/// <summary>A Server-Sent Events body as the client saw it.</summary>
+public sealed record SseRead(IReadOnlyList<string> Events, bool Done, bool BrokenOff)
+{
+    /// <summary>The content text of every chunk, joined.</summary>
+    public string Text => string.Concat(Events.Where(e => e.Contains("\"choices\"", StringComparison.Ordinal)).Select(e =>
+    {
+        using var doc = JsonDocument.Parse(e);
+        var choices = doc.RootElement.GetProperty("choices");
+        return choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : "";
+    }));
+
+    public int ContentChunks => Events.Count(e => e.Contains("\"content\":\"", StringComparison.Ordinal));
+
+    public string? Error => Events.FirstOrDefault(e => e.StartsWith("{\"error\"", StringComparison.Ordinal));
+
+    public static async Task<SseRead> ReadAsync(HttpResponseMessage response, int? stopAfterEvents = null)
+    {
+        var events = new List<string>();
+        var done = false;
+        var broken = false;
+        try
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+                var data = line["data: ".Length..];
+                if (data == "[DONE]")
+                {
+                    done = true;
+                    continue;
+                }
+                events.Add(data);
+                if (events.Count == stopAfterEvents) break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            broken = true;
+        }
+        return new SseRead(events, done, broken);
     }
 }

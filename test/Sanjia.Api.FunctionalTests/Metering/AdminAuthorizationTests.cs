@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Sanjia.Api.Admin;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 
 namespace Sanjia.Api.FunctionalTests.Metering;
@@ -11,7 +12,7 @@ public sealed class AdminAuthorizationTests
     public async Task Every_admin_route_is_open_to_the_master_key_only()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gw = await MeteringGateway.StartAsync(upstream);
+        await using var gw = await GatewayServer.StartWithArgsAsync(MeteringSetup.Settings(upstream));
         var team = await gw.AdminAsync(HttpMethod.Post, "/admin/teams", new { name = "a-team" }, 201);
         var (keyA, secretA) = await gw.CreateKeyAsync(new { name = "A", team_id = team.GetProperty("id").GetString() });
         var (keyB, _) = await gw.CreateKeyAsync(new { name = "B" });
@@ -23,20 +24,20 @@ public sealed class AdminAuthorizationTests
             var path = template.Replace("{id}", template.StartsWith("/admin/keys", StringComparison.Ordinal) ? keyB : teamId, StringComparison.Ordinal);
             object? body = method is "POST" or "PATCH" ? new { name = "changed" } : null;
 
-            using var none = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, null, body));
+            using var none = await gw.Anonymous.SendAsync(gw.Request(new HttpMethod(method), path, null, body));
             Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
 
-            using var virtualKey = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, secretA, body));
+            using var virtualKey = await gw.Anonymous.SendAsync(gw.Request(new HttpMethod(method), path, secretA, body));
             Assert.Equal(HttpStatusCode.Forbidden, virtualKey.StatusCode);
             var error = JsonDocument.Parse(await virtualKey.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
             Assert.Equal("admin_only", error.GetProperty("code").GetString());
 
-            using var bogus = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, "sk-sj-not-a-real-key", body));
+            using var bogus = await gw.Anonymous.SendAsync(gw.Request(new HttpMethod(method), path, "sk-sj-not-a-real-key", body));
             Assert.Equal(HttpStatusCode.Unauthorized, bogus.StatusCode);
 
             if (method != "DELETE")
             {
-                using var master = await gw.Http.SendAsync(gw.Request(new HttpMethod(method), path, MeteringGateway.Master, body));
+                using var master = await gw.Anonymous.SendAsync(gw.Request(new HttpMethod(method), path, GatewayServer.MasterKey, body));
                 Assert.True(master.IsSuccessStatusCode, $"{method} {path} with the master key: {(int)master.StatusCode} {await master.Content.ReadAsStringAsync()}");
             }
         }
@@ -49,19 +50,19 @@ public sealed class AdminAuthorizationTests
         Assert.Equal("changed", b.GetProperty("name").GetString());
 
         // Revocation is immediate on this instance.
-        using (var before = await gw.Http.SendAsync(Chat(gw, secretA)))
+        using (var before = await gw.Anonymous.SendAsync(Chat(gw, secretA)))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
         await gw.AdminAsync(HttpMethod.Delete, $"/admin/keys/{keyA}");
-        using var after = await gw.Http.SendAsync(Chat(gw, secretA));
+        using var after = await gw.Anonymous.SendAsync(Chat(gw, secretA));
         Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
     }
 
-    private static HttpRequestMessage Chat(MeteringGateway gw, string key)
+    private static HttpRequestMessage Chat(GatewayServer gw, string key)
     {
         var m = gw.Request(HttpMethod.Post, "/v1/chat/completions", key);
-        m.Content = MeteringGateway.ChatBody();
+        m.Content = MeteringSetup.ChatBody();
         return m;
     }
 
@@ -71,8 +72,8 @@ public sealed class AdminAuthorizationTests
     public async Task The_admin_api_refuses_a_default_master_key(string weak)
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gw = await MeteringGateway.StartAsync(upstream, masterKey: weak);
-        using var response = await gw.Http.SendAsync(gw.Request(HttpMethod.Get, "/admin/keys", weak));
+        await using var gw = await GatewayServer.StartWithMasterKeyAsync(weak, MeteringSetup.Settings(upstream));
+        using var response = await gw.Anonymous.SendAsync(gw.Request(HttpMethod.Get, "/admin/keys", weak));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
         Assert.Equal("weak_master_key", error.GetProperty("code").GetString());
@@ -83,7 +84,7 @@ public sealed class AdminAuthorizationTests
     public async Task Bad_admin_input_gets_a_400_naming_the_field()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gw = await MeteringGateway.StartAsync(upstream);
+        await using var gw = await GatewayServer.StartWithArgsAsync(MeteringSetup.Settings(upstream));
         foreach (var (body, param) in new (object, string)[]
         {
             (new { budget = new { amount = 5, currency = "US Dollar" } }, "budget.currency"),

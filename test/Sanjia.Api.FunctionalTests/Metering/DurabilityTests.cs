@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 using Xunit.Abstractions;
 
@@ -17,10 +18,10 @@ public sealed class DurabilityTests(ITestOutputHelper output)
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
         upstream.SetDefault(FakeBehavior.Reply("durable answer", completionTokens: 5));
-        var dataDir = MeteringGateway.NewDataDir();
+        var dataDir = GatewayServer.NewDataDir();
         var port = FakeOpenAiServer.GetUnusedPort();
         var url = $"http://127.0.0.1:{port}";
-        var args = MeteringGateway.Args(upstream, dataDir, urls: url);
+        var args = MeteringSetup.Args(upstream, dataDir, url);
 
         var received = new ConcurrentBag<string>();
         using (var gateway = Start(args))
@@ -34,8 +35,8 @@ public sealed class DurabilityTests(ITestOutputHelper output)
                 {
                     try
                     {
-                        using var m = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = MeteringGateway.ChatBody(stream: (i + c) % 2 == 0) };
-                        m.Headers.Add("Authorization", "Bearer " + MeteringGateway.Master);
+                        using var m = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = MeteringSetup.ChatBody(stream: (i + c) % 2 == 0) };
+                        m.Headers.Add("Authorization", "Bearer " + GatewayServer.MasterKey);
                         using var r = await http.SendAsync(m, HttpCompletionOption.ResponseHeadersRead);
                         var body = await r.Content.ReadAsStringAsync();
                         // Received completely: a JSON body, or a stream through its [DONE].
@@ -73,7 +74,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
             restarted.Kill();
             await restarted.WaitForExitAsync();
         }
-        var ledger = MeteringGateway.LedgerRequestIds(Path.Combine(dataDir, "sanjia.db"));
+        var ledger = MeteringSetup.LedgerRequestIds(Path.Combine(dataDir, "sanjia.db"));
         var missing = received.Where(id => !ledger.Contains(id)).ToList();
         output.WriteLine($"{received.Count} responses received before SIGKILL; {ledger.Count} ledger rows after restart; missing: {missing.Count}");
         Assert.Empty(missing);

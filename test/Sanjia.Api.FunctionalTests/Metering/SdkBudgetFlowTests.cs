@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Globalization;
 using OpenAI;
 using OpenAI.Chat;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 using Xunit.Abstractions;
 
@@ -16,7 +17,7 @@ public sealed class SdkBudgetFlowTests(ITestOutputHelper output)
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
         upstream.SetDefault(FakeBehavior.Reply("a short answer from the fake vendor", completionTokens: 12));
-        await using var gw = await MeteringGateway.StartAsync(upstream);
+        await using var gw = await GatewayServer.StartWithArgsAsync(MeteringSetup.Settings(upstream));
 
         var team = await gw.AdminAsync(HttpMethod.Post, "/admin/teams", new { name = "research", budget = new { amount = "5", currency = "USD", period = "monthly" } }, 201);
         var teamId = team.GetProperty("id").GetString()!;
@@ -74,7 +75,7 @@ public sealed class SdkBudgetFlowTests(ITestOutputHelper output)
         Assert.Equal(1, refused.GetProperty("requests").GetInt32());
         Assert.Equal(0, refused.GetProperty("unpriced_requests").GetInt32());
         var reported = decimal.Parse(row.GetProperty("cost").GetString()!, CultureInfo.InvariantCulture);
-        var ledger = MeteringGateway.LedgerTotals(gw.DatabasePath, keyId)["USD"];
+        var ledger = MeteringSetup.LedgerTotals(gw.DatabasePath, keyId)["USD"];
         output.WriteLine($"{succeeded} requests succeeded, then 429; reported {reported} USD, ledger {ledger} USD, budget {budget} USD");
         Assert.Equal(ledger, reported);
         Assert.True(reported <= budget);
@@ -85,7 +86,7 @@ public sealed class SdkBudgetFlowTests(ITestOutputHelper output)
         Assert.Equal(reported, decimal.Parse(byTeam.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("group").GetString() == teamId && r.GetProperty("currency").GetString() == "USD").GetProperty("cost").GetString()!, CultureInfo.InvariantCulture));
 
         // CSV export agrees too.
-        var csv = await gw.Http.SendAsync(gw.Request(HttpMethod.Get, "/admin/spend?group_by=key&format=csv", MeteringGateway.Master));
+        var csv = await gw.Anonymous.SendAsync(gw.Request(HttpMethod.Get, "/admin/spend?group_by=key&format=csv", GatewayServer.MasterKey));
         var line = (await csv.Content.ReadAsStringAsync()).Split('\n').Single(l => l.StartsWith(keyId + ",USD,", StringComparison.Ordinal));
         Assert.Equal(reported, decimal.Parse(line.Split(',')[^1], CultureInfo.InvariantCulture));
     }
@@ -94,16 +95,16 @@ public sealed class SdkBudgetFlowTests(ITestOutputHelper output)
     public async Task Complete_answers_carry_their_cost_in_a_header_priced_with_cached_tokens()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gw = await MeteringGateway.StartAsync(upstream);
-        using var response = await gw.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        await using var gw = await GatewayServer.StartWithArgsAsync(MeteringSetup.Settings(upstream));
+        using var response = await gw.Anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
-            Headers = { { "Authorization", "Bearer " + MeteringGateway.Master } },
-            Content = MeteringGateway.ChatBody(),
+            Headers = { { "Authorization", "Bearer " + GatewayServer.MasterKey } },
+            Content = MeteringSetup.ChatBody(),
         });
         var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("usage");
         var input = body.GetProperty("prompt_tokens").GetInt32();
         var outputTokens = body.GetProperty("completion_tokens").GetInt32();
-        var expected = ((input * MeteringGateway.InputPrice) + (outputTokens * MeteringGateway.OutputPrice)) / 1_000_000m;
+        var expected = ((input * MeteringSetup.InputPrice) + (outputTokens * MeteringSetup.OutputPrice)) / 1_000_000m;
         Assert.Equal(expected, decimal.Parse(response.Headers.GetValues("x-sanjia-cost").Single(), CultureInfo.InvariantCulture));
         Assert.Equal("USD", response.Headers.GetValues("x-sanjia-cost-currency").Single());
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeAnthropic;
 using Sanjia.Testing.FakeUpstream;
 
@@ -11,14 +12,13 @@ public sealed class AnthropicBackendTests
 {
     private const string Tools = """[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]""";
 
-    private static string[] AnthropicProvider(FakeAnthropicServer fake) =>
-        ["--Sanjia:Providers:claude:Type=anthropic", $"--Sanjia:Providers:claude:BaseUrl={fake.BaseUrl}", $"--Sanjia:Providers:claude:ApiKey={fake.ApiKey}"];
+    private static string[] AnthropicProvider(FakeAnthropicServer fake) => GatewayServer.Provider("claude", fake.BaseUrl, fake.ApiKey, type: "anthropic");
 
     [Fact]
     public async Task Chat_completions_on_an_Anthropic_backend_returns_OpenAI_JSON_with_usage_and_sends_documented_headers()
     {
         await using var fake = await FakeAnthropicServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(AnthropicProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(AnthropicProvider(fake));
         fake.Enqueue(new FakeAnthropicReply { Text = "Hi there", InputTokens = 11, CacheReadTokens = 4, OutputTokens = 3 });
         using var http = gateway.CreateHttpClient();
 
@@ -49,7 +49,7 @@ public sealed class AnthropicBackendTests
     public async Task Json_schema_output_uses_the_forced_tool_emulation_and_comes_back_as_content()
     {
         await using var fake = await FakeAnthropicServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(AnthropicProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(AnthropicProvider(fake));
         fake.Enqueue(new FakeAnthropicReply { Text = "", ToolUse = ("json_output", """{"answer":42}""") });
         using var http = gateway.CreateHttpClient();
 
@@ -68,7 +68,7 @@ public sealed class AnthropicBackendTests
     public async Task Unsupported_parameters_get_400_naming_them_unless_dropped()
     {
         await using var fake = await FakeAnthropicServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(AnthropicProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(AnthropicProvider(fake));
         using var http = gateway.CreateHttpClient();
         using var refused = await http.PostAsync("v1/chat/completions", AnthropicMessagesTests.Json("""
             {"model":"claude/c","messages":[{"role":"user","content":"x"}],"logit_bias":{"1":2}}
@@ -88,7 +88,7 @@ public sealed class AnthropicBackendTests
     public async Task Streaming_error_event_from_Anthropic_ends_the_OpenAI_stream_with_an_error()
     {
         await using var fake = await FakeAnthropicServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(AnthropicProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(AnthropicProvider(fake));
         fake.Enqueue(new FakeAnthropicReply { Text = "a b c", ErrorMidStream = true });
         using var http = gateway.CreateHttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
@@ -119,7 +119,7 @@ public sealed class AnthropicBackendTests
     {
         await using var anthropic = await FakeAnthropicServer.StartAsync();
         await using var openai = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync([.. AnthropicProvider(anthropic), .. ProtocolGateway.OpenAiProvider("vendor", openai.BaseUrl, openai.ApiKey)]);
+        await using var gateway = await GatewayServer.StartWithArgsAsync([.. AnthropicProvider(anthropic), .. GatewayServer.Provider("vendor", openai.BaseUrl, openai.ApiKey)]);
         using var http = gateway.CreateHttpClient();
         const string thinking = "The user wants weather; call the tool.";
         anthropic.Enqueue(
@@ -230,7 +230,7 @@ public sealed class AnthropicRoundTripTests
     public async Task Anthropic_SDK_streams_thinking_and_a_tool_call_from_an_Anthropic_backend_through_the_gateway()
     {
         await using var fake = await FakeAnthropicServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(
+        await using var gateway = await GatewayServer.StartWithArgsAsync(
             "--Sanjia:Providers:claude:Type=anthropic", $"--Sanjia:Providers:claude:BaseUrl={fake.BaseUrl}", $"--Sanjia:Providers:claude:ApiKey={fake.ApiKey}");
         fake.Enqueue(new FakeAnthropicReply { Text = "Checking.", Thinking = "need tool", ToolUse = ("get_weather", """{"city":"Rome"}"""), ToolPieces = 6 });
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 
 namespace Sanjia.Api.FunctionalTests.Protocols;
 
@@ -9,7 +10,7 @@ public sealed class AnthropicLocalModelTests
     [Fact]
     public async Task Anthropic_SDK_talks_to_the_local_model_streaming_and_not()
     {
-        await using var gateway = await ProtocolGateway.StartAsync($"--Sanjia:ModelFiles:0={TestModel.Path}");
+        await using var gateway = await GatewayServer.StartWithArgsAsync($"--Sanjia:ModelFiles:0={TestModel.Path}");
         var client = Sdk.Anthropic(gateway);
         const string request = """{"model":"local/stories260K","max_tokens":12,"system":"Tell a story.","messages":[{"role":"user","content":"Once upon a time"}]}""";
 

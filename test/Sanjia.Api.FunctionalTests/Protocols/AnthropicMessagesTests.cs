@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 
 namespace Sanjia.Api.FunctionalTests.Protocols;
@@ -12,10 +13,10 @@ public sealed class AnthropicMessagesTests
 {
     private const string WeatherTool = """{"name":"get_weather","description":"Weather for a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}""";
 
-    private static async Task<(FakeOpenAiServer Upstream, ProtocolGateway Gateway)> StartAsync(params string[] extra)
+    private static async Task<(FakeOpenAiServer Upstream, GatewayServer Gateway)> StartAsync(params string[] extra)
     {
         var upstream = await FakeOpenAiServer.StartAsync();
-        var gateway = await ProtocolGateway.StartAsync([.. ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey), .. extra]);
+        var gateway = await GatewayServer.StartWithArgsAsync([.. GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey), .. extra]);
         return (upstream, gateway);
     }
 

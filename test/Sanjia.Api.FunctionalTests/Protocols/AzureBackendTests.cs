@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 
 namespace Sanjia.Api.FunctionalTests.Protocols;
@@ -7,11 +8,11 @@ namespace Sanjia.Api.FunctionalTests.Protocols;
 /// <summary>Azure OpenAI (<c>Type: azure</c>) behind the gateway: deployment URLs, api-version, api-key, byte pass-through.</summary>
 public sealed class AzureBackendTests
 {
-    private static async Task<(FakeOpenAiServer Fake, ProtocolGateway Gateway)> StartAsync(params string[] extra)
+    private static async Task<(FakeOpenAiServer Fake, GatewayServer Gateway)> StartAsync(params string[] extra)
     {
         var fake = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Azure = true });
         var endpoint = fake.BaseUrl[..^"/v1".Length];
-        var gateway = await ProtocolGateway.StartAsync(
+        var gateway = await GatewayServer.StartWithArgsAsync(
         [
             "--Sanjia:Providers:az:Type=azure", $"--Sanjia:Providers:az:Endpoint={endpoint}", $"--Sanjia:Providers:az:ApiKey={fake.ApiKey}",
             "--Sanjia:Providers:az:Deployments:gpt-4o=prod-gpt4o", .. extra,
@@ -55,7 +56,7 @@ public sealed class AzureBackendTests
             Content = AnthropicMessagesTests.Json("""{"model":"az/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"count"}]}"""),
         };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = await Infrastructure.Sse.ReadDataAsync(response);
+        var events = await Sse.ReadDataAsync(response);
         Assert.Equal("[DONE]", events[^1]);
         var text = string.Concat(events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement.GetProperty("choices")).Where(c => c.GetArrayLength() > 0)
             .Select(c => c[0].GetProperty("delta")).Where(d => d.TryGetProperty("content", out _)).Select(d => d.GetProperty("content").GetString()));
@@ -83,7 +84,7 @@ public sealed class AzureBackendTests
     [Fact]
     public async Task Missing_endpoint_is_a_configuration_error_naming_the_key()
     {
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ProtocolGateway.StartAsync("--Sanjia:Providers:az:Type=azure", "--Sanjia:Providers:az:ApiKey=k"));
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => GatewayServer.StartWithArgsAsync("--Sanjia:Providers:az:Type=azure", "--Sanjia:Providers:az:ApiKey=k"));
         Assert.Contains("Sanjia:Providers:az:Endpoint", ex.ToString());
     }
 }

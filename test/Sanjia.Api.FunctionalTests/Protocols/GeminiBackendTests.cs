@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI;
 using OpenAI.Chat;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeGemini;
 
 namespace Sanjia.Api.FunctionalTests.Protocols;
@@ -13,17 +14,16 @@ public sealed class GeminiBackendTests
 {
     private const string WeatherTool = """{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}""";
 
-    private static string[] GeminiProvider(FakeGeminiServer fake) =>
-        ["--Sanjia:Providers:gem:Type=gemini", $"--Sanjia:Providers:gem:BaseUrl={fake.BaseUrl}", $"--Sanjia:Providers:gem:ApiKey={fake.ApiKey}"];
+    private static string[] GeminiProvider(FakeGeminiServer fake) => GatewayServer.Provider("gem", fake.BaseUrl, fake.ApiKey, type: "gemini");
 
-    private static ChatClient OpenAiChat(ProtocolGateway gateway, string model) =>
-        new OpenAIClient(new ApiKeyCredential(ProtocolGateway.MasterKey), new OpenAIClientOptions { Endpoint = new Uri(gateway.Url + "/v1") }).GetChatClient(model);
+    private static ChatClient OpenAiChat(GatewayServer gateway, string model) =>
+        new OpenAIClient(new ApiKeyCredential(GatewayServer.MasterKey), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1") }).GetChatClient(model);
 
     [Fact]
     public async Task OpenAI_SDK_gets_a_Gemini_answer_with_usage_and_the_documented_request()
     {
         await using var fake = await FakeGeminiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(GeminiProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GeminiProvider(fake));
         fake.Enqueue(new FakeGeminiReply { Text = "Bonjour", PromptTokens = 9, OutputTokens = 2, ThoughtTokens = 3, CachedTokens = 4 });
 
         ChatCompletion answer = await OpenAiChat(gateway, "gem/gemini-2.5-flash").CompleteChatAsync(
@@ -50,7 +50,7 @@ public sealed class GeminiBackendTests
     public async Task Streaming_function_calls_split_across_chunks_then_results_go_back_with_the_thought_signature()
     {
         await using var fake = await FakeGeminiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(GeminiProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GeminiProvider(fake));
         fake.Enqueue(new FakeGeminiReply { Thought = "Two cities.", Text = "Checking both.", TextChunks = 3,
                 FunctionCalls = [("get_weather", """{"city":"Paris"}"""), ("get_weather", """{"city":"Oslo"}""")] },
             new FakeGeminiReply { Text = "Paris sunny, Oslo cold." });
@@ -61,7 +61,7 @@ public sealed class GeminiBackendTests
             Content = AnthropicMessagesTests.Json($$"""{"model":"gem/gemini-3-pro","stream":true,"stream_options":{"include_usage":true},"tools":[{{WeatherTool}}],"messages":[{"role":"user","content":"Weather in Paris and Oslo?"}]}"""),
         };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = await Infrastructure.Sse.ReadDataAsync(response);
+        var events = await Sse.ReadDataAsync(response);
         Assert.Equal("[DONE]", events[^1]);
         var chunks = events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).ToList();
         var deltas = chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0]).ToList();
@@ -105,7 +105,7 @@ public sealed class GeminiBackendTests
     public async Task Anthropic_SDK_streams_a_Gemini_tool_call_and_sends_the_result_back()
     {
         await using var fake = await FakeGeminiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(GeminiProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GeminiProvider(fake));
         fake.Enqueue(new FakeGeminiReply { Text = "", FunctionCalls = [("get_weather", """{"city":"Rome"}""")] }, new FakeGeminiReply { Text = "Warm." });
         var client = Sdk.Anthropic(gateway);
         const string tool = """{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}""";
@@ -141,7 +141,7 @@ public sealed class GeminiBackendTests
     public async Task Transient_Gemini_errors_are_retried_by_routing_and_request_errors_are_not(int upstream, string status, int attempts)
     {
         await using var fake = await FakeGeminiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(GeminiProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GeminiProvider(fake));
         fake.Enqueue(new FakeGeminiReply { Status = upstream, ErrorStatus = status }, new FakeGeminiReply { Text = "recovered" });
         using var http = gateway.CreateHttpClient();
         using var response = await http.PostAsync("v1/messages", AnthropicMessagesTests.Json("""{"model":"gem/g","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"""));
@@ -161,7 +161,7 @@ public sealed class GeminiBackendTests
     public async Task With_no_retries_left_the_caller_gets_the_error_in_its_dialect(int upstream, string status, int expected, string type)
     {
         await using var fake = await FakeGeminiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync([.. GeminiProvider(fake), "--Sanjia:Routing:Retry:MaxAttempts=1"]);
+        await using var gateway = await GatewayServer.StartWithArgsAsync([.. GeminiProvider(fake), "--Sanjia:Routing:Retry:MaxAttempts=1"]);
         fake.Enqueue(new FakeGeminiReply { Status = upstream, ErrorStatus = status });
         using var http = gateway.CreateHttpClient();
         using var response = await http.PostAsync("v1/messages", AnthropicMessagesTests.Json("""{"model":"gem/g","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"""));
@@ -174,7 +174,7 @@ public sealed class GeminiBackendTests
     public async Task Stream_closed_without_a_finish_reason_is_an_error_not_a_clean_end()
     {
         await using var fake = await FakeGeminiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(GeminiProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GeminiProvider(fake));
         fake.Enqueue(new FakeGeminiReply { Text = "a b c d", TextChunks = 4, DropMidStream = true });
         using var http = gateway.CreateHttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/responses")
@@ -182,7 +182,7 @@ public sealed class GeminiBackendTests
             Content = AnthropicMessagesTests.Json("""{"model":"gem/g","stream":true,"input":"x"}"""),
         };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var types = (await Infrastructure.Sse.ReadDataAsync(response)).Select(e => JsonDocument.Parse(e).RootElement.GetProperty("type").GetString()).ToList();
+        var types = (await Sse.ReadDataAsync(response)).Select(e => JsonDocument.Parse(e).RootElement.GetProperty("type").GetString()).ToList();
         Assert.Equal("response.failed", types[^1]);
         Assert.DoesNotContain("response.completed", types);
     }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI.Responses;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeAnthropic;
 using Sanjia.Testing.FakeUpstream;
 using Sanjia.Testing.OpenApi;
@@ -15,11 +16,10 @@ namespace Sanjia.Api.FunctionalTests.Protocols;
 /// <summary>The official OpenAI SDK's Responses client against <c>/v1/responses</c>, on an OpenAI-compatible and an Anthropic backend.</summary>
 public sealed class ResponsesApiTests
 {
-    private static ResponsesClient Client(ProtocolGateway gateway) =>
-        new(new ApiKeyCredential(ProtocolGateway.MasterKey), new ResponsesClientOptions { Endpoint = new Uri(gateway.Url + "/v1") });
+    private static ResponsesClient Client(GatewayServer gateway) =>
+        new(new ApiKeyCredential(GatewayServer.MasterKey), new ResponsesClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1") });
 
-    private static string[] AnthropicProvider(FakeAnthropicServer fake) =>
-        ["--Sanjia:Providers:claude:Type=anthropic", $"--Sanjia:Providers:claude:BaseUrl={fake.BaseUrl}", $"--Sanjia:Providers:claude:ApiKey={fake.ApiKey}"];
+    private static string[] AnthropicProvider(FakeAnthropicServer fake) => GatewayServer.Provider("claude", fake.BaseUrl, fake.ApiKey, type: "anthropic");
 
     private static ResponseTool WeatherTool() => ResponseTool.CreateFunctionTool("get_weather",
         BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false, functionDescription: "Weather for a city");
@@ -28,7 +28,7 @@ public sealed class ResponsesApiTests
     public async Task Text_answer_from_an_OpenAI_compatible_vendor_comes_back_as_a_response_object()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         upstream.Enqueue(FakeBehavior.Reply("Bonjour tout le monde", promptTokens: 12, completionTokens: 4));
 
         var options = new CreateResponseOptions
@@ -60,7 +60,7 @@ public sealed class ResponsesApiTests
     public async Task Raw_JSON_response_matches_OpenAIs_schema()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         upstream.Enqueue(FakeBehavior.Reply("fine"));
         using var http = gateway.CreateHttpClient();
         using var response = await http.PostAsync("v1/responses", AnthropicMessagesTests.Json("""{"model":"vendor/m","input":"hi","text":{"format":{"type":"json_object"}}}"""));
@@ -74,7 +74,7 @@ public sealed class ResponsesApiTests
     public async Task Streaming_text_arrives_as_typed_events_in_order_through_the_SDK()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         upstream.Enqueue(FakeBehavior.Reply("one two three four five"));
 
         var text = new StringBuilder();
@@ -107,7 +107,7 @@ public sealed class ResponsesApiTests
     public async Task Every_raw_stream_event_matches_its_schema()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         upstream.Enqueue(FakeBehavior.ToolCall("get_weather", """{"city":"Paris"}""", pieces: 5));
         using var http = gateway.CreateHttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/responses")
@@ -115,7 +115,7 @@ public sealed class ResponsesApiTests
             Content = AnthropicMessagesTests.Json("""{"model":"vendor/m","stream":true,"input":"weather?","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}]}"""),
         };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = await Infrastructure.Sse.ReadDataAsync(response);
+        var events = await Sse.ReadDataAsync(response);
         var types = new List<string>();
         foreach (var data in events)
         {
@@ -133,7 +133,7 @@ public sealed class ResponsesApiTests
     public async Task Function_call_round_trip_through_the_SDK()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         upstream.Enqueue(FakeBehavior.ToolCall("get_weather", """{"city":"Paris"}""", pieces: 3), FakeBehavior.Reply("Sunny in Paris"));
         var client = Client(gateway);
 
@@ -162,7 +162,7 @@ public sealed class ResponsesApiTests
     public async Task Anthropic_backend_with_thinking_and_a_streamed_tool_call_then_the_conversation_continues_there()
     {
         await using var fake = await FakeAnthropicServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(AnthropicProvider(fake));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(AnthropicProvider(fake));
         fake.Enqueue(new FakeAnthropicReply { Thinking = "The user wants weather.", Text = "Let me check.", ToolUse = ("get_weather", """{"city":"Paris"}"""), ToolPieces = 4 },
                      new FakeAnthropicReply { Text = "Sunny." });
         var client = Client(gateway);
@@ -214,7 +214,7 @@ public sealed class ResponsesApiTests
     public async Task Requests_needing_state_or_built_in_tools_get_an_OpenAI_error_naming_the_parameter(string body, string param)
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         using var http = gateway.CreateHttpClient();
         using var response = await http.PostAsync("v1/responses", AnthropicMessagesTests.Json(body));
         Assert.Equal(400, (int)response.StatusCode);
@@ -228,7 +228,7 @@ public sealed class ResponsesApiTests
     public async Task Missing_key_and_unknown_model_are_OpenAI_shaped_errors()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         using var anonymous = gateway.CreateHttpClient(withKey: false);
         using (var response = await anonymous.PostAsync("v1/responses", AnthropicMessagesTests.Json("""{"model":"vendor/m","input":"x"}""")))
         {
@@ -244,7 +244,7 @@ public sealed class ResponsesApiTests
     public async Task Upstream_failure_mid_stream_ends_with_response_failed_not_completed()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await ProtocolGateway.StartAsync(ProtocolGateway.OpenAiProvider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         upstream.Enqueue(FakeBehavior.MalformedAfterChunks(2) with { ChunkCount = 6 });
         using var http = gateway.CreateHttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/responses")
@@ -252,7 +252,7 @@ public sealed class ResponsesApiTests
             Content = AnthropicMessagesTests.Json("""{"model":"vendor/m","stream":true,"input":"x"}"""),
         };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = await Infrastructure.Sse.ReadDataAsync(response);
+        var events = await Sse.ReadDataAsync(response);
         var types = events.Select(e => JsonDocument.Parse(e).RootElement.GetProperty("type").GetString()).ToList();
         Assert.Contains("response.output_text.delta", types);
         Assert.Equal("response.failed", types[^1]);

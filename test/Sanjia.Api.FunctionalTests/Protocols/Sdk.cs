@@ -2,14 +2,15 @@ using System.Text.Json;
 using Anthropic;
 using Anthropic.Core;
 using Anthropic.Models.Messages;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 
 namespace Sanjia.Api.FunctionalTests.Protocols;
 
 /// <summary>Builds the official Anthropic SDK client against the gateway, and its request objects from plain JSON.</summary>
 internal static class Sdk
 {
-    public static AnthropicClient Anthropic(ProtocolGateway gateway) =>
-        new(new ClientOptions { ApiKey = ProtocolGateway.MasterKey, BaseUrl = gateway.Url, MaxRetries = 0 });
+    public static AnthropicClient Anthropic(GatewayServer gateway) =>
+        new(new ClientOptions { ApiKey = GatewayServer.MasterKey, BaseUrl = gateway.BaseUrl, MaxRetries = 0 });
 
     public static MessageCreateParams Create(string json) =>
         MessageCreateParams.FromRawUnchecked(Empty, Empty, Body(json));

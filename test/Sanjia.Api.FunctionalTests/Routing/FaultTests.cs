@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
 
 namespace Sanjia.Api.FunctionalTests.Routing;
@@ -12,6 +13,9 @@ namespace Sanjia.Api.FunctionalTests.Routing;
 /// </summary>
 public sealed class FaultTests : IAsyncLifetime
 {
+    /// <summary>Every routing test wants short backoff so retries take milliseconds, not seconds.</summary>
+    private static Task<GatewayServer> StartGatewayAsync(params string[] settings) => GatewayServer.StartWithArgsAsync([.. GatewayServer.FastRetries, .. settings]);
+
     private FakeOpenAiServer _a = null!;
     private FakeOpenAiServer _b = null!;
 
@@ -27,14 +31,14 @@ public sealed class FaultTests : IAsyncLifetime
         await _b.DisposeAsync();
     }
 
-    private Task<RoutingGateway> TwoVendors(params string[] extra) => TwoVendorsAt(_a.BaseUrl, extra);
+    private Task<GatewayServer> TwoVendors(params string[] extra) => TwoVendorsAt(_a.BaseUrl, extra);
 
-    private Task<RoutingGateway> TwoVendorsAt(string aUrl, params string[] extra) => RoutingGateway.StartAsync(
+    private Task<GatewayServer> TwoVendorsAt(string aUrl, params string[] extra) => StartGatewayAsync(
     [
-        .. RoutingGateway.Provider("a", aUrl, _a.ApiKey),
-        .. RoutingGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-        .. RoutingGateway.Deployment("chat", 0, "a", "m1"),
-        .. RoutingGateway.Deployment("chat", 1, "b", "m2"),
+        .. GatewayServer.Provider("a", aUrl, _a.ApiKey),
+        .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+        .. GatewayServer.Deployment("chat", 0, "a", "m1"),
+        .. GatewayServer.Deployment("chat", 1, "b", "m2"),
         "--Sanjia:Routing:Timeouts:FirstTokenSeconds=1",
         "--Sanjia:Routing:Timeouts:StreamIdleSeconds=1",
         .. extra,
@@ -50,7 +54,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.Status(status, "vendor a is down"));
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("b/m2", response.Get("x-sanjia-deployment"));
@@ -77,14 +81,14 @@ public sealed class FaultTests : IAsyncLifetime
     public async Task A_429_with_retry_after_in_seconds_is_waited_for_and_retried_on_the_same_vendor()
     {
         _a.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = "1" }));
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. RoutingGateway.Deployment("solo", 0, "a", "m1"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Deployment("solo", 0, "a", "m1"),
         ]);
 
         var clock = Stopwatch.StartNew();
-        using var response = await gw.SendAsync(RoutingGateway.Chat("solo", stream: false));
+        using var response = await gw.SendAsync(GatewayServer.Chat("solo", stream: false));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"retried after {clock.Elapsed}, before Retry-After");
@@ -98,14 +102,14 @@ public sealed class FaultTests : IAsyncLifetime
     {
         var date = DateTimeOffset.UtcNow.AddSeconds(2).ToString("R", CultureInfo.InvariantCulture);
         _a.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = date }));
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. RoutingGateway.Deployment("solo", 0, "a", "m1"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Deployment("solo", 0, "a", "m1"),
         ]);
 
         var clock = Stopwatch.StartNew();
-        using var response = await gw.SendAsync(RoutingGateway.Chat("solo", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("solo", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -119,13 +123,13 @@ public sealed class FaultTests : IAsyncLifetime
     public async Task A_retry_after_longer_than_the_gateway_waits_is_passed_on_to_the_client()
     {
         _a.SetDefault(FakeBehavior.Status(429, "quota", new Dictionary<string, string> { ["Retry-After"] = "30" }));
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. RoutingGateway.Deployment("solo", 0, "a", "m1"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Deployment("solo", 0, "a", "m1"),
         ]);
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("solo", stream: false));
+        using var response = await gw.SendAsync(GatewayServer.Chat("solo", stream: false));
 
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         var retryAfter = int.Parse(response.Get("Retry-After")!, CultureInfo.InvariantCulture);
@@ -135,7 +139,7 @@ public sealed class FaultTests : IAsyncLifetime
         Assert.Single(_a.Requests); // not hammered while it asked to wait
 
         // The next request does not call the vendor at all while it cools down, and still tells the client when to come back.
-        using var second = await gw.SendAsync(RoutingGateway.Chat("solo", stream: false));
+        using var second = await gw.SendAsync(GatewayServer.Chat("solo", stream: false));
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
         Assert.NotNull(second.Get("Retry-After"));
         Assert.Single(_a.Requests);
@@ -147,7 +151,7 @@ public sealed class FaultTests : IAsyncLifetime
     {
         await using var gw = await TwoVendorsAt(FakeOpenAiServer.GetUnreachableBaseUrl());
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -161,7 +165,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.StallAfterChunks(0, TimeSpan.FromSeconds(20)));
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal("a/m1(timeout) -> b/m2(ok)", response.Get("x-sanjia-route"));
@@ -176,7 +180,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.StallAfterChunks(2, TimeSpan.FromSeconds(20)) with { ChunkCount = 5 });
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -194,7 +198,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.DropAfterChunks(3) with { ChunkCount = 6 });
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal(3, sse.ContentChunks);
@@ -209,7 +213,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.ResetBeforeResponse());
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("b/m2", response.Get("x-sanjia-deployment"));
@@ -221,7 +225,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.MalformedAfterChunks(0));
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal("a/m1(error) -> b/m2(ok)", response.Get("x-sanjia-route"));
@@ -235,7 +239,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.MalformedAfterChunks(2) with { ChunkCount = 4 });
         await using var gw = await TwoVendors();
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal(2, sse.ContentChunks);
@@ -246,17 +250,17 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task A_prompt_over_a_deployments_context_window_skips_to_one_large_enough()
     {
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. RoutingGateway.Provider("b", _b.BaseUrl, _b.ApiKey),
-            .. RoutingGateway.Deployment("chat", 0, "a", "m1", "ContextWindow=64"),
-            .. RoutingGateway.Deployment("chat", 1, "b", "m2", "ContextWindow=100000"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1", "ContextWindow=64"),
+            .. GatewayServer.Deployment("chat", 1, "b", "m2", "ContextWindow=100000"),
         ]);
         var longPrompt = string.Join(' ', Enumerable.Repeat("elephant", 200));
 
-        using var big = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false, longPrompt));
-        using var small = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false, "hi"));
+        using var big = await gw.SendAsync(GatewayServer.Chat("chat", stream: false, longPrompt));
+        using var small = await gw.SendAsync(GatewayServer.Chat("chat", stream: false, "hi"));
 
         Assert.Equal(HttpStatusCode.OK, big.StatusCode);
         Assert.Equal("a/m1(context) -> b/m2(ok)", big.Get("x-sanjia-route"));
@@ -267,13 +271,13 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task A_prompt_no_deployment_can_hold_gets_a_clear_400()
     {
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", _a.BaseUrl, _a.ApiKey),
-            .. RoutingGateway.Deployment("chat", 0, "a", "m1", "ContextWindow=64"),
+            .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1", "ContextWindow=64"),
         ]);
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true, string.Join(' ', Enumerable.Repeat("elephant", 200))));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true, string.Join(' ', Enumerable.Repeat("elephant", 200))));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -292,8 +296,8 @@ public sealed class FaultTests : IAsyncLifetime
             FakeBehavior.Status(422, "temperature is invalid"));
         await using var gw = await TwoVendors();
 
-        using var overflow = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
-        using var invalid = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+        using var overflow = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
+        using var invalid = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
 
         Assert.Equal(HttpStatusCode.OK, overflow.StatusCode);
         Assert.Equal("a/m1(400) -> b/m2(ok)", overflow.Get("x-sanjia-route"));
@@ -311,7 +315,7 @@ public sealed class FaultTests : IAsyncLifetime
         await using var gw = await TwoVendors("--Sanjia:Timeouts:RequestSeconds=1", "--Sanjia:Routing:Timeouts:StreamIdleSeconds=2");
 
         var clock = Stopwatch.StartNew();
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.True(clock.Elapsed > TimeSpan.FromSeconds(2.5));
@@ -326,7 +330,7 @@ public sealed class FaultTests : IAsyncLifetime
         _a.Enqueue(FakeBehavior.StreamChunks(40, TimeSpan.FromMilliseconds(100)));
         await using var gw = await TwoVendors("--Sanjia:Routing:Timeouts:TotalSeconds=1");
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.False(sse.Done);
@@ -339,7 +343,7 @@ public sealed class FaultTests : IAsyncLifetime
     {
         _a.Enqueue(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromSeconds(20)));
         await using var gw = await TwoVendors("--Sanjia:Routing:Timeouts:FirstTokenSeconds=30");
-        var request = RoutingGateway.Chat("chat", stream: false);
+        var request = GatewayServer.Chat("chat", stream: false);
         request.Headers.Add("x-sanjia-timeout", "1");
 
         var clock = Stopwatch.StartNew();
@@ -357,7 +361,7 @@ public sealed class FaultTests : IAsyncLifetime
     public async Task A_timeout_header_that_is_not_a_number_is_a_400()
     {
         await using var gw = await TwoVendors();
-        var request = RoutingGateway.Chat("chat", stream: false);
+        var request = GatewayServer.Chat("chat", stream: false);
         request.Headers.Add("x-sanjia-timeout", "soon");
 
         using var response = await gw.SendAsync(request);

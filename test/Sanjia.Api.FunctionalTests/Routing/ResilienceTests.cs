@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Hosting;
 using Sanjia.Testing.FakeUpstream;
 
@@ -8,6 +9,9 @@ namespace Sanjia.Api.FunctionalTests.Routing;
 /// <summary>End to end as a new user tries it: three vendors behind one alias, a local model as the last link, breakers, cancellation, reload.</summary>
 public sealed class ResilienceTests
 {
+    /// <summary>Every routing test wants short backoff so retries take milliseconds, not seconds.</summary>
+    private static Task<GatewayServer> StartGatewayAsync(params string[] settings) => GatewayServer.StartWithArgsAsync([.. GatewayServer.FastRetries, .. settings]);
+
     [Fact]
     public async Task Three_vendors_behind_one_alias_and_the_local_model_answers_when_all_three_fail()
     {
@@ -16,20 +20,20 @@ public sealed class ResilienceTests
         var unreachable = FakeOpenAiServer.GetUnreachableBaseUrl();
         a.SetDefault(FakeBehavior.Status(503, "overloaded"));
         b.SetDefault(FakeBehavior.Status(429, "quota", new Dictionary<string, string> { ["Retry-After"] = "60" }));
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", a.BaseUrl, a.ApiKey),
-            .. RoutingGateway.Provider("b", b.BaseUrl, b.ApiKey),
-            .. RoutingGateway.Provider("c", unreachable, "sk-c"),
-            .. RoutingGateway.Deployment("chat-default", 0, "a", "m1"),
-            .. RoutingGateway.Deployment("chat-default", 1, "b", "m2"),
-            .. RoutingGateway.Deployment("chat-default", 2, "c", "m3"),
-            .. RoutingGateway.Deployment("chat-default", 3, "local", "stories260K"),
+            .. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey),
+            .. GatewayServer.Provider("b", b.BaseUrl, b.ApiKey),
+            .. GatewayServer.Provider("c", unreachable, "sk-c"),
+            .. GatewayServer.Deployment("chat-default", 0, "a", "m1"),
+            .. GatewayServer.Deployment("chat-default", 1, "b", "m2"),
+            .. GatewayServer.Deployment("chat-default", 2, "c", "m3"),
+            .. GatewayServer.Deployment("chat-default", 3, "local", "stories260K"),
             $"--Sanjia:ModelFiles:0={TestModel.Path}",
             "--Sanjia:Routing:Retry:MaxAttempts=4",
         ]);
 
-        using var response = await gw.SendAsync(RoutingGateway.Chat("chat-default", stream: true, "Once upon a time", maxTokens: 8));
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat-default", stream: true, "Once upon a time", maxTokens: 8));
         var sse = await SseRead.ReadAsync(response);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -41,7 +45,7 @@ public sealed class ResilienceTests
 
         // With one vendor healthy again, it answers first and the others are not needed.
         a.SetDefault(FakeBehavior.Default);
-        using var healthy = await gw.SendAsync(RoutingGateway.Chat("chat-default", stream: false));
+        using var healthy = await gw.SendAsync(GatewayServer.Chat("chat-default", stream: false));
         Assert.Equal("a/m1", healthy.Get("x-sanjia-deployment"));
     }
 
@@ -51,19 +55,19 @@ public sealed class ResilienceTests
         await using var a = await FakeOpenAiServer.StartAsync();
         await using var b = await FakeOpenAiServer.StartAsync();
         a.SetDefault(FakeBehavior.Status(500, "broken"));
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", a.BaseUrl, a.ApiKey),
-            .. RoutingGateway.Provider("b", b.BaseUrl, b.ApiKey),
-            .. RoutingGateway.Deployment("chat", 0, "a", "m1"),
-            .. RoutingGateway.Deployment("chat", 1, "b", "m2"),
+            .. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey),
+            .. GatewayServer.Provider("b", b.BaseUrl, b.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1"),
+            .. GatewayServer.Deployment("chat", 1, "b", "m2"),
             "--Sanjia:Routing:Health:ConsecutiveFailures=2",
             "--Sanjia:Routing:Health:BreakSeconds=1",
         ]);
 
         for (var i = 0; i < 2; i++)
         {
-            using var r = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+            using var r = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         }
         var ejected = await gw.DeploymentAsync("a/m1");
@@ -72,7 +76,7 @@ public sealed class ResilienceTests
         Assert.Equal(2, ejected.GetProperty("failures").GetInt32());
         Assert.Equal("closed", (await gw.DeploymentAsync("b/m2")).GetProperty("breaker").GetString());
 
-        using (var skipped = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false)))
+        using (var skipped = await gw.SendAsync(GatewayServer.Chat("chat", stream: false)))
         {
             Assert.Equal("a/m1(open) -> b/m2(ok)", skipped.Get("x-sanjia-route"));
         }
@@ -81,7 +85,7 @@ public sealed class ResilienceTests
         // After the break, one probe goes through; the vendor has recovered, so it is re-admitted.
         a.SetDefault(FakeBehavior.Default);
         await Task.Delay(TimeSpan.FromSeconds(1.2));
-        using (var probe = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false)))
+        using (var probe = await gw.SendAsync(GatewayServer.Chat("chat", stream: false)))
         {
             Assert.Equal("a/m1(ok)", probe.Get("x-sanjia-route"));
         }
@@ -92,8 +96,8 @@ public sealed class ResilienceTests
     public async Task The_admin_view_needs_a_key()
     {
         await using var a = await FakeOpenAiServer.StartAsync();
-        await using var gw = await RoutingGateway.StartAsync([.. RoutingGateway.Provider("a", a.BaseUrl, a.ApiKey), .. RoutingGateway.Deployment("chat", 0, "a", "m1")]);
-        using var anonymous = new HttpClient { BaseAddress = gw.Client.BaseAddress };
+        await using var gw = await StartGatewayAsync([.. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey), .. GatewayServer.Deployment("chat", 0, "a", "m1")]);
+        using var anonymous = new HttpClient { BaseAddress = gw.Http.BaseAddress };
 
         using var response = await anonymous.GetAsync("/admin/deployments");
 
@@ -108,10 +112,10 @@ public sealed class ResilienceTests
     {
         await using var a = await FakeOpenAiServer.StartAsync();
         a.SetDefault(FakeBehavior.StreamChunks(200, TimeSpan.FromMilliseconds(20)));
-        await using var gw = await RoutingGateway.StartAsync(
+        await using var gw = await StartGatewayAsync(
         [
-            .. RoutingGateway.Provider("a", a.BaseUrl, a.ApiKey),
-            .. RoutingGateway.Deployment("chat", 0, "a", "m1", "MaxConcurrentRequests=50"),
+            .. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "a", "m1", "MaxConcurrentRequests=50"),
             "--Sanjia:Routing:Timeouts:FirstTokenSeconds=30",
         ]);
         var random = new Random(1234);
@@ -119,9 +123,9 @@ public sealed class ResilienceTests
 
         await Task.WhenAll(stopAfter.Select(async n =>
         {
-            using var client = new HttpClient { BaseAddress = gw.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            client.DefaultRequestHeaders.Authorization = gw.Client.DefaultRequestHeaders.Authorization;
-            using var response = await client.SendAsync(RoutingGateway.Chat("chat", stream: true), HttpCompletionOption.ResponseHeadersRead);
+            using var client = new HttpClient { BaseAddress = gw.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Authorization = gw.Http.DefaultRequestHeaders.Authorization;
+            using var response = await client.SendAsync(GatewayServer.Chat("chat", stream: true), HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var sse = await SseRead.ReadAsync(response, stopAfterEvents: n);
             Assert.Equal(n, sse.Events.Count);
@@ -143,7 +147,7 @@ public sealed class ResilienceTests
         }
         Assert.Equal(0, inFlight);
         // Every slot is free again: the full limit can be used at once.
-        using var after = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+        using var after = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
@@ -161,9 +165,9 @@ public sealed class ResilienceTests
         await File.WriteAllTextAsync(file, Config("a"));
         try
         {
-            await using var gw = await RoutingGateway.StartAsync("--config", file);
+            await using var gw = await StartGatewayAsync("--config", file);
             a.Enqueue(FakeBehavior.StreamChunks(10, TimeSpan.FromMilliseconds(150)));
-            using var inFlight = await gw.SendAsync(RoutingGateway.Chat("chat", stream: true));
+            using var inFlight = await gw.SendAsync(GatewayServer.Chat("chat", stream: true));
             Assert.Equal("a/m", inFlight.Get("x-sanjia-deployment"));
 
             await File.WriteAllTextAsync(file, Config("b"));
@@ -171,7 +175,7 @@ public sealed class ResilienceTests
             string? now = null;
             while (DateTime.UtcNow < deadline)
             {
-                using var r = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+                using var r = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
                 now = r.Get("x-sanjia-deployment");
                 if (now == "b/m") break;
                 await Task.Delay(100);
@@ -184,12 +188,12 @@ public sealed class ResilienceTests
             await File.WriteAllTextAsync(file, Config("a", weight: "-1"));
             var errors = await gw.Service<ConfigReloader>().ReloadAsync();
             Assert.Contains(errors, e => e.StartsWith("Sanjia:Models:chat:Deployments:0:Weight", StringComparison.Ordinal));
-            using var still = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+            using var still = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
             Assert.Equal("b/m", still.Get("x-sanjia-deployment"));
 
             await File.WriteAllTextAsync(file, "{ not json");
             Assert.NotEmpty(await gw.Service<ConfigReloader>().ReloadAsync());
-            using var stillAfterBrokenFile = await gw.SendAsync(RoutingGateway.Chat("chat", stream: false));
+            using var stillAfterBrokenFile = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
             Assert.Equal("b/m", stillAfterBrokenFile.Get("x-sanjia-deployment"));
         }
         finally
