@@ -255,6 +255,10 @@ public static class OpenAiToGeminiRequest
         if (text.Length > 0) parts.Add(w => TextPart(w, text));
         if (m.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
         {
+            // Gemini 3 refuses a model step whose first function call has no signature. Calls made by another model
+            // (or rebuilt by a client) have none: Google documents a placeholder that skips the check for them.
+            var signed = calls.EnumerateArray().Any(c => GeminiJson.SplitToolCallId(c.TryGetProperty("id", out var ci) ? ci.GetString() : null).Signature is not null);
+            var first = true;
             foreach (var call in calls.EnumerateArray())
             {
                 var id = call.TryGetProperty("id", out var i) ? i.GetString() : null;
@@ -263,6 +267,8 @@ public static class OpenAiToGeminiRequest
                 var args = fn.TryGetProperty("arguments", out var a) ? a.GetString() : null;
                 if (id is not null) toolNames[id] = name;
                 var (geminiId, signature) = GeminiJson.SplitToolCallId(id);
+                if (first && !signed) signature = GeminiJson.SkipSignatureValidation;
+                first = false;
                 parts.Add(w =>
                 {
                     w.WriteStartObject();

@@ -124,7 +124,9 @@ public sealed class FakeGeminiServer : IAsyncDisposable
         }
         if (key != ApiKey) return (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", stream);
         if (stream && http.Request.Query["alt"] != "sse") return (400, "INVALID_ARGUMENT", "This fake only streams Server-Sent Events: add alt=sse.", stream);
-        var error = GeminiRequestValidation.Validate(body, TopLevel, GenerationConfig, SignatureIssued);
+        // Gemini 3 models enforce thought signatures on function calls of the current turn (documented); 2.5 does not.
+        var model = path[prefix.Length..path.LastIndexOf(':')];
+        var error = GeminiRequestValidation.Validate(body, TopLevel, GenerationConfig, SignatureIssued, requireSignatures: model.StartsWith("gemini-3", StringComparison.Ordinal));
         return error is null ? (200, "OK", null, stream) : (400, "INVALID_ARGUMENT", error, stream);
     }
 

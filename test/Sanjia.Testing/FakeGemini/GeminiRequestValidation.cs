@@ -12,7 +12,7 @@ internal static class GeminiRequestValidation
 {
     private static readonly string[] PartKinds = ["text", "inlineData", "fileData", "functionCall", "functionResponse"];
 
-    public static string? Validate(string body, HashSet<string> topLevel, HashSet<string> generationConfig, Func<string, string, string?> issuedSignature)
+    public static string? Validate(string body, HashSet<string> topLevel, HashSet<string> generationConfig, Func<string, string, string?> issuedSignature, bool requireSignatures = false)
     {
         JsonElement root;
         try
@@ -42,6 +42,19 @@ internal static class GeminiRequestValidation
         if (!root.TryGetProperty("contents", out var contents) || contents.ValueKind != JsonValueKind.Array || contents.GetArrayLength() == 0)
         {
             return "* GenerateContentRequest.contents: contents is not specified";
+        }
+        // The current turn starts after the last user content that is not only function responses (documented for
+        // Gemini 3: only its function calls are checked, and the first call of each step must carry a signature).
+        var turnStart = 0;
+        var k = 0;
+        foreach (var content in contents.EnumerateArray())
+        {
+            if (content.TryGetProperty("role", out var cr) && cr.ValueEquals("user") && content.TryGetProperty("parts", out var cp) && cp.ValueKind == JsonValueKind.Array
+                && cp.EnumerateArray().Any(p => !p.TryGetProperty("functionResponse", out _)))
+            {
+                turnStart = k;
+            }
+            k++;
         }
         string? previousRole = null;
         List<(string Name, string Args, string? Signature)> pendingCalls = [];
@@ -113,6 +126,10 @@ internal static class GeminiRequestValidation
                 {
                     return $"Function call is missing a thought_signature in functionCall parts (contents[{i}], '{name}'). Thought signatures must be returned unchanged.";
                 }
+            }
+            if (requireSignatures && i > turnStart && calls.Count > 0 && string.IsNullOrEmpty(calls[0].Item3))
+            {
+                return $"Function call `{calls[0].Item1}` in the `{i}.` content block is missing a `thought_signature`. Learn more: https://ai.google.dev/gemini-api/docs/thought-signatures";
             }
             pendingCalls = calls;
             previousRole = role;

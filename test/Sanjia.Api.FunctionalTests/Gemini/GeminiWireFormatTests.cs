@@ -1,0 +1,50 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
+using Sanjia.Testing.FakeGemini;
+
+namespace Sanjia.Api.FunctionalTests.Gemini;
+
+/// <summary>
+/// The Gemini adapter against the fake that follows Google's documentation (see docs/protocols.md, "Wire format
+/// sources"): one test per documented rule the adapter once got wrong.
+/// </summary>
+public sealed class GeminiWireFormatTests
+{
+    internal static IEnumerable<KeyValuePair<string, string>> Provider(FakeGeminiServer fake) =>
+    [
+        new("Providers:gem:Type", "gemini"),
+        new("Providers:gem:BaseUrl", fake.BaseUrl),
+        new("Providers:gem:ApiKey", fake.ApiKey),
+    ];
+
+    internal static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Tool_history_from_another_model_reaches_Gemini_3_with_the_documented_placeholder_signature()
+    {
+        await using var fake = await FakeGeminiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartAsync(Provider(fake));
+        fake.Enqueue(new FakeGeminiReply { Text = "It is 21 degrees." });
+
+        // An assistant turn produced by another vendor: its tool call ids carry no Gemini thought signature.
+        const string body = """
+            {"model":"gem/gemini-3-pro-preview","tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+             "messages":[{"role":"user","content":"Weather in Paris?"},
+                         {"role":"assistant","content":null,"tool_calls":[{"id":"toolu_01A","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+                         {"role":"tool","tool_call_id":"toolu_01A","content":"{\"celsius\":21}"}]}
+            """;
+        using var response = await gateway.Http.PostAsync("/v1/chat/completions", Json(body));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Equal("It is 21 degrees.", (string?)JsonNode.Parse(text)!["choices"]![0]!["message"]!["content"]);
+        var sent = fake.Requests.Single();
+        Assert.True(sent.Status == 200, sent.Error);
+        var call = JsonNode.Parse(sent.Body)!["contents"]![1]!["parts"]![0]!;
+        Assert.Equal("get_weather", (string?)call["functionCall"]!["name"]);
+        Assert.Equal("skip_thought_signature_validator", (string?)call["thoughtSignature"]);
+    }
+}
