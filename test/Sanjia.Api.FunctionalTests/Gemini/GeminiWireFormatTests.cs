@@ -47,4 +47,21 @@ public sealed class GeminiWireFormatTests
         Assert.Equal("get_weather", (string?)call["functionCall"]!["name"]);
         Assert.Equal("skip_thought_signature_validator", (string?)call["thoughtSignature"]);
     }
+
+    [Fact]
+    public async Task A_rejected_gateway_key_is_a_502_upstream_authentication_failure_not_the_callers_400()
+    {
+        await using var fake = await FakeGeminiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartAsync(
+            [new("Providers:gem:Type", "gemini"), new("Providers:gem:BaseUrl", fake.BaseUrl), new("Providers:gem:ApiKey", "AIza-wrong-key")]);
+
+        using var response = await gateway.Http.PostAsync("/v1/chat/completions",
+            Json("""{"model":"gem/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}]}"""));
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_authentication_failed", (string?)error["code"]);
+        var sent = fake.Requests.Single();
+        Assert.Equal(400, sent.Status); // Google answers a bad key with 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID
+    }
 }
