@@ -64,4 +64,55 @@ public sealed class GeminiWireFormatTests
         var sent = fake.Requests.Single();
         Assert.Equal(400, sent.Status); // Google answers a bad key with 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID
     }
+
+    [Fact]
+    public async Task Safety_settings_given_as_an_extension_field_reach_Gemini_from_Chat_and_Responses()
+    {
+        await using var fake = await FakeGeminiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartAsync(Provider(fake));
+        const string safety = """[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","threshold":"BLOCK_ONLY_HIGH"},{"category":"HARM_CATEGORY_HARASSMENT","threshold":"OFF"}]""";
+
+        using var chat = await gateway.Http.PostAsync("/v1/chat/completions",
+            Json($$"""{"model":"gem/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}],"safety_settings":{{safety}}}"""));
+        using var responses = await gateway.Http.PostAsync("/v1/responses",
+            Json($$"""{"model":"gem/gemini-2.5-flash","input":"hi","safety_settings":{{safety}}}"""));
+
+        Assert.True(chat.StatusCode == HttpStatusCode.OK, await chat.Content.ReadAsStringAsync());
+        Assert.True(responses.StatusCode == HttpStatusCode.OK, await responses.Content.ReadAsStringAsync());
+        Assert.Equal(2, fake.Requests.Count);
+        foreach (var sent in fake.Requests)
+        {
+            Assert.True(sent.Status == 200, sent.Error);
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(safety), JsonNode.Parse(sent.Body)!["safetySettings"]), sent.Body);
+        }
+    }
+
+    [Fact]
+    public async Task A_safety_category_Gemini_does_not_know_comes_back_as_Geminis_400()
+    {
+        await using var fake = await FakeGeminiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartAsync(Provider(fake));
+
+        using var response = await gateway.Http.PostAsync("/v1/chat/completions", Json(
+            """{"model":"gem/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}],"safety_settings":[{"category":"HARM_CATEGORY_MADE_UP","threshold":"BLOCK_NONE"}]}"""));
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("HARM_CATEGORY_MADE_UP", (string?)error["message"]);
+    }
+
+    [Fact]
+    public async Task Malformed_safety_settings_are_refused_before_any_upstream_call()
+    {
+        await using var fake = await FakeGeminiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartAsync(Provider(fake));
+
+        using var response = await gateway.Http.PostAsync("/v1/chat/completions", Json(
+            """{"model":"gem/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}],"safety_settings":"BLOCK_NONE"}"""));
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("safety_settings", (string?)error["param"]);
+        Assert.Empty(fake.Requests);
+    }
 }

@@ -10,6 +10,10 @@ namespace Sanjia.Testing.FakeGemini;
 /// </summary>
 internal static class GeminiRequestValidation
 {
+    /// <summary>The harm categories and thresholds the Gemini API documents for <c>safetySettings</c>.</summary>
+    private static readonly HashSet<string> HarmCategories = ["HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+        "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY"];
+    private static readonly HashSet<string> Thresholds = ["HARM_BLOCK_THRESHOLD_UNSPECIFIED", "BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF"];
     private static readonly string[] PartKinds = ["text", "inlineData", "fileData", "functionCall", "functionResponse"];
 
     public static string? Validate(string body, HashSet<string> topLevel, HashSet<string> generationConfig, Func<string, string, string?> issuedSignature, bool requireSignatures = false)
@@ -37,6 +41,19 @@ internal static class GeminiRequestValidation
                 && !(gc.TryGetProperty("responseMimeType", out var mt) && mt.GetString() == "application/json"))
             {
                 return "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when a response schema is set.";
+            }
+        }
+        if (root.TryGetProperty("safetySettings", out var safety))
+        {
+            if (safety.ValueKind != JsonValueKind.Array) return "Invalid JSON payload received. Unknown name \"safetySettings\": Proto field is not repeating, cannot start list.";
+            var n = 0;
+            foreach (var setting in safety.EnumerateArray())
+            {
+                var category = setting.TryGetProperty("category", out var c) ? c.GetString() : null;
+                var threshold = setting.TryGetProperty("threshold", out var t) ? t.GetString() : null;
+                if (category is null || !HarmCategories.Contains(category)) return $"Invalid value at 'safety_settings[{n}].category' (type.googleapis.com/google.ai.generativelanguage.v1beta.HarmCategory), \"{category}\"";
+                if (threshold is null || !Thresholds.Contains(threshold)) return $"Invalid value at 'safety_settings[{n}].threshold' (type.googleapis.com/google.ai.generativelanguage.v1beta.SafetySetting.HarmBlockThreshold), \"{threshold}\"";
+                n++;
             }
         }
         if (!root.TryGetProperty("contents", out var contents) || contents.ValueKind != JsonValueKind.Array || contents.GetArrayLength() == 0)
