@@ -18,17 +18,12 @@ internal static class GeminiUpstreamErrors
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         var message = Encoding.UTF8.GetString(body);
         string? status = null;
+        string? reason = null;
         try
         {
             using var doc = JsonDocument.Parse(body);
-            if (doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0)
-            {
-                message = ReadError(doc.RootElement[0], message, out status);
-            }
-            else
-            {
-                message = ReadError(doc.RootElement, message, out status);
-            }
+            var root = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
+            message = ReadError(root, message, out status, out reason);
         }
         catch (JsonException)
         {
@@ -40,7 +35,8 @@ internal static class GeminiUpstreamErrors
             (429, _) or (_, "RESOURCE_EXHAUSTED") => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_rate_limited", RetryAfter = retry },
             (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.Overloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_overloaded", RetryAfter = retry },
             (504, _) or (_, "DEADLINE_EXCEEDED") => new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{provider} timed out ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_timeout" },
-            (401 or 403, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_authentication_failed" },
+            // A bad key is 400 INVALID_ARGUMENT with reason API_KEY_INVALID: the gateway's fault, not the caller's.
+            _ when reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" || code is 401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_authentication_failed" },
             (408 or >= 500, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_error" },
             _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message)
             {
@@ -51,11 +47,19 @@ internal static class GeminiUpstreamErrors
         };
     }
 
-    private static string ReadError(JsonElement root, string fallback, out string? status)
+    private static string ReadError(JsonElement root, string fallback, out string? status, out string? reason)
     {
         status = null;
+        reason = null;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error", out var e) || e.ValueKind != JsonValueKind.Object) return fallback;
         if (e.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String) status = s.GetString();
+        if (e.TryGetProperty("details", out var details) && details.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var d in details.EnumerateArray())
+            {
+                if (d.ValueKind == JsonValueKind.Object && d.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String) reason ??= r.GetString();
+            }
+        }
         return e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : fallback;
     }
 }

@@ -16,6 +16,12 @@ public sealed record AzureOpenAiSettings(Uri Endpoint, string ApiVersion, IReadO
 
     public string DeploymentFor(string model) => Deployments.TryGetValue(model, out var d) ? d : model;
 
+    /// <summary>
+    /// The body's <c>model</c>: on the v1 API it names the deployment (Microsoft: "the model parameter is your Azure
+    /// deployment name"); on deployment URLs the deployment is in the path and the body keeps the model name.
+    /// </summary>
+    public string BodyModel(string model) => IsV1 ? DeploymentFor(model) : model;
+
     /// <param name="operation"><c>chat/completions</c> or <c>embeddings</c>.</param>
     public Uri UriFor(string model, string operation)
     {

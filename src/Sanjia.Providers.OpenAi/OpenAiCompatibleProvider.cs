@@ -71,7 +71,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
             return unsupported;
         }
         var addUsage = request.Stream && !request.HasStreamOptions && _settings.StreamUsage;
-        var body = RequestRewriter.Rewrite(request, call.UpstreamModel, addUsage);
+        var body = RequestRewriter.Rewrite(request, _settings.Azure?.BodyModel(call.UpstreamModel) ?? call.UpstreamModel, addUsage);
         using var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "chat/completions") ?? _chatUri, body, request.Stream);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -127,7 +127,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
 
     public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
     {
-        var body = RequestRewriter.ReplaceModel(call.Request.Body.Span, call.UpstreamModel);
+        var body = RequestRewriter.ReplaceModel(call.Request.Body.Span, _settings.Azure?.BodyModel(call.UpstreamModel) ?? call.UpstreamModel);
         if (body is null)
         {
             return GatewayError.Invalid("You must provide a model parameter.", "model");

@@ -13,6 +13,12 @@ public static class GeminiJson
     /// </summary>
     private const string SignatureMarker = "__sig_";
 
+    /// <summary>
+    /// Google's documented placeholder signature for function calls the model did not produce itself (history from
+    /// another model, or rebuilt by a client): it tells Gemini 3 to skip thought-signature validation for that step.
+    /// </summary>
+    public const string SkipSignatureValidation = "skip_thought_signature_validator";
+
     public static string ToolCallId(string? geminiId, string? signature)
     {
         var id = string.IsNullOrEmpty(geminiId) ? "call_" + Guid.NewGuid().ToString("N")[..24] : geminiId;

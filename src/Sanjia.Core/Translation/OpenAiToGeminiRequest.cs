@@ -21,7 +21,7 @@ public static class OpenAiToGeminiRequest
     {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "stop", "stream",
         "stream_options", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "metadata", "n", "seed",
-        "presence_penalty", "frequency_penalty", "reasoning_effort", "drop_params", "store", "service_tier",
+        "presence_penalty", "frequency_penalty", "reasoning_effort", "drop_params", "store", "service_tier", "safety_settings",
     };
 
     public readonly record struct Result(byte[]? Body, GatewayError? Error);
@@ -121,6 +121,7 @@ public static class OpenAiToGeminiRequest
             w.WriteEndObject();
         }
         WriteTools(w, root);
+        WriteSafetySettings(w, root);
         WriteGenerationConfig(w, root);
         w.WriteEndObject();
     }
@@ -255,6 +256,10 @@ public static class OpenAiToGeminiRequest
         if (text.Length > 0) parts.Add(w => TextPart(w, text));
         if (m.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
         {
+            // Gemini 3 refuses a model step whose first function call has no signature. Calls made by another model
+            // (or rebuilt by a client) have none: Google documents a placeholder that skips the check for them.
+            var signed = calls.EnumerateArray().Any(c => GeminiJson.SplitToolCallId(c.TryGetProperty("id", out var ci) ? ci.GetString() : null).Signature is not null);
+            var first = true;
             foreach (var call in calls.EnumerateArray())
             {
                 var id = call.TryGetProperty("id", out var i) ? i.GetString() : null;
@@ -263,6 +268,8 @@ public static class OpenAiToGeminiRequest
                 var args = fn.TryGetProperty("arguments", out var a) ? a.GetString() : null;
                 if (id is not null) toolNames[id] = name;
                 var (geminiId, signature) = GeminiJson.SplitToolCallId(id);
+                if (first && !signed) signature = GeminiJson.SkipSignatureValidation;
+                first = false;
                 parts.Add(w =>
                 {
                     w.WriteStartObject();
@@ -345,6 +352,31 @@ public static class OpenAiToGeminiRequest
             w.WriteEndObject();
             w.WriteEndObject();
         }
+    }
+
+    /// <summary>
+    /// The extension field <c>safety_settings</c> (LiteLLM's name for it) goes to Gemini's <c>safetySettings</c> as
+    /// given: an array of <c>{"category","threshold"}</c> objects, checked only for shape (Gemini validates the values).
+    /// </summary>
+    private static void WriteSafetySettings(Utf8JsonWriter w, JsonElement root)
+    {
+        if (!root.TryGetProperty("safety_settings", out var settings) || settings.ValueKind == JsonValueKind.Null) return;
+        if (settings.ValueKind != JsonValueKind.Array)
+        {
+            throw Invalid("safety_settings: expected an array of {\"category\", \"threshold\"} objects (Gemini's safetySettings).", "safety_settings");
+        }
+        var i = 0;
+        foreach (var s in settings.EnumerateArray())
+        {
+            if (s.ValueKind != JsonValueKind.Object || !s.TryGetProperty("category", out var c) || c.ValueKind != JsonValueKind.String
+                || !s.TryGetProperty("threshold", out var t) || t.ValueKind != JsonValueKind.String)
+            {
+                throw Invalid($"safety_settings[{i}]: expected an object with string fields 'category' and 'threshold', e.g. {{\"category\":\"HARM_CATEGORY_HARASSMENT\",\"threshold\":\"BLOCK_ONLY_HIGH\"}}.", $"safety_settings[{i}]");
+            }
+            i++;
+        }
+        w.WritePropertyName("safetySettings"u8);
+        settings.WriteTo(w);
     }
 
     private static void WriteGenerationConfig(Utf8JsonWriter w, JsonElement root)

@@ -18,6 +18,7 @@ public static class ResponsesToOpenAiRequest
     private static readonly HashSet<string> Ignorable = new(StringComparer.Ordinal)
     {
         "include", "truncation", "service_tier", "prompt_cache_key", "prompt_cache_retention", "stream_options", "top_logprobs",
+        "safety_settings", // a Gemini extension, handed on to the Chat body (see below)
     };
 
     public readonly record struct Result(byte[]? Body, GatewayError? Error, ResponsesRequest? Request);
@@ -123,6 +124,12 @@ public static class ResponsesToOpenAiRequest
             WriteToolChoice(w, r.ToolChoice, drop);
             if (r.ParallelToolCalls is { } parallel && tools > 0) w.WriteBoolean("parallel_tool_calls"u8, parallel);
             WriteFormat(w, r.Text?.Format);
+            if (r.Extra?.TryGetValue("safety_settings", out var safety) == true)
+            {
+                // Gemini's safetySettings, carried as the same extension field Chat requests use.
+                w.WritePropertyName("safety_settings"u8);
+                safety.WriteTo(w);
+            }
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

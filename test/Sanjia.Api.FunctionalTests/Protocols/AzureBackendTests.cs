@@ -78,7 +78,7 @@ public sealed class AzureBackendTests
         var sent = fake.Requests.Single();
         Assert.Equal("/openai/v1/chat/completions", sent.Path);
         Assert.Equal("", sent.QueryString);
-        Assert.Equal("gpt-4o", JsonDocument.Parse(sent.Body).RootElement.GetProperty("model").GetString());
+        Assert.Equal("prod-gpt4o", JsonDocument.Parse(sent.Body).RootElement.GetProperty("model").GetString()); // v1: model = deployment name
     }
 
     [Fact]

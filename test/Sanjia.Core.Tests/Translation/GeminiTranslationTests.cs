@@ -28,6 +28,16 @@ public sealed class GeminiTranslationTests
             """{"contents":[{"role":"user","parts":[{"text":"q"}]},{"role":"model","parts":[{"functionCall":{"name":"a","args":{"x":1}},"thoughtSignature":"c2ln+/="},{"functionCall":{"name":"b","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"a","response":{"t":20}}},{"functionResponse":{"name":"b","response":{"result":"plain"}}}]}],"tools":[{"functionDeclarations":[{"name":"a","description":"d","parametersJsonSchema":{"type":"object"}},{"name":"b","parametersJsonSchema":{"type":"object"}}]}],"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["a"]}},"generationConfig":{}}"""
         },
         {
+            "unsigned calls (from another model) get Google's documented skip placeholder on the step's first call only",
+            """{"model":"m","tools":[{"type":"function","function":{"name":"a"}}],"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"Let me look.","tool_calls":[{"id":"toolu_1","type":"function","function":{"name":"a","arguments":"{}"}},{"id":"toolu_2","type":"function","function":{"name":"a","arguments":"{\"y\":2}"}}]},{"role":"tool","tool_call_id":"toolu_1","content":"1"},{"role":"tool","tool_call_id":"toolu_2","content":"2"}]}""",
+            """{"contents":[{"role":"user","parts":[{"text":"q"}]},{"role":"model","parts":[{"text":"Let me look."},{"functionCall":{"id":"toolu_1","name":"a","args":{}},"thoughtSignature":"skip_thought_signature_validator"},{"functionCall":{"id":"toolu_2","name":"a","args":{"y":2}}}]},{"role":"user","parts":[{"functionResponse":{"id":"toolu_1","name":"a","response":{"result":"1"}}},{"functionResponse":{"id":"toolu_2","name":"a","response":{"result":"2"}}}]}],"tools":[{"functionDeclarations":[{"name":"a"}]}],"generationConfig":{}}"""
+        },
+        {
+            "safety_settings extension field → safetySettings as given",
+            """{"model":"m","messages":[{"role":"user","content":"x"}],"safety_settings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_ONLY_HIGH"},{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","threshold":"OFF"}]}""",
+            """{"contents":[{"role":"user","parts":[{"text":"x"}]}],"safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_ONLY_HIGH"},{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","threshold":"OFF"}],"generationConfig":{}}"""
+        },
+        {
             "tool_choice required → ANY, none → NONE; json_object; reasoning effort → thinking budget",
             """{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required","response_format":{"type":"json_object"},"reasoning_effort":"low"}""",
             """{"contents":[{"role":"user","parts":[{"text":"x"}]}],"tools":[{"functionDeclarations":[{"name":"f"}]}],"toolConfig":{"functionCallingConfig":{"mode":"ANY"}},"generationConfig":{"responseMimeType":"application/json","thinkingConfig":{"thinkingBudget":1024,"includeThoughts":true}}}"""
@@ -51,6 +61,17 @@ public sealed class GeminiTranslationTests
         Assert.Null(OpenAiToGeminiRequest.Translate("""{"model":"m","messages":[{"role":"user","content":"x"}],"logit_bias":{"1":1}}"""u8, "g (Gemini)", true).Error);
         var orphan = OpenAiToGeminiRequest.Translate("""{"model":"m","messages":[{"role":"tool","tool_call_id":"nope","content":"x"}]}"""u8, "g", false);
         Assert.Equal("messages[0].tool_call_id", orphan.Error?.Param);
+    }
+
+    [Theory]
+    [InlineData("""{"category":"HARM_CATEGORY_HARASSMENT"}""", "safety_settings[0]")]
+    [InlineData("""{"category":"x","threshold":"y"}, 3""", "safety_settings[1]")]
+    public void Malformed_safety_settings_are_refused_naming_the_entry(string items, string param)
+    {
+        var result = OpenAiToGeminiRequest.Translate(Encoding.UTF8.GetBytes($$"""{"model":"m","messages":[{"role":"user","content":"x"}],"safety_settings":[{{items}}]}"""), "g", false);
+        Assert.Equal(param, result.Error?.Param);
+        var notArray = OpenAiToGeminiRequest.Translate("""{"model":"m","messages":[{"role":"user","content":"x"}],"safety_settings":{"a":1}}"""u8, "g", false);
+        Assert.Equal("safety_settings", notArray.Error?.Param);
     }
 
     [Fact]

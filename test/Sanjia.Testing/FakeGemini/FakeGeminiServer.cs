@@ -80,11 +80,11 @@ public sealed class FakeGeminiServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext http)
     {
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync().ConfigureAwait(false);
+        var requestBody = await reader.ReadToEndAsync().ConfigureAwait(false);
         var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         var path = http.Request.Path.Value ?? "";
         var query = http.Request.QueryString.Value ?? "";
-        var (status, googleStatus, error, stream) = Validate(http, headers, path, body);
+        var (status, googleStatus, error, stream) = Validate(http, headers, path, requestBody);
         FakeGeminiReply? reply = null;
         if (error is null)
         {
@@ -94,12 +94,24 @@ public sealed class FakeGeminiServer : IAsyncDisposable
                 (status, googleStatus, error) = (s, reply.ErrorStatus, "Scripted failure.");
             }
         }
-        lock (_gate) _requests.Add(new FakeGeminiRequest(path, query, headers, body, status, error));
+        lock (_gate) _requests.Add(new FakeGeminiRequest(path, query, headers, requestBody, status, error));
         if (error is not null)
         {
             http.Response.StatusCode = status;
             http.Response.ContentType = "application/json";
-            await http.Response.WriteAsync(new JsonObject { ["error"] = new JsonObject { ["code"] = status, ["message"] = error, ["status"] = googleStatus } }.ToJsonString()).ConfigureAwait(false);
+            var body = new JsonObject { ["code"] = status, ["message"] = error, ["status"] = googleStatus };
+            if (error.StartsWith("API key not valid", StringComparison.Ordinal))
+            {
+                // Google's documented google.rpc.ErrorInfo detail: the reason tells a bad key from a bad request.
+                body["details"] = new JsonArray(new JsonObject
+                {
+                    ["@type"] = "type.googleapis.com/google.rpc.ErrorInfo",
+                    ["reason"] = "API_KEY_INVALID",
+                    ["domain"] = "googleapis.com",
+                    ["metadata"] = new JsonObject { ["service"] = "generativelanguage.googleapis.com" },
+                });
+            }
+            await http.Response.WriteAsync(new JsonObject { ["error"] = body }.ToJsonString()).ConfigureAwait(false);
             return;
         }
         if (stream) await StreamAsync(http, reply!).ConfigureAwait(false);
@@ -124,7 +136,9 @@ public sealed class FakeGeminiServer : IAsyncDisposable
         }
         if (key != ApiKey) return (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", stream);
         if (stream && http.Request.Query["alt"] != "sse") return (400, "INVALID_ARGUMENT", "This fake only streams Server-Sent Events: add alt=sse.", stream);
-        var error = GeminiRequestValidation.Validate(body, TopLevel, GenerationConfig, SignatureIssued);
+        // Gemini 3 models enforce thought signatures on function calls of the current turn (documented); 2.5 does not.
+        var model = path[prefix.Length..path.LastIndexOf(':')];
+        var error = GeminiRequestValidation.Validate(body, TopLevel, GenerationConfig, SignatureIssued, requireSignatures: model.StartsWith("gemini-3", StringComparison.Ordinal));
         return error is null ? (200, "OK", null, stream) : (400, "INVALID_ARGUMENT", error, stream);
     }
 

@@ -10,9 +10,13 @@ namespace Sanjia.Testing.FakeGemini;
 /// </summary>
 internal static class GeminiRequestValidation
 {
+    /// <summary>The harm categories and thresholds the Gemini API documents for <c>safetySettings</c>.</summary>
+    private static readonly HashSet<string> HarmCategories = ["HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+        "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY"];
+    private static readonly HashSet<string> Thresholds = ["HARM_BLOCK_THRESHOLD_UNSPECIFIED", "BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF"];
     private static readonly string[] PartKinds = ["text", "inlineData", "fileData", "functionCall", "functionResponse"];
 
-    public static string? Validate(string body, HashSet<string> topLevel, HashSet<string> generationConfig, Func<string, string, string?> issuedSignature)
+    public static string? Validate(string body, HashSet<string> topLevel, HashSet<string> generationConfig, Func<string, string, string?> issuedSignature, bool requireSignatures = false)
     {
         JsonElement root;
         try
@@ -39,9 +43,35 @@ internal static class GeminiRequestValidation
                 return "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when a response schema is set.";
             }
         }
+        if (root.TryGetProperty("safetySettings", out var safety))
+        {
+            if (safety.ValueKind != JsonValueKind.Array) return "Invalid JSON payload received. Unknown name \"safetySettings\": Proto field is not repeating, cannot start list.";
+            var n = 0;
+            foreach (var setting in safety.EnumerateArray())
+            {
+                var category = setting.TryGetProperty("category", out var c) ? c.GetString() : null;
+                var threshold = setting.TryGetProperty("threshold", out var t) ? t.GetString() : null;
+                if (category is null || !HarmCategories.Contains(category)) return $"Invalid value at 'safety_settings[{n}].category' (type.googleapis.com/google.ai.generativelanguage.v1beta.HarmCategory), \"{category}\"";
+                if (threshold is null || !Thresholds.Contains(threshold)) return $"Invalid value at 'safety_settings[{n}].threshold' (type.googleapis.com/google.ai.generativelanguage.v1beta.SafetySetting.HarmBlockThreshold), \"{threshold}\"";
+                n++;
+            }
+        }
         if (!root.TryGetProperty("contents", out var contents) || contents.ValueKind != JsonValueKind.Array || contents.GetArrayLength() == 0)
         {
             return "* GenerateContentRequest.contents: contents is not specified";
+        }
+        // The current turn starts after the last user content that is not only function responses (documented for
+        // Gemini 3: only its function calls are checked, and the first call of each step must carry a signature).
+        var turnStart = 0;
+        var k = 0;
+        foreach (var content in contents.EnumerateArray())
+        {
+            if (content.TryGetProperty("role", out var cr) && cr.ValueEquals("user") && content.TryGetProperty("parts", out var cp) && cp.ValueKind == JsonValueKind.Array
+                && cp.EnumerateArray().Any(p => !p.TryGetProperty("functionResponse", out _)))
+            {
+                turnStart = k;
+            }
+            k++;
         }
         string? previousRole = null;
         List<(string Name, string Args, string? Signature)> pendingCalls = [];
@@ -113,6 +143,10 @@ internal static class GeminiRequestValidation
                 {
                     return $"Function call is missing a thought_signature in functionCall parts (contents[{i}], '{name}'). Thought signatures must be returned unchanged.";
                 }
+            }
+            if (requireSignatures && i > turnStart && calls.Count > 0 && string.IsNullOrEmpty(calls[0].Item3))
+            {
+                return $"Function call `{calls[0].Item1}` in the `{i}.` content block is missing a `thought_signature`. Learn more: https://ai.google.dev/gemini-api/docs/thought-signatures";
             }
             pendingCalls = calls;
             previousRole = role;

@@ -218,7 +218,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     }
 
     /// <summary>Azure's paths mapped onto the OpenAI ones; null (after a 404/400 like Azure's) when the path or api-version is wrong.</summary>
-    private static async Task<string?> AzureRouteAsync(Exchange x)
+    private async Task<string?> AzureRouteAsync(Exchange x)
     {
         var request = x.Context.Request;
         var m = System.Text.RegularExpressions.Regex.Match(request.Path.Value ?? "", "^/openai/(?:deployments/(?<d>[^/]+)|(?<v1>v1))/(?<op>chat/completions|embeddings|models)$");
@@ -232,7 +232,30 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             await x.WriteErrorAsync(400, "Missing required query parameter: api-version", code: "missing_api_version").ConfigureAwait(false);
             return null;
         }
+        if (_options.AzureDeployments is { } deployments && m.Groups["op"].Value != "models")
+        {
+            var deployment = m.Groups["d"].Success ? Uri.UnescapeDataString(m.Groups["d"].Value) : BodyModel(x.Record.Body);
+            if (deployment is null || !deployments.Contains(deployment))
+            {
+                await x.WriteErrorAsync(404, "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.",
+                    code: "DeploymentNotFound").ConfigureAwait(false);
+                return null;
+            }
+        }
         return "/v1/" + m.Groups["op"].Value;
+    }
+
+    private static string? BodyModel(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            return doc.RootElement.TryGetProperty("model", out var model) && model.ValueKind == System.Text.Json.JsonValueKind.String ? model.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private async Task<bool> AuthorizeAsync(Exchange x)

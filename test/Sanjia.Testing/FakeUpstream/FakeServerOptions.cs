@@ -12,6 +12,13 @@ public sealed class FakeServerOptions
     /// </summary>
     public bool Azure { get; init; }
 
+    /// <summary>
+    /// With <see cref="Azure"/>: the deployments that exist. Others get Azure's 404 <c>DeploymentNotFound</c>, whether
+    /// named in the path (<c>/openai/deployments/{name}/…</c>) or, on the v1 API, as the body's <c>model</c> (documented:
+    /// "the model parameter is your deployment name"). Null accepts any name.
+    /// </summary>
+    public IReadOnlyList<string>? AzureDeployments { get; init; }
+
     /// <summary>The default assistant reply; <c>{model}</c> is replaced by the model the request named.</summary>
     public string Reply { get; init; } = "Hello from {model}";
 
