@@ -73,7 +73,8 @@ public sealed class BudgetHandler(
         }
         catch
         {
-            budgets.Release(reservation);
+            if (context.ConsumedAttempts.Count > 0) Settle(key, reservation, scopes, context, default);
+            else budgets.Release(reservation);
             throw;
         }
         return Track(outcome, key, reservation, scopes, context);
@@ -89,26 +90,42 @@ public sealed class BudgetHandler(
             case StreamingChatResponse stream:
                 return new SettlingStream(stream, usage => Settle(key, reservation, scopes, context, usage));
             default:
-                if (reservation is not null) budgets.Release(reservation);
+                // Failed attempts that consumed tokens are charged; otherwise the hold is simply released.
+                if (context is { ConsumedAttempts.Count: > 0 }) Settle(key, reservation, scopes, context, default);
+                else if (reservation is not null) budgets.Release(reservation);
                 return outcome;
         }
     }
 
     private void Settle(VirtualKey key, BudgetReservation? reservation, List<BudgetScope> scopes, ChatContext? context, TokenUsage usage)
     {
-        limiter.AddTokens(key.Id, usage.Input + usage.Output);
+        var tokens = usage.Input + usage.Output;
+        foreach (var a in context?.ConsumedAttempts ?? []) tokens += a.Usage.Input + a.Usage.Output;
+        limiter.AddTokens(key.Id, tokens);
         if (reservation is null || context is null)
         {
             return;
         }
-        var d = context.Deployment;
-        var cost = pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage);
+        // Every ledger row of the request is charged once: the failed attempts that consumed tokens, then the answer.
         var actual = new decimal[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++)
+        foreach (var a in context.ConsumedAttempts)
         {
-            actual[i] = cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, scopes[i].Budget.Currency, out var c) ? c : 0m;
+            AddCost(actual, scopes, pricer.CostOf(a.Deployment.Provider.Name, a.Deployment.UpstreamModel, a.Usage));
+        }
+        if (usage.Total > 0)
+        {
+            var d = context.Deployment;
+            AddCost(actual, scopes, pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage));
         }
         budgets.Settle(reservation, actual);
+    }
+
+    private void AddCost(decimal[] actual, List<BudgetScope> scopes, Cost cost)
+    {
+        for (var i = 0; i < scopes.Count; i++)
+        {
+            actual[i] += cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, scopes[i].Budget.Currency, out var c) ? c : 0m;
+        }
     }
 
     private static bool IsAllowed(VirtualKey key, Models.ResolvedModel model)
