@@ -48,6 +48,12 @@ public abstract class StreamingChatResponse : ChatResponse
 
     /// <summary>Time the first chunk arrived, if any did.</summary>
     public TimeSpan? TimeToFirstChunk { get; protected set; }
+
+    /// <summary>
+    /// True once the upstream has sent any stream event (even one that is then rejected as malformed or an error):
+    /// it had started producing, so a failed attempt has consumed tokens and is metered on its own.
+    /// </summary>
+    public virtual bool UpstreamProduced => TimeToFirstChunk is not null;
 }
 
 /// <summary>A provider adapter for chat: calls one upstream (or a local engine) and speaks OpenAI format back.</summary>

@@ -34,6 +34,9 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
 
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>Tokens the upstream consumed before failing (reported in its error body, or counted from a partial answer).</summary>
+    public TokenUsage? Usage { get; init; }
+
     public static GatewayError Invalid(string message, string? param = null, string? code = null) =>
         new(GatewayErrorKind.InvalidRequest, message) { Param = param, Code = code ?? "invalid_request" };
 

@@ -27,6 +27,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
     private readonly StringBuilder _text = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private TokenUsage? _reported;
+    private bool _produced;
     private ReadOnlyMemory<byte> _current;
     private bool _done;
 
@@ -44,6 +45,8 @@ internal sealed class OpenAiStream : StreamingChatResponse
 
     public override TokenUsage Usage => _reported ?? new TokenUsage(
         TokenCounter.CountPrompt(_request.PromptText), TokenCounter.Count(_text.ToString()), Estimated: true);
+
+    public override bool UpstreamProduced => _produced;
 
     public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
     {
@@ -77,6 +80,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
                 throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} ended the stream before it finished.") { Code = "upstream_stream_interrupted" });
             }
             var span = payload.Span;
+            _produced = true;
             if (span.SequenceEqual("[DONE]"u8))
             {
                 _done = true;

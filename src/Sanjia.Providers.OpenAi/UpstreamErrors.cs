@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Providers.OpenAi;
 
@@ -15,9 +16,9 @@ internal static class UpstreamErrors
     public static async Task<GatewayError> FromResponseAsync(HttpResponseMessage response, string provider, TimeProvider time, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        var (message, upstreamCode) = await ReadMessageAsync(response, cancellationToken).ConfigureAwait(false);
+        var (message, upstreamCode, usage) = await ReadMessageAsync(response, cancellationToken).ConfigureAwait(false);
         var text = $"{provider} returned {status}: {message}";
-        return status switch
+        var error = status switch
         {
             429 => new GatewayError(GatewayErrorKind.RateLimited, text)
             {
@@ -33,6 +34,8 @@ internal static class UpstreamErrors
             },
             _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = RejectionCode(upstreamCode, message) },
         };
+        // Some vendors bill a failed generation and say so with a usage object next to the error.
+        return usage is { Total: > 0 } ? error with { Usage = usage } : error;
     }
 
     /// <summary>
@@ -78,7 +81,7 @@ internal static class UpstreamErrors
         return null;
     }
 
-    private static async Task<(string Message, string? Code)> ReadMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<(string Message, string? Code, TokenUsage? Usage)> ReadMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         byte[] body;
         try
@@ -95,8 +98,9 @@ internal static class UpstreamErrors
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            return (response.ReasonPhrase ?? ((HttpStatusCode)response.StatusCode).ToString(), null);
+            return (response.ReasonPhrase ?? ((HttpStatusCode)response.StatusCode).ToString(), null, null);
         }
+        var usage = ChunkScanner.Scan(body, text: null).Usage;
         try
         {
             using var doc = JsonDocument.Parse(body);
@@ -107,18 +111,18 @@ internal static class UpstreamErrors
                 if (root.TryGetProperty("error", out var e))
                 {
                     var code = e.ValueKind == JsonValueKind.Object && e.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                    if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return (m.GetString()!, code);
-                    if (e.ValueKind == JsonValueKind.String) return (e.GetString()!, null);
+                    if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return (m.GetString()!, code, usage);
+                    if (e.ValueKind == JsonValueKind.String) return (e.GetString()!, null, usage);
                 }
-                if (root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String) return (msg.GetString()!, null);
+                if (root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String) return (msg.GetString()!, null, usage);
             }
         }
         catch (JsonException)
         {
         }
         var text = Encoding.UTF8.GetString(body).Trim();
-        if (text.Length == 0) return (response.ReasonPhrase ?? "no details", null);
-        return (text.Length > 500 ? text[..500] + "…" : text, null);
+        if (text.Length == 0) return (response.ReasonPhrase ?? "no details", null, usage);
+        return (text.Length > 500 ? text[..500] + "…" : text, null, usage);
     }
 
     private static string Describe(Exception ex) => ex switch

@@ -36,6 +36,8 @@ public static class ShadowReport
                 OutputTokens = p.PrimaryOutputTokens,
                 LatencyMs = p.PrimaryLatencyMs,
                 Deployment = p.PrimaryDeployment,
+                Cost = p.PrimaryCost,
+                Currency = p.PrimaryCurrency,
                 CompletedAt = p.Timestamp,
             });
             results.Add(new CellResult
@@ -49,6 +51,8 @@ public static class ShadowReport
                 OutputTokens = p.CandidateOutputTokens,
                 LatencyMs = p.CandidateLatencyMs,
                 Deployment = p.CandidateDeployment,
+                Cost = p.CandidateCost,
+                Currency = p.CandidateCurrency,
                 Error = p.CandidateError,
                 ErrorStatus = p.CandidateError is null ? null : 502,
                 CompletedAt = p.Timestamp,

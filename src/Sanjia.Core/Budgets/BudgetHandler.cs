@@ -1,7 +1,4 @@
-using System.Globalization;
 using Sanjia.Abstractions;
-using Sanjia.Core.Configuration;
-using Sanjia.Core.Keys;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pricing;
 using Sanjia.Core.Tokens;
@@ -9,13 +6,12 @@ using Sanjia.Core.Tokens;
 namespace Sanjia.Core.Budgets;
 
 /// <summary>
-/// Per-key policy before any upstream call: allowed models, RPM/TPM limits, then a reservation of the worst-case
-/// cost on the key's and the team's budgets. The hold is settled to the real cost when the answer is complete
-/// (streams: when disposed) and released when the call fails. Master-key requests pass untouched.
+/// Per-key policy before any upstream call (<see cref="BudgetPolicy"/>): allowed models, RPM/TPM limits, then a
+/// reservation of the worst-case cost on the key's and the team's budgets. The hold is settled to the real cost when
+/// the answer is complete (streams: when disposed), including failed attempts that consumed tokens, and released
+/// when the call fails without consuming any. Master-key requests pass untouched.
 /// </summary>
-public sealed class BudgetHandler(
-    ChatHandler inner, VirtualKeyCache keys, Pricer pricer, CurrencyConverter currencies, IBudgetTracker budgets,
-    IRateLimiter limiter, MeteringOptions options, TimeProvider time) : DelegatingChatHandler(inner)
+public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : DelegatingChatHandler(inner)
 {
     /// <summary>Head-room on the prompt estimate: vendors' tokenizers differ from o200k by a few tens of percent.</summary>
     private const decimal PromptMargin = 1.5m;
@@ -26,45 +22,15 @@ public sealed class BudgetHandler(
         {
             return await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
         }
-        if (keys.ById(keyId) is not { } key)
+        var prompt = (int)Math.Ceiling(TokenCounter.CountPrompt(context.Request.PromptText) * PromptMargin);
+        var (admission, error) = await policy.AdmitAsync(keyId, context.Model, price =>
         {
-            return new GatewayError(GatewayErrorKind.Authentication, "This API key has been revoked.") { Code = "invalid_api_key" };
-        }
-        if (!IsAllowed(key, context.Model))
+            var maxOut = context.Request.MaxTokens ?? price.MaxOutputTokens ?? policy.Options.DefaultMaxOutputTokens;
+            return CostCalculator.WorstCase(price, prompt, maxOut * Math.Max(1, context.Request.N));
+        }, cancellationToken).ConfigureAwait(false);
+        if (admission is null)
         {
-            return new GatewayError(GatewayErrorKind.PermissionDenied, $"This key may not use the model '{context.Model.RequestedId}'.")
-            { Param = "model", Code = "model_not_allowed" };
-        }
-        var (allowed, limit, retry) = limiter.TryAcquire(key.Id, key.RpmLimit, key.TpmLimit);
-        if (!allowed)
-        {
-            var what = limit == "rpm" ? $"{key.RpmLimit} requests per minute" : $"{key.TpmLimit} tokens per minute";
-            return new GatewayError(GatewayErrorKind.RateLimited, $"Rate limit reached for this key ({what}). Try again in {Math.Ceiling(retry.TotalSeconds)} s.")
-            { Code = "rate_limit_exceeded", RetryAfter = retry };
-        }
-
-        var scopes = new List<BudgetScope>(2);
-        if (key.Budget is { } kb) scopes.Add(new BudgetScope("key", key.Id, kb));
-        if (keys.Team(key.TeamId) is { Budget: { } tb } team) scopes.Add(new BudgetScope("team", team.Id, tb));
-        if (scopes.Count == 0)
-        {
-            return Track(await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false), key, null, scopes);
-        }
-
-        var (worst, error) = WorstCase(context, scopes);
-        if (error is not null)
-        {
-            return error;
-        }
-        var reserved = await budgets.TryReserveAsync(worst!, cancellationToken).ConfigureAwait(false);
-        if (reserved.Reservation is not { } reservation)
-        {
-            var s = reserved.Exhausted!;
-            var resets = reserved.ResetsAt is { } r ? $" It resets at {r:yyyy-MM-dd HH:mm} UTC." : " It does not reset (total budget).";
-            return new GatewayError(GatewayErrorKind.BudgetExceeded,
-                $"The {s.Kind} budget of {s.Budget.Amount.ToString(CultureInfo.InvariantCulture)} {s.Budget.Currency} ({s.Budget.Period.ToString().ToLowerInvariant()}) " +
-                $"cannot cover this request: {reserved.Remaining.ToString(CultureInfo.InvariantCulture)} {s.Budget.Currency} left.{resets}")
-            { Code = "budget_exceeded", RetryAfter = reserved.ResetsAt is { } at ? at - time.GetUtcNow() : null };
+            return error!;
         }
         ChatOutcome outcome;
         try
@@ -73,87 +39,33 @@ public sealed class BudgetHandler(
         }
         catch
         {
-            budgets.Release(reservation);
+            Finish(admission, context, null);
             throw;
         }
-        return Track(outcome, key, reservation, scopes, context);
-    }
-
-    private ChatOutcome Track(ChatOutcome outcome, VirtualKey key, BudgetReservation? reservation, List<BudgetScope> scopes, ChatContext? context = null)
-    {
         switch (outcome.Response)
         {
             case CompleteChatResponse complete:
-                Settle(key, reservation, scopes, context, complete.Usage);
+                Finish(admission, context, complete.Usage);
                 return outcome;
             case StreamingChatResponse stream:
-                return new SettlingStream(stream, usage => Settle(key, reservation, scopes, context, usage));
+                return new SettlingStream(stream, usage => Finish(admission, context, usage));
             default:
-                if (reservation is not null) budgets.Release(reservation);
+                Finish(admission, context, null);
                 return outcome;
         }
     }
 
-    private void Settle(VirtualKey key, BudgetReservation? reservation, List<BudgetScope> scopes, ChatContext? context, TokenUsage usage)
+    /// <summary>Charges every ledger row of the request (failed attempts that consumed tokens, then the answer), or releases the hold when there are none.</summary>
+    private void Finish(BudgetAdmission admission, ChatContext context, TokenUsage? answer)
     {
-        limiter.AddTokens(key.Id, usage.Input + usage.Output);
-        if (reservation is null || context is null)
+        if (answer is null && context.ConsumedAttempts.Count == 0)
         {
+            policy.Release(admission);
             return;
         }
-        var d = context.Deployment;
-        var cost = pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage);
-        var actual = new decimal[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++)
-        {
-            actual[i] = cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, scopes[i].Budget.Currency, out var c) ? c : 0m;
-        }
-        budgets.Settle(reservation, actual);
-    }
-
-    private static bool IsAllowed(VirtualKey key, Models.ResolvedModel model)
-    {
-        if (key.AllowedModels.Count == 0) return true;
-        foreach (var m in key.AllowedModels)
-        {
-            if (string.Equals(m, model.RequestedId, StringComparison.OrdinalIgnoreCase)) return true;
-        }
-        return false;
-    }
-
-    /// <summary>The most this request can cost on any of its deployments, in each scope's currency.</summary>
-    private (List<(BudgetScope, decimal)>? Amounts, GatewayError? Error) WorstCase(ChatContext context, List<BudgetScope> scopes)
-    {
-        var prompt = (int)Math.Ceiling(TokenCounter.CountPrompt(context.Request.PromptText) * PromptMargin);
-        var worst = new decimal[scopes.Count];
-        foreach (var d in context.Model.Deployments)
-        {
-            if (pricer.PriceOf(d) is not { } price)
-            {
-                if (!options.AllowUnpricedWithBudget)
-                {
-                    return (null, new GatewayError(GatewayErrorKind.PermissionDenied,
-                        $"The deployment '{d.Id}' has no known price, and keys with a budget may not use unpriced models (Sanjia:Metering:AllowUnpricedWithBudget).")
-                    { Param = "model", Code = "model_unpriced" });
-                }
-                continue;
-            }
-            var maxOut = context.Request.MaxTokens ?? price.MaxOutputTokens ?? options.DefaultMaxOutputTokens;
-            var amount = CostCalculator.WorstCase(price, prompt, maxOut * Math.Max(1, context.Request.N));
-            for (var i = 0; i < scopes.Count; i++)
-            {
-                if (!currencies.TryConvert(amount, price.Currency, scopes[i].Budget.Currency, out var converted))
-                {
-                    return (null, new GatewayError(GatewayErrorKind.PermissionDenied,
-                        $"The deployment '{d.Id}' is priced in {price.Currency} but the {scopes[i].Kind} budget is in {scopes[i].Budget.Currency}, and no rate is configured (Sanjia:Metering:ExchangeRates:{price.Currency}:{scopes[i].Budget.Currency}).")
-                    { Param = "model", Code = "currency_mismatch" });
-                }
-                worst[i] = Math.Max(worst[i], converted);
-            }
-        }
-        var list = new List<(BudgetScope, decimal)>(scopes.Count);
-        for (var i = 0; i < scopes.Count; i++) list.Add((scopes[i], worst[i]));
-        return (list, null);
+        var rows = context.ConsumedAttempts.Select(a => ((Models.Deployment?)a.Deployment, a.Usage)).ToList();
+        if (answer is { } usage) rows.Add((context.Deployment, usage));
+        policy.Settle(admission, rows);
     }
 
     /// <summary>Settles once, with the usage as it stands, however the stream ends.</summary>
@@ -163,6 +75,7 @@ public sealed class BudgetHandler(
 
         public override ReadOnlyMemory<byte> Current => inner.Current;
         public override TokenUsage Usage => inner.Usage;
+        public override bool UpstreamProduced => inner.UpstreamProduced;
 
         public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
         {

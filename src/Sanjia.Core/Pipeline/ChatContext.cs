@@ -29,7 +29,16 @@ public sealed class ChatContext(string requestId, string endpoint, ChatRequest r
     public int Retries { get; set; }
     /// <summary>Every deployment the router tried or skipped, in order, with what happened.</summary>
     public List<RouteStep> Route { get; } = [];
+
+    /// <summary>
+    /// Failed attempts that had consumed upstream tokens (the upstream started producing, or reported usage with its
+    /// error). Metering writes one ledger row for each and budgets charge them; attempts that consumed nothing are not here.
+    /// </summary>
+    public List<ConsumedAttempt> ConsumedAttempts { get; } = [];
 }
+
+/// <summary>One failed attempt that cost tokens: its number within the request, where it went, what it used and how it failed.</summary>
+public sealed record ConsumedAttempt(int Attempt, Deployment Deployment, TokenUsage Usage, GatewayError Error, TimeSpan Latency);
 
 /// <summary>One step of a request's route, e.g. <c>a/m1</c> with outcome <c>503</c>, <c>ok</c> or <c>open</c>.</summary>
 public readonly record struct RouteStep(string Deployment, string Outcome)

@@ -25,6 +25,9 @@ public sealed class GatewayEngine
 
     public ModelRegistry Registry => _registry;
 
+    /// <summary>Key policy and budgets for embeddings (chat gets them as a pipeline stage); null = none.</summary>
+    public Budgets.EmbeddingBudgetGuard? EmbeddingBudgets { get; init; }
+
     public TimeProvider Time => _time;
 
     /// <summary>Swaps in a new validated registry; requests in flight keep the one they resolved against.</summary>
@@ -56,19 +59,34 @@ public sealed class GatewayEngine
         EmbeddingOutcome outcome = GatewayError.Invalid($"The model '{request.Model}' is not an embedding model.", "model", "model_not_embedding");
         Deployment? used = null;
         var attempts = 0;
-        foreach (var deployment in model.Deployments)
+        Budgets.BudgetAdmission? admission = null;
+        GatewayError? refused = null;
+        if (model.Kind == ModelKind.Embedding && EmbeddingBudgets is { } guard)
         {
-            if (deployment.Provider.Embeddings is not { } backend)
+            (admission, refused) = await guard.AdmitAsync(caller, model, request, cancellationToken).ConfigureAwait(false);
+            if (refused is not null) outcome = refused; // before any upstream call
+        }
+        try
+        {
+            foreach (var deployment in refused is null ? model.Deployments : [])
             {
-                continue;
+                if (deployment.Provider.Embeddings is not { } backend)
+                {
+                    continue;
+                }
+                used = deployment;
+                attempts++;
+                outcome = await backend.EmbedAsync(new EmbeddingCall(request, deployment.UpstreamModel, requestId), cancellationToken).ConfigureAwait(false);
+                if (outcome.Result is not null || !RoutingHandler.IsWorthFallingBack(outcome.Error!))
+                {
+                    break;
+                }
             }
-            used = deployment;
-            attempts++;
-            outcome = await backend.EmbedAsync(new EmbeddingCall(request, deployment.UpstreamModel, requestId), cancellationToken).ConfigureAwait(false);
-            if (outcome.Result is not null || !RoutingHandler.IsWorthFallingBack(outcome.Error!))
-            {
-                break;
-            }
+        }
+        catch
+        {
+            EmbeddingBudgets?.Abandon(admission);
+            throw;
         }
         var usage = outcome.Result?.Usage ?? default;
         if (outcome.Result is not null && usage.Input == 0)
@@ -76,6 +94,7 @@ public sealed class GatewayEngine
             usage = new TokenUsage(request.Inputs.Sum(TokenCounter.Count), 0, Estimated: true);
             outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
         }
+        EmbeddingBudgets?.Finish(admission, used, outcome);
         // Durable before the endpoint answers (see docs/decisions/0003-ledger-write-ahead-journal.md).
         await _ledger.RecordDurableAsync(new LedgerEntry
         {

@@ -4,7 +4,9 @@ namespace Sanjia.Core.Pipeline;
 
 /// <summary>
 /// Writes one ledger entry per request: at once for complete answers and errors, and when a stream is disposed
-/// (ended, failed or abandoned by the client) for streams, with the usage counted up to that point.
+/// (ended, failed or abandoned by the client) for streams, with the usage counted up to that point. Before it, one
+/// entry per failed attempt that consumed upstream tokens (<see cref="ChatContext.ConsumedAttempts"/>), under the
+/// same request id with its own attempt number, deployment, usage and status; the final entry keeps its own number.
 /// </summary>
 public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvider time) : DelegatingChatHandler(inner)
 {
@@ -19,9 +21,11 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            await RecordAttempts(context).ConfigureAwait(false);
             await Record(context, default, status: 499, "client_closed_request", ttft: null).ConfigureAwait(false);
             throw;
         }
+        await RecordAttempts(context).ConfigureAwait(false);
         switch (outcome.Response)
         {
             case CompleteChatResponse complete:
@@ -37,9 +41,43 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         }
     }
 
+    /// <summary>The final attempt, when it failed after consuming tokens, is the request's own (final) entry.</summary>
+    private static ConsumedAttempt? FinalAttempt(ChatContext context) =>
+        context.ConsumedAttempts.Count > 0 && context.ConsumedAttempts[^1].Attempt == Math.Max(1, context.Attempts) ? context.ConsumedAttempts[^1] : null;
+
+    private async ValueTask RecordAttempts(ChatContext context)
+    {
+        var final = FinalAttempt(context);
+        foreach (var a in context.ConsumedAttempts)
+        {
+            if (ReferenceEquals(a, final)) continue;
+            await ledger.RecordDurableAsync(new LedgerEntry
+            {
+                RequestId = context.RequestId,
+                Attempt = a.Attempt,
+                Timestamp = _time.GetUtcNow(),
+                KeyId = context.Caller.KeyId,
+                TeamId = context.Caller.TeamId,
+                Endpoint = context.Endpoint,
+                Model = context.Model.RequestedId,
+                Deployment = a.Deployment.Id,
+                Provider = a.Deployment.Provider.Name,
+                Usage = a.Usage,
+                Status = ErrorStatus.For(a.Error),
+                ErrorCode = a.Error.Code ?? a.Error.Kind.ToString(),
+                LatencyMs = a.Latency.TotalMilliseconds,
+                Stream = context.Request.Stream,
+            }).ConfigureAwait(false);
+        }
+    }
+
     private ValueTask Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft)
     {
         var deployment = context.Deployment;
+        if (status != 200 && usage.Total == 0 && FinalAttempt(context) is { } failed)
+        {
+            usage = failed.Usage;
+        }
         return ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = context.RequestId,

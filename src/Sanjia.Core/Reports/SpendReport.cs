@@ -38,6 +38,9 @@ public static class SpendReport
             return (null, $"group_by must be one of: {string.Join(", ", Groups)}.");
         }
         var acc = new Dictionary<(string, string?), SpendRow>();
+        // A request with failed attempts that consumed tokens has several rows (one per attempt): every row's tokens
+        // and cost count, once; the request itself counts once per group.
+        var seen = new HashSet<(string, string?, string)>();
         foreach (var e in entries)
         {
             var currency = e.Cost is null ? null : e.Currency;
@@ -54,7 +57,7 @@ public static class SpendReport
             var row = acc.TryGetValue(k, out var r) ? r : new SpendRow(k.Item1, currency, 0, 0, 0, 0, 0, 0, 0m);
             acc[k] = row with
             {
-                Requests = row.Requests + 1,
+                Requests = row.Requests + (seen.Add((k.Item1, k.currency, e.RequestId)) ? 1 : 0),
                 // Requests refused before any upstream call used no tokens: nothing to price.
                 UnpricedRequests = row.UnpricedRequests + (e.Cost is null && e.Usage.Total > 0 ? 1 : 0),
                 InputTokens = row.InputTokens + e.Usage.Input,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing.Health;
 using Sanjia.Core.Tokens;
@@ -192,6 +193,7 @@ public sealed partial class ResilientRouter(
             switch (outcome.Response)
             {
                 case null:
+                    NoteConsumed(context, deployment, outcome.Error!.Usage, outcome.Error!, started);
                     Fail(state, probe, outcome.Error!, countIt: FailureClassifier.CountsAgainstDeployment(outcome.Error!), options);
                     return outcome;
                 case StreamingChatResponse s:
@@ -210,6 +212,8 @@ public sealed partial class ResilientRouter(
         }
         catch (GatewayException ex)
         {
+            // A stream that failed while being peeked: nothing reached the client, but the upstream may have produced.
+            NoteConsumed(context, deployment, ex.Error.Usage ?? (stream is { UpstreamProduced: true } ? stream.Usage : null), ex.Error, started);
             Fail(state, probe, ex.Error, FailureClassifier.CountsAgainstDeployment(ex.Error), options);
             return ex.Error;
         }
@@ -218,6 +222,8 @@ public sealed partial class ResilientRouter(
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout,
                 $"{deployment.Id} sent no {(context.Request.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
             { Code = "upstream_timeout" };
+            // Timed out after the upstream had started producing: estimate from what was received.
+            NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.
             Fail(state, probe, error, countIt: !timeouts.ShortenedByCaller, options);
             return error;
@@ -234,6 +240,14 @@ public sealed partial class ResilientRouter(
                 if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
                 state.Release();
             }
+        }
+    }
+
+    private void NoteConsumed(ChatContext context, Deployment deployment, TokenUsage? usage, GatewayError error, long started)
+    {
+        if (usage is { Total: > 0 } u)
+        {
+            context.ConsumedAttempts.Add(new ConsumedAttempt(context.Attempts, deployment, u, error, time.GetElapsedTime(started)));
         }
     }
 

@@ -12,11 +12,17 @@ public sealed record ShadowPair
     public int PrimaryInputTokens { get; init; }
     public int PrimaryOutputTokens { get; init; }
     public double PrimaryLatencyMs { get; init; }
+    /// <summary>Cost at the deployment's price (<see cref="Pricing.Pricer"/>); null = unpriced.</summary>
+    public decimal? PrimaryCost { get; init; }
+    public string? PrimaryCurrency { get; init; }
     public string? CandidateDeployment { get; init; }
     public string CandidateText { get; init; } = "";
     public int CandidateInputTokens { get; init; }
     public int CandidateOutputTokens { get; init; }
     public double CandidateLatencyMs { get; init; }
+    /// <summary>The candidate call's cost, as metered; null = unpriced.</summary>
+    public decimal? CandidateCost { get; init; }
+    public string? CandidateCurrency { get; init; }
     /// <summary>Set when the candidate call failed (it then scores 0).</summary>
     public string? CandidateError { get; init; }
     /// <summary>Similarity of the two answers in [0, 1]; null when it could not be measured (see <see cref="ScoreError"/>).</summary>

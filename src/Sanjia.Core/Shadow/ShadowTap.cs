@@ -9,6 +9,7 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Json;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pipeline.Taps;
+using Sanjia.Core.Pricing;
 using Sanjia.Core.Routing;
 
 namespace Sanjia.Core.Shadow;
@@ -30,9 +31,12 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
     private readonly IRandomSource _random;
     private readonly TimeProvider _time;
     private readonly ILogger<ShadowTap> _logger;
+    private readonly Pricer? _pricer;
 
-    public ShadowTap(IReadOnlyDictionary<string, ShadowOptions> shadows, Func<GatewayEngine> engine, IShadowStore store, IRandomSource random, TimeProvider time, ILogger<ShadowTap> logger)
+    public ShadowTap(IReadOnlyDictionary<string, ShadowOptions> shadows, Func<GatewayEngine> engine, IShadowStore store, IRandomSource random, TimeProvider time, ILogger<ShadowTap> logger,
+        Pricer? pricer = null)
     {
+        _pricer = pricer;
         _lanes = shadows.ToDictionary(s => s.Key, s => new Lane(s.Key, s.Value), StringComparer.OrdinalIgnoreCase);
         _engine = engine;
         _store = store;
@@ -118,6 +122,10 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
             PrimaryOutputTokens = chat.Usage.Output,
             PrimaryLatencyMs = chat.LatencyMs,
         };
+        if (_pricer?.CostOf(chat.Provider, chat.UpstreamModel, chat.Usage) is { Amount: { } primaryCost } pc)
+        {
+            pair = pair with { PrimaryCost = primaryCost, PrimaryCurrency = pc.Currency };
+        }
         var body = JsonNode.Parse(chat.RequestBody.Span)!.AsObject();
         body["model"] = lane.Options.Candidate;
         body.Remove("stream");
@@ -153,6 +161,10 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
             CandidateText = text.ToString(),
             CandidateError = outcome.Error?.Message,
         };
+        if (usage.Total > 0 && _pricer?.CostOf(context?.Deployment?.Provider.Name, context?.Deployment?.UpstreamModel, usage) is { Amount: { } candidateCost } cc)
+        {
+            pair = pair with { CandidateCost = candidateCost, CandidateCurrency = cc.Currency };
+        }
         if (outcome.Error is not null) return pair with { Score = 0 };
         var (score, error) = await SimilarityAsync(engine, lane.Options.EmbeddingModel, primaryText, pair.CandidateText, caller, chat.RequestId, ct).ConfigureAwait(false);
         return pair with { Score = score, ScoreError = error };

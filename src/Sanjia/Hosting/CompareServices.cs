@@ -2,6 +2,7 @@ using Sanjia.Api.Compare;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pipeline.Taps;
+using Sanjia.Core.Pricing;
 using Sanjia.Core.Prompts;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Shadow;
@@ -34,7 +35,8 @@ internal static class CompareServices
         });
         services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
-            sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>()));
+            sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>(),
+            sp.GetRequiredService<Pricer>()));
         services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
         if (options.Logging.Bodies)

@@ -78,15 +78,19 @@ public static class GatewayApp
             return registry;
         });
         services.AddSanjiaRouting(options.Routing);
+        services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
+            sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
             pipeline =>
             {
                 // Taps (shadow copies, body log) see what the caller got; budgets refuse before any upstream call.
                 pipeline.UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>());
-                pipeline.UseBudgets(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<IBudgetTracker>(),
-                    sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>());
+                pipeline.UseBudgets(sp.GetRequiredService<BudgetPolicy>());
             },
-            router: sp.GetRequiredService<ResilientRouter>()));
+            router: sp.GetRequiredService<ResilientRouter>())
+        {
+            EmbeddingBudgets = new EmbeddingBudgetGuard(sp.GetRequiredService<BudgetPolicy>()),
+        });
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());

@@ -103,6 +103,34 @@ public sealed class ShadowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Shadow_pairs_carry_the_real_cost_of_both_sides_where_the_models_are_priced()
+    {
+        await using var gw = await StartAsync(shadow: true,
+            "--Sanjia:Metering:Prices:a/m1:Currency=USD", "--Sanjia:Metering:Prices:a/m1:Input=1000", "--Sanjia:Metering:Prices:a/m1:Output=2000",
+            "--Sanjia:Metering:Prices:b/m2:Currency=USD", "--Sanjia:Metering:Prices:b/m2:Input=300", "--Sanjia:Metering:Prices:b/m2:Output=400");
+
+        for (var i = 0; i < 2; i++)
+        {
+            var (response, _, _) = await gw.ChatAsync("chat", $"priced question {i}", stream: i == 1);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var shadow = await WaitForAsync(gw, s => Counter(s, "completed") == 2, "?pairs=true");
+
+        foreach (var p in shadow["data"]!.AsArray())
+        {
+            static decimal Expected(JsonNode p, string side, decimal input, decimal output) =>
+                ((p[side + "InputTokens"]!.GetValue<int>() * input) + (p[side + "OutputTokens"]!.GetValue<int>() * output)) / 1_000_000m;
+            Assert.True(p!["primaryInputTokens"]!.GetValue<int>() > 0);
+            Assert.Equal(Expected(p, "primary", 1000, 2000), p["primaryCost"]!.GetValue<decimal>());
+            Assert.Equal("USD", p["primaryCurrency"]!.GetValue<string>());
+            Assert.Equal(Expected(p, "candidate", 300, 400), p["candidateCost"]!.GetValue<decimal>());
+            Assert.Equal("USD", p["candidateCurrency"]!.GetValue<string>());
+        }
+        var html = await gw.Http.GetStringAsync("/admin/shadow/chat/report.html");
+        Assert.DoesNotContain("unpriced", html, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Caller_latency_with_shadowing_on_matches_latency_with_it_off()
     {
         // The candidate is slow: if shadowing were on the caller's path, every call would take at least this long.

@@ -37,6 +37,9 @@ public sealed record FakeBehavior
     public int? StatusCode { get; init; }
     public string? ErrorMessage { get; init; }
 
+    /// <summary>With <see cref="StatusCode"/>: this exact JSON body instead of the OpenAI error body (e.g. an error that also reports usage).</summary>
+    public string? ErrorBody { get; init; }
+
     /// <summary>Extra response headers (e.g. <c>Retry-After</c>), sent on errors and successes alike.</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 

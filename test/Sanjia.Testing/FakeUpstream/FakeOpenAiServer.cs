@@ -297,7 +297,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         x.ApplyHeaders(behavior);
         if (behavior.StatusCode is { } status)
         {
-            await x.WriteErrorAsync(status, behavior.ErrorMessage ?? OpenAiWire.DefaultErrorMessage(status)).ConfigureAwait(false);
+            if (behavior.ErrorBody is { } raw) await x.WriteJsonAsync(status, System.Text.Encoding.UTF8.GetBytes(raw)).ConfigureAwait(false);
+            else await x.WriteErrorAsync(status, behavior.ErrorMessage ?? OpenAiWire.DefaultErrorMessage(status)).ConfigureAwait(false);
             return false;
         }
         return true;

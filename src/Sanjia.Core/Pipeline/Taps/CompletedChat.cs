@@ -12,6 +12,9 @@ public sealed record CompletedChat
     /// <summary>The model id the caller sent (alias or <c>provider/model</c>).</summary>
     public required string Model { get; init; }
     public string? Deployment { get; init; }
+    /// <summary>The deployment's provider and upstream model, for pricing (see <see cref="Pricing.Pricer"/>).</summary>
+    public string? Provider { get; init; }
+    public string? UpstreamModel { get; init; }
     public string? KeyId { get; init; }
     public string? TeamId { get; init; }
     public required DateTimeOffset Timestamp { get; init; }

@@ -1,0 +1,155 @@
+using System.Globalization;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Keys;
+using Sanjia.Core.Models;
+using Sanjia.Core.Pricing;
+
+namespace Sanjia.Core.Budgets;
+
+/// <summary>A virtual key's admission: the key, the budgets it is charged to and the hold taken on them (null when it has none).</summary>
+public sealed record BudgetAdmission(VirtualKey Key, IReadOnlyList<BudgetScope> Scopes, BudgetReservation? Reservation);
+
+/// <summary>
+/// The one place a virtual key's policy is applied, for every endpoint that calls a model (chat through
+/// <see cref="BudgetHandler"/>, embeddings through <see cref="EmbeddingBudgetGuard"/>): revoked key, allowed models,
+/// RPM/TPM, then a reservation of the worst-case cost on the key's and the team's budgets; afterwards settle to the
+/// cost of every ledger row the request wrote, or release.
+/// </summary>
+public sealed class BudgetPolicy(
+    VirtualKeyCache keys, Pricer pricer, CurrencyConverter currencies, IBudgetTracker budgets, IRateLimiter limiter,
+    MeteringOptions options, TimeProvider time)
+{
+    public MeteringOptions Options => options;
+
+    /// <summary>
+    /// Admits a request or says why not. <paramref name="worstCase"/> prices the request on one deployment (in the
+    /// price's currency); the hold is the dearest deployment's, converted to each budget's currency.
+    /// </summary>
+    public async ValueTask<(BudgetAdmission? Admission, GatewayError? Error)> AdmitAsync(
+        string keyId, ResolvedModel model, Func<ModelPrice, decimal> worstCase, CancellationToken cancellationToken)
+    {
+        if (keys.ById(keyId) is not { } key)
+        {
+            return (null, new GatewayError(GatewayErrorKind.Authentication, "This API key has been revoked.") { Code = "invalid_api_key" });
+        }
+        if (!IsAllowed(key, model))
+        {
+            return (null, new GatewayError(GatewayErrorKind.PermissionDenied, $"This key may not use the model '{model.RequestedId}'.")
+            { Param = "model", Code = "model_not_allowed" });
+        }
+        var (allowed, limit, retry) = limiter.TryAcquire(key.Id, key.RpmLimit, key.TpmLimit);
+        if (!allowed)
+        {
+            var what = limit == "rpm" ? $"{key.RpmLimit} requests per minute" : $"{key.TpmLimit} tokens per minute";
+            return (null, new GatewayError(GatewayErrorKind.RateLimited, $"Rate limit reached for this key ({what}). Try again in {Math.Ceiling(retry.TotalSeconds)} s.")
+            { Code = "rate_limit_exceeded", RetryAfter = retry });
+        }
+
+        var scopes = new List<BudgetScope>(2);
+        if (key.Budget is { } kb) scopes.Add(new BudgetScope("key", key.Id, kb));
+        if (keys.Team(key.TeamId) is { Budget: { } tb } team) scopes.Add(new BudgetScope("team", team.Id, tb));
+        if (scopes.Count == 0)
+        {
+            return (new BudgetAdmission(key, scopes, null), null);
+        }
+        var (worst, error) = WorstCase(model, scopes, worstCase);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+        var reserved = await budgets.TryReserveAsync(worst!, cancellationToken).ConfigureAwait(false);
+        if (reserved.Reservation is not { } reservation)
+        {
+            return (null, Exceeded(reserved));
+        }
+        return (new BudgetAdmission(key, scopes, reservation), null);
+    }
+
+    /// <summary>
+    /// 429 <c>budget_exceeded</c>: the message names the budget, what is left and when it resets (ISO 8601 UTC);
+    /// <c>Retry-After</c> is the seconds until then (none for a total budget, which never resets).
+    /// </summary>
+    private GatewayError Exceeded(ReserveResult reserved)
+    {
+        var s = reserved.Exhausted!;
+        var resets = reserved.ResetsAt is { } r
+            ? $" It resets at {r.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}."
+            : " It does not reset (total budget).";
+        var retry = reserved.ResetsAt is { } at ? at - time.GetUtcNow() : (TimeSpan?)null;
+        return new GatewayError(GatewayErrorKind.BudgetExceeded,
+            $"The {s.Kind} budget of {s.Budget.Amount.ToString(CultureInfo.InvariantCulture)} {s.Budget.Currency} ({s.Budget.Period.ToString().ToLowerInvariant()}) " +
+            $"cannot cover this request: {reserved.Remaining.ToString(CultureInfo.InvariantCulture)} {s.Budget.Currency} left.{resets}")
+        { Code = "budget_exceeded", RetryAfter = retry is { } t && t > TimeSpan.Zero ? t : retry is null ? null : TimeSpan.Zero };
+    }
+
+    /// <summary>Settles the hold to the cost of every metered row (failed attempts that consumed tokens, then the answer) and counts their tokens for TPM.</summary>
+    public void Settle(BudgetAdmission admission, IEnumerable<(Deployment? Deployment, TokenUsage Usage)> rows)
+    {
+        var tokens = 0;
+        var actual = new decimal[admission.Scopes.Count];
+        foreach (var (d, usage) in rows)
+        {
+            if (usage.Total == 0) continue;
+            tokens += usage.Input + usage.Output;
+            var cost = pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage);
+            for (var i = 0; i < actual.Length; i++)
+            {
+                actual[i] += cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, admission.Scopes[i].Budget.Currency, out var c) ? c : 0m;
+            }
+        }
+        limiter.AddTokens(admission.Key.Id, tokens);
+        if (admission.Reservation is { } reservation)
+        {
+            budgets.Settle(reservation, actual);
+        }
+    }
+
+    public void Release(BudgetAdmission admission)
+    {
+        if (admission.Reservation is { } reservation) budgets.Release(reservation);
+    }
+
+    private static bool IsAllowed(VirtualKey key, ResolvedModel model)
+    {
+        if (key.AllowedModels.Count == 0) return true;
+        foreach (var m in key.AllowedModels)
+        {
+            if (string.Equals(m, model.RequestedId, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The most this request can cost on any of its deployments, in each scope's currency.</summary>
+    private (List<(BudgetScope, decimal)>? Amounts, GatewayError? Error) WorstCase(ResolvedModel model, List<BudgetScope> scopes, Func<ModelPrice, decimal> worstCase)
+    {
+        var worst = new decimal[scopes.Count];
+        foreach (var d in model.Deployments)
+        {
+            if (pricer.PriceOf(d) is not { } price)
+            {
+                if (!options.AllowUnpricedWithBudget)
+                {
+                    return (null, new GatewayError(GatewayErrorKind.PermissionDenied,
+                        $"The deployment '{d.Id}' has no known price, and keys with a budget may not use unpriced models (Sanjia:Metering:AllowUnpricedWithBudget).")
+                    { Param = "model", Code = "model_unpriced" });
+                }
+                continue;
+            }
+            var amount = worstCase(price);
+            for (var i = 0; i < scopes.Count; i++)
+            {
+                if (!currencies.TryConvert(amount, price.Currency, scopes[i].Budget.Currency, out var converted))
+                {
+                    return (null, new GatewayError(GatewayErrorKind.PermissionDenied,
+                        $"The deployment '{d.Id}' is priced in {price.Currency} but the {scopes[i].Kind} budget is in {scopes[i].Budget.Currency}, and no rate is configured (Sanjia:Metering:ExchangeRates:{price.Currency}:{scopes[i].Budget.Currency}).")
+                    { Param = "model", Code = "currency_mismatch" });
+                }
+                worst[i] = Math.Max(worst[i], converted);
+            }
+        }
+        var list = new List<(BudgetScope, decimal)>(scopes.Count);
+        for (var i = 0; i < scopes.Count; i++) list.Add((scopes[i], worst[i]));
+        return (list, null);
+    }
+}
