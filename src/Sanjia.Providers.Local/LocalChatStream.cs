@@ -1,12 +1,15 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
 
 namespace Sanjia.Providers.Local;
 
 /// <summary>
-/// Streams a local generation as <c>chat.completion.chunk</c> payloads, one decode step per read: nothing is produced
-/// ahead of the reader, so a slow or vanished client costs no memory, and disposing frees the context and the slot.
+/// Streams a local generation as <c>chat.completion.chunk</c> payloads. Decoding runs on its own thread, at most
+/// <see cref="Ahead"/> tokens ahead of the reader (a slow or vanished client costs a few strings, no more), and hands
+/// each token over with synchronous continuations: the reader's work (JSON, the socket write) runs right there on
+/// the decoding thread, so a token costs no thread hand-off. Disposing stops decoding and frees the context and slot.
 /// </summary>
 internal sealed class LocalChatStream : StreamingChatResponse
 {
@@ -18,8 +21,13 @@ internal sealed class LocalChatStream : StreamingChatResponse
     private readonly string _model;
     private readonly bool _includeUsage;
     private readonly long _startTimestamp;
+    private const int Ahead = 16;
     private State _state;
     private ReadOnlyMemory<byte> _current;
+    private Channel<string>? _tokens;
+    private CancellationTokenSource? _stop;
+    private Task? _decoder;
+    private int _disposed;
 
     public LocalChatStream(Generation generation, string model, bool includeUsage, long created, long startTimestamp)
     {
@@ -46,23 +54,29 @@ internal sealed class LocalChatStream : StreamingChatResponse
                 return true;
 
             case State.Content:
-                var text = "";
-                if (_generation.FinishReason is null)
+                string? text;
+                try
                 {
-                    try
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var reader = (_tokens ??= StartDecoding(cancellationToken)).Reader;
+                    if (!reader.TryRead(out text))
                     {
-                        // Await the step itself rather than the token: the native context must not be freed under it.
-                        text = await Task.Run(() => _generation.Step(cancellationToken), CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        _generation.Dispose();
-                        _state = State.Done;
-                        throw;
+                        text = await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) && reader.TryRead(out var next) ? next : null;
                     }
                 }
+                catch (Exception ex)
+                {
+                    _stop?.Cancel();
+                    _generation.Dispose();
+                    _state = State.Done;
+                    if (ex is ChannelClosedException { InnerException: { } inner })
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+                    }
+                    throw;
+                }
                 TimeToFirstChunk ??= Stopwatch.GetElapsedTime(_startTimestamp);
-                if (text.Length > 0)
+                if (text is not null)
                 {
                     _current = OpenAiChatJson.Chunk(_id, _created, _model, 0, null, text, null, _includeUsage);
                     return true;
@@ -82,10 +96,62 @@ internal sealed class LocalChatStream : StreamingChatResponse
         }
     }
 
-    public override ValueTask DisposeAsync()
+    /// <summary>Decodes on a dedicated thread into a bounded channel; the channel completes when generation finishes.</summary>
+    private Channel<string> StartDecoding(CancellationToken cancellationToken)
     {
+        var channel = Channel.CreateBounded<string>(new BoundedChannelOptions(Ahead)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            AllowSynchronousContinuations = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var stop = _stop.Token;
+        _decoder = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                while (_generation.FinishReason is null)
+                {
+                    var text = _generation.Step(stop);
+                    if (text.Length == 0)
+                    {
+                        continue;
+                    }
+                    while (!channel.Writer.TryWrite(text))
+                    {
+                        // The reader is Ahead tokens behind: wait for it (this is a dedicated thread).
+                        if (!channel.Writer.WaitToWriteAsync(stop).AsTask().GetAwaiter().GetResult())
+                        {
+                            return;
+                        }
+                    }
+                }
+                channel.Writer.TryComplete();
+            }
+            catch (Exception ex)
+            {
+                channel.Writer.TryComplete(ex);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return channel;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _stop?.Cancel();
+        if (_decoder is not null)
+        {
+            // Let the decoding thread leave its step, so the context and the slot are free when this returns.
+            await _decoder.ConfigureAwait(false);
+        }
         _generation.Dispose();
         _state = State.Done;
-        return ValueTask.CompletedTask;
+        _stop?.Dispose();
     }
 }
