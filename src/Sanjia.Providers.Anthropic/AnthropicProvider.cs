@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
+using Sanjia.Core.Streaming;
 using Sanjia.Core.Translation;
 using Sanjia.Core.Upstream;
 
@@ -74,7 +75,7 @@ public sealed class AnthropicProvider : IProvider, IChatBackend, IDisposable
             {
                 var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 var translator = new AnthropicToOpenAiStream(call.UpstreamModel, request.IncludeUsage, translated.JsonToolEmulated, created);
-                return (new AnthropicChatStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
+                return (new TranslatedStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
             }
             var bytes = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
             var (completion, usage, error) = AnthropicToOpenAiResponse.Translate(bytes, translated.JsonToolEmulated, created);

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
+using Sanjia.Core.Streaming;
 using Sanjia.Core.Translation;
 using Sanjia.Core.Upstream;
 
@@ -77,7 +78,7 @@ public sealed class GeminiProvider : IProvider, IChatBackend, IDisposable
             {
                 var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 var translator = new GeminiToOpenAiStream(call.UpstreamModel, request.IncludeUsage, created);
-                return (new GeminiChatStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
+                return (new TranslatedStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
             }
             var bytes = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
             var (completion, usage, error) = GeminiToOpenAiResponse.Translate(bytes, call.UpstreamModel, created);

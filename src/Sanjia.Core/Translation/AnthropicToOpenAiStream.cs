@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Streaming;
 
 namespace Sanjia.Core.Translation;
 
@@ -11,7 +12,7 @@ namespace Sanjia.Core.Translation;
 /// chunk on <c>message_stop</c> when asked for. An <c>error</c> event throws a <see cref="GatewayException"/>.
 /// One instance per stream.
 /// </summary>
-public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, bool jsonToolEmulated, long created)
+public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, bool jsonToolEmulated, long created) : IStreamTranslator
 {
     private string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
     private AnthropicUsage _usage = new();
@@ -20,6 +21,13 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
     private int _tools;
 
     public bool Finished { get; private set; }
+
+    /// <summary>Anthropic's stream is complete at <c>message_stop</c>; nothing follows it.</summary>
+    public bool EndsOnClose => false;
+
+    public string EndMarker => "message_stop";
+
+    public IReadOnlyList<byte[]> Close() => [];
 
     public TokenUsage Usage => AnthropicToOpenAiResponse.Usage(_usage);
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Streaming;
 
 namespace Sanjia.Core.Translation;
 
@@ -11,7 +12,7 @@ namespace Sanjia.Core.Translation;
 /// <c>finishReason</c>, and the usage chunk at the end when asked for. Gemini ends its stream by closing it; a
 /// stream that closes before a finish reason was seen is an interruption. One instance per stream.
 /// </summary>
-public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long created)
+public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long created) : IStreamTranslator
 {
     private readonly string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
     private readonly Dictionary<int, int> _toolsByCandidate = [];
@@ -21,6 +22,13 @@ public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long c
 
     /// <summary>A candidate has reported its finish reason (candidates finish together, in the last chunk).</summary>
     public bool Finished => _finished.Count > 0;
+
+    /// <summary>Gemini ends a stream by closing it; only a stream whose last chunk carried a finish reason is complete.</summary>
+    public bool EndsOnClose => true;
+
+    public string EndMarker => "a finish reason";
+
+    public IReadOnlyList<byte[]> Close() => End() is { } usage ? [usage] : [];
 
     public TokenUsage Usage => GeminiJson.Usage(_usage);
 

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Sanjia.Abstractions;
+using Sanjia.Core.Upstream;
+
+namespace Sanjia.Core.Streaming;
+
+/// <summary>Turns a vendor's event stream into OpenAI chunk payloads, one event at a time.</summary>
+public interface IStreamTranslator
+{
+    /// <summary>The OpenAI chunks one upstream event becomes (often none, sometimes several).</summary>
+    IReadOnlyList<byte[]> Translate(ReadOnlySpan<byte> eventData);
+
+    /// <summary>The upstream has said its answer is complete.</summary>
+    bool Finished { get; }
+
+    TokenUsage Usage { get; }
+
+    /// <summary>
+    /// How a complete stream ends: by the event that sets <see cref="Finished"/> (Anthropic's <c>message_stop</c>),
+    /// or by the upstream closing the stream after it (Gemini), in which case <see cref="Close"/> gives the last chunks.
+    /// </summary>
+    bool EndsOnClose { get; }
+
+    /// <summary>What a complete stream ends with, for the error when it does not (e.g. <c>message_stop</c>).</summary>
+    string EndMarker { get; }
+
+    /// <summary>The chunks to send when a finished stream closes (e.g. the usage chunk).</summary>
+    IReadOnlyList<byte[]> Close();
+}
+
+/// <summary>
+/// A vendor's SSE stream read event by event through its <see cref="IStreamTranslator"/> and handed to the engine as
+/// OpenAI chunks. A stream that ends before its end marker, breaks off, or falls silent fails as an upstream error.
+/// </summary>
+public sealed class TranslatedStream(HttpResponseMessage response, Stream body, IStreamTranslator translator, string provider, TimeSpan idleTimeout)
+    : StreamingChatResponse
+{
+    private readonly SseLineReader _reader = new(body);
+    private readonly Queue<byte[]> _pending = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly CancellationTokenSource _idle = new();
+    private CancellationTokenSource? _linked;
+    private CancellationToken _linkedCaller;
+    private ReadOnlyMemory<byte> _current;
+    private bool _closed;
+
+    public override ReadOnlyMemory<byte> Current => _current;
+
+    public override TokenUsage Usage => translator.Usage;
+
+    public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    {
+        while (_pending.Count == 0)
+        {
+            if (_closed || (translator.Finished && !translator.EndsOnClose)) return false;
+            // One linked token per stream (the caller's token is the same on every read), re-armed per read.
+            if (_linked is null || cancellationToken != _linkedCaller)
+            {
+                _linked?.Dispose();
+                _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
+                _linkedCaller = cancellationToken;
+            }
+            _idle.CancelAfter(idleTimeout);
+            ReadOnlyMemory<byte>? data;
+            try
+            {
+                data = await _reader.ReadAsync(_linked.Token).ConfigureAwait(false);
+                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new GatewayException(UpstreamHttp.Timeout(provider, $"no stream data for {idleTimeout.TotalSeconds:0.#} s"));
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the stream: {ex.Message}") { Code = "upstream_stream_interrupted" });
+            }
+            if (data is not { } payload)
+            {
+                if (!(translator.EndsOnClose && translator.Finished))
+                {
+                    throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} ended the stream before {translator.EndMarker}.") { Code = "upstream_stream_interrupted" });
+                }
+                _closed = true;
+                foreach (var chunk in translator.Close()) _pending.Enqueue(chunk);
+                continue;
+            }
+            foreach (var chunk in translator.Translate(payload.Span)) _pending.Enqueue(chunk);
+        }
+        TimeToFirstChunk ??= Stopwatch.GetElapsedTime(_started);
+        _current = _pending.Dequeue();
+        return true;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        response.Dispose();
+        _linked?.Dispose();
+        _idle.Dispose();
+    }
+}
