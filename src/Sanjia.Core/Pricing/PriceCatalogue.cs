@@ -18,10 +18,16 @@ public sealed class PriceCatalogue
     public static PriceCatalogue LoadBuiltIn()
     {
         var catalogue = new PriceCatalogue();
+        catalogue.AddAll(ReadBuiltIn(), "catalogue");
+        return catalogue;
+    }
+
+    /// <summary>The shipped catalogue file as written (prices and the knowingly unpriced list).</summary>
+    public static CatalogueFile ReadBuiltIn()
+    {
         using var stream = typeof(PriceCatalogue).Assembly.GetManifestResourceStream("Sanjia.Core.Pricing.catalogue.json")
             ?? throw new InvalidOperationException("The built-in price catalogue is missing from Sanjia.Core.");
-        catalogue.AddAll(Read(stream), "catalogue");
-        return catalogue;
+        return Read(stream);
     }
 
     public ModelPrice? Find(string provider, string model) =>
@@ -55,6 +61,17 @@ public sealed class CatalogueFile
     [JsonPropertyName("version")] public int Version { get; set; } = 1;
     [JsonPropertyName("note")] public string? Note { get; set; }
     [JsonPropertyName("models")] public List<CatalogueEntry> Models { get; set; } = [];
+
+    /// <summary>Preset models knowingly left unpriced (no vendor-published price found), with the reason.</summary>
+    [JsonPropertyName("unpriced")] public List<UnpricedEntry>? Unpriced { get; set; }
+}
+
+public sealed class UnpricedEntry
+{
+    [JsonPropertyName("provider")] public string Provider { get; set; } = "";
+    [JsonPropertyName("model")] public string Model { get; set; } = "";
+    [JsonPropertyName("kind")] public string Kind { get; set; } = "chat";
+    [JsonPropertyName("reason")] public string Reason { get; set; } = "";
 }
 
 public sealed class CatalogueEntry

@@ -60,7 +60,71 @@ public sealed class PricingTests
             Assert.True(price.InputPerMTok > 0, id);
             Assert.Equal(preset.Currency, price.Currency);
         }
-        Assert.Equal("CNY", catalogue.Find("zhipu", "glm-4.7")!.Currency);
+        Assert.Equal("CNY", catalogue.Find("zhipu", "embedding-3")!.Currency);
+    }
+
+    [Fact]
+    public void Every_preset_model_is_priced_or_listed_as_knowingly_unpriced()
+    {
+        var file = PriceCatalogue.ReadBuiltIn();
+        var catalogue = PriceCatalogue.LoadBuiltIn();
+        var unpriced = (file.Unpriced ?? []).ToDictionary(u => u.Provider + "/" + u.Model, StringComparer.OrdinalIgnoreCase);
+        var pricer = new Pricer(catalogue, new SanjiaOptions());
+        var missing = new List<string>();
+        var checkedModels = 0;
+        foreach (var preset in ProviderPresets.All)
+        {
+            foreach (var model in preset.ChatModels.Concat(preset.EmbeddingModels))
+            {
+                checkedModels++;
+                var id = preset.Name + "/" + model;
+                var price = pricer.PriceOf(preset.Name, model);
+                if (price is not null && unpriced.ContainsKey(id))
+                {
+                    missing.Add(id + " is priced and also listed as unpriced");
+                }
+                else if (price is null && !unpriced.ContainsKey(id))
+                {
+                    missing.Add(id + " has no price and is not listed under 'unpriced' in catalogue.json");
+                }
+            }
+        }
+        Assert.True(checkedModels > 50, $"{checkedModels} preset models");
+        Assert.True(missing.Count == 0, string.Join("\n", missing));
+
+        // Every unpriced entry names a real preset model of the right kind, with a reason, and stays unpriced end to end.
+        foreach (var (id, u) in unpriced)
+        {
+            var preset = ProviderPresets.Find(u.Provider);
+            Assert.True(preset is not null, id);
+            Assert.Contains(u.Model, u.Kind == "embedding" ? preset!.EmbeddingModels : preset!.ChatModels);
+            Assert.False(string.IsNullOrWhiteSpace(u.Reason), id);
+            Assert.False(pricer.CostOf(u.Provider, u.Model, new TokenUsage(1000, 1000)).Priced, id);
+        }
+    }
+
+    [Fact]
+    public void A_cny_price_charges_cached_input_and_output_through_the_pricer_in_cny()
+    {
+        // A China-endpoint deployment (preset qwen, CNY) priced per million tokens as the vendor publishes it.
+        var options = new SanjiaOptions();
+        options.Providers["bailian"] = new ProviderOptions { Preset = "qwen" };
+        options.Metering.Prices["bailian/qwen-plus"] = new PriceOptions { Currency = "cny", Input = 0.8m, CachedInput = 0.16m, Output = 2m };
+        var pricer = new Pricer(PriceCatalogue.LoadBuiltIn(), options);
+
+        // 120 000 prompt tokens of which 100 000 hit the cache, 4 000 completion tokens.
+        var usage = new TokenUsage(Input: 120_000, Output: 4_000, CachedInput: 100_000);
+        var cost = pricer.CostOf("bailian", "qwen-plus", usage);
+        var expected = (20_000 * 0.8m + 100_000 * 0.16m + 4_000 * 2m) / 1_000_000m;
+        Assert.Equal("CNY", cost.Currency);
+        Assert.Equal(expected, cost.Amount);
+        Assert.True(cost.Amount < (120_000 * 0.8m + 4_000 * 2m) / 1_000_000m, "cached tokens must be cheaper than uncached");
+
+        // The shipped CNY entry (Zhipu embedding-3) goes through the same arithmetic, in CNY, with no output charge.
+        var shipped = PriceCatalogue.LoadBuiltIn().Find("zhipu", "embedding-3")!;
+        var embed = new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions()).CostOf("zhipu", "embedding-3", new TokenUsage(250_000, 0));
+        Assert.Equal("CNY", embed.Currency);
+        Assert.Equal(250_000 * shipped.InputPerMTok / 1_000_000m, embed.Amount);
     }
 
     [Fact]
