@@ -126,6 +126,9 @@ public sealed class ShadowBudgetTests : IAsyncLifetime
         Assert.True(rows.Sum <= 1m, $"shadow spend {rows.Sum} exceeds the budget");
         Assert.Equal(4, rows.Rows); // two candidate calls, two grading embeddings
         Assert.Equal(5, Ledger(gw, null).Rows);
+        var spend = (await gw.AdminAsync(HttpMethod.Get, "/admin/spend?group_by=key")).GetRawText();
+        Assert.Contains("shadow:chat", spend, StringComparison.Ordinal);
+        Assert.Contains("(master key)", spend, StringComparison.Ordinal);
     }
 
     [Fact]
