@@ -1,8 +1,12 @@
+using Microsoft.Data.Sqlite;
 using Sanjia.Core.Traffic;
 
 namespace Sanjia.Storage.Sqlite;
 
-/// <summary>The body log in its own table (<c>body_log</c>) of the traffic database, keyed by request id.</summary>
+/// <summary>
+/// The body log in its own table (<c>body_log</c>) of the traffic database, keyed by request id. <c>cost</c> and
+/// <c>currency</c> are added to tables made before they existed (older rows read back as unpriced).
+/// </summary>
 public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databasePath, """
     CREATE TABLE IF NOT EXISTS body_log (
         request_id TEXT PRIMARY KEY,
@@ -19,18 +23,25 @@ public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databa
     CREATE INDEX IF NOT EXISTS body_log_model_ts ON body_log (model, ts);
     """), IBodyLogStore
 {
+    protected override void Migrate(SqliteConnection connection)
+    {
+        AddColumnIfMissing(connection, "body_log", "cost", "TEXT");
+        AddColumnIfMissing(connection, "body_log", "currency", "TEXT");
+    }
+
     public Task WriteAsync(IReadOnlyList<LoggedExchange> batch, CancellationToken cancellationToken) => WithConnectionAsync(c =>
     {
         using var tx = c.BeginTransaction();
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            INSERT OR REPLACE INTO body_log (request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms)
-            VALUES ($id, $ts, $model, $key, $dep, $ep, $req, $resp, $in, $out, $lat)
+            INSERT OR REPLACE INTO body_log (request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms, cost, currency)
+            VALUES ($id, $ts, $model, $key, $dep, $ep, $req, $resp, $in, $out, $lat, $cost, $cur)
             """;
-        var p = new[] { "$id", "$ts", "$model", "$key", "$dep", "$ep", "$req", "$resp", "$in", "$out", "$lat" }.Select(n => cmd.Parameters.Add(n, Microsoft.Data.Sqlite.SqliteType.Text)).ToArray();
+        var p = new[] { "$id", "$ts", "$model", "$key", "$dep", "$ep", "$req", "$resp", "$in", "$out", "$lat", "$cost", "$cur" }.Select(n => cmd.Parameters.Add(n, Microsoft.Data.Sqlite.SqliteType.Text)).ToArray();
         foreach (var e in batch)
         {
-            object?[] values = [e.RequestId, Time(e.Timestamp), e.Model, e.KeyId, e.Deployment, e.Endpoint, e.RequestBody, e.ResponseText, e.InputTokens, e.OutputTokens, e.LatencyMs];
+            object?[] values = [e.RequestId, Time(e.Timestamp), e.Model, e.KeyId, e.Deployment, e.Endpoint, e.RequestBody, e.ResponseText, e.InputTokens, e.OutputTokens, e.LatencyMs,
+                e.Cost?.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Currency];
             for (var i = 0; i < p.Length; i++) p[i].Value = values[i] ?? DBNull.Value;
             cmd.ExecuteNonQuery();
         }
@@ -42,7 +53,7 @@ public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databa
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            SELECT request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms FROM body_log
+            SELECT request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms, cost, currency FROM body_log
             WHERE ($model IS NULL OR model = $model) AND ($key IS NULL OR key_id = $key) AND ts >= $since AND ts < $until
             ORDER BY ts, request_id LIMIT $n
             """;
@@ -68,6 +79,8 @@ public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databa
                 InputTokens = r.GetInt32(8),
                 OutputTokens = r.GetInt32(9),
                 LatencyMs = r.GetDouble(10),
+                Cost = r.IsDBNull(11) ? null : decimal.Parse(r.GetString(11), System.Globalization.CultureInfo.InvariantCulture),
+                Currency = r.IsDBNull(12) ? null : r.GetString(12),
             });
         }
         return (IReadOnlyList<LoggedExchange>)list;

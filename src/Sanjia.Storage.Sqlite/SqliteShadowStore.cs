@@ -76,6 +76,7 @@ public abstract class SqliteTable : IDisposable
                 using var cmd = c.CreateCommand();
                 cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;" + _schema;
                 cmd.ExecuteNonQuery();
+                Migrate(c);
                 _connection = c;
             }
             return work(_connection);
@@ -84,6 +85,23 @@ public abstract class SqliteTable : IDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Brings a table made by an older version up to date (e.g. adds columns); runs once after the schema.</summary>
+    protected virtual void Migrate(SqliteConnection connection)
+    {
+    }
+
+    /// <summary>Adds a column when the table does not have it yet.</summary>
+    protected static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string type)
+    {
+        using var info = connection.CreateCommand();
+        info.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $c";
+        info.Parameters.AddWithValue("$c", column);
+        if (Convert.ToInt64(info.ExecuteScalar(), CultureInfo.InvariantCulture) > 0) return;
+        using var alter = connection.CreateCommand();
+        alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {type}";
+        alter.ExecuteNonQuery();
     }
 
     public void Dispose()

@@ -8,7 +8,7 @@ namespace Sanjia.Api.Shadow;
 
 /// <summary>
 /// <c>GET /admin/shadow/{alias}</c> (master key only): the shadow's settings, counters (enqueued, dropped, capped,
-/// completed, failed, queued now), the stored pairs' summary and the comparison report built from them;
+/// completed, failed, skipped by the budget, queued now), the budget's state (limit, spent, reserved, resets), the stored pairs' summary and the comparison report built from them;
 /// <c>?pairs=true</c> adds the pairs themselves. <c>GET /admin/shadow/{alias}/report.html</c>: the HTML report.
 /// </summary>
 public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, TimeProvider time)
@@ -42,8 +42,22 @@ public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, T
                 ["capped"] = counters.Capped,
                 ["completed"] = counters.Completed,
                 ["failed"] = counters.Failed,
+                ["skipped_budget"] = counters.SkippedBudget,
+                ["skipped_unpriced"] = counters.SkippedUnpriced,
                 ["queued"] = shadow.QueueDepth(alias),
             },
+            ["budget"] = shadow.Budget(alias)?.Status() is { } b ? new JsonObject
+            {
+                ["limit"] = b.Limit,
+                ["spent"] = b.Spent,
+                ["reserved"] = b.Reserved,
+                ["currency"] = b.Currency,
+                ["period"] = b.Period,
+                ["resets_at"] = b.ResetsAt,
+                ["skipped_budget"] = counters.SkippedBudget,
+                ["allow_unpriced"] = settings.AllowUnpriced,
+                ["key_id"] = ShadowTap.KeyIdOf(alias),
+            } : null,
             ["pairs"] = pairs.Count,
             ["scored_pairs"] = scored.Count,
             ["mean_similarity"] = scored.Count == 0 ? null : Math.Round(scored.Average(p => p.Score!.Value), 4),

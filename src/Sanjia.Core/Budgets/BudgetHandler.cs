@@ -18,7 +18,7 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
 
     public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
     {
-        if (context.Caller.KeyId is not { } keyId)
+        if (context.Caller.KeyId is not { } keyId || context.Caller.IsMaster)
         {
             return await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
         }

@@ -18,7 +18,7 @@ public sealed class EmbeddingBudgetGuard(BudgetPolicy policy)
     public async ValueTask<(BudgetAdmission? Admission, GatewayError? Error)> AdmitAsync(
         Caller caller, ResolvedModel model, EmbeddingRequest request, CancellationToken cancellationToken)
     {
-        if (caller.KeyId is not { } keyId)
+        if (caller.KeyId is not { } keyId || caller.IsMaster)
         {
             return (null, null);
         }

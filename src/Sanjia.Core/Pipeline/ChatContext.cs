@@ -3,7 +3,10 @@ using Sanjia.Core.Models;
 
 namespace Sanjia.Core.Pipeline;
 
-/// <summary>Who is calling: filled by authentication, read by metering and (later) budgets and limits.</summary>
+/// <summary>
+/// Who is calling: filled by authentication, read by metering, budgets and limits. <c>IsMaster</c> callers skip key
+/// policies; the gateway's own traffic (shadow copies) is master with its own <c>KeyId</c> for the ledger.
+/// </summary>
 public sealed record Caller(string? KeyId, string? TeamId, bool IsMaster)
 {
     public static readonly Caller Master = new(null, null, IsMaster: true);

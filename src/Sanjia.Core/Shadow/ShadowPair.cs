@@ -42,12 +42,16 @@ public interface IShadowStore
 /// <summary>Counters of one alias's shadow since start-up.</summary>
 public sealed class ShadowCounters
 {
-    internal long _enqueued, _dropped, _capped, _completed, _failed;
+    internal long _enqueued, _dropped, _capped, _completed, _failed, _skippedBudget, _skippedUnpriced;
     public long Enqueued => Interlocked.Read(ref _enqueued);
     /// <summary>Copies refused because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
     /// <summary>Copies refused by the hourly cap.</summary>
     public long Capped => Interlocked.Read(ref _capped);
+    /// <summary>Copies not sent because the shadow budget could not cover their worst-case cost.</summary>
+    public long SkippedBudget => Interlocked.Read(ref _skippedBudget);
+    /// <summary>Copies not sent because the candidate has no known price (and <c>AllowUnpriced</c> is off).</summary>
+    public long SkippedUnpriced => Interlocked.Read(ref _skippedUnpriced);
     public long Completed => Interlocked.Read(ref _completed);
     /// <summary>Candidate calls that failed (still stored, scoring 0).</summary>
     public long Failed => Interlocked.Read(ref _failed);

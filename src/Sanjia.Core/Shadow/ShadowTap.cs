@@ -11,6 +11,7 @@ using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pipeline.Taps;
 using Sanjia.Core.Pricing;
 using Sanjia.Core.Routing;
+using Sanjia.Core.Tokens;
 
 namespace Sanjia.Core.Shadow;
 
@@ -19,11 +20,19 @@ namespace Sanjia.Core.Shadow;
 /// bounded channel (<see cref="Completed"/>; a full queue or the hourly cap drops the copy and counts it). Background
 /// workers replay each copy, non-streaming, against the candidate through the engine (so it is metered and routed
 /// like any call, under the endpoint <c>/shadow</c>), measure the similarity of the two answers with an embedding
-/// model, and store the pair. The caller's response is never touched.
+/// model, and store the pair. The caller's response is never touched. The shadow's calls are its own traffic: they
+/// run under the key id <c>shadow:&lt;alias&gt;</c> (<see cref="KeyIdOf"/>), outside callers' key policies and
+/// budgets, and are charged to the alias's own <see cref="ShadowBudget"/> when one is configured (a call the budget
+/// cannot cover is skipped and counted).
 /// </summary>
 public sealed partial class ShadowTap : BackgroundService, IChatTap
 {
     public const string Endpoint = "/shadow";
+
+    /// <summary>Head-room on the prompt estimate, as for keys' budgets: vendors' tokenizers differ from o200k.</summary>
+    private const decimal PromptMargin = 1.5m;
+
+    private readonly int _defaultMaxOutputTokens;
 
     private readonly Dictionary<string, Lane> _lanes;
     private readonly Func<GatewayEngine> _engine;
@@ -34,10 +43,16 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
     private readonly Pricer? _pricer;
 
     public ShadowTap(IReadOnlyDictionary<string, ShadowOptions> shadows, Func<GatewayEngine> engine, IShadowStore store, IRandomSource random, TimeProvider time, ILogger<ShadowTap> logger,
-        Pricer? pricer = null)
+        Pricer? pricer = null, MeteringOptions? metering = null)
     {
         _pricer = pricer;
-        _lanes = shadows.ToDictionary(s => s.Key, s => new Lane(s.Key, s.Value), StringComparer.OrdinalIgnoreCase);
+        metering ??= new MeteringOptions();
+        _defaultMaxOutputTokens = metering.DefaultMaxOutputTokens;
+        var currencies = new CurrencyConverter(metering);
+        _lanes = shadows.ToDictionary(s => s.Key, s => new Lane(s.Key, s.Value)
+        {
+            Budget = s.Value.Budget is { } b && pricer is not null ? new ShadowBudget(b, s.Value.AllowUnpriced, pricer, currencies, time) : null,
+        }, StringComparer.OrdinalIgnoreCase);
         _engine = engine;
         _store = store;
         _random = random;
@@ -50,6 +65,12 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
     public ShadowOptions? Settings(string alias) => _lanes.GetValueOrDefault(alias)?.Options;
 
     public ShadowCounters? Counters(string alias) => _lanes.GetValueOrDefault(alias)?.Counters;
+
+    /// <summary>The alias's spend cap, or null when it has none.</summary>
+    public ShadowBudget? Budget(string alias) => _lanes.GetValueOrDefault(alias)?.Budget;
+
+    /// <summary>The key id the shadow's ledger rows carry, so spend reports show them apart from callers'.</summary>
+    public static string KeyIdOf(string alias) => "shadow:" + alias;
 
     public int QueueDepth(string alias) => _lanes.TryGetValue(alias, out var l) ? l.Queue.Reader.Count : 0;
 
@@ -90,6 +111,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
                 try
                 {
                     var pair = await ReplayAsync(lane, chat, stoppingToken).ConfigureAwait(false);
+                    if (pair is null) continue; // skipped by the budget, counted there
                     await _store.SaveAsync(pair, CancellationToken.None).ConfigureAwait(false);
                     Interlocked.Increment(ref pair.CandidateError is null ? ref lane.Counters._completed : ref lane.Counters._failed);
                 }
@@ -106,7 +128,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         }
     }
 
-    private async Task<ShadowPair> ReplayAsync(Lane lane, CompletedChat chat, CancellationToken ct)
+    private async Task<ShadowPair?> ReplayAsync(Lane lane, CompletedChat chat, CancellationToken ct)
     {
         var engine = _engine();
         var primaryText = chat.ResponseText();
@@ -132,9 +154,32 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         body.Remove("stream_options");
         var (request, parseError) = ChatRequestParser.Parse(Encoding.UTF8.GetBytes(body.ToJsonString()));
         if (parseError is not null) return pair with { CandidateError = parseError.Message, Score = 0 };
+        ShadowHold? hold = null;
+        if (lane.Budget is { } budget && engine.Registry.Resolve(request!.Model) is { } candidate)
+        {
+            var prompt = (int)Math.Ceiling(TokenCounter.CountPrompt(request.PromptText) * PromptMargin);
+            var n = Math.Max(1, request.N);
+            (hold, var refusal) = budget.TryReserve(candidate, price =>
+                CostCalculator.WorstCase(price, prompt, (request.MaxTokens ?? price.MaxOutputTokens ?? _defaultMaxOutputTokens) * n));
+            if (hold is null)
+            {
+                Interlocked.Increment(ref refusal == ShadowBudget.Refusal.Unpriced ? ref lane.Counters._skippedUnpriced : ref lane.Counters._skippedBudget);
+                return null;
+            }
+        }
         var start = _time.GetTimestamp();
-        var caller = new Caller(chat.KeyId, chat.TeamId, IsMaster: false);
-        var (context, outcome) = await engine.ChatAsync(request!, caller, chat.RequestId + "-shadow", Endpoint, start, ct).ConfigureAwait(false);
+        var caller = new Caller(KeyIdOf(lane.Alias), null, IsMaster: true);
+        ChatContext? context;
+        ChatOutcome outcome;
+        try
+        {
+            (context, outcome) = await engine.ChatAsync(request!, caller, chat.RequestId + "-shadow", Endpoint, start, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (hold is not null) lane.Budget!.Release(hold);
+            throw;
+        }
         var text = new StringBuilder();
         TokenUsage usage = default;
         switch (outcome.Response)
@@ -152,6 +197,12 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
                 usage = stream.Usage;
                 break;
         }
+        if (hold is not null)
+        {
+            var rows = context?.ConsumedAttempts.Select(a => ((Models.Deployment?)a.Deployment, a.Usage)).ToList() ?? [];
+            if (outcome.Response is not null) rows.Add((context?.Deployment, usage));
+            lane.Budget!.Settle(hold, rows);
+        }
         pair = pair with
         {
             CandidateDeployment = context?.Deployment?.Id,
@@ -166,16 +217,46 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
             pair = pair with { CandidateCost = candidateCost, CandidateCurrency = cc.Currency };
         }
         if (outcome.Error is not null) return pair with { Score = 0 };
-        var (score, error) = await SimilarityAsync(engine, lane.Options.EmbeddingModel, primaryText, pair.CandidateText, caller, chat.RequestId, ct).ConfigureAwait(false);
+        var (score, error) = await SimilarityAsync(engine, lane, primaryText, pair.CandidateText, caller, chat.RequestId, ct).ConfigureAwait(false);
         return pair with { Score = score, ScoreError = error };
     }
 
-    private async Task<(double? Score, string? Error)> SimilarityAsync(GatewayEngine engine, string model, string a, string b, Caller caller, string requestId, CancellationToken ct)
+    private async Task<(double? Score, string? Error)> SimilarityAsync(GatewayEngine engine, Lane lane, string a, string b, Caller caller, string requestId, CancellationToken ct)
     {
         if (a == b) return (1, null);
+        var model = lane.Options.EmbeddingModel;
         var inputs = new[] { a, b };
+        ShadowHold? hold = null;
+        var resolved = lane.Budget is null ? null : engine.Registry.Resolve(model);
+        if (resolved is not null)
+        {
+            var tokens = (int)Math.Ceiling((TokenCounter.Count(a) + TokenCounter.Count(b)) * PromptMargin);
+            (hold, var refusal) = lane.Budget!.TryReserve(resolved, price => CostCalculator.WorstCase(price, tokens, 0));
+            if (hold is null)
+            {
+                return (null, refusal == ShadowBudget.Refusal.Unpriced
+                    ? $"the embedding model '{model}' has no known price (Sanjia:Shadow:{lane.Alias}:AllowUnpriced)"
+                    : "the shadow budget cannot cover grading this pair");
+            }
+        }
         var body = Encoding.UTF8.GetBytes(new JsonObject { ["model"] = model, ["input"] = new JsonArray(a, b) }.ToJsonString());
-        var outcome = await engine.EmbedAsync(new EmbeddingRequest { Body = body, Model = model, Inputs = inputs }, caller, requestId + "-shadow-embed", _time.GetTimestamp(), ct).ConfigureAwait(false);
+        EmbeddingOutcome outcome;
+        try
+        {
+            outcome = await engine.EmbedAsync(new EmbeddingRequest { Body = body, Model = model, Inputs = inputs }, caller, requestId + "-shadow-embed", _time.GetTimestamp(), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (hold is not null) lane.Budget!.Release(hold);
+            throw;
+        }
+        if (hold is not null)
+        {
+            // Charged at the first embedding deployment's price (the one the engine tries first).
+            var used = resolved!.Deployments.FirstOrDefault(d => d.Provider.Embeddings is not null);
+            if (outcome.Result is { } r) lane.Budget!.Settle(hold, [(used, r.Usage)]);
+            else lane.Budget!.Release(hold);
+        }
         if (outcome.Error is { } e) return (null, $"embeddings with '{model}' failed: {e.Message}");
         var vectors = outcome.Result!.Vectors ?? ReadVectors(outcome.Result.Body!.Value);
         return vectors is { Count: 2 } ? (Cosine(vectors[0], vectors[1]), null) : (null, "the embedding answer has no vectors");
@@ -212,6 +293,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         public string Alias { get; } = alias;
         public ShadowOptions Options { get; } = options;
         public ShadowCounters Counters { get; } = new();
+        public ShadowBudget? Budget { get; init; }
         public Channel<CompletedChat> Queue { get; } = Channel.CreateBounded<CompletedChat>(new BoundedChannelOptions(options.QueueSize)
         {
             FullMode = BoundedChannelFullMode.Wait, // so TryWrite fails when full and the drop is counted

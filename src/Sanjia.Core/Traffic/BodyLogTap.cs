@@ -2,8 +2,10 @@ using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pipeline.Taps;
+using Sanjia.Core.Pricing;
 using Sanjia.Core.Shadow;
 
 namespace Sanjia.Core.Traffic;
@@ -13,7 +15,7 @@ namespace Sanjia.Core.Traffic;
 /// (a full channel drops and counts). A background writer stores batches in one transaction each, and drains the
 /// channel at shutdown, like the ledger's writer. The answer's text is extracted off the request path.
 /// </summary>
-public sealed partial class BodyLogTap(IBodyLogStore store, int queueSize, ILogger<BodyLogTap> logger) : BackgroundService, IChatTap
+public sealed partial class BodyLogTap(IBodyLogStore store, int queueSize, ILogger<BodyLogTap> logger, Pricer? pricer = null) : BackgroundService, IChatTap
 {
     private const int MaxBatch = 256;
     private readonly Channel<CompletedChat> _queue = Channel.CreateBounded<CompletedChat>(new BoundedChannelOptions(queueSize) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -69,8 +71,11 @@ public sealed partial class BodyLogTap(IBodyLogStore store, int queueSize, ILogg
         }
     }
 
-    private static LoggedExchange ToExchange(CompletedChat c) => new()
+    private LoggedExchange ToExchange(CompletedChat c)
     {
+        var cost = pricer?.CostOf(c.Provider, c.UpstreamModel, c.Usage) ?? Cost.Unpriced;
+        return new()
+        {
         RequestId = c.RequestId,
         Timestamp = c.Timestamp,
         Model = c.Model,
@@ -82,7 +87,10 @@ public sealed partial class BodyLogTap(IBodyLogStore store, int queueSize, ILogg
         InputTokens = c.Usage.Input,
         OutputTokens = c.Usage.Output,
         LatencyMs = c.LatencyMs,
-    };
+        Cost = cost.Amount,
+        Currency = cost.Currency,
+        };
+    }
 
     [LoggerMessage(EventId = 4300, Level = LogLevel.Error, Message = "Body log: {Count} exchanges could not be written ({Error})")]
     private static partial void LogWriteFailed(ILogger logger, int count, string error);

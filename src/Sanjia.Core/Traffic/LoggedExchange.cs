@@ -15,6 +15,9 @@ public sealed record LoggedExchange
     public int InputTokens { get; init; }
     public int OutputTokens { get; init; }
     public double LatencyMs { get; init; }
+    /// <summary>The answer's cost at the deployment's price (<see cref="Pricing.Pricer"/>); null = unpriced.</summary>
+    public decimal? Cost { get; init; }
+    public string? Currency { get; init; }
 }
 
 /// <summary>What to read back from the body log; every filter is optional. <c>Until</c> is exclusive.</summary>

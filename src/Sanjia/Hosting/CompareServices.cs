@@ -36,12 +36,12 @@ internal static class CompareServices
         services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
             sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>(),
-            sp.GetRequiredService<Pricer>()));
+            sp.GetRequiredService<Pricer>(), options.Metering));
         services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
         if (options.Logging.Bodies)
         {
-            services.AddSingleton(sp => new BodyLogTap(sp.GetRequiredService<IBodyLogStore>(), options.Logging.BodyQueueSize, sp.GetRequiredService<ILogger<BodyLogTap>>()));
+            services.AddSingleton(sp => new BodyLogTap(sp.GetRequiredService<IBodyLogStore>(), options.Logging.BodyQueueSize, sp.GetRequiredService<ILogger<BodyLogTap>>(), sp.GetRequiredService<Pricer>()));
             services.AddSingleton<IChatTap>(sp => sp.GetRequiredService<BodyLogTap>());
             services.AddHostedService(sp => sp.GetRequiredService<BodyLogTap>());
         }

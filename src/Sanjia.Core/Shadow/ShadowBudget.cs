@@ -1,0 +1,145 @@
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Models;
+using Sanjia.Core.Pricing;
+
+namespace Sanjia.Core.Shadow;
+
+/// <summary>A hold on a shadow budget: settled to the actual cost or released, once.</summary>
+public sealed class ShadowHold(decimal amount)
+{
+    internal decimal Amount { get; } = amount;
+    private int _done;
+    internal bool TryFinish() => Interlocked.Exchange(ref _done, 1) == 0;
+}
+
+/// <summary>Spent and held amounts of one shadow budget in its current window.</summary>
+public sealed record ShadowBudgetStatus(decimal Limit, string Currency, string Period, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt);
+
+/// <summary>
+/// The spend cap of one alias's shadow (<c>Sanjia:Shadow:&lt;alias&gt;:Budget</c>): before each shadow call the
+/// worst-case cost of the model it calls (every deployment, at its price through the <see cref="Pricer"/>) is held,
+/// refused when spent + held + it would pass the limit, and the hold is settled to the actual cost afterwards. In
+/// memory: a <c>total</c> budget counts from start-up.
+/// </summary>
+public sealed class ShadowBudget
+{
+    private readonly Lock _lock = new();
+    private readonly ShadowBudgetOptions _options;
+    private readonly ShadowBudgetPeriod _period;
+    private readonly bool _allowUnpriced;
+    private readonly Pricer _pricer;
+    private readonly CurrencyConverter _currencies;
+    private readonly TimeProvider _time;
+    private DateTimeOffset _windowStart = DateTimeOffset.MinValue;
+    private decimal _spent;
+    private decimal _reserved;
+
+    public ShadowBudget(ShadowBudgetOptions options, bool allowUnpriced, Pricer pricer, CurrencyConverter currencies, TimeProvider time)
+    {
+        _options = options;
+        _period = ShadowBudgetOptions.ParsePeriod(options.Period) ?? ShadowBudgetPeriod.Total;
+        _allowUnpriced = allowUnpriced;
+        _pricer = pricer;
+        _currencies = currencies;
+        _time = time;
+    }
+
+    public string Currency => _options.Currency.ToUpperInvariant();
+
+    /// <summary>Why a call may not be held: the budget is spent, or a deployment has no usable price.</summary>
+    public enum Refusal { None, Budget, Unpriced }
+
+    /// <summary>
+    /// Holds the most <paramref name="model"/> can cost (<paramref name="worstCase"/> prices one deployment in its
+    /// price's currency), or says why not. Unpriced deployments (or ones priced in a currency with no configured rate)
+    /// count as zero only with <c>AllowUnpriced</c>.
+    /// </summary>
+    public (ShadowHold? Hold, Refusal Refusal) TryReserve(ResolvedModel model, Func<ModelPrice, decimal> worstCase)
+    {
+        var worst = 0m;
+        foreach (var d in model.Deployments)
+        {
+            if (_pricer.PriceOf(d) is { } price && _currencies.TryConvert(worstCase(price), price.Currency, Currency, out var amount))
+            {
+                worst = Math.Max(worst, amount);
+            }
+            else if (!_allowUnpriced)
+            {
+                return (null, Refusal.Unpriced);
+            }
+        }
+        lock (_lock)
+        {
+            Roll();
+            if (_spent + _reserved + worst > _options.Amount) return (null, Refusal.Budget);
+            _reserved += worst;
+        }
+        return (new ShadowHold(worst), Refusal.None);
+    }
+
+    /// <summary>Replaces the hold by the cost of the metered rows (each at its deployment's price).</summary>
+    public void Settle(ShadowHold hold, IEnumerable<(Deployment? Deployment, TokenUsage Usage)> rows)
+    {
+        var actual = 0m;
+        foreach (var (d, usage) in rows)
+        {
+            if (usage.Total == 0) continue;
+            var cost = _pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage);
+            if (cost.Amount is { } a && _currencies.TryConvert(a, cost.Currency!, Currency, out var c)) actual += c;
+        }
+        if (!hold.TryFinish()) return;
+        lock (_lock)
+        {
+            Roll();
+            _reserved = Math.Max(0, _reserved - hold.Amount);
+            _spent += actual;
+        }
+    }
+
+    public void Release(ShadowHold hold)
+    {
+        if (!hold.TryFinish()) return;
+        lock (_lock) _reserved = Math.Max(0, _reserved - hold.Amount);
+    }
+
+    public ShadowBudgetStatus Status()
+    {
+        lock (_lock)
+        {
+            Roll();
+            return new ShadowBudgetStatus(_options.Amount, Currency, _period.ToString().ToLowerInvariant(), _spent, _reserved, End(_windowStart));
+        }
+    }
+
+    /// <summary>A new window starts with nothing spent (holds taken before stay until settled).</summary>
+    private void Roll()
+    {
+        var start = Start(_time.GetUtcNow());
+        if (start != _windowStart)
+        {
+            _windowStart = start;
+            _spent = 0;
+        }
+    }
+
+    private DateTimeOffset Start(DateTimeOffset now)
+    {
+        var u = now.UtcDateTime;
+        return _period switch
+        {
+            ShadowBudgetPeriod.Hourly => new DateTimeOffset(u.Year, u.Month, u.Day, u.Hour, 0, 0, TimeSpan.Zero),
+            ShadowBudgetPeriod.Daily => new DateTimeOffset(u.Date, TimeSpan.Zero),
+            ShadowBudgetPeriod.Monthly => new DateTimeOffset(u.Year, u.Month, 1, 0, 0, 0, TimeSpan.Zero),
+            _ => DateTimeOffset.UnixEpoch,
+        };
+    }
+
+    private DateTimeOffset? End(DateTimeOffset start) => _period switch
+    {
+        ShadowBudgetPeriod.Hourly => start.AddHours(1),
+        ShadowBudgetPeriod.Daily => start.AddDays(1),
+        ShadowBudgetPeriod.Monthly => start.AddMonths(1),
+        _ => null,
+    };
+}
