@@ -225,6 +225,37 @@ public sealed class LocalToolTests : IDisposable
     }
 
     [Fact]
+    public void Streamed_tool_calls_reach_anthropic_clients_as_tool_use_blocks()
+    {
+        var call = Assert.Single(ToolCallParser.Parse("<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris, the capital of France\"}}</tool_call>", false).Calls);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new Sanjia.Core.Translation.AnthropicStreamWriter(output, "local/m");
+        writer.Start(10);
+        writer.Chunk(OpenAiChatJson.Chunk("c", 1, "local/m", 0, "assistant", "", null));
+        writer.Chunk(OpenAiChatJson.Chunk("c", 1, "local/m", 0, null, "Checking.", null));
+        foreach (var chunk in ToolCallJson.Chunks("c", 1, "local/m", [call], false))
+        {
+            writer.Chunk(chunk);
+        }
+        writer.Chunk(OpenAiChatJson.Chunk("c", 1, "local/m", 0, null, null, "tool_calls"));
+        writer.Finish(new TokenUsage(10, 5));
+
+        var events = Encoding.UTF8.GetString(output.WrittenSpan).Replace("\r\n", "\n", StringComparison.Ordinal)
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(b => b.Split('\n').First(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..])
+            .Select(d => JsonDocument.Parse(d).RootElement.Clone()).ToList();
+        var toolStart = events.Single(e => e.GetProperty("type").GetString() == "content_block_start"
+            && e.GetProperty("content_block").GetProperty("type").GetString() == "tool_use");
+        Assert.Equal("get_weather", toolStart.GetProperty("content_block").GetProperty("name").GetString());
+        Assert.Equal(call.Id, toolStart.GetProperty("content_block").GetProperty("id").GetString());
+        var json = string.Concat(events
+            .Where(e => e.GetProperty("type").GetString() == "content_block_delta" && e.GetProperty("delta").GetProperty("type").GetString() == "input_json_delta")
+            .Select(e => e.GetProperty("delta").GetProperty("partial_json").GetString()));
+        Assert.Equal("Paris, the capital of France", JsonDocument.Parse(json).RootElement.GetProperty("city").GetString());
+        Assert.Equal("tool_use", events.Single(e => e.GetProperty("type").GetString() == "message_delta").GetProperty("delta").GetProperty("stop_reason").GetString());
+    }
+
+    [Fact]
     public async Task The_model_answers_with_tools_and_tool_history_in_the_request_streaming_and_not()
     {
         var body = LocalChatTests.Merge(
