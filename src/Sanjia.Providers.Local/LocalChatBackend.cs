@@ -2,12 +2,13 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Providers.Local.Tools;
 
 namespace Sanjia.Providers.Local;
 
 /// <summary>
 /// The chat side of the <c>local</c> provider: picks the model, rejects what a plain llama.cpp generation cannot
-/// honour (naming the field), and hands the rest to the model.
+/// honour (naming the field), reads the offered tools (see Tools/), and hands the rest to the model.
 /// </summary>
 internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : IChatBackend
 {
@@ -39,7 +40,12 @@ internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : ICh
         {
             return error;
         }
-        return await model.ChatAsync(call, request, cancellationToken).ConfigureAwait(false);
+        var tools = ToolSet.From(request.Tools, request.ToolChoice, out var toolError);
+        if (toolError is not null)
+        {
+            return toolError;
+        }
+        return await model.ChatAsync(call, request, tools, cancellationToken).ConfigureAwait(false);
     }
 
     private GatewayError? Unsupported(ChatRequest call, ChatRequestDto request)
@@ -47,10 +53,6 @@ internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : ICh
         if ((request.N ?? call.N) > 1)
         {
             return GatewayError.Unsupported("n", Description);
-        }
-        if (request.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
-        {
-            return GatewayError.Unsupported("tools", Description);
         }
         if (request.ResponseFormat is { ValueKind: JsonValueKind.Object } format
             && format.TryGetProperty("type", out var type) && (type.ValueEquals("json_schema") || type.ValueEquals("json_object")))

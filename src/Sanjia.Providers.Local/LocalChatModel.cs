@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Json;
+using Sanjia.Providers.Local.Tools;
 
 namespace Sanjia.Providers.Local;
 
@@ -38,7 +39,7 @@ internal sealed class LocalChatModel
 
     public ConcurrencyLimiter Limiter { get; }
 
-    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, ChatRequestDto request, CancellationToken cancellationToken)
+    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, ChatRequestDto request, ToolSet? tools, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         LLamaWeights weights;
@@ -55,7 +56,7 @@ internal sealed class LocalChatModel
         }
 
         var (format, contextParams) = prepared;
-        var prompt = Tokenize(weights, format.Apply(Messages(request)));
+        var prompt = Tokenize(weights, format.Apply(ToolPrompt.Messages(request.Messages, tools)));
         var contextSize = (int)contextParams.ContextSize!.Value;
         if (prompt.Length >= contextSize)
         {
@@ -98,7 +99,8 @@ internal sealed class LocalChatModel
         var created = _time.GetUtcNow().ToUnixTimeSeconds();
         if (call.Request.Stream)
         {
-            return new LocalChatStream(generation, call.Request.Model, call.Request.IncludeUsage, created, started);
+            return new LocalChatStream(generation, call.Request.Model, call.Request.IncludeUsage, created, started,
+                tools is null ? null : new ToolCallStreamFilter(tools.Forced));
         }
 
         using (generation)
@@ -113,6 +115,11 @@ internal sealed class LocalChatModel
                 return ex.Error;
             }
             var usage = generation.Usage;
+            if (tools is not null && ToolCallParser.Parse(text, tools.Forced) is { Calls.Count: > 0 } answer)
+            {
+                return new CompleteChatResponse(
+                    ToolCallJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model, answer.Content, answer.Calls, usage), usage);
+            }
             var body = OpenAiChatJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model,
                 [new OpenAiChatJson.Choice(0, text, generation.FinishReason!)], usage);
             return new CompleteChatResponse(body, usage);
@@ -149,15 +156,6 @@ internal sealed class LocalChatModel
         }
         return prepared;
     }
-
-    private static List<(string Role, string Content)> Messages(ChatRequestDto request) =>
-        request.Messages.Select(m => (m.Role switch
-        {
-            // Templates know system/user/assistant; OpenAI's newer name for the system role maps onto it.
-            "developer" => "system",
-            "function" => "tool",
-            var role => role,
-        }, m.Text)).ToList();
 
     private static LLamaToken[] Tokenize(LLamaWeights weights, string prompt)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Providers.Local.Tools;
 
 namespace Sanjia.Providers.Local;
 
@@ -10,10 +11,12 @@ namespace Sanjia.Providers.Local;
 /// <see cref="Ahead"/> tokens ahead of the reader (a slow or vanished client costs a few strings, no more), and hands
 /// each token over with synchronous continuations: the reader's work (JSON, the socket write) runs right there on
 /// the decoding thread, so a token costs no thread hand-off. Disposing stops decoding and frees the context and slot.
+/// When tools are offered, a <see cref="ToolCallStreamFilter"/> holds back what may be a tool call; calls found at the
+/// end are sent as tool-call deltas before the finish chunk (finish_reason "tool_calls").
 /// </summary>
 internal sealed class LocalChatStream : StreamingChatResponse
 {
-    private enum State { Role, Content, Usage, Done }
+    private enum State { Role, Content, Tail, Usage, Done }
 
     private readonly Generation _generation;
     private readonly string _id;
@@ -21,6 +24,8 @@ internal sealed class LocalChatStream : StreamingChatResponse
     private readonly string _model;
     private readonly bool _includeUsage;
     private readonly long _startTimestamp;
+    private readonly ToolCallStreamFilter? _tools;
+    private readonly Queue<byte[]> _tail = new();
     private const int Ahead = 16;
     private State _state;
     private ReadOnlyMemory<byte> _current;
@@ -29,8 +34,9 @@ internal sealed class LocalChatStream : StreamingChatResponse
     private Task? _decoder;
     private int _disposed;
 
-    public LocalChatStream(Generation generation, string model, bool includeUsage, long created, long startTimestamp)
+    public LocalChatStream(Generation generation, string model, bool includeUsage, long created, long startTimestamp, ToolCallStreamFilter? tools = null)
     {
+        _tools = tools;
         _generation = generation;
         _model = model;
         _includeUsage = includeUsage;
@@ -55,6 +61,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
 
             case State.Content:
                 string? text;
+            read:
                 try
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -75,6 +82,14 @@ internal sealed class LocalChatStream : StreamingChatResponse
                     }
                     throw;
                 }
+                if (text is not null && _tools is not null)
+                {
+                    text = _tools.Push(text);
+                    if (text.Length == 0)
+                    {
+                        goto read;
+                    }
+                }
                 TimeToFirstChunk ??= Stopwatch.GetElapsedTime(_startTimestamp);
                 if (text is not null)
                 {
@@ -82,8 +97,32 @@ internal sealed class LocalChatStream : StreamingChatResponse
                     return true;
                 }
                 _generation.Dispose();
-                _current = OpenAiChatJson.Chunk(_id, _created, _model, 0, null, null, _generation.FinishReason, _includeUsage);
-                _state = _includeUsage ? State.Usage : State.Done;
+                var finishReason = _generation.FinishReason;
+                if (_tools?.Complete() is { } answer)
+                {
+                    if (answer.Content.Length > 0)
+                    {
+                        _tail.Enqueue(OpenAiChatJson.Chunk(_id, _created, _model, 0, null, answer.Content, null, _includeUsage));
+                    }
+                    foreach (var chunk in ToolCallJson.Chunks(_id, _created, _model, answer.Calls, _includeUsage))
+                    {
+                        _tail.Enqueue(chunk);
+                    }
+                    if (answer.Calls.Count > 0)
+                    {
+                        finishReason = "tool_calls";
+                    }
+                }
+                _tail.Enqueue(OpenAiChatJson.Chunk(_id, _created, _model, 0, null, null, finishReason, _includeUsage));
+                _state = State.Tail;
+                goto case State.Tail;
+
+            case State.Tail:
+                _current = _tail.Dequeue();
+                if (_tail.Count == 0)
+                {
+                    _state = _includeUsage ? State.Usage : State.Done;
+                }
                 return true;
 
             case State.Usage:

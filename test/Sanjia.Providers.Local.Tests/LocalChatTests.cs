@@ -193,7 +193,6 @@ public sealed class LocalChatTests(LocalModelFixture fixture)
 
     [Theory]
     [InlineData("""{"n":2}""", "n")]
-    [InlineData("""{"tools":[{"type":"function","function":{"name":"f","parameters":{}}}]}""", "tools")]
     [InlineData("""{"response_format":{"type":"json_object"}}""", "response_format")]
     [InlineData("""{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}}""", "response_format")]
     [InlineData("""{"logprobs":true}""", "logprobs")]
@@ -243,7 +242,7 @@ public sealed class LocalChatTests(LocalModelFixture fixture)
         Assert.Contains("local/nope", outcome.Error.Message);
     }
 
-    private static string Merge(string body, string extraJson)
+    internal static string Merge(string body, string extraJson)
     {
         var target = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
         foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(extraJson)!.AsObject())

@@ -80,9 +80,9 @@ public sealed class LocalModelTests : IAsyncLifetime
     public async Task Fields_the_local_model_cannot_honour_get_400_naming_them()
     {
         using var response = await _gateway.Http.PostAsync("/v1/chat/completions", new StringContent(
-            Body(5, false, ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"), Encoding.UTF8, "application/json"));
+            Body(5, false, ",\"response_format\":{\"type\":\"json_object\"}"), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("tools", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal("response_format", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
     }
 
     [Fact]
