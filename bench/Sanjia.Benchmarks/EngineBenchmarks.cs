@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing;
 using Sanjia.Core.Security;
 
 namespace Sanjia.Benchmarks;
@@ -34,7 +35,8 @@ public class EngineBenchmarks
         var errors = new ConfigErrors();
         _registry = new ModelRegistry(providers, aliases, errors, DateTimeOffset.UnixEpoch);
         errors.ThrowIfAny();
-        _engine = new GatewayEngine(_registry, new CountingLedger(), TimeProvider.System);
+        _engine = new GatewayEngine(_registry, new CountingLedger(), TimeProvider.System,
+            RoutingServiceCollectionExtensions.CreateRouter(new RoutingOptions(), TimeProvider.System));
         _request = Sanjia.Core.Json.ChatRequestParser.Parse(Payloads.SmallRequest).Request!;
     }
 

@@ -10,17 +10,20 @@ public sealed class GatewayEngine
     private readonly ChatHandler _pipeline;
     private readonly ILedger _ledger;
     private readonly TimeProvider _time;
+    private readonly Routing.ResilientRouter _router;
     private volatile ModelRegistry _registry;
 
-    /// <param name="router">The terminal stage; the host passes the resilient router, the default tries deployments in order.</param>
-    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Action<ChatPipelineBuilder>? configure = null, ChatHandler? router = null)
+    /// <param name="router">The pipeline's terminal stage, which also decides embedding fallbacks.</param>
+    /// <param name="configure">Stages between metering (always outermost) and the router.</param>
+    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<ChatPipelineBuilder>? configure = null)
     {
         _registry = registry;
         _ledger = ledger;
         _time = time;
+        _router = router;
         var builder = new ChatPipelineBuilder().UseMetering(ledger, time);
         configure?.Invoke(builder);
-        _pipeline = builder.Build(router ?? new RoutingHandler());
+        _pipeline = builder.Build(router);
     }
 
     public ModelRegistry Registry => _registry;
@@ -77,7 +80,7 @@ public sealed class GatewayEngine
                 used = deployment;
                 attempts++;
                 outcome = await backend.EmbedAsync(new EmbeddingCall(request, deployment.UpstreamModel, requestId), cancellationToken).ConfigureAwait(false);
-                if (outcome.Result is not null || !RoutingHandler.IsWorthFallingBack(outcome.Error!))
+                if (outcome.Result is not null || Routing.FailureClassifier.Classify(outcome.Error!, _router.Options) == Routing.FailureAction.Return)
                 {
                     break;
                 }

@@ -26,6 +26,9 @@ public sealed partial class ResilientRouter(
     IRandomSource random,
     ILogger<ResilientRouter> logger) : ChatHandler
 {
+    /// <summary>The routing options in force (they change on reload).</summary>
+    public RoutingOptions Options => settings.Current;
+
     public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
     {
         var options = settings.Current;

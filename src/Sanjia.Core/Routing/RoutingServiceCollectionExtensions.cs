@@ -29,4 +29,15 @@ public static class RoutingServiceCollectionExtensions
         services.AddHostedService<ActiveHealthChecks>();
         return services;
     }
+
+    /// <summary>A router outside a host (tools, tests, benchmarks): the built-in strategies, fresh deployment state.</summary>
+    public static ResilientRouter CreateRouter(RoutingOptions options, TimeProvider time, IRandomSource? random = null)
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(time);
+        if (random is not null)
+        {
+            services.AddSingleton(random);
+        }
+        return services.AddSanjiaRouting(options).BuildServiceProvider().GetRequiredService<ResilientRouter>();
+    }
 }

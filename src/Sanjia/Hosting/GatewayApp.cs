@@ -81,13 +81,13 @@ public static class GatewayApp
         services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
             sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ResilientRouter>(),
             pipeline =>
             {
                 // Taps (shadow copies, body log) see what the caller got; budgets refuse before any upstream call.
                 pipeline.UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>());
                 pipeline.UseBudgets(sp.GetRequiredService<BudgetPolicy>());
-            },
-            router: sp.GetRequiredService<ResilientRouter>())
+            })
         {
             EmbeddingBudgets = new EmbeddingBudgetGuard(sp.GetRequiredService<BudgetPolicy>()),
         });

@@ -5,6 +5,7 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Json;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing;
 
 namespace Sanjia.Core.Tests.Pipeline;
 
@@ -24,7 +25,8 @@ public class PipelineTests
         var registry = new ModelRegistry(providers, aliases, errors, DateTimeOffset.UnixEpoch);
         Assert.False(errors.Any, string.Join("\n", errors.Errors));
         var ledger = new RecordingLedger();
-        return (new GatewayEngine(registry, ledger, new FakeTimeProvider()), ledger);
+        var time = new FakeTimeProvider();
+        return (new GatewayEngine(registry, ledger, time, RoutingServiceCollectionExtensions.CreateRouter(new RoutingOptions(), time)), ledger);
     }
 
     [Theory]
