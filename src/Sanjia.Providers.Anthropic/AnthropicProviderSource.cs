@@ -19,19 +19,11 @@ public sealed class AnthropicProviderSource(TimeProvider time, Func<string, stri
             if (!string.Equals(p.Type, "anthropic", StringComparison.OrdinalIgnoreCase)) continue;
             var path = $"{SanjiaOptions.Section}:Providers:{name}";
             if (!Uri.TryCreate(p.BaseUrl ?? DefaultBaseUrl, UriKind.Absolute, out var uri)) continue; // reported by OptionsValidator
-            var keyEnv = p.ApiKeyEnv ?? (p.BaseUrl is null ? "ANTHROPIC_API_KEY" : null);
-            var key = p.ApiKey;
-            var source = "configuration";
-            if (string.IsNullOrEmpty(key) && keyEnv is not null)
+            if (ProviderKeys.Resolve(p, path, p.BaseUrl is null ? "ANTHROPIC_API_KEY" : null, required: true, _env, errors) is not { } credentials)
             {
-                key = _env(keyEnv);
-                source = "$" + keyEnv;
-            }
-            if (string.IsNullOrEmpty(key))
-            {
-                errors.Add($"{path}:ApiKey", $"no API key: set ApiKey or ApiKeyEnv{(keyEnv is null ? "" : $", or the environment variable {keyEnv}")}.");
                 continue;
             }
+            var (key, source) = credentials;
             var headers = new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase);
             var version = headers.Remove("anthropic-version", out var v) ? v : DefaultVersion;
             yield return new AnthropicProvider(new AnthropicProviderSettings(

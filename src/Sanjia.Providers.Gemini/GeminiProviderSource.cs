@@ -18,19 +18,11 @@ public sealed class GeminiProviderSource(TimeProvider time, Func<string, string?
             if (!string.Equals(p.Type, "gemini", StringComparison.OrdinalIgnoreCase)) continue;
             var path = $"{SanjiaOptions.Section}:Providers:{name}";
             if (!Uri.TryCreate(p.BaseUrl ?? DefaultBaseUrl, UriKind.Absolute, out var uri)) continue; // reported by OptionsValidator
-            var keyEnv = p.ApiKeyEnv ?? (p.BaseUrl is null ? "GEMINI_API_KEY" : null);
-            var key = p.ApiKey;
-            var source = "configuration";
-            if (string.IsNullOrEmpty(key) && keyEnv is not null)
+            if (ProviderKeys.Resolve(p, path, p.BaseUrl is null ? "GEMINI_API_KEY" : null, required: true, _env, errors) is not { } credentials)
             {
-                key = _env(keyEnv);
-                source = "$" + keyEnv;
-            }
-            if (string.IsNullOrEmpty(key))
-            {
-                errors.Add($"{path}:ApiKey", $"no API key: set ApiKey or ApiKeyEnv{(keyEnv is null ? "" : $", or the environment variable {keyEnv}")}.");
                 continue;
             }
+            var (key, source) = credentials;
             yield return new GeminiProvider(new GeminiProviderSettings(
                 name, uri, key, source, new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase),
                 p.Models ?? [], p.DropUnsupportedParams, p.Timeouts ?? options.Timeouts), time);

@@ -62,19 +62,11 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
     {
         var path = $"{SanjiaOptions.Section}:Providers:{name}";
         if (AzureOpenAiSettings.From(p, path, errors) is not { } azure) return null;
-        var keyEnv = p.ApiKeyEnv ?? "AZURE_OPENAI_API_KEY";
-        var key = p.ApiKey;
-        var keySource = "configuration";
-        if (string.IsNullOrEmpty(key))
+        if (ProviderKeys.Resolve(p, path, "AZURE_OPENAI_API_KEY", required: true, _env, errors) is not { } credentials)
         {
-            key = _env(keyEnv);
-            keySource = "$" + keyEnv;
-        }
-        if (string.IsNullOrEmpty(key))
-        {
-            errors.Add($"{path}:ApiKey", $"no API key: set ApiKey, ApiKeyEnv, or the environment variable {keyEnv}.");
             return null;
         }
+        var (key, keySource) = credentials;
         var quirks = PresetQuirks.None with { AuthHeader = "api-key" };
         return new OpenAiProviderSettings(name, azure.Endpoint, key, keySource,
             new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase),
@@ -112,25 +104,12 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
         {
             return null; // reported by OptionsValidator
         }
-        var keyEnv = p.ApiKeyEnv ?? preset?.ApiKeyEnv;
-        string? key = p.ApiKey;
-        string keySource = "configuration";
-        if (string.IsNullOrEmpty(key) && keyEnv is not null)
+        // Local servers (Ollama, vLLM, llama.cpp) run without keys; cloud presets cannot.
+        if (ProviderKeys.Resolve(p, path, preset?.ApiKeyEnv, required: preset?.ApiKeyEnv is not null, _env, errors) is not { } credentials)
         {
-            key = _env(keyEnv);
-            keySource = $"${keyEnv}";
+            return null;
         }
-        if (string.IsNullOrEmpty(key))
-        {
-            // Local servers (Ollama, vLLM, llama.cpp) run without keys; cloud presets cannot.
-            var needsKey = preset?.ApiKeyEnv is not null || p.ApiKeyEnv is not null;
-            if (needsKey)
-            {
-                errors.Add($"{path}:ApiKey", $"no API key: set ApiKey, or the environment variable {keyEnv}.");
-                return null;
-            }
-            keySource = "none";
-        }
+        var (key, keySource) = credentials;
         var quirks = preset?.Quirks ?? PresetQuirks.None;
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (k, v) in quirks.ExtraHeaders ?? new Dictionary<string, string>()) headers[k] = v;

@@ -43,7 +43,7 @@ public class ConfigurationTests
     public void A_configured_cloud_preset_without_a_key_is_an_error_naming_the_variable()
     {
         var errors = Errors(new SanjiaOptions { Providers = { ["deepseek"] = new ProviderOptions() } });
-        Assert.Equal(["Sanjia:Providers:deepseek:ApiKey: no API key: set ApiKey, or the environment variable DEEPSEEK_API_KEY."], errors);
+        Assert.Equal(["Sanjia:Providers:deepseek:ApiKey: no API key: set ApiKey or ApiKeyEnv, or the environment variable DEEPSEEK_API_KEY."], errors);
     }
 
     [Fact]
