@@ -9,6 +9,29 @@ public static class AnthropicJson
 {
     internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Anthropic <c>tool_use</c> blocks as an OpenAI assistant message's <c>tool_calls</c> (nothing when there are none).</summary>
+    internal static void WriteToolCalls(Utf8JsonWriter w, IReadOnlyList<AnthropicBlock> toolUses)
+    {
+        if (toolUses.Count == 0)
+        {
+            return;
+        }
+        w.WriteStartArray("tool_calls"u8);
+        foreach (var b in toolUses)
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, b.Id);
+            w.WriteString("type"u8, "function"u8);
+            w.WriteStartObject("function"u8);
+            w.WriteString("name"u8, b.Name);
+            // Anthropic tool input is always an object; anything else becomes empty arguments.
+            w.WriteString("arguments"u8, b.Input is { ValueKind: JsonValueKind.Object } input ? input.GetRawText() : "{}");
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
     public static string NewMessageId() => "msg_" + Guid.CreateVersion7().ToString("N");
 
     /// <summary>OpenAI <c>finish_reason</c> → Anthropic <c>stop_reason</c>.</summary>

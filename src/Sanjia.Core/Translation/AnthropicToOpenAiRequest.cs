@@ -279,22 +279,7 @@ public static class AnthropicToOpenAiRequest
             }
             w.WriteEndArray();
         }
-        if (toolUses.Count > 0)
-        {
-            w.WriteStartArray("tool_calls"u8);
-            foreach (var b in toolUses)
-            {
-                w.WriteStartObject();
-                w.WriteString("id"u8, b.Id);
-                w.WriteString("type"u8, "function"u8);
-                w.WriteStartObject("function"u8);
-                w.WriteString("name"u8, b.Name);
-                w.WriteString("arguments"u8, b.Input is { ValueKind: JsonValueKind.Object } input ? input.GetRawText() : "{}");
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
+        AnthropicJson.WriteToolCalls(w, toolUses);
         foreach (var b in blocks)
         {
             if (b.Type is not ("text" or "tool_use" or "thinking" or "redacted_thinking"))

@@ -90,22 +90,7 @@ public static class AnthropicToOpenAiResponse
                 }
                 w.WriteEndArray();
             }
-            if (tools.Count > 0)
-            {
-                w.WriteStartArray("tool_calls"u8);
-                foreach (var b in tools)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("id"u8, b.Id);
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, b.Name);
-                    w.WriteString("arguments"u8, b.Input?.GetRawText() ?? "{}");
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
+            AnthropicJson.WriteToolCalls(w, tools);
             w.WriteEndObject();
             w.WriteNull("logprobs"u8);
             w.WriteString("finish_reason"u8, FinishReason(m.StopReason, jsonToolEmulated));
