@@ -189,13 +189,7 @@ internal static class ChatCompletions
         switch (behavior.Fault)
         {
             case StreamFault.Drop:
-                // Half a body then a cut connection: the client's read of the content must fail.
-                x.Response.StatusCode = 200;
-                x.Response.ContentType = "application/json";
-                x.Response.ContentLength = body.Length;
-                await x.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2), x.Aborted).ConfigureAwait(false);
-                await x.Response.Body.FlushAsync(x.Aborted).ConfigureAwait(false);
-                await x.AbortAsync(afterOutput: true).ConfigureAwait(false);
+                await x.WriteHalfJsonThenCutAsync(body).ConfigureAwait(false);
                 return;
             case StreamFault.Malformed:
                 await x.WriteJsonAsync(200, "{not json"u8.ToArray()).ConfigureAwait(false);

@@ -134,12 +134,7 @@ internal static class Embeddings
         switch (behavior.Fault)
         {
             case StreamFault.Drop:
-                x.Response.StatusCode = 200;
-                x.Response.ContentType = "application/json";
-                x.Response.ContentLength = body.Length;
-                await x.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2), x.Aborted).ConfigureAwait(false);
-                await x.Response.Body.FlushAsync(x.Aborted).ConfigureAwait(false);
-                await x.AbortAsync(afterOutput: true).ConfigureAwait(false);
+                await x.WriteHalfJsonThenCutAsync(body).ConfigureAwait(false);
                 return;
             case StreamFault.Malformed:
                 await x.WriteJsonAsync(200, "{not json"u8.ToArray()).ConfigureAwait(false);

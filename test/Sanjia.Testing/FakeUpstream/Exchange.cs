@@ -46,6 +46,17 @@ internal sealed class Exchange(HttpContext context, RecordedRequest record, Canc
         await Response.Body.WriteAsync(json, Aborted).ConfigureAwait(false);
     }
 
+    /// <summary>Half of a JSON body, then a cut connection: the client's read of the content must fail.</summary>
+    public async Task WriteHalfJsonThenCutAsync(byte[] json)
+    {
+        Response.StatusCode = 200;
+        Response.ContentType = "application/json";
+        Response.ContentLength = json.Length;
+        await Response.Body.WriteAsync(json.AsMemory(0, json.Length / 2), Aborted).ConfigureAwait(false);
+        await Response.Body.FlushAsync(Aborted).ConfigureAwait(false);
+        await AbortAsync(afterOutput: true).ConfigureAwait(false);
+    }
+
     public Task WriteErrorAsync(int status, string message, string? type = null, string? param = null, string? code = null) =>
         WriteJsonAsync(status, OpenAiWire.Error(status, message, type, param, code));
 
