@@ -2,7 +2,10 @@ namespace Sanjia.Abstractions;
 
 /// <summary>
 /// What one model costs on one deployment, per million tokens, in one currency. Cached input and reasoning fall back
-/// to the input and output prices when a vendor does not price them separately.
+/// to the input and output prices when a vendor does not price them separately. <see cref="ThinkingOutputPerMTok"/>
+/// is the output price of vendors (Qwen, Hunyuan ...) that charge all output of a thinking-mode answer at a higher
+/// rate. <see cref="Tiers"/> are the "cliff" prices of vendors that price by the request's input length: once the
+/// input tokens exceed a tier's threshold, every token of the request is charged at that tier's rates.
 /// </summary>
 public sealed record ModelPrice
 {
@@ -11,12 +14,52 @@ public sealed record ModelPrice
     public decimal? CachedInputPerMTok { get; init; }
     public required decimal OutputPerMTok { get; init; }
     public decimal? ReasoningPerMTok { get; init; }
+    public decimal? ThinkingOutputPerMTok { get; init; }
+    /// <summary>Input-length tiers in ascending threshold order (null or empty = one flat price).</summary>
+    public IReadOnlyList<PriceTier>? Tiers { get; init; }
     public int? ContextWindow { get; init; }
     public int? MaxOutputTokens { get; init; }
     /// <summary>The day the price was checked against the vendor's page (catalogue entries only).</summary>
     public DateOnly? Checked { get; init; }
     /// <summary>Where it came from: <c>catalogue</c>, <c>imported</c>, <c>config</c>, <c>local</c>.</summary>
     public string Source { get; init; } = "catalogue";
+
+    /// <summary>The flat price that applies to a request with this many input tokens (this price when no tier is crossed).</summary>
+    public ModelPrice ForInput(long inputTokens)
+    {
+        if (Tiers is not { Count: > 0 } tiers)
+        {
+            return this;
+        }
+        PriceTier? crossed = null;
+        foreach (var tier in tiers)
+        {
+            if (inputTokens > tier.AboveInputTokens && (crossed is null || tier.AboveInputTokens > crossed.AboveInputTokens))
+            {
+                crossed = tier;
+            }
+        }
+        return crossed is null ? this with { Tiers = null } : this with
+        {
+            InputPerMTok = crossed.InputPerMTok,
+            CachedInputPerMTok = crossed.CachedInputPerMTok ?? CachedInputPerMTok,
+            OutputPerMTok = crossed.OutputPerMTok,
+            ReasoningPerMTok = crossed.ReasoningPerMTok ?? ReasoningPerMTok,
+            ThinkingOutputPerMTok = crossed.ThinkingOutputPerMTok ?? ThinkingOutputPerMTok,
+            Tiers = null,
+        };
+    }
+}
+
+/// <summary>The rates of a request whose input tokens exceed <see cref="AboveInputTokens"/>; unset optional rates keep the base ones.</summary>
+public sealed record PriceTier
+{
+    public required long AboveInputTokens { get; init; }
+    public required decimal InputPerMTok { get; init; }
+    public decimal? CachedInputPerMTok { get; init; }
+    public required decimal OutputPerMTok { get; init; }
+    public decimal? ReasoningPerMTok { get; init; }
+    public decimal? ThinkingOutputPerMTok { get; init; }
 }
 
 /// <summary>The cost of one request. <see cref="Amount"/> is null when the model has no known price (unpriced, never zero).</summary>

@@ -37,6 +37,21 @@ public sealed class PriceOptions
     public decimal? CachedInput { get; set; }
     public decimal Output { get; set; }
     public decimal? Reasoning { get; set; }
+    /// <summary>Output price of a thinking-mode answer (all its output tokens), where the vendor charges more for it.</summary>
+    public decimal? ThinkingOutput { get; set; }
+    /// <summary>Prices by the request's input length: a request above a tier's threshold pays that tier's rates on every token.</summary>
+    public List<PriceTierOptions> Tiers { get; set; } = [];
     public int? ContextWindow { get; set; }
     public int? MaxOutputTokens { get; set; }
+}
+
+public sealed class PriceTierOptions
+{
+    /// <summary>The tier applies when the request's input tokens exceed this.</summary>
+    public long AboveInputTokens { get; set; }
+    public decimal Input { get; set; }
+    public decimal? CachedInput { get; set; }
+    public decimal Output { get; set; }
+    public decimal? Reasoning { get; set; }
+    public decimal? ThinkingOutput { get; set; }
 }

@@ -43,5 +43,14 @@ public static class MeteringOptionsValidator
         if (p.Output < 0) errors.Add($"{path}:Output", "must not be negative.");
         if (p.CachedInput < 0) errors.Add($"{path}:CachedInput", "must not be negative.");
         if (p.Reasoning < 0) errors.Add($"{path}:Reasoning", "must not be negative.");
+        if (p.ThinkingOutput < 0) errors.Add($"{path}:ThinkingOutput", "must not be negative.");
+        for (var i = 0; i < p.Tiers.Count; i++)
+        {
+            var t = p.Tiers[i];
+            var at = $"{path}:Tiers:{i}";
+            if (t.AboveInputTokens <= 0) errors.Add($"{at}:AboveInputTokens", "must be a positive token count.");
+            if (i > 0 && t.AboveInputTokens <= p.Tiers[i - 1].AboveInputTokens) errors.Add($"{at}:AboveInputTokens", "tiers must be in ascending order of AboveInputTokens.");
+            if (t.Input < 0 || t.Output < 0 || t.CachedInput < 0 || t.Reasoning < 0 || t.ThinkingOutput < 0) errors.Add(at, "prices must not be negative.");
+        }
     }
 }

@@ -5,6 +5,8 @@ namespace Sanjia.Core.Pricing;
 /// <summary>
 /// Token counts × prices, in decimal. Follows OpenAI's usage semantics: cached tokens are part of the prompt
 /// tokens and reasoning tokens are part of the completion tokens, so each is charged once, at its own price.
+/// The request's input tokens pick the tier (<see cref="ModelPrice.ForInput"/>); an answer with reasoning tokens
+/// is charged the thinking-mode output price for all its output where the vendor has one.
 /// </summary>
 public static class CostCalculator
 {
@@ -12,16 +14,42 @@ public static class CostCalculator
 
     public static decimal Compute(ModelPrice price, TokenUsage usage)
     {
+        price = price.ForInput(usage.Input);
         var cached = Math.Clamp(usage.CachedInput, 0, Math.Max(0, usage.Input));
         var reasoning = Math.Clamp(usage.Reasoning, 0, Math.Max(0, usage.Output));
+        var output = reasoning > 0 && price.ThinkingOutputPerMTok is { } thinking ? thinking : price.OutputPerMTok;
         var total = ((usage.Input - cached) * price.InputPerMTok)
             + (cached * (price.CachedInputPerMTok ?? price.InputPerMTok))
-            + ((usage.Output - reasoning) * price.OutputPerMTok)
-            + (reasoning * (price.ReasoningPerMTok ?? price.OutputPerMTok));
+            + ((usage.Output - reasoning) * output)
+            + (reasoning * (price.ReasoningPerMTok ?? output));
         return total / Million;
     }
 
-    /// <summary>The most a request can cost: every prompt token uncached, every output token at the dearer output price.</summary>
-    public static decimal WorstCase(ModelPrice price, int promptTokens, int maxOutputTokens) =>
-        ((promptTokens * price.InputPerMTok) + (maxOutputTokens * Math.Max(price.OutputPerMTok, price.ReasoningPerMTok ?? 0m))) / Million;
+    /// <summary>
+    /// The most a request can cost: every prompt token uncached at the dearest tier the prompt reaches, every output
+    /// token at the dearest output price of that tier.
+    /// </summary>
+    public static decimal WorstCase(ModelPrice price, int promptTokens, int maxOutputTokens)
+    {
+        var input = 0m;
+        var output = 0m;
+        foreach (var p in TiersUpTo(price, promptTokens))
+        {
+            input = Math.Max(input, p.InputPerMTok);
+            output = Math.Max(output, Math.Max(p.OutputPerMTok, Math.Max(p.ReasoningPerMTok ?? 0m, p.ThinkingOutputPerMTok ?? 0m)));
+        }
+        return ((promptTokens * input) + (maxOutputTokens * output)) / Million;
+    }
+
+    private static IEnumerable<ModelPrice> TiersUpTo(ModelPrice price, int promptTokens)
+    {
+        yield return price.ForInput(0);
+        foreach (var tier in price.Tiers ?? [])
+        {
+            if (promptTokens > tier.AboveInputTokens)
+            {
+                yield return price.ForInput(tier.AboveInputTokens + 1);
+            }
+        }
+    }
 }

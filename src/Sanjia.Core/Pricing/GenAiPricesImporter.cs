@@ -5,7 +5,8 @@ namespace Sanjia.Core.Pricing;
 /// <summary>
 /// Reads the genai-prices <c>data.json</c> format (pydantic/genai-prices): a list of providers, each with models
 /// whose <c>prices</c> are either one price set or a list of price sets under constraints. The importer keeps the
-/// unconstrained (first) set and the base price of tiered prices, so the figure is the ordinary, non-discounted one.
+/// unconstrained (first) set, so the figure is the ordinary, non-discounted one. Tiered prices (genai-prices'
+/// "cliff" tiers on input tokens, one list per kind of token) become the catalogue's input-length tiers.
 /// genai-prices quotes every price in USD.
 /// </summary>
 public static class GenAiPricesImporter
@@ -52,14 +53,18 @@ public static class GenAiPricesImporter
                     skipped++; // free, per-request-only or malformed: better unpriced than wrong
                     continue;
                 }
+                var input = Read(prices, "input_mtok");
+                var cached = Read(prices, "cache_read_mtok");
+                var output = Read(prices, "output_mtok");
                 var entry = new CatalogueEntry
                 {
                     Provider = name,
                     Model = model.GetProperty("id").GetString()!,
                     Currency = "USD",
-                    Input = Base(prices, "input_mtok") ?? 0m,
-                    CachedInput = Base(prices, "cache_read_mtok"),
-                    Output = Base(prices, "output_mtok") ?? 0m,
+                    Input = input?.Base ?? 0m,
+                    CachedInput = cached?.Base,
+                    Output = output?.Base ?? 0m,
+                    Tiers = Tiers(input, cached, output),
                     ContextWindow = model.TryGetProperty("context_window", out var cw) && cw.ValueKind == JsonValueKind.Number ? cw.GetInt32() : null,
                     Checked = checkedOn.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                     Source = source,
@@ -72,7 +77,7 @@ public static class GenAiPricesImporter
                         file.Models.Add(new CatalogueEntry
                         {
                             Provider = entry.Provider, Model = alias, Currency = entry.Currency, Input = entry.Input, CachedInput = entry.CachedInput,
-                            Output = entry.Output, ContextWindow = entry.ContextWindow, Checked = entry.Checked, Source = entry.Source,
+                            Output = entry.Output, Tiers = entry.Tiers, ContextWindow = entry.ContextWindow, Checked = entry.Checked, Source = entry.Source,
                         });
                     }
                 }
@@ -81,15 +86,59 @@ public static class GenAiPricesImporter
         return new Result(file, providers, skipped);
     }
 
-    private static decimal? Base(JsonElement prices, string name)
+    /// <summary>One kind of token's price: a base and, for tiered prices, (start, price) cliffs in ascending order.</summary>
+    private sealed record Rate(decimal Base, List<(long Start, decimal Price)> Cliffs)
+    {
+        public decimal At(long inputTokens)
+        {
+            var price = Base;
+            foreach (var (start, p) in Cliffs)
+            {
+                if (inputTokens > start) price = p;
+            }
+            return price;
+        }
+    }
+
+    private static Rate? Read(JsonElement prices, string name)
     {
         if (!prices.TryGetProperty(name, out var v)) return null;
-        return v.ValueKind switch
+        switch (v.ValueKind)
         {
-            JsonValueKind.Number => v.GetDecimal(),
-            JsonValueKind.Object when v.TryGetProperty("base", out var b) => b.GetDecimal(),
-            _ => null,
-        };
+            case JsonValueKind.Number:
+                return new Rate(v.GetDecimal(), []);
+            case JsonValueKind.Object when v.TryGetProperty("base", out var b):
+                var cliffs = new List<(long, decimal)>();
+                if (v.TryGetProperty("tiers", out var tiers) && tiers.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var t in tiers.EnumerateArray())
+                    {
+                        cliffs.Add((t.GetProperty("start").GetInt64(), t.GetProperty("price").GetDecimal()));
+                    }
+                }
+                cliffs.Sort((x, y) => x.Item1.CompareTo(y.Item1));
+                return new Rate(b.GetDecimal(), cliffs);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>One catalogue tier per distinct threshold, each kind of token at its price above that threshold.</summary>
+    private static List<CatalogueTier>? Tiers(Rate? input, Rate? cached, Rate? output)
+    {
+        var starts = new SortedSet<long>();
+        foreach (var rate in new[] { input, cached, output })
+        {
+            foreach (var (start, _) in rate?.Cliffs ?? []) starts.Add(start);
+        }
+        if (starts.Count == 0) return null;
+        return [.. starts.Select(start => new CatalogueTier
+        {
+            AboveInputTokens = start,
+            Input = input?.At(start + 1) ?? 0m,
+            CachedInput = cached?.At(start + 1),
+            Output = output?.At(start + 1) ?? 0m,
+        })];
     }
 
     /// <summary>The exact names a model's <c>match</c> clause accepts (<c>equals</c> leaves only; patterns are skipped).</summary>

@@ -83,10 +83,14 @@ public sealed class CatalogueEntry
     [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
     [JsonPropertyName("output")] public decimal Output { get; set; }
     [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
+    [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
+    [JsonPropertyName("tiers")] public List<CatalogueTier>? Tiers { get; set; }
     [JsonPropertyName("context_window")] public int? ContextWindow { get; set; }
     [JsonPropertyName("max_output_tokens")] public int? MaxOutputTokens { get; set; }
     [JsonPropertyName("checked")] public string? Checked { get; set; }
     [JsonPropertyName("source")] public string? Source { get; set; }
+    /// <summary>How the figure was read (units converted, tier reading, what the page calls the model).</summary>
+    [JsonPropertyName("note")] public string? Note { get; set; }
 
     public ModelPrice ToPrice(string source) => new()
     {
@@ -95,11 +99,30 @@ public sealed class CatalogueEntry
         CachedInputPerMTok = CachedInput,
         OutputPerMTok = Output,
         ReasoningPerMTok = Reasoning,
+        ThinkingOutputPerMTok = ThinkingOutput,
+        Tiers = Tiers is not { Count: > 0 } ? null : [.. Tiers.OrderBy(t => t.AboveInputTokens).Select(t => new PriceTier
+        {
+            AboveInputTokens = t.AboveInputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
+            OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
+        })],
         ContextWindow = ContextWindow,
         MaxOutputTokens = MaxOutputTokens,
         Checked = DateOnly.TryParse(Checked, CultureInfo.InvariantCulture, out var d) ? d : null,
         Source = source,
     };
+}
+
+/// <summary>A price tier in the file: applies when the request's input tokens exceed <see cref="AboveInputTokens"/>.</summary>
+public sealed class CatalogueTier
+{
+    [JsonPropertyName("above_input_tokens")] public long AboveInputTokens { get; set; }
+    /// <summary>The boundary as the vendor's page writes it (e.g. "32K"), kept for review.</summary>
+    [JsonPropertyName("page_boundary")] public string? PageBoundary { get; set; }
+    [JsonPropertyName("input")] public decimal Input { get; set; }
+    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    [JsonPropertyName("output")] public decimal Output { get; set; }
+    [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
+    [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

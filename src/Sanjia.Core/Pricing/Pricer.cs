@@ -32,6 +32,12 @@ public sealed class Pricer
         CachedInputPerMTok = o.CachedInput,
         OutputPerMTok = o.Output,
         ReasoningPerMTok = o.Reasoning,
+        ThinkingOutputPerMTok = o.ThinkingOutput,
+        Tiers = o.Tiers.Count == 0 ? null : [.. o.Tiers.Select(t => new PriceTier
+        {
+            AboveInputTokens = t.AboveInputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
+            OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
+        })],
         ContextWindow = o.ContextWindow,
         MaxOutputTokens = o.MaxOutputTokens,
         Source = source,

@@ -45,6 +45,75 @@ public sealed class PricingTests
         Assert.Equal((100 * 1.25m + 50 * 12m) / 1_000_000m, CostCalculator.WorstCase(Price, 100, 50));
     }
 
+    // Cliff tiers by input length, Qwen-style: up to 32K, above 32K, above 128K; thinking-mode output dearer.
+    private static readonly ModelPrice Tiered = new()
+    {
+        Currency = "CNY", InputPerMTok = 2.5m, CachedInputPerMTok = 0.5m, OutputPerMTok = 10m, ThinkingOutputPerMTok = 20m,
+        Tiers =
+        [
+            new PriceTier { AboveInputTokens = 32_000, InputPerMTok = 4m, OutputPerMTok = 16m, ThinkingOutputPerMTok = 32m },
+            new PriceTier { AboveInputTokens = 128_000, InputPerMTok = 7m, CachedInputPerMTok = 1.4m, OutputPerMTok = 28m },
+        ],
+    };
+
+    [Theory]
+    [InlineData(32_000, 2.5, 0.5, 10)]   // at the boundary: still the base tier
+    [InlineData(32_001, 4, 0.5, 16)]     // crossed: every token at the tier's rates, unset cached price kept
+    [InlineData(200_000, 7, 1.4, 28)]
+    public void The_request_input_length_picks_the_tier_for_every_token(int input, double inRate, double cachedRate, double outRate)
+    {
+        var usage = new TokenUsage(Input: input, Output: 1_000, CachedInput: 1_000);
+        var expected = ((input - 1_000) * (decimal)inRate + 1_000 * (decimal)cachedRate + 1_000 * (decimal)outRate) / 1_000_000m;
+        Assert.Equal(expected, CostCalculator.Compute(Tiered, usage));
+    }
+
+    [Fact]
+    public void A_thinking_answer_pays_the_thinking_output_price_on_all_output_of_its_tier()
+    {
+        // Base tier: 3 000 output tokens of which 2 000 reasoning, all at 20 (not 10).
+        Assert.Equal((1_000 * 2.5m + 3_000 * 20m) / 1_000_000m, CostCalculator.Compute(Tiered, new TokenUsage(1_000, 3_000, Reasoning: 2_000)));
+        // Second tier: its own thinking price; the third sets none, so the base one applies (unset rates inherit the base).
+        Assert.Equal((40_000 * 4m + 3_000 * 32m) / 1_000_000m, CostCalculator.Compute(Tiered, new TokenUsage(40_000, 3_000, Reasoning: 2_000)));
+        Assert.Equal((130_000 * 7m + 3_000 * 20m) / 1_000_000m, CostCalculator.Compute(Tiered, new TokenUsage(130_000, 3_000, Reasoning: 2_000)));
+        // No reasoning tokens: the ordinary output price.
+        Assert.Equal((1_000 * 2.5m + 3_000 * 10m) / 1_000_000m, CostCalculator.Compute(Tiered, new TokenUsage(1_000, 3_000)));
+    }
+
+    [Fact]
+    public void Worst_case_uses_the_dearest_rates_of_every_tier_the_prompt_reaches()
+    {
+        Assert.Equal((1_000 * 2.5m + 500 * 20m) / 1_000_000m, CostCalculator.WorstCase(Tiered, 1_000, 500));
+        Assert.Equal((50_000 * 4m + 500 * 32m) / 1_000_000m, CostCalculator.WorstCase(Tiered, 50_000, 500));
+        Assert.Equal((150_000 * 7m + 500 * 32m) / 1_000_000m, CostCalculator.WorstCase(Tiered, 150_000, 500));
+        // A reservation is never below the settled cost for any usage within its bounds.
+        foreach (var input in new[] { 10, 32_000, 32_001, 127_999, 150_000 })
+        {
+            var worst = CostCalculator.WorstCase(Tiered, input, 800);
+            Assert.True(worst >= CostCalculator.Compute(Tiered, new TokenUsage(input, 800, CachedInput: input / 2, Reasoning: 400)), $"input {input}");
+        }
+    }
+
+    [Fact]
+    public void Configured_tiers_and_thinking_price_reach_the_cost()
+    {
+        var options = new SanjiaOptions();
+        options.Metering.Prices["qwen/qwen3-max"] = new PriceOptions
+        {
+            Currency = "CNY", Input = 2.5m, Output = 10m, ThinkingOutput = 20m,
+            Tiers = [new PriceTierOptions { AboveInputTokens = 32_000, Input = 4m, Output = 16m }],
+        };
+        var pricer = new Pricer(PriceCatalogue.LoadBuiltIn(), options);
+        var cost = pricer.CostOf("qwen", "qwen3-max", new TokenUsage(40_000, 1_000));
+        Assert.Equal(new Cost((40_000 * 4m + 1_000 * 16m) / 1_000_000m, "CNY"), cost);
+        // The tier has no thinking price of its own: it keeps the base one.
+        Assert.Equal((40_000 * 4m + 1_000 * 20m) / 1_000_000m, pricer.CostOf("qwen", "qwen3-max", new TokenUsage(40_000, 1_000, Reasoning: 10)).Amount);
+
+        options.Metering.Prices["qwen/qwen3-max"].Tiers.Add(new PriceTierOptions { AboveInputTokens = 16_000, Input = 3m, Output = 12m });
+        var errors = new ConfigErrors();
+        MeteringOptionsValidator.Validate(options.Metering, errors);
+        Assert.Contains(errors.Errors, m => m.Contains("Sanjia:Metering:Prices:qwen/qwen3-max:Tiers:1:AboveInputTokens", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Built_in_catalogue_prices_preset_models_with_currency_and_check_date()
     {
@@ -146,6 +215,36 @@ public sealed class PricingTests
         Assert.True(byId.ContainsKey("openai/gpt-5-2025-08-07")); // exact match names become entries too
         Assert.True(byId.ContainsKey("moonshot/kimi-k2.6")); // provider ids mapped to preset names
         Assert.All(result.Catalogue.Models, m => Assert.Equal("USD", m.Currency));
+
+        // Tiered prices: each kind of token's cliffs, read independently from the file.
+        using (var raw = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path)))
+        {
+            var checkedTiers = 0;
+            foreach (var provider in raw.RootElement.EnumerateArray())
+            {
+                foreach (var model in provider.GetProperty("models").EnumerateArray())
+                {
+                    if (!model.TryGetProperty("prices", out var prices) || prices.ValueKind != System.Text.Json.JsonValueKind.Object
+                        || !prices.TryGetProperty("input_mtok", out var inRate) || inRate.ValueKind != System.Text.Json.JsonValueKind.Object
+                        || !prices.TryGetProperty("output_mtok", out var outRate) || outRate.ValueKind != System.Text.Json.JsonValueKind.Object)
+                    {
+                        continue;
+                    }
+                    var name = provider.GetProperty("id").GetString() == "moonshotai" ? "moonshot" : provider.GetProperty("id").GetString();
+                    var entry = byId[name + "/" + model.GetProperty("id").GetString()];
+                    var start = inRate.GetProperty("tiers")[0].GetProperty("start").GetInt64();
+                    var price = entry.ToPrice("imported");
+                    var above = price.ForInput(start + 1);
+                    Assert.Equal(inRate.GetProperty("base").GetDecimal(), price.ForInput(start).InputPerMTok);
+                    Assert.Equal(inRate.GetProperty("tiers")[0].GetProperty("price").GetDecimal(), above.InputPerMTok);
+                    Assert.Equal(outRate.GetProperty("tiers")[0].GetProperty("price").GetDecimal(), above.OutputPerMTok);
+                    checkedTiers++;
+                }
+            }
+            Assert.True(checkedTiers >= 5, $"{checkedTiers} tiered models");
+        }
+        var pro = byId["google/gemini-2.5-pro"].ToPrice("imported");
+        Assert.Equal((250_000 * 2.5m + 1_000 * 15m) / 1_000_000m, CostCalculator.Compute(pro, new TokenUsage(250_000, 1_000)));
 
         // Round trip through the catalogue file format.
         using var buffer = new MemoryStream();
