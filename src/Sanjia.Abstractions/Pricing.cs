@@ -15,6 +15,8 @@ public sealed record ModelPrice
     public required decimal OutputPerMTok { get; init; }
     public decimal? ReasoningPerMTok { get; init; }
     public decimal? ThinkingOutputPerMTok { get; init; }
+    /// <summary>Cheaper rates outside the vendor's peak hours (DeepSeek); the base rates are the peak ones.</summary>
+    public OffPeakPrice? OffPeak { get; init; }
     /// <summary>Input-length tiers in ascending threshold order (null or empty = one flat price).</summary>
     public IReadOnlyList<PriceTier>? Tiers { get; init; }
     public int? ContextWindow { get; init; }
@@ -23,6 +25,15 @@ public sealed record ModelPrice
     public DateOnly? Checked { get; init; }
     /// <summary>Where it came from: <c>catalogue</c>, <c>imported</c>, <c>config</c>, <c>local</c>.</summary>
     public string Source { get; init; } = "catalogue";
+
+    /// <summary>The price at a moment: the off-peak rates outside the peak hours, otherwise this price.</summary>
+    public ModelPrice At(DateTimeOffset at) => OffPeak is not { } off || off.IsPeak(at) ? this : this with
+    {
+        InputPerMTok = off.InputPerMTok,
+        CachedInputPerMTok = off.CachedInputPerMTok ?? CachedInputPerMTok,
+        OutputPerMTok = off.OutputPerMTok,
+        OffPeak = null,
+    };
 
     /// <summary>The flat price that applies to a request with this many input tokens (this price when no tier is crossed).</summary>
     public ModelPrice ForInput(long inputTokens)
@@ -48,6 +59,31 @@ public sealed record ModelPrice
             ThinkingOutputPerMTok = crossed.ThinkingOutputPerMTok ?? ThinkingOutputPerMTok,
             Tiers = null,
         };
+    }
+}
+
+/// <summary>
+/// Time-of-day pricing: the base rates apply on <see cref="PeakDays"/> within <see cref="PeakHoursUtc"/>, these
+/// rates at every other time (days and hours in UTC, as the vendor's page gives them converted).
+/// </summary>
+public sealed record OffPeakPrice
+{
+    public required decimal InputPerMTok { get; init; }
+    public decimal? CachedInputPerMTok { get; init; }
+    public required decimal OutputPerMTok { get; init; }
+    public required IReadOnlyList<DayOfWeek> PeakDays { get; init; }
+    /// <summary>Half-open windows [From, To) in UTC time of day.</summary>
+    public required IReadOnlyList<(TimeSpan From, TimeSpan To)> PeakHoursUtc { get; init; }
+
+    public bool IsPeak(DateTimeOffset at)
+    {
+        var utc = at.UtcDateTime;
+        if (!PeakDays.Contains(utc.DayOfWeek)) return false;
+        foreach (var (from, to) in PeakHoursUtc)
+        {
+            if (utc.TimeOfDay >= from && utc.TimeOfDay < to) return true;
+        }
+        return false;
     }
 }
 

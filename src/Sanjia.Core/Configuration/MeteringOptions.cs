@@ -41,6 +41,8 @@ public sealed class PriceOptions
     public decimal? ThinkingOutput { get; set; }
     /// <summary>Prices by the request's input length: a request above a tier's threshold pays that tier's rates on every token.</summary>
     public List<PriceTierOptions> Tiers { get; set; } = [];
+    /// <summary>Cheaper rates outside peak hours (the rates above are the peak ones).</summary>
+    public OffPeakOptions? OffPeak { get; set; }
     public int? ContextWindow { get; set; }
     public int? MaxOutputTokens { get; set; }
 }
@@ -54,4 +56,15 @@ public sealed class PriceTierOptions
     public decimal Output { get; set; }
     public decimal? Reasoning { get; set; }
     public decimal? ThinkingOutput { get; set; }
+}
+
+public sealed class OffPeakOptions
+{
+    public decimal Input { get; set; }
+    public decimal? CachedInput { get; set; }
+    public decimal Output { get; set; }
+    /// <summary>Days the peak rates apply, in UTC: <c>Mon</c> ... <c>Sun</c>.</summary>
+    public List<string> PeakDays { get; set; } = [];
+    /// <summary>Peak windows in UTC time of day, <c>HH:mm-HH:mm</c> (end exclusive).</summary>
+    public List<string> PeakHoursUtc { get; set; } = [];
 }

@@ -44,6 +44,11 @@ public static class MeteringOptionsValidator
         if (p.CachedInput < 0) errors.Add($"{path}:CachedInput", "must not be negative.");
         if (p.Reasoning < 0) errors.Add($"{path}:Reasoning", "must not be negative.");
         if (p.ThinkingOutput < 0) errors.Add($"{path}:ThinkingOutput", "must not be negative.");
+        if (p.OffPeak is { } off)
+        {
+            if (off.Input < 0 || off.Output < 0 || off.CachedInput < 0) errors.Add($"{path}:OffPeak", "prices must not be negative.");
+            if (Pricing.PeakHours.Problem(off.PeakDays, off.PeakHoursUtc) is { } problem) errors.Add($"{path}:OffPeak", problem);
+        }
         for (var i = 0; i < p.Tiers.Count; i++)
         {
             var t = p.Tiers[i];

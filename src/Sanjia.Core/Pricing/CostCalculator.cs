@@ -12,9 +12,11 @@ public static class CostCalculator
 {
     private const decimal Million = 1_000_000m;
 
-    public static decimal Compute(ModelPrice price, TokenUsage usage)
+    /// <param name="at">When the request was billed; null = peak rates (the dearer ones) for time-of-day prices.</param>
+    public static decimal Compute(ModelPrice price, TokenUsage usage, DateTimeOffset? at = null)
     {
         price = price.ForInput(usage.Input);
+        if (at is { } moment) price = price.At(moment);
         var cached = Math.Clamp(usage.CachedInput, 0, Math.Max(0, usage.Input));
         var reasoning = Math.Clamp(usage.Reasoning, 0, Math.Max(0, usage.Output));
         var output = reasoning > 0 && price.ThinkingOutputPerMTok is { } thinking ? thinking : price.OutputPerMTok;
@@ -35,8 +37,8 @@ public static class CostCalculator
         var output = 0m;
         foreach (var p in TiersUpTo(price, promptTokens))
         {
-            input = Math.Max(input, p.InputPerMTok);
-            output = Math.Max(output, Math.Max(p.OutputPerMTok, Math.Max(p.ReasoningPerMTok ?? 0m, p.ThinkingOutputPerMTok ?? 0m)));
+            input = Math.Max(input, Math.Max(p.InputPerMTok, p.OffPeak?.InputPerMTok ?? 0m));
+            output = Math.Max(output, Math.Max(Math.Max(p.OutputPerMTok, p.OffPeak?.OutputPerMTok ?? 0m), Math.Max(p.ReasoningPerMTok ?? 0m, p.ThinkingOutputPerMTok ?? 0m)));
         }
         return ((promptTokens * input) + (maxOutputTokens * output)) / Million;
     }

@@ -85,6 +85,7 @@ public sealed class CatalogueEntry
     [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
     [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
     [JsonPropertyName("tiers")] public List<CatalogueTier>? Tiers { get; set; }
+    [JsonPropertyName("off_peak")] public CatalogueOffPeak? OffPeak { get; set; }
     [JsonPropertyName("context_window")] public int? ContextWindow { get; set; }
     [JsonPropertyName("max_output_tokens")] public int? MaxOutputTokens { get; set; }
     [JsonPropertyName("checked")] public string? Checked { get; set; }
@@ -100,6 +101,7 @@ public sealed class CatalogueEntry
         OutputPerMTok = Output,
         ReasoningPerMTok = Reasoning,
         ThinkingOutputPerMTok = ThinkingOutput,
+        OffPeak = OffPeak is { } off ? PeakHours.ToPrice(off.Input, off.CachedInput, off.Output, off.PeakDays, off.PeakHoursUtc) : null,
         Tiers = Tiers is not { Count: > 0 } ? null : [.. Tiers.OrderBy(t => t.AboveInputTokens).Select(t => new PriceTier
         {
             AboveInputTokens = t.AboveInputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
@@ -110,6 +112,16 @@ public sealed class CatalogueEntry
         Checked = DateOnly.TryParse(Checked, CultureInfo.InvariantCulture, out var d) ? d : null,
         Source = source,
     };
+}
+
+/// <summary>Off-peak rates in the file; the entry's own rates are the peak ones.</summary>
+public sealed class CatalogueOffPeak
+{
+    [JsonPropertyName("input")] public decimal Input { get; set; }
+    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    [JsonPropertyName("output")] public decimal Output { get; set; }
+    [JsonPropertyName("peak_days")] public List<string> PeakDays { get; set; } = [];
+    [JsonPropertyName("peak_hours_utc")] public List<string> PeakHoursUtc { get; set; } = [];
 }
 
 /// <summary>A price tier in the file: applies when the request's input tokens exceed <see cref="AboveInputTokens"/>.</summary>

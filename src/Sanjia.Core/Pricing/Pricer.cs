@@ -17,11 +17,13 @@ public sealed class Pricer
     private readonly PriceCatalogue _catalogue;
     private readonly SanjiaOptions _options;
     private readonly ModelPrice _local;
+    private readonly TimeProvider _time;
 
-    public Pricer(PriceCatalogue catalogue, SanjiaOptions options)
+    public Pricer(PriceCatalogue catalogue, SanjiaOptions options, TimeProvider? time = null)
     {
         _catalogue = catalogue;
         _options = options;
+        _time = time ?? TimeProvider.System;
         _local = options.Metering.LocalCompute is { } c ? ToPrice(c, "local") : new ModelPrice { Currency = "USD", InputPerMTok = 0, OutputPerMTok = 0, Source = "local" };
     }
 
@@ -33,6 +35,7 @@ public sealed class Pricer
         OutputPerMTok = o.Output,
         ReasoningPerMTok = o.Reasoning,
         ThinkingOutputPerMTok = o.ThinkingOutput,
+        OffPeak = o.OffPeak is { } off ? PeakHours.ToPrice(off.Input, off.CachedInput, off.Output, off.PeakDays, off.PeakHoursUtc) : null,
         Tiers = o.Tiers.Count == 0 ? null : [.. o.Tiers.Select(t => new PriceTier
         {
             AboveInputTokens = t.AboveInputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
@@ -63,13 +66,14 @@ public sealed class Pricer
 
     public ModelPrice? PriceOf(Deployment deployment) => PriceOf(deployment.Provider.Name, deployment.UpstreamModel);
 
-    public Cost CostOf(string? provider, string? model, TokenUsage usage)
+    /// <param name="at">When the request was billed (time-of-day prices); null = now.</param>
+    public Cost CostOf(string? provider, string? model, TokenUsage usage, DateTimeOffset? at = null)
     {
         if (provider is null || model is null || PriceOf(provider, model) is not { } price)
         {
             return Cost.Unpriced;
         }
-        return new Cost(CostCalculator.Compute(price, usage), price.Currency);
+        return new Cost(CostCalculator.Compute(price, usage, at ?? _time.GetUtcNow()), price.Currency);
     }
 
     /// <summary>Prices a ledger entry that has none yet; the deployment id is <c>provider/model</c>.</summary>
@@ -80,7 +84,7 @@ public sealed class Pricer
             return entry;
         }
         var model = entry.Deployment.Length > entry.Provider.Length + 1 ? entry.Deployment[(entry.Provider.Length + 1)..] : entry.Deployment;
-        var cost = CostOf(entry.Provider, model, entry.Usage);
+        var cost = CostOf(entry.Provider, model, entry.Usage, entry.Timestamp);
         return entry with { Cost = cost.Amount, Currency = cost.Currency };
     }
 }

@@ -47,7 +47,7 @@ public static class ProviderPresets
                 Notes: "China-region keys are separate from .ai keys.")),
 
         new("zhipu", "Zhipu GLM (bigmodel.cn)", "https://open.bigmodel.cn/api/paas/v4", "ZHIPUAI_API_KEY",
-            ["glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.5-air"],
+            ["glm-5.3", "glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.5-air"],
             ["embedding-3"],
             "CNY",
             new PresetQuirks(
@@ -133,7 +133,7 @@ public static class ProviderPresets
                 Notes: "logprobs, logit_bias, top_logprobs and messages[].name return 400. Strip them.")),
 
         new("together", "Together AI", "https://api.together.ai/v1", "TOGETHER_API_KEY",
-            ["openai/gpt-oss-20b", "openai/gpt-oss-120b", "meta-llama/Llama-3.3-70B-Instruct-Turbo"],
+            ["openai/gpt-oss-120b", "meta-llama/Llama-3.3-70B-Instruct-Turbo"],
             ["togethercomputer/m2-bert-80M-32k-retrieval"],
             "USD",
             new PresetQuirks(
@@ -148,7 +148,7 @@ public static class ProviderPresets
                 Notes: "Strict schema: unknown fields -> 422 extra_forbidden. Send max_tokens (not max_completion_tokens), drop reasoning_content from assistant history, seed is 'random_seed'. n is supported.")),
 
         new("openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY",
-            ["openai/gpt-5", "anthropic/claude-sonnet-4-5", "moonshotai/kimi-k2-0905"],
+            ["openai/gpt-5", "anthropic/claude-sonnet-4.5", "moonshotai/kimi-k2-0905"],
             [],
             "USD",
             new PresetQuirks(

@@ -17,7 +17,7 @@ internal static class MeteringSetup
     public static IServiceCollection AddMetering(this IServiceCollection services, SanjiaOptions options)
     {
         services.AddSingleton(_ => LoadCatalogue(options));
-        services.AddSingleton(sp => new Pricer(sp.GetRequiredService<PriceCatalogue>(), options));
+        services.AddSingleton(sp => new Pricer(sp.GetRequiredService<PriceCatalogue>(), options, sp.GetService<TimeProvider>()));
         services.AddSingleton<VirtualKeyCache>();
         services.AddSingleton<IKeyStore>(_ => new SqliteKeyStore(Path.Combine(options.DataDir, "sanjia.db")));
         services.AddSingleton(sp => new JournaledLedger(sp.GetRequiredService<ILedgerStore>(), sp.GetRequiredService<Pricer>(),

@@ -115,6 +115,64 @@ public sealed class PricingTests
     }
 
     [Fact]
+    public void Off_peak_rates_apply_outside_the_peak_hours_and_the_ledger_prices_at_the_entry_time()
+    {
+        // DeepSeek's published rule: peak Mon-Fri 01:00-04:00 and 06:00-10:00 UTC, half price otherwise.
+        var file = PriceCatalogue.ReadBuiltIn();
+        var entry = file.Models.Single(m => m.Provider == "deepseek" && m.Model == "deepseek-flash");
+        Assert.NotNull(entry.OffPeak);
+        var usage = new TokenUsage(Input: 10_000, Output: 2_000, CachedInput: 4_000);
+        decimal Expected(decimal input, decimal cached, decimal output) => (6_000 * input + 4_000 * cached + 2_000 * output) / 1_000_000m;
+        var peak = Expected(entry.Input, entry.CachedInput!.Value, entry.Output);
+        var offPeak = Expected(entry.OffPeak!.Input, entry.OffPeak.CachedInput!.Value, entry.OffPeak.Output);
+        Assert.True(offPeak < peak);
+
+        var pricer = new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions());
+        var wednesday = new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(peak, pricer.CostOf("deepseek", "deepseek-flash", usage, wednesday.AddHours(1)).Amount);            // 01:00 peak starts
+        Assert.Equal(peak, pricer.CostOf("deepseek", "deepseek-flash", usage, wednesday.AddHours(9).AddMinutes(59)).Amount);
+        Assert.Equal(offPeak, pricer.CostOf("deepseek", "deepseek-flash", usage, wednesday.AddHours(4)).Amount);      // 04:00 ends the first window
+        Assert.Equal(offPeak, pricer.CostOf("deepseek", "deepseek-flash", usage, wednesday.AddHours(10)).Amount);
+        Assert.Equal(offPeak, pricer.CostOf("deepseek", "deepseek-flash", usage, wednesday.AddDays(3).AddHours(2)).Amount); // Saturday
+        // A time zone other than UTC is read as the same instant: 09:30 in Beijing is 01:30 UTC, peak.
+        Assert.Equal(peak, pricer.CostOf("deepseek", "deepseek-flash", usage, new DateTimeOffset(2026, 11, 25, 9, 30, 0, TimeSpan.FromHours(8))).Amount);
+
+        var row = new LedgerEntry
+        {
+            RequestId = "r1", Timestamp = wednesday.AddHours(12), Endpoint = "chat", Model = "ds", Provider = "deepseek", Deployment = "deepseek/deepseek-flash",
+            Usage = usage, Status = 200,
+        };
+        Assert.Equal(offPeak, pricer.Price(row).Cost);
+        Assert.Equal(peak, pricer.Price(row with { Timestamp = wednesday.AddHours(7) }).Cost);
+        // Reservations never rely on the cheaper rate.
+        Assert.True(CostCalculator.WorstCase(pricer.PriceOf("deepseek", "deepseek-flash")!, 10_000, 2_000) >= peak);
+    }
+
+    [Fact]
+    public void Off_peak_settings_in_config_are_validated_and_applied()
+    {
+        var options = new SanjiaOptions();
+        options.Metering.Prices["mine/m"] = new PriceOptions
+        {
+            Currency = "USD", Input = 2, Output = 8,
+            OffPeak = new OffPeakOptions { Input = 1, Output = 4, PeakDays = ["Mon", "Tue"], PeakHoursUtc = ["08:00-24:00"] },
+        };
+        var errors = new ConfigErrors();
+        MeteringOptionsValidator.Validate(options.Metering, errors);
+        Assert.False(errors.Any, string.Join("; ", errors.Errors));
+        var pricer = new Pricer(PriceCatalogue.LoadBuiltIn(), options);
+        var monday = new DateTimeOffset(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal((1_000 * 2m + 1_000 * 8m) / 1_000_000m, pricer.CostOf("mine", "m", new TokenUsage(1_000, 1_000), monday.AddHours(23.5)).Amount);
+        Assert.Equal((1_000 * 1m + 1_000 * 4m) / 1_000_000m, pricer.CostOf("mine", "m", new TokenUsage(1_000, 1_000), monday.AddHours(7)).Amount);
+
+        options.Metering.Prices["mine/m"].OffPeak!.PeakDays = ["Monday-ish"];
+        options.Metering.Prices["mine/m"].OffPeak!.PeakHoursUtc = ["10:00-09:00"];
+        errors = new ConfigErrors();
+        MeteringOptionsValidator.Validate(options.Metering, errors);
+        Assert.Contains(errors.Errors, e => e.StartsWith("Sanjia:Metering:Prices:mine/m:OffPeak:", StringComparison.Ordinal) && e.Contains("Monday-ish", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Built_in_catalogue_prices_preset_models_with_currency_and_check_date()
     {
         var catalogue = PriceCatalogue.LoadBuiltIn();
@@ -126,7 +184,7 @@ public sealed class PricingTests
             Assert.True(preset is not null, $"{id}: '{provider}' is not a preset");
             Assert.Contains(id[(provider.Length + 1)..], preset!.ChatModels.Concat(preset.EmbeddingModels));
             Assert.NotNull(price.Checked);
-            Assert.True(price.InputPerMTok > 0, id);
+            Assert.True(price.InputPerMTok >= 0 && price.OutputPerMTok >= 0, id);
             Assert.Equal(preset.Currency, price.Currency);
         }
         Assert.Equal("CNY", catalogue.Find("zhipu", "embedding-3")!.Currency);
