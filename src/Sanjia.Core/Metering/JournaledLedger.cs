@@ -16,13 +16,21 @@ namespace Sanjia.Core.Metering;
 /// its ledger entry is safe. The same loop then writes the group to the store in one transaction and empties the
 /// journal whenever everything in it is stored. At start-up <see cref="ReplayAsync"/> moves what a killed process
 /// left in the journal into the store (idempotently: the store ignores a request id and attempt it already has).
+/// Under sustained load the journal is never empty, so it is kept in segments: once the current one passes
+/// a segment size (4 MiB) it is sealed (renamed <c>&lt;journal&gt;.&lt;n&gt;</c>) and deleted as soon as every entry
+/// in it is stored.
 /// </summary>
 public sealed partial class JournaledLedger : BackgroundService, ILedger
 {
     private const int MaxBatch = 512;
-    // Journaled = already in the journal (written on the request thread); the loop then only stores it.
-    private readonly Channel<(LedgerEntry Entry, TaskCompletionSource? Durable, bool Journaled)> _queue =
-        Channel.CreateUnbounded<(LedgerEntry, TaskCompletionSource?, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    public const long DefaultSegmentBytes = 4 * 1024 * 1024;
+    private const long NotJournaled = -1;
+    // Segment = the journal segment the entry was written to (written on the request thread), or NotJournaled.
+    private readonly Channel<(LedgerEntry Entry, TaskCompletionSource? Durable, long Segment)> _queue =
+        Channel.CreateUnbounded<(LedgerEntry, TaskCompletionSource?, long)>(new UnboundedChannelOptions { SingleReader = true });
+    // Entries journaled but not yet stored, by segment (under _journalLock).
+    private readonly Dictionary<long, int> _outstanding = [];
+    private long _segment;
     private readonly Lock _journalLock = new();
     private readonly ILedgerStore _store;
     private readonly Pricer _pricer;
@@ -33,8 +41,11 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private bool _journalHasUnstored;
     private long _pending;
 
-    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger)
+    private readonly long _segmentBytes;
+
+    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger, long segmentBytes = DefaultSegmentBytes)
     {
+        _segmentBytes = segmentBytes;
         _store = store;
         _pricer = pricer;
         _journalPath = journalPath;
@@ -56,18 +67,19 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             // lock, and answer at once (a thread hand-off to the writer loop would cost more than the write).
             var priced = _pricer.Price(entry);
             Interlocked.Increment(ref _pending);
+            var segment = NotJournaled;
             try
             {
                 lock (_journalLock)
                 {
-                    WriteJournalLocked([priced]);
+                    segment = WriteJournalLocked([priced]);
                 }
             }
             catch (Exception ex)
             {
                 LogJournalFailed(_logger, ex, 1); // the store below is still tried: the response must not hang
             }
-            if (!_queue.Writer.TryWrite((priced, null, true)))
+            if (!_queue.Writer.TryWrite((priced, null, segment)))
             {
                 Interlocked.Decrement(ref _pending);
                 LogDropped(_logger, entry.RequestId);
@@ -82,7 +94,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private void Enqueue(LedgerEntry entry, TaskCompletionSource? durable)
     {
         Interlocked.Increment(ref _pending);
-        if (!_queue.Writer.TryWrite((_pricer.Price(entry), durable, false)))
+        if (!_queue.Writer.TryWrite((_pricer.Price(entry), durable, NotJournaled)))
         {
             Interlocked.Decrement(ref _pending);
             LogDropped(_logger, entry.RequestId);
@@ -102,12 +114,13 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     /// <summary>Stores whatever a previous process journaled but did not store; returns how many entries were replayed.</summary>
     public async Task<int> ReplayAsync(CancellationToken cancellationToken)
     {
-        if (!File.Exists(_journalPath))
+        var files = JournalFiles();
+        if (files.Count == 0)
         {
             return 0;
         }
         var entries = new List<LedgerEntry>();
-        foreach (var line in await File.ReadAllLinesAsync(_journalPath, cancellationToken).ConfigureAwait(false))
+        foreach (var line in files.SelectMany(File.ReadLines))
         {
             if (line.Length == 0) continue;
             try
@@ -123,9 +136,21 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         {
             await _store.AppendAsync(entries.GetRange(i, Math.Min(MaxBatch, entries.Count - i)), cancellationToken).ConfigureAwait(false);
         }
-        File.Delete(_journalPath);
+        foreach (var file in files) File.Delete(file);
         if (entries.Count > 0) LogReplayed(_logger, entries.Count);
         return entries.Count;
+    }
+
+    /// <summary>Sealed segments (oldest first), then the current journal.</summary>
+    private List<string> JournalFiles()
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(_journalPath))!;
+        var name = Path.GetFileName(_journalPath);
+        var files = !Directory.Exists(dir) ? [] : Directory.EnumerateFiles(dir, name + ".*")
+            .Select(f => (File: f, N: Path.GetFileName(f).Length > name.Length + 1 && long.TryParse(Path.GetFileName(f)[(name.Length + 1)..], out var n) ? n : -1))
+            .Where(f => f.N >= 0).OrderBy(f => f.N).Select(f => f.File).ToList();
+        if (File.Exists(_journalPath)) files.Add(_journalPath);
+        return files;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -158,7 +183,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private async Task DrainAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<(LedgerEntry Entry, TaskCompletionSource? Durable, bool Journaled)>(MaxBatch);
+        var batch = new List<(LedgerEntry Entry, TaskCompletionSource? Durable, long Segment)>(MaxBatch);
         while (true)
         {
             batch.Clear();
@@ -172,12 +197,16 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             }
             try
             {
-                var unjournaled = batch.Where(b => !b.Journaled).Select(b => b.Entry).ToList();
+                var unjournaled = batch.Where(b => b.Segment == NotJournaled).Select(b => b.Entry).ToList();
                 if (unjournaled.Count > 0)
                 {
                     lock (_journalLock)
                     {
-                        WriteJournalLocked(unjournaled);
+                        var segment = WriteJournalLocked(unjournaled);
+                        for (var i = 0; i < batch.Count; i++)
+                        {
+                            if (batch[i].Segment == NotJournaled) batch[i] = batch[i] with { Segment = segment };
+                        }
                     }
                 }
             }
@@ -209,20 +238,59 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             Interlocked.Add(ref _pending, -batch.Count);
             lock (_journalLock)
             {
-                // Everything journaled is stored (an entry counts as pending before it is journaled): start afresh.
-                if (!_journalHasUnstored && Pending == 0 && _journal is not null)
+                if (stored)
                 {
-                    _journal.SetLength(0);
+                    foreach (var (_, _, segment) in batch)
+                    {
+                        if (segment != NotJournaled && _outstanding.TryGetValue(segment, out var n)) _outstanding[segment] = n - 1;
+                    }
                 }
+                ReclaimLocked();
             }
         }
     }
 
-    private void WriteJournalLocked(IReadOnlyList<LedgerEntry> entries)
+    /// <summary>Seals a full segment, deletes sealed segments whose entries are all stored, empties a stored current one.</summary>
+    private void ReclaimLocked()
+    {
+        if (_journalHasUnstored)
+        {
+            return; // a failed store: everything stays for replay at next start
+        }
+        if (_journal is not null && _journal.Length >= _segmentBytes)
+        {
+            _journal.Dispose();
+            _journal = null;
+            File.Move(_journalPath, SegmentPath(_segment));
+            _segment++;
+        }
+        foreach (var (segment, n) in _outstanding.ToList())
+        {
+            if (n > 0) continue;
+            if (segment != _segment)
+            {
+                File.Delete(SegmentPath(segment));
+                _outstanding.Remove(segment);
+            }
+            else if (_journal is not null && Pending == 0)
+            {
+                _journal.SetLength(0); // everything journaled is stored (an entry counts as pending before it is journaled)
+            }
+        }
+    }
+
+    private string SegmentPath(long segment) => _journalPath + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Appends the entries to the current segment and returns its number.</summary>
+    private long WriteJournalLocked(IReadOnlyList<LedgerEntry> entries)
     {
         if (_journal is null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_journalPath))!);
+            while (File.Exists(SegmentPath(_segment)))
+            {
+                _segment++; // sealed segments a previous process left (not replayed yet): never overwrite them
+            }
             _journal = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
         }
         var buffer = new MemoryStream(256 * entries.Count);
@@ -233,6 +301,8 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         }
         _journal.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _journal.Flush(flushToDisk: _fsync);
+        _outstanding[_segment] = _outstanding.GetValueOrDefault(_segment) + entries.Count;
+        return _segment;
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Ledger queue closed; entry for request {RequestId} not recorded")]

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Metering;
+using Sanjia.Core.Pricing;
+
+namespace Sanjia.Core.Tests.Metering;
+
+/// <summary>
+/// The ledger journal under sustained load: it is never empty, so it must be cut into segments that are deleted once
+/// stored (bounded disk), and whatever the store did not take must survive for replay.
+/// </summary>
+public sealed class JournalSegmentTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sanjia-journal-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string JournalPath => Path.Combine(_dir, "ledger.journal");
+
+    private string[] Segments() => [.. Directory.GetFiles(_dir).Where(f => Path.GetFileName(f).StartsWith("ledger.journal.", StringComparison.Ordinal))];
+
+    private static LedgerEntry Entry(int i) => new()
+    {
+        RequestId = "req-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture), Timestamp = DateTimeOffset.UnixEpoch.AddSeconds(i),
+        Endpoint = "chat", Model = "m", Status = 200, Usage = new TokenUsage(10, 5),
+    };
+
+    private JournaledLedger Ledger(ILedgerStore store) =>
+        new(store, new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions()), JournalPath, fsync: false, NullLogger<JournaledLedger>.Instance, segmentBytes: 2048);
+
+    /// <summary>Slow enough that new entries always arrive while a batch is being stored; notes when sealed segments exist.</summary>
+    private sealed class SlowStore(JournalSegmentTests owner) : ILedgerStore
+    {
+        public readonly ConcurrentDictionary<string, int> Stored = new();
+        public int MostSegmentsSeen;
+
+        public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+        {
+            MostSegmentsSeen = Math.Max(MostSegmentsSeen, owner.Segments().Length);
+            await Task.Delay(3, cancellationToken);
+            foreach (var e in entries) Stored.AddOrUpdate(e.RequestId, 1, (_, n) => n + 1);
+        }
+
+        public Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<LedgerEntry>>([]);
+    }
+
+    private sealed class FailingStore : ILedgerStore
+    {
+        public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) => throw new IOException("disk full");
+
+        public Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<LedgerEntry>>([]);
+    }
+
+    [Fact]
+    public async Task Under_sustained_load_sealed_segments_are_deleted_once_stored_and_every_entry_is_stored_once()
+    {
+        var store = new SlowStore(this);
+        var ledger = Ledger(store);
+        await ledger.StartAsync(CancellationToken.None);
+        // Four writers, never pausing together, so the journal is never empty while they run.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = w; i < 400; i += 4)
+            {
+                await ledger.RecordDurableAsync(Entry(i));
+                if (i % 16 == w) await Task.Delay(1);
+            }
+        })));
+        await ledger.FlushAsync();
+        await ledger.StopAsync(CancellationToken.None);
+
+        Assert.Equal(400, store.Stored.Count);
+        Assert.All(store.Stored.Values, n => Assert.Equal(1, n));
+        Assert.True(store.MostSegmentsSeen >= 1, "the journal was never sealed into a segment under load");
+        Assert.Empty(Segments());
+        Assert.True(!File.Exists(JournalPath) || new FileInfo(JournalPath).Length == 0, "stored entries left in the journal");
+    }
+
+    [Fact]
+    public async Task Entries_the_store_refused_stay_in_the_segments_and_are_replayed_at_the_next_start()
+    {
+        var failing = Ledger(new FailingStore());
+        await failing.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 60; i++)
+        {
+            await failing.RecordDurableAsync(Entry(i));
+        }
+        // The writer retries each batch five times; wait until it has given up on all of them.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (failing.Pending > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await failing.StopAsync(CancellationToken.None);
+        Assert.Equal(0, failing.Pending);
+
+        var store = new SlowStore(this);
+        var replayed = await Ledger(store).ReplayAsync(CancellationToken.None);
+        Assert.Equal(60, replayed);
+        Assert.Equal(60, store.Stored.Count);
+        Assert.Empty(Segments());
+        Assert.False(File.Exists(JournalPath));
+    }
+}
