@@ -111,16 +111,13 @@ public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes)
         await output.FlushAsync(ct).ConfigureAwait(false);
         try
         {
-            while (await stream.MoveNextAsync(ct).ConfigureAwait(false))
+            if (!await StreamPump.PumpAsync(stream, output, events.Chunk, ct).ConfigureAwait(false))
             {
-                events.Chunk(stream.Current.Span);
-                var flush = await output.FlushAsync(ct).ConfigureAwait(false);
-                if (flush.IsCanceled || flush.IsCompleted)
-                {
-                    return;
-                }
+                return;
             }
             events.Finish(stream.Usage);
+            await response.CompleteAsync().ConfigureAwait(false); // the last events and the terminator in one write
+            return;
         }
         catch (GatewayException ex)
         {

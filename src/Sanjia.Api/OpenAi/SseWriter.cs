@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
@@ -27,30 +28,21 @@ internal static class SseWriter
         await response.StartAsync(ct).ConfigureAwait(false);
         try
         {
-            var next = stream.MoveNextAsync(ct);
-            while (await next.ConfigureAwait(false))
+            var completed = await StreamPump.PumpAsync(stream, writer, chunk =>
             {
-                var chunk = stream.Current.Span;
                 var span = writer.GetSpan(DataPrefix.Length + chunk.Length + EventEnd.Length);
                 DataPrefix.CopyTo(span);
                 chunk.CopyTo(span[DataPrefix.Length..]);
                 EventEnd.CopyTo(span[(DataPrefix.Length + chunk.Length)..]);
                 writer.Advance(DataPrefix.Length + chunk.Length + EventEnd.Length);
-                // Flush whenever the next chunk is not already here: every chunk leaves as soon as it arrived, and
-                // chunks that arrived together (a burst already in the upstream buffer) share one write.
-                next = stream.MoveNextAsync(ct);
-                if (!next.IsCompleted)
-                {
-                    var flush = await writer.FlushAsync(ct).ConfigureAwait(false);
-                    if (flush.IsCanceled || flush.IsCompleted)
-                    {
-                        // The client is gone (its token cancels the pending read); let the read finish before disposal.
-                        try { await next.ConfigureAwait(false); } catch (Exception ex) when (ex is OperationCanceledException or GatewayException) { }
-                        return;
-                    }
-                }
+            }, ct).ConfigureAwait(false);
+            if (!completed)
+            {
+                return;
             }
-            await writer.WriteAsync(Done, ct).ConfigureAwait(false);
+            // [DONE] and the chunked-encoding terminator leave in one write (flushing [DONE] first cost a send per stream).
+            writer.Write(Done);
+            await response.CompleteAsync().ConfigureAwait(false);
         }
         catch (GatewayException ex)
         {
