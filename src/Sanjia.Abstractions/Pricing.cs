@@ -35,8 +35,14 @@ public sealed record ModelPrice
         OffPeak = null,
     };
 
-    /// <summary>The flat price that applies to a request with this many input tokens (this price when no tier is crossed).</summary>
-    public ModelPrice ForInput(long inputTokens)
+    /// <summary>The flat price for a request with this many input tokens whatever its output length (dearest output band).</summary>
+    public ModelPrice ForInput(long inputTokens) => ForUsage(inputTokens, long.MaxValue);
+
+    /// <summary>
+    /// The flat price that applies to a request of this size (this price when no tier applies): of the tiers whose
+    /// conditions hold, the one with the highest input threshold, and at equal thresholds the one with an output band.
+    /// </summary>
+    public ModelPrice ForUsage(long inputTokens, long outputTokens)
     {
         if (Tiers is not { Count: > 0 } tiers)
         {
@@ -45,7 +51,9 @@ public sealed record ModelPrice
         PriceTier? crossed = null;
         foreach (var tier in tiers)
         {
-            if (inputTokens > tier.AboveInputTokens && (crossed is null || tier.AboveInputTokens > crossed.AboveInputTokens))
+            if (inputTokens > tier.AboveInputTokens && (tier.BelowOutputTokens is not { } below || outputTokens < below)
+                && (crossed is null || tier.AboveInputTokens > crossed.AboveInputTokens
+                    || (tier.AboveInputTokens == crossed.AboveInputTokens && tier.BelowOutputTokens is not null)))
             {
                 crossed = tier;
             }
@@ -87,10 +95,14 @@ public sealed record OffPeakPrice
     }
 }
 
-/// <summary>The rates of a request whose input tokens exceed <see cref="AboveInputTokens"/>; unset optional rates keep the base ones.</summary>
+/// <summary>
+/// The rates of a request whose input tokens exceed <see cref="AboveInputTokens"/> (and, for an output band such as
+/// Zhipu's, whose output tokens are below <see cref="BelowOutputTokens"/>); unset optional rates keep the base ones.
+/// </summary>
 public sealed record PriceTier
 {
     public required long AboveInputTokens { get; init; }
+    public long? BelowOutputTokens { get; init; }
     public required decimal InputPerMTok { get; init; }
     public decimal? CachedInputPerMTok { get; init; }
     public required decimal OutputPerMTok { get; init; }

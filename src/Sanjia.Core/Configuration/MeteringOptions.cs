@@ -51,6 +51,8 @@ public sealed class PriceTierOptions
 {
     /// <summary>The tier applies when the request's input tokens exceed this.</summary>
     public long AboveInputTokens { get; set; }
+    /// <summary>Optional output-length band: the tier applies only to answers with fewer output tokens than this.</summary>
+    public long? BelowOutputTokens { get; set; }
     public decimal Input { get; set; }
     public decimal? CachedInput { get; set; }
     public decimal Output { get; set; }

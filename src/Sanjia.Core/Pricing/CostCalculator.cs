@@ -5,7 +5,7 @@ namespace Sanjia.Core.Pricing;
 /// <summary>
 /// Token counts × prices, in decimal. Follows OpenAI's usage semantics: cached tokens are part of the prompt
 /// tokens and reasoning tokens are part of the completion tokens, so each is charged once, at its own price.
-/// The request's input tokens pick the tier (<see cref="ModelPrice.ForInput"/>); an answer with reasoning tokens
+/// The request's input (and output) tokens pick the tier (<see cref="ModelPrice.ForUsage"/>); an answer with reasoning tokens
 /// is charged the thinking-mode output price for all its output where the vendor has one.
 /// </summary>
 public static class CostCalculator
@@ -15,7 +15,7 @@ public static class CostCalculator
     /// <param name="at">When the request was billed; null = peak rates (the dearer ones) for time-of-day prices.</param>
     public static decimal Compute(ModelPrice price, TokenUsage usage, DateTimeOffset? at = null)
     {
-        price = price.ForInput(usage.Input);
+        price = price.ForUsage(usage.Input, usage.Output);
         if (at is { } moment) price = price.At(moment);
         var cached = Math.Clamp(usage.CachedInput, 0, Math.Max(0, usage.Input));
         var reasoning = Math.Clamp(usage.Reasoning, 0, Math.Max(0, usage.Output));
@@ -51,6 +51,7 @@ public static class CostCalculator
             if (promptTokens > tier.AboveInputTokens)
             {
                 yield return price.ForInput(tier.AboveInputTokens + 1);
+                yield return price.ForUsage(tier.AboveInputTokens + 1, 0); // an output band, should it be the dearer
             }
         }
     }

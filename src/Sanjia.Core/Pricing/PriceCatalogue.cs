@@ -104,7 +104,7 @@ public sealed class CatalogueEntry
         OffPeak = OffPeak is { } off ? PeakHours.ToPrice(off.Input, off.CachedInput, off.Output, off.PeakDays, off.PeakHoursUtc) : null,
         Tiers = Tiers is not { Count: > 0 } ? null : [.. Tiers.OrderBy(t => t.AboveInputTokens).Select(t => new PriceTier
         {
-            AboveInputTokens = t.AboveInputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
+            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
             OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
         })],
         ContextWindow = ContextWindow,
@@ -128,6 +128,8 @@ public sealed class CatalogueOffPeak
 public sealed class CatalogueTier
 {
     [JsonPropertyName("above_input_tokens")] public long AboveInputTokens { get; set; }
+    /// <summary>Only for answers with fewer output tokens than this (an output-length band).</summary>
+    [JsonPropertyName("below_output_tokens")] public long? BelowOutputTokens { get; set; }
     /// <summary>The boundary as the vendor's page writes it (e.g. "32K"), kept for review.</summary>
     [JsonPropertyName("page_boundary")] public string? PageBoundary { get; set; }
     [JsonPropertyName("input")] public decimal Input { get; set; }

@@ -38,7 +38,7 @@ public sealed class Pricer
         OffPeak = o.OffPeak is { } off ? PeakHours.ToPrice(off.Input, off.CachedInput, off.Output, off.PeakDays, off.PeakHoursUtc) : null,
         Tiers = o.Tiers.Count == 0 ? null : [.. o.Tiers.Select(t => new PriceTier
         {
-            AboveInputTokens = t.AboveInputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
+            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
             OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
         })],
         ContextWindow = o.ContextWindow,

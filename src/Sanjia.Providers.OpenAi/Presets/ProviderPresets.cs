@@ -134,13 +134,13 @@ public static class ProviderPresets
 
         new("together", "Together AI", "https://api.together.ai/v1", "TOGETHER_API_KEY",
             ["openai/gpt-oss-120b", "meta-llama/Llama-3.3-70B-Instruct-Turbo"],
-            ["togethercomputer/m2-bert-80M-32k-retrieval"],
+            [], // why: Together's own model list (2026-10-07) offers no embedding models; m2-bert was retired
             "USD",
             new PresetQuirks(
                 Notes: "Legacy host https://api.together.xyz/v1 still common. Extra sampling params top_k/repetition_penalty.")),
 
         new("mistral", "Mistral AI", "https://api.mistral.ai/v1", "MISTRAL_API_KEY",
-            ["mistral-large-latest", "mistral-medium-latest", "mistral-small-latest", "magistral-medium-latest", "codestral-latest"],
+            ["mistral-large-latest", "mistral-medium-3.5", "mistral-small-latest", "magistral-medium-latest", "codestral-latest"],
             ["mistral-embed"],
             "USD",
             new PresetQuirks(

@@ -68,6 +68,26 @@ public sealed class PricingTests
     }
 
     [Fact]
+    public void An_output_band_applies_only_below_its_output_length_and_never_above_a_higher_input_tier()
+    {
+        // Zhipu GLM-4.7 style: input ≤ 32K and output < 200 is cheaper; input > 32K has one price whatever the output.
+        var glm = new ModelPrice
+        {
+            Currency = "CNY", InputPerMTok = 3m, CachedInputPerMTok = 0.6m, OutputPerMTok = 14m,
+            Tiers =
+            [
+                new PriceTier { AboveInputTokens = 0, BelowOutputTokens = 200, InputPerMTok = 2m, CachedInputPerMTok = 0.4m, OutputPerMTok = 8m },
+                new PriceTier { AboveInputTokens = 32_000, InputPerMTok = 4m, CachedInputPerMTok = 0.8m, OutputPerMTok = 16m },
+            ],
+        };
+        Assert.Equal((1_000 * 2m + 199 * 8m) / 1_000_000m, CostCalculator.Compute(glm, new TokenUsage(1_000, 199)));
+        Assert.Equal((1_000 * 3m + 200 * 14m) / 1_000_000m, CostCalculator.Compute(glm, new TokenUsage(1_000, 200)));
+        Assert.Equal((40_000 * 4m + 100 * 16m) / 1_000_000m, CostCalculator.Compute(glm, new TokenUsage(40_000, 100)));
+        // The reservation cannot know the output length: it takes the dearer band.
+        Assert.Equal((1_000 * 3m + 150 * 14m) / 1_000_000m, CostCalculator.WorstCase(glm, 1_000, 150));
+    }
+
+    [Fact]
     public void A_thinking_answer_pays_the_thinking_output_price_on_all_output_of_its_tier()
     {
         // Base tier: 3 000 output tokens of which 2 000 reasoning, all at 20 (not 10).
@@ -188,6 +208,15 @@ public sealed class PricingTests
             Assert.Equal(preset.Currency, price.Currency);
         }
         Assert.Equal("CNY", catalogue.Find("zhipu", "embedding-3")!.Currency);
+
+        // Tiered and thinking-mode prices load from the file as written: qwen-plus (Beijing) above its first tier.
+        var file = PriceCatalogue.ReadBuiltIn();
+        var entry = file.Models.Single(m => m.Provider == "qwen" && m.Model == "qwen-plus");
+        var tier = entry.Tiers!.First();
+        var usage = new TokenUsage(Input: (int)tier.AboveInputTokens + 1, Output: 1_000, Reasoning: 600);
+        var expected = (usage.Input * tier.Input + usage.Output * (tier.ThinkingOutput ?? entry.ThinkingOutput ?? tier.Output)) / 1_000_000m;
+        Assert.Equal(expected, CostCalculator.Compute(catalogue.Find("qwen", "qwen-plus")!, usage));
+        Assert.True(expected > CostCalculator.Compute(catalogue.Find("qwen", "qwen-plus")!, usage with { Input = (int)tier.AboveInputTokens }));
     }
 
     [Fact]
