@@ -25,7 +25,8 @@ internal static class SseWriter
         response.Headers["X-Accel-Buffering"] = "no";
         var ct = http.RequestAborted;
         var writer = response.BodyWriter;
-        await response.StartAsync(ct).ConfigureAwait(false);
+        // No separate StartAsync: the headers leave with the first chunk (the router has already held the answer
+        // until its first chunk arrived, so nothing is waiting on the headers alone).
         try
         {
             var completed = await StreamPump.PumpAsync(stream, writer, chunk =>
