@@ -102,21 +102,23 @@ public static class ProviderPresets
                 AnthropicBaseUrl: "https://api.minimaxi.com/anthropic")),
 
         new("qianfan", "Baidu Qianfan", "https://qianfan.baidubce.com/v2", "QIANFAN_API_KEY",
-            ["ernie-5.0-thinking-latest", "ernie-4.5-turbo-128k", "ernie-x1-turbo-32k"],
+            ["ernie-5.1"], // why: ERNIE-5.0 and ERNIE-4.5-Turbo-128K retired 2026-10-29 (Qianfan retirement page)
             [],
             "CNY",
             new PresetQuirks(
                 Notes: "Key format bce-v3/ALTAK-.../... sent as Bearer. Optional 'appid' header selects a V2 app. Env var name is our convention. Sampling ranges unconfirmed.")),
 
-        new("hunyuan", "Tencent Hunyuan", "https://api.hunyuan.cloud.tencent.com/v1", "HUNYUAN_API_KEY",
-            ["hunyuan-turbos-latest", "hunyuan-2.0-thinking-20251109", "hunyuan-lite"],
+        // why: Tencent closed the original Hunyuan platform (api.hunyuan.cloud.tencent.com) on 2026-09-30 and moved its
+        // models to TokenHub (cloud.tencent.com/document/product/1729/131925, 1823/131382).
+        new("hunyuan", "Tencent Hunyuan (TokenHub)", "https://tokenhub.tencentmaas.com/v1", "TOKENHUB_API_KEY",
+            ["hy3", "hy3-preview"],
             [],
             "CNY",
             new PresetQuirks(
-                Notes: "Non-standard body param enable_enhancement (pass through). Sampling ranges, n and stream usage unconfirmed.")),
+                Notes: "Thinking is switched by reasoning_effort (no_think, low, high); max_tokens includes thinking tokens. The international site names the host tokenhub.tencentcloudmaas.com. n and sampling ranges unconfirmed.")),
 
         new("spark", "iFlytek Spark", "https://spark-api-open.xf-yun.com/v1", "SPARK_API_PASSWORD",
-            ["4.0Ultra", "generalv3.5", "max-32k", "generalv3", "pro-128k", "lite"],
+            ["4.0Ultra", "lite"], // why: iFlytek's price page (2026-10) no longer sells Max/Pro; Ultra now runs X1.5
             [],
             "CNY",
             new PresetQuirks(
