@@ -14,7 +14,7 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var requestId = "req_" + Guid.CreateVersion7().ToString("N");
+        var requestId = RequestIds.New(DateTimeOffset.UtcNow);
         context.TraceIdentifier = requestId;
         context.Response.Headers[RequestIdHeader] = requestId;
         try

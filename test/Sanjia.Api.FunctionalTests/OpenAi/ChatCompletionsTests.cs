@@ -137,6 +137,14 @@ public sealed class ChatCompletionsTests : GatewayWithUpstream
         Assert.StartsWith("req_", id, StringComparison.Ordinal);
         Assert.Equal("fake/gpt-4o", response.Headers.GetValues("x-sanjia-deployment").Single());
         using var other = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "chat-default", messages = new[] { new { role = "user", content = "x" } } });
-        Assert.NotEqual(id, other.Headers.GetValues("x-request-id").Single());
+        var second = other.Headers.GetValues("x-request-id").Single();
+        Assert.NotEqual(id, second);
+        // UUIDv7 layout: version 7, the RFC variant, and ids that sort by the time they were issued.
+        var guid = Guid.ParseExact(id[4..], "N");
+        Assert.Equal(7, guid.Version);
+        Assert.Equal(0x8, guid.Variant & 0xC);
+        Assert.True(string.CompareOrdinal(id[4..16], second[4..16]) <= 0, $"{id} then {second}");
+        var issued = DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(id[4..16], 16));
+        Assert.InRange(issued, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
     }
 }
