@@ -35,7 +35,7 @@ public class TranslationBenchmarks
     public byte[]? OpenAiResponseToAnthropic() => OpenAiToAnthropicResponse.Translate(OpenAiCompletion, "chat-default", default).Body;
 }
 
-/// <summary>The cost of one request from its usage: catalogue lookup and decimal arithmetic by token kind.</summary>
+/// <summary>The cost of one request from its usage: catalogue lookup, tier and time-of-day choice, decimal arithmetic by token kind.</summary>
 [MemoryDiagnoser]
 public class CostBenchmarks
 {
@@ -50,4 +50,12 @@ public class CostBenchmarks
 
     [Benchmark]
     public Cost UnpricedModel() => _pricer.CostOf("acme", "no-such-model", _usage);
+
+    /// <summary>Qwen: input-length tiers and a thinking-mode output price.</summary>
+    [Benchmark]
+    public Cost TieredThinkingModel() => _pricer.CostOf("qwen", "qwen-plus", _usage);
+
+    /// <summary>DeepSeek: peak and off-peak rates by the time of the request.</summary>
+    [Benchmark]
+    public Cost OffPeakModel() => _pricer.CostOf("deepseek", "deepseek-flash", _usage);
 }
