@@ -107,7 +107,8 @@ public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes)
         var output = response.BodyWriter;
         var events = new AnthropicStreamWriter(output, model);
         await response.StartAsync(ct).ConfigureAwait(false);
-        events.Start(TokenCounter.CountPrompt(request.PromptText));
+        // The same estimate count_tokens gives (prompt and tool definitions); the final message_delta carries the exact usage.
+        events.Start(TokenCounter.CountPrompt(request.PromptText) + ToolTokens(request.Body.Span));
         await output.FlushAsync(ct).ConfigureAwait(false);
         try
         {

@@ -143,6 +143,19 @@ public sealed class AnthropicMessagesTests
             using var doc = JsonDocument.Parse(data);
             Assert.Equal(name, doc.RootElement.GetProperty("type").GetString());
         }
+
+        // message_start's early input-token figure counts the tool definitions, as count_tokens does.
+        using var start = JsonDocument.Parse(events[0].Data);
+        var early = start.RootElement.GetProperty("message").GetProperty("usage").GetProperty("input_tokens").GetInt32();
+        using var counted = await http.PostAsync("v1/messages/count_tokens", Json($$"""
+            {"model":"vendor/gpt-4o","tools":[{{WeatherTool}}],"messages":[{"role":"user","content":"Oslo?"}]}
+            """));
+        using var count = JsonDocument.Parse(await counted.Content.ReadAsStringAsync());
+        Assert.Equal(count.RootElement.GetProperty("input_tokens").GetInt32(), early);
+        using var withoutTools = await http.PostAsync("v1/messages/count_tokens", Json("""
+            {"model":"vendor/gpt-4o","messages":[{"role":"user","content":"Oslo?"}]}
+            """));
+        Assert.True(early > JsonDocument.Parse(await withoutTools.Content.ReadAsStringAsync()).RootElement.GetProperty("input_tokens").GetInt32());
     }
 
     [Fact]
