@@ -19,8 +19,10 @@ public sealed record ShadowBudgetStatus(decimal Limit, string Currency, string P
 /// <summary>
 /// The spend cap of one alias's shadow (<c>Sanjia:Shadow:&lt;alias&gt;:Budget</c>): before each shadow call the
 /// worst-case cost of the model it calls (every deployment, at its price through the <see cref="Pricer"/>) is held,
-/// refused when spent + held + it would pass the limit, and the hold is settled to the actual cost afterwards. In
-/// memory: a <c>total</c> budget counts from start-up.
+/// refused when spent + held + it would pass the limit, and the hold is settled to the actual cost afterwards. The
+/// amount spent in the current window is read from the ledger (rows under the key <c>shadow:&lt;alias&gt;</c>) the
+/// first time the window is used (<see cref="SyncAsync"/>), so a restart does not forget what was spent; within the
+/// window it is counted in memory. Without a ledger reader a <c>total</c> budget counts from start-up.
 /// </summary>
 public sealed class ShadowBudget
 {
@@ -31,12 +33,17 @@ public sealed class ShadowBudget
     private readonly Pricer _pricer;
     private readonly CurrencyConverter _currencies;
     private readonly TimeProvider _time;
+    private readonly Func<DateTimeOffset, CancellationToken, Task<decimal>>? _loadSpent;
     private DateTimeOffset _windowStart = DateTimeOffset.MinValue;
+    private DateTimeOffset _loadedWindow = DateTimeOffset.MinValue;
     private decimal _spent;
     private decimal _reserved;
 
-    public ShadowBudget(ShadowBudgetOptions options, bool allowUnpriced, Pricer pricer, CurrencyConverter currencies, TimeProvider time)
+    /// <param name="loadSpent">Spend already in the ledger since a time, in this budget's currency (null: memory only).</param>
+    public ShadowBudget(ShadowBudgetOptions options, bool allowUnpriced, Pricer pricer, CurrencyConverter currencies, TimeProvider time,
+        Func<DateTimeOffset, CancellationToken, Task<decimal>>? loadSpent = null)
     {
+        _loadSpent = loadSpent;
         _options = options;
         _period = ShadowBudgetOptions.ParsePeriod(options.Period) ?? ShadowBudgetPeriod.Total;
         _allowUnpriced = allowUnpriced;
@@ -46,6 +53,31 @@ public sealed class ShadowBudget
     }
 
     public string Currency => _options.Currency.ToUpperInvariant();
+
+    /// <summary>
+    /// Once per window, before the first hold in it: takes the window's spend from the ledger (what this and earlier
+    /// processes recorded). A settle racing the read may count one call twice, never zero times.
+    /// </summary>
+    public async ValueTask SyncAsync(CancellationToken cancellationToken)
+    {
+        if (_loadSpent is null) return;
+        var start = Start(_time.GetUtcNow());
+        lock (_lock)
+        {
+            if (_loadedWindow == start) return;
+        }
+        var spent = await _loadSpent(start, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (_loadedWindow == start) return;
+            Roll();
+            if (_windowStart == start)
+            {
+                _spent = Math.Max(_spent, spent);
+                _loadedWindow = start;
+            }
+        }
+    }
 
     /// <summary>Why a call may not be held: the budget is spent, or a deployment has no usable price.</summary>
     public enum Refusal { None, Budget, Unpriced }

@@ -42,8 +42,9 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
     private readonly ILogger<ShadowTap> _logger;
     private readonly Pricer? _pricer;
 
+    /// <param name="loadSpent">Ledger spend of a key id since a time in a currency, so shadow budgets survive restarts.</param>
     public ShadowTap(IReadOnlyDictionary<string, ShadowOptions> shadows, Func<GatewayEngine> engine, IShadowStore store, IRandomSource random, TimeProvider time, ILogger<ShadowTap> logger,
-        Pricer? pricer = null, MeteringOptions? metering = null)
+        Pricer? pricer = null, MeteringOptions? metering = null, Func<string, string, DateTimeOffset, CancellationToken, Task<decimal>>? loadSpent = null)
     {
         _pricer = pricer;
         metering ??= new MeteringOptions();
@@ -51,7 +52,10 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         var currencies = new CurrencyConverter(metering);
         _lanes = shadows.ToDictionary(s => s.Key, s => new Lane(s.Key, s.Value)
         {
-            Budget = s.Value.Budget is { } b && pricer is not null ? new ShadowBudget(b, s.Value.AllowUnpriced, pricer, currencies, time) : null,
+            Budget = s.Value.Budget is { } b && pricer is not null
+                ? new ShadowBudget(b, s.Value.AllowUnpriced, pricer, currencies, time,
+                    loadSpent is null ? null : (since, ct) => loadSpent(KeyIdOf(s.Key), b.Currency.ToUpperInvariant(), since, ct))
+                : null,
         }, StringComparer.OrdinalIgnoreCase);
         _engine = engine;
         _store = store;
@@ -157,6 +161,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         ShadowHold? hold = null;
         if (lane.Budget is { } budget && engine.Registry.Resolve(request!.Model) is { } candidate)
         {
+            await budget.SyncAsync(ct).ConfigureAwait(false);
             var prompt = (int)Math.Ceiling(TokenCounter.CountPrompt(request.PromptText) * PromptMargin);
             var n = Math.Max(1, request.N);
             (hold, var refusal) = budget.TryReserve(candidate, price =>
@@ -231,6 +236,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         if (resolved is not null)
         {
             var tokens = (int)Math.Ceiling((TokenCounter.Count(a) + TokenCounter.Count(b)) * PromptMargin);
+            await lane.Budget!.SyncAsync(ct).ConfigureAwait(false);
             (hold, var refusal) = lane.Budget!.TryReserve(resolved, price => CostCalculator.WorstCase(price, tokens, 0));
             if (hold is null)
             {

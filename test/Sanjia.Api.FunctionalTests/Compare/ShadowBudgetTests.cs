@@ -32,7 +32,9 @@ public sealed class ShadowBudgetTests : IAsyncLifetime
         await _e.DisposeAsync();
     }
 
-    private Task<GatewayServer> StartAsync(params string[] extra) => GatewayServer.StartWithArgsAsync(
+    private Task<GatewayServer> StartAsync(params string[] extra) => StartInAsync(GatewayServer.NewDataDir(), extra);
+
+    private Task<GatewayServer> StartInAsync(string dataDir, params string[] extra) => GatewayServer.StartInAsync(dataDir,
     [
         .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
         .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
@@ -129,6 +131,44 @@ public sealed class ShadowBudgetTests : IAsyncLifetime
         var spend = (await gw.AdminAsync(HttpMethod.Get, "/admin/spend?group_by=key")).GetRawText();
         Assert.Contains("shadow:chat", spend, StringComparison.Ordinal);
         Assert.Contains("(master key)", spend, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_restart_does_not_forget_what_the_shadow_spent_in_its_window()
+    {
+        // Each candidate call costs about 0.40 USD and its worst case the same: a 1 USD daily budget covers two calls.
+        _b.SetDefault(FakeBehavior.Reply("Hello from m2", promptTokens: 5, completionTokens: 1000));
+        string[] settings =
+        [
+            "--Sanjia:Metering:Prices:b/m2:Currency=USD", "--Sanjia:Metering:Prices:b/m2:Input=300", "--Sanjia:Metering:Prices:b/m2:Output=400",
+            "--Sanjia:Metering:Prices:b/m2:MaxOutputTokens=1000",
+            "--Sanjia:Shadow:chat:Budget:Amount=1", "--Sanjia:Shadow:chat:Budget:Currency=USD", "--Sanjia:Shadow:chat:Budget:Period=daily",
+        ];
+        var dataDir = GatewayServer.NewDataDir();
+        try
+        {
+            var first = await StartInAsync(dataDir, settings);
+            Assert.Equal(HttpStatusCode.OK, (await first.ChatAsync("chat", "before the restart")).Response.StatusCode);
+            var before = await WaitForAsync(first, s => Counter(s, "completed") == 1);
+            var spentBefore = before["budget"]!["spent"]!.GetValue<decimal>();
+            Assert.InRange(spentBefore, 0.4m, 0.5m);
+            await first.StopAsync();
+
+            // A fresh process in the same data folder starts from the ledger: one more call fits, the next does not.
+            await using var second = await StartInAsync(dataDir, settings);
+            for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await second.ChatAsync("chat", $"after the restart {i}")).Response.StatusCode);
+            var after = await WaitForAsync(second, s => Counter(s, "completed") + Counter(s, "skipped_budget") + Counter(s, "failed") == 3);
+            Assert.Equal(1, Counter(after, "completed"));
+            Assert.Equal(2, Counter(after, "skipped_budget"));
+            Assert.Equal(2, _b.Requests.Count); // one before, one after: never a third
+            var spent = after["budget"]!["spent"]!.GetValue<decimal>();
+            Assert.InRange(spent, spentBefore + 0.4m, 1m);
+            Assert.True(Ledger(second, "shadow:chat").Sum <= 1m);
+        }
+        finally
+        {
+            GatewayServer.DeleteDataDir(dataDir);
+        }
     }
 
     [Fact]
