@@ -1,87 +1,39 @@
-using System.Net.Http.Headers;
 using Sanjia.Abstractions;
-using Sanjia.Core.Configuration;
-using Sanjia.Core.Models;
 using Sanjia.Core.Streaming;
 using Sanjia.Core.Translation;
 using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Anthropic;
 
-/// <summary>The resolved settings of one Anthropic provider.</summary>
-public sealed record AnthropicProviderSettings(
-    string Name,
-    Uri BaseUrl,
-    string? ApiKey,
-    string KeySource,
-    string Version,
-    IReadOnlyDictionary<string, string> Headers,
-    IReadOnlyList<string> Models,
-    bool DropUnsupportedParams,
-    TimeoutOptions Timeouts);
-
 /// <summary>
 /// Anthropic's Messages API (<c>POST {base}/v1/messages</c>, <c>x-api-key</c>, <c>anthropic-version</c>). The engine's
 /// OpenAI request is translated to Anthropic's, and the answer (JSON or event stream) back to OpenAI's.
 /// </summary>
-public sealed class AnthropicProvider : IProvider, IChatBackend, IDisposable
+public sealed class AnthropicProvider(TranslatingProviderSettings settings, string version, TimeProvider time, HttpMessageHandler? handler = null)
+    : TranslatingChatProvider(settings, "Anthropic", time, handler)
 {
-    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
-    private readonly AnthropicProviderSettings _settings;
-    private readonly HttpMessageInvoker _http;
-    private readonly Uri _messagesUri;
-    private readonly TimeProvider _time;
+    private readonly Uri _messagesUri = new(new Uri(settings.BaseUrl.ToString().TrimEnd('/') + "/"), "v1/messages");
 
-    public AnthropicProvider(AnthropicProviderSettings settings, TimeProvider time, HttpMessageHandler? handler = null)
+    protected override VendorRequest TranslateRequest(ChatCall call)
     {
-        _settings = settings;
-        _time = time;
-        _http = UpstreamHttp.CreateInvoker(settings.Timeouts, handler);
-        _messagesUri = new Uri(new Uri(settings.BaseUrl.ToString().TrimEnd('/') + "/"), "v1/messages");
-        Models = [.. settings.Models.Select(m => (m, ModelKind.Chat))];
+        var t = OpenAiToAnthropicRequest.Translate(call.Request.Body.Span, call.UpstreamModel, Description, Settings.DropUnsupportedParams);
+        return new VendorRequest(t.Body, t.Error, t.JsonToolEmulated);
     }
 
-    public string Name => _settings.Name;
-    public string Description => $"{_settings.Name} (Anthropic)";
-    public string Describe => $"{_settings.BaseUrl} (Anthropic, key: {_settings.KeySource})";
-    public IChatBackend Chat => this;
-    public IEmbeddingBackend? Embeddings => null;
-    public IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
-    public bool AcceptsUnlistedModels => true;
+    protected override Uri RequestUri(ChatCall call) => _messagesUri;
 
-    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
+    protected override void Authorize(HttpRequestMessage message)
     {
-        var request = call.Request;
-        var translated = OpenAiToAnthropicRequest.Translate(request.Body.Span, call.UpstreamModel, Description, _settings.DropUnsupportedParams);
-        if (translated.Error is not null)
-        {
-            return translated.Error;
-        }
-        using var message = new HttpRequestMessage(HttpMethod.Post, _messagesUri) { Content = new ByteArrayContent(translated.Body!) };
-        message.Content.Headers.ContentType = JsonContentType;
-        if (!string.IsNullOrEmpty(_settings.ApiKey)) message.Headers.TryAddWithoutValidation("x-api-key", _settings.ApiKey);
-        message.Headers.TryAddWithoutValidation("anthropic-version", _settings.Version);
-        if (request.Stream) message.Headers.Accept.ParseAdd("text/event-stream");
-        foreach (var (name, value) in _settings.Headers) message.Headers.TryAddWithoutValidation(name, value);
-
-        return await _http.SendChatAsync(message, _settings.Name, _settings.Timeouts, async (response, token) =>
-        {
-            if (!response.IsSuccessStatusCode)
-            {
-                return (await AnthropicUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, token).ConfigureAwait(false), false);
-            }
-            var created = _time.GetUtcNow().ToUnixTimeSeconds();
-            if (request.Stream)
-            {
-                var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
-                var translator = new AnthropicToOpenAiStream(call.UpstreamModel, request.IncludeUsage, translated.JsonToolEmulated, created);
-                return (new TranslatedStream(response, body, translator, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds)), true);
-            }
-            var bytes = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
-            var (completion, usage, error) = AnthropicToOpenAiResponse.Translate(bytes, translated.JsonToolEmulated, created);
-            return (error is not null ? error : new CompleteChatResponse(completion!, usage), false);
-        }, cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(Settings.ApiKey)) message.Headers.TryAddWithoutValidation("x-api-key", Settings.ApiKey);
+        message.Headers.TryAddWithoutValidation("anthropic-version", version);
     }
 
-    public void Dispose() => _http.Dispose();
+    protected override Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        AnthropicUpstreamErrors.FromResponseAsync(response, Settings.Name, Time, cancellationToken);
+
+    protected override IStreamTranslator StreamTranslator(ChatCall call, VendorRequest request, long created) =>
+        new AnthropicToOpenAiStream(call.UpstreamModel, call.Request.IncludeUsage, request.JsonToolEmulated, created);
+
+    protected override (byte[]? Body, TokenUsage Usage, GatewayError? Error) TranslateAnswer(ReadOnlySpan<byte> body, ChatCall call, VendorRequest request, long created) =>
+        AnthropicToOpenAiResponse.Translate(body, request.JsonToolEmulated, created);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Anthropic;
 
@@ -26,8 +27,8 @@ public sealed class AnthropicProviderSource(TimeProvider time, Func<string, stri
             var (key, source) = credentials;
             var headers = new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase);
             var version = headers.Remove("anthropic-version", out var v) ? v : DefaultVersion;
-            yield return new AnthropicProvider(new AnthropicProviderSettings(
-                name, uri, key, source, version, headers, p.Models ?? [], p.DropUnsupportedParams, p.Timeouts ?? options.Timeouts), time);
+            yield return new AnthropicProvider(new TranslatingProviderSettings(
+                name, uri, key, source, headers, p.Models ?? [], p.DropUnsupportedParams, p.Timeouts ?? options.Timeouts), version, time);
         }
     }
 }

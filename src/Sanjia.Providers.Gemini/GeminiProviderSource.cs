@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Gemini;
 
@@ -23,7 +24,7 @@ public sealed class GeminiProviderSource(TimeProvider time, Func<string, string?
                 continue;
             }
             var (key, source) = credentials;
-            yield return new GeminiProvider(new GeminiProviderSettings(
+            yield return new GeminiProvider(new TranslatingProviderSettings(
                 name, uri, key, source, new Dictionary<string, string>(p.Headers, StringComparer.OrdinalIgnoreCase),
                 p.Models ?? [], p.DropUnsupportedParams, p.Timeouts ?? options.Timeouts), time);
         }

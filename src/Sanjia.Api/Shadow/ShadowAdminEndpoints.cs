@@ -25,6 +25,19 @@ public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, T
             return;
         }
         var counters = shadow.Counters(alias)!;
+        // Counters first, pairs second: a pair is stored before it is counted, so the view never shows more
+        // completed copies than stored pairs.
+        var counted = new JsonObject
+        {
+            ["enqueued"] = counters.Enqueued,
+            ["dropped"] = counters.Dropped,
+            ["capped"] = counters.Capped,
+            ["completed"] = counters.Completed,
+            ["failed"] = counters.Failed,
+            ["skipped_budget"] = counters.SkippedBudget,
+            ["skipped_unpriced"] = counters.SkippedUnpriced,
+            ["queued"] = shadow.QueueDepth(alias),
+        };
         var pairs = await store.ReadAsync(alias, null, MaxPairs, http.RequestAborted).ConfigureAwait(false);
         var scored = pairs.Where(p => p.Score is not null).ToList();
         var body = new JsonObject
@@ -35,17 +48,7 @@ public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, T
             ["fraction"] = settings.Fraction,
             ["queue_size"] = settings.QueueSize,
             ["max_requests_per_hour"] = settings.MaxRequestsPerHour,
-            ["counters"] = new JsonObject
-            {
-                ["enqueued"] = counters.Enqueued,
-                ["dropped"] = counters.Dropped,
-                ["capped"] = counters.Capped,
-                ["completed"] = counters.Completed,
-                ["failed"] = counters.Failed,
-                ["skipped_budget"] = counters.SkippedBudget,
-                ["skipped_unpriced"] = counters.SkippedUnpriced,
-                ["queued"] = shadow.QueueDepth(alias),
-            },
+            ["counters"] = counted,
             ["budget"] = shadow.Budget(alias)?.Status() is { } b ? new JsonObject
             {
                 ["limit"] = b.Limit,

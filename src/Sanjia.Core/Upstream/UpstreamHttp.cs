@@ -26,6 +26,9 @@ public static class UpstreamHttp
             EnableMultipleHttp2Connections = true,
             // Trace context of the gateway's callers is not the vendors' business.
             ActivityHeadersPropagator = null,
+            // A stream given up (client gone, failover) is closed at once: draining it to reuse the connection would
+            // keep the vendor generating, and billing, tokens nobody reads.
+            MaxResponseDrainSize = 0,
         }, disposeHandler: true);
 
     /// <summary>
