@@ -4,7 +4,7 @@ using Sanjia.Abstractions;
 namespace Sanjia.Api.Infrastructure;
 
 /// <summary>Turns one upstream chunk (OpenAI chunk JSON) into the caller's protocol, written into the response buffer.</summary>
-internal delegate void ChunkWriter(ReadOnlySpan<byte> chunk);
+public delegate void ChunkWriter(ReadOnlySpan<byte> chunk);
 
 /// <summary>
 /// The one loop that moves a chat stream to the client for every streaming protocol: each chunk leaves as soon as it
