@@ -40,13 +40,13 @@ public sealed class GatewayEngine
         ChatRequest request, Caller caller, string requestId, string endpoint, long startTimestamp, CancellationToken cancellationToken)
     {
         var model = _registry.Resolve(request.Model);
-        if (model is null)
+        if (model is null || model.Kind != ModelKind.Chat)
         {
-            return (null, GatewayError.ModelNotFound(request.Model));
-        }
-        if (model.Kind != ModelKind.Chat)
-        {
-            return (null, GatewayError.Invalid($"The model '{request.Model}' is an embedding model; use /v1/embeddings.", "model", "model_not_chat"));
+            var refusal = model is null
+                ? GatewayError.ModelNotFound(request.Model)
+                : GatewayError.Invalid($"The model '{request.Model}' is an embedding model; use /v1/embeddings.", "model", "model_not_chat");
+            await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
+            return (null, refusal);
         }
         var context = new ChatContext(requestId, endpoint, request, model, caller, startTimestamp);
         return (context, await _pipeline.HandleAsync(context, cancellationToken).ConfigureAwait(false));
@@ -57,7 +57,9 @@ public sealed class GatewayEngine
         var model = _registry.Resolve(request.Model);
         if (model is null)
         {
-            return GatewayError.ModelNotFound(request.Model);
+            var refusal = GatewayError.ModelNotFound(request.Model);
+            await RecordRefusalAsync(requestId, caller, "/v1/embeddings", request.Model, refusal, startTimestamp).ConfigureAwait(false);
+            return refusal;
         }
         EmbeddingOutcome outcome = GatewayError.Invalid($"The model '{request.Model}' is not an embedding model.", "model", "model_not_embedding");
         Deployment? used = null;
@@ -117,4 +119,20 @@ public sealed class GatewayEngine
         }).ConfigureAwait(false);
         return outcome;
     }
+
+    /// <summary>A request refused before any model was chosen still gets its ledger row (no deployment, no tokens).</summary>
+    private ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp) =>
+        _ledger.RecordDurableAsync(new LedgerEntry
+        {
+            RequestId = requestId,
+            Attempt = 1,
+            Timestamp = _time.GetUtcNow(),
+            KeyId = caller.KeyId,
+            TeamId = caller.TeamId,
+            Endpoint = endpoint,
+            Model = model,
+            Status = ErrorStatus.For(error),
+            ErrorCode = error.Code,
+            LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+        });
 }
