@@ -76,7 +76,8 @@ public static class Report
         Target(sb, "max requests/s ≥ 0.5 × nginx", F($"{gw.MaxRps:F0} vs {nginx.MaxRps:F0} = {gw.MaxRps / nginx.MaxRps:F2}×"), gw.MaxRps >= 0.5 * nginx.MaxRps);
         Target(sb, "added latency at c=1 ≤ 0.3 ms (p50)", F($"{added:F3} ms"), added <= 0.3);
         Target(sb, "added TTFT at c=16 ≤ 0.5 ms (p50)", F($"{addedTtft:F3} ms"), addedTtft <= 0.5);
-        Target(sb, "gap p99 within 1 ms of direct (no coalescing)", F($"{gapDiff:+0.000;-0.000} ms"), Math.Abs(gapDiff) <= 1);
+        // One-sided: coalescing or added delay raise the gateway's gap p99; a p99 below direct's is direct's own noise.
+        Target(sb, "gap p99 at most 1 ms above direct (no coalescing)", F($"{gapDiff:+0.000;-0.000} ms"), gapDiff <= 1);
         Target(sb, "streams/s at c=64 same as direct (≥ 95 %)", F($"{streamRatio:P0}"), streamRatio >= 0.95);
         Target(sb, "idle RSS ≤ 100 MiB", F($"{gw.IdleRssMiB:F1} MiB"), gw.IdleRssMiB <= 100);
         Target(sb, "peak RSS at c=256 ≤ 300 MiB", F($"{gw.PeakRssMiB:F1} MiB"), gw.PeakRssMiB <= 300);
