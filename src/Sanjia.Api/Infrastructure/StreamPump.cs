@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 
 namespace Sanjia.Api.Infrastructure;
@@ -12,6 +13,19 @@ public delegate void ChunkWriter(ReadOnlySpan<byte> chunk);
 /// </summary>
 internal static class StreamPump
 {
+    /// <summary>
+    /// Marks the response as an event stream (no caching, no proxy buffering) and returns its writer. Nothing is sent
+    /// yet: the headers leave with the first chunk (the router has already held the answer until its first chunk
+    /// arrived, so nothing is waiting on the headers alone).
+    /// </summary>
+    public static PipeWriter BeginEventStream(HttpResponse response)
+    {
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        return response.BodyWriter;
+    }
+
     /// <summary>Returns false when the client went away (the caller writes nothing more).</summary>
     public static async Task<bool> PumpAsync(StreamingChatResponse stream, PipeWriter output, ChunkWriter write, CancellationToken ct)
     {

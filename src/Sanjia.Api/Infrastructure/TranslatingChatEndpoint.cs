@@ -82,11 +82,8 @@ public abstract class TranslatingChatEndpoint<TState>(GatewayEngine engine, long
     private async Task StreamAsync(HttpContext http, StreamingChatResponse stream, ChatRequest request, TState state)
     {
         var response = http.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
+        var output = StreamPump.BeginEventStream(response);
         var ct = http.RequestAborted;
-        var output = response.BodyWriter;
         var events = CreateStream(output, request, state);
         events.Start(); // leaves with the first chunk
         try

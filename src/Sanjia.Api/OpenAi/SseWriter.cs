@@ -20,13 +20,8 @@ internal static class SseWriter
     public static async Task WriteAsync(HttpContext http, StreamingChatResponse stream)
     {
         var response = http.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
+        var writer = StreamPump.BeginEventStream(response);
         var ct = http.RequestAborted;
-        var writer = response.BodyWriter;
-        // No separate StartAsync: the headers leave with the first chunk (the router has already held the answer
-        // until its first chunk arrived, so nothing is waiting on the headers alone).
         try
         {
             var completed = await StreamPump.PumpAsync(stream, writer, chunk =>
