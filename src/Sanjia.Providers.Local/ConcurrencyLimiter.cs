@@ -3,12 +3,17 @@ namespace Sanjia.Providers.Local;
 /// <summary>
 /// Bounds one model's work: at most <c>maxConcurrency</c> generations hold a slot, at most <c>maxQueue</c> wait for
 /// one, and anything beyond is turned away at once so callers can retry elsewhere instead of piling up memory.
+/// The admitted generations run on the limiter's own <see cref="Threads"/>, one per slot.
 /// </summary>
 internal sealed class ConcurrencyLimiter(int maxConcurrency, int maxQueue)
 {
     private readonly SemaphoreSlim _slots = new(Math.Max(1, maxConcurrency), Math.Max(1, maxConcurrency));
     private readonly int _capacity = Math.Max(1, maxConcurrency) + Math.Max(0, maxQueue);
     private int _admitted;
+    private InferenceThreads? _threads;
+
+    /// <summary>The threads admitted generations run on, one per slot (started on first use, kept for the process).</summary>
+    public InferenceThreads Threads => LazyInitializer.EnsureInitialized(ref _threads, () => new InferenceThreads(maxConcurrency, "generation"));
 
     /// <summary>Generations running plus requests waiting.</summary>
     public int Admitted => Volatile.Read(ref _admitted);

@@ -82,9 +82,8 @@ internal sealed class LocalChatModel
             var sampling = Sampling(request);
             var stops = request.StopSequences.Concat(format.ImplicitStops).ToArray();
             var maxTokens = request.EffectiveMaxTokens ?? _options.DefaultMaxTokens;
-            generation = await Task.Run(
-                () => Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken),
-                CancellationToken.None).ConfigureAwait(false);
+            generation = await Limiter.Threads.Run(
+                () => Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken)).ConfigureAwait(false);
         }
         catch (GatewayException ex)
         {
@@ -99,7 +98,7 @@ internal sealed class LocalChatModel
         var created = _time.GetUtcNow().ToUnixTimeSeconds();
         if (call.Request.Stream)
         {
-            return new LocalChatStream(generation, call.Request.Model, call.Request.IncludeUsage, created, started,
+            return new LocalChatStream(generation, Limiter.Threads, call.Request.Model, call.Request.IncludeUsage, created, started,
                 tools is null ? null : new ToolCallStreamFilter(tools.Forced));
         }
 
@@ -108,7 +107,7 @@ internal sealed class LocalChatModel
             string text;
             try
             {
-                text = await Task.Run(() => generation.RunToEnd(cancellationToken), CancellationToken.None).ConfigureAwait(false);
+                text = await Limiter.Threads.Run(() => generation.RunToEnd(cancellationToken)).ConfigureAwait(false);
             }
             catch (GatewayException ex)
             {

@@ -7,7 +7,8 @@ using Sanjia.Providers.Local.Tools;
 namespace Sanjia.Providers.Local;
 
 /// <summary>
-/// Streams a local generation as <c>chat.completion.chunk</c> payloads. Decoding runs on its own thread, at most
+/// Streams a local generation as <c>chat.completion.chunk</c> payloads. Decoding runs on one of the model's
+/// <see cref="InferenceThreads"/>, at most
 /// <see cref="Ahead"/> tokens ahead of the reader (a slow or vanished client costs a few strings, no more), and hands
 /// each token over with synchronous continuations: the reader's work (JSON, the socket write) runs right there on
 /// the decoding thread, so a token costs no thread hand-off. Disposing stops decoding and frees the context and slot.
@@ -34,8 +35,11 @@ internal sealed class LocalChatStream : StreamingChatResponse
     private Task? _decoder;
     private int _disposed;
 
-    public LocalChatStream(Generation generation, string model, bool includeUsage, long created, long startTimestamp, ToolCallStreamFilter? tools = null)
+    private readonly InferenceThreads _threads;
+
+    public LocalChatStream(Generation generation, InferenceThreads threads, string model, bool includeUsage, long created, long startTimestamp, ToolCallStreamFilter? tools = null)
     {
+        _threads = threads;
         _tools = tools;
         _generation = generation;
         _model = model;
@@ -147,7 +151,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
         });
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var stop = _stop.Token;
-        _decoder = Task.Factory.StartNew(() =>
+        _decoder = _threads.Run(() =>
         {
             try
             {
@@ -173,7 +177,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
             {
                 channel.Writer.TryComplete(ex);
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        });
         return channel;
     }
 
