@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Sanjia.Core.Configuration;
 
 /// <summary>Prices, budgets and the ledger journal (the <c>Sanjia:Metering</c> section). See docs/metering.md.</summary>
@@ -47,26 +49,30 @@ public sealed class PriceOptions
     public int? MaxOutputTokens { get; set; }
 }
 
+/// <summary>An input-length tier, in configuration and in the catalogue file (which names its fields in snake case).</summary>
 public sealed class PriceTierOptions
 {
     /// <summary>The tier applies when the request's input tokens exceed this.</summary>
-    public long AboveInputTokens { get; set; }
+    [JsonPropertyName("above_input_tokens")] public long AboveInputTokens { get; set; }
     /// <summary>Optional output-length band: the tier applies only to answers with fewer output tokens than this.</summary>
-    public long? BelowOutputTokens { get; set; }
-    public decimal Input { get; set; }
-    public decimal? CachedInput { get; set; }
-    public decimal Output { get; set; }
-    public decimal? Reasoning { get; set; }
-    public decimal? ThinkingOutput { get; set; }
+    [JsonPropertyName("below_output_tokens")] public long? BelowOutputTokens { get; set; }
+    /// <summary>The boundary as the vendor's page writes it (e.g. "32K"), kept for review; not used in pricing.</summary>
+    [JsonPropertyName("page_boundary")] public string? PageBoundary { get; set; }
+    [JsonPropertyName("input")] public decimal Input { get; set; }
+    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    [JsonPropertyName("output")] public decimal Output { get; set; }
+    [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
+    [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
 }
 
+/// <summary>Off-peak rates, in configuration and in the catalogue file; the price's own rates are the peak ones.</summary>
 public sealed class OffPeakOptions
 {
-    public decimal Input { get; set; }
-    public decimal? CachedInput { get; set; }
-    public decimal Output { get; set; }
+    [JsonPropertyName("input")] public decimal Input { get; set; }
+    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    [JsonPropertyName("output")] public decimal Output { get; set; }
     /// <summary>Days the peak rates apply, in UTC: <c>Mon</c> ... <c>Sun</c>.</summary>
-    public List<string> PeakDays { get; set; } = [];
+    [JsonPropertyName("peak_days")] public List<string> PeakDays { get; set; } = [];
     /// <summary>Peak windows in UTC time of day, <c>HH:mm-HH:mm</c> (end exclusive).</summary>
-    public List<string> PeakHoursUtc { get; set; } = [];
+    [JsonPropertyName("peak_hours_utc")] public List<string> PeakHoursUtc { get; set; } = [];
 }

@@ -47,7 +47,7 @@ public static class MeteringOptionsValidator
         if (p.OffPeak is { } off)
         {
             if (off.Input < 0 || off.Output < 0 || off.CachedInput < 0) errors.Add($"{path}:OffPeak", "prices must not be negative.");
-            if (Pricing.PeakHours.Problem(off.PeakDays, off.PeakHoursUtc) is { } problem) errors.Add($"{path}:OffPeak", problem);
+            if (Pricing.PriceRules.Problem(off.PeakDays, off.PeakHoursUtc) is { } problem) errors.Add($"{path}:OffPeak", problem);
         }
         for (var i = 0; i < p.Tiers.Count; i++)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sanjia.Core.Configuration;
 
 namespace Sanjia.Core.Pricing;
 
@@ -124,7 +125,7 @@ public static class GenAiPricesImporter
     }
 
     /// <summary>One catalogue tier per distinct threshold, each kind of token at its price above that threshold.</summary>
-    private static List<CatalogueTier>? Tiers(Rate? input, Rate? cached, Rate? output)
+    private static List<PriceTierOptions>? Tiers(Rate? input, Rate? cached, Rate? output)
     {
         var starts = new SortedSet<long>();
         foreach (var rate in new[] { input, cached, output })
@@ -132,7 +133,7 @@ public static class GenAiPricesImporter
             foreach (var (start, _) in rate?.Cliffs ?? []) starts.Add(start);
         }
         if (starts.Count == 0) return null;
-        return [.. starts.Select(start => new CatalogueTier
+        return [.. starts.Select(start => new PriceTierOptions
         {
             AboveInputTokens = start,
             Input = input?.At(start + 1) ?? 0m,

@@ -1,7 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
 
 namespace Sanjia.Core.Pricing;
 
@@ -84,8 +85,8 @@ public sealed class CatalogueEntry
     [JsonPropertyName("output")] public decimal Output { get; set; }
     [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
     [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
-    [JsonPropertyName("tiers")] public List<CatalogueTier>? Tiers { get; set; }
-    [JsonPropertyName("off_peak")] public CatalogueOffPeak? OffPeak { get; set; }
+    [JsonPropertyName("tiers")] public List<PriceTierOptions>? Tiers { get; set; }
+    [JsonPropertyName("off_peak")] public OffPeakOptions? OffPeak { get; set; }
     [JsonPropertyName("context_window")] public int? ContextWindow { get; set; }
     [JsonPropertyName("max_output_tokens")] public int? MaxOutputTokens { get; set; }
     [JsonPropertyName("checked")] public string? Checked { get; set; }
@@ -101,42 +102,13 @@ public sealed class CatalogueEntry
         OutputPerMTok = Output,
         ReasoningPerMTok = Reasoning,
         ThinkingOutputPerMTok = ThinkingOutput,
-        OffPeak = OffPeak is { } off ? PeakHours.ToPrice(off.Input, off.CachedInput, off.Output, off.PeakDays, off.PeakHoursUtc) : null,
-        Tiers = Tiers is not { Count: > 0 } ? null : [.. Tiers.OrderBy(t => t.AboveInputTokens).Select(t => new PriceTier
-        {
-            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
-            OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
-        })],
+        OffPeak = PriceRules.OffPeak(OffPeak),
+        Tiers = PriceRules.Tiers(Tiers),
         ContextWindow = ContextWindow,
         MaxOutputTokens = MaxOutputTokens,
         Checked = DateOnly.TryParse(Checked, CultureInfo.InvariantCulture, out var d) ? d : null,
         Source = source,
     };
-}
-
-/// <summary>Off-peak rates in the file; the entry's own rates are the peak ones.</summary>
-public sealed class CatalogueOffPeak
-{
-    [JsonPropertyName("input")] public decimal Input { get; set; }
-    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
-    [JsonPropertyName("output")] public decimal Output { get; set; }
-    [JsonPropertyName("peak_days")] public List<string> PeakDays { get; set; } = [];
-    [JsonPropertyName("peak_hours_utc")] public List<string> PeakHoursUtc { get; set; } = [];
-}
-
-/// <summary>A price tier in the file: applies when the request's input tokens exceed <see cref="AboveInputTokens"/>.</summary>
-public sealed class CatalogueTier
-{
-    [JsonPropertyName("above_input_tokens")] public long AboveInputTokens { get; set; }
-    /// <summary>Only for answers with fewer output tokens than this (an output-length band).</summary>
-    [JsonPropertyName("below_output_tokens")] public long? BelowOutputTokens { get; set; }
-    /// <summary>The boundary as the vendor's page writes it (e.g. "32K"), kept for review.</summary>
-    [JsonPropertyName("page_boundary")] public string? PageBoundary { get; set; }
-    [JsonPropertyName("input")] public decimal Input { get; set; }
-    [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
-    [JsonPropertyName("output")] public decimal Output { get; set; }
-    [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
-    [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -35,12 +35,8 @@ public sealed class Pricer
         OutputPerMTok = o.Output,
         ReasoningPerMTok = o.Reasoning,
         ThinkingOutputPerMTok = o.ThinkingOutput,
-        OffPeak = o.OffPeak is { } off ? PeakHours.ToPrice(off.Input, off.CachedInput, off.Output, off.PeakDays, off.PeakHoursUtc) : null,
-        Tiers = o.Tiers.Count == 0 ? null : [.. o.Tiers.Select(t => new PriceTier
-        {
-            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
-            OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
-        })],
+        OffPeak = PriceRules.OffPeak(o.OffPeak),
+        Tiers = PriceRules.Tiers(o.Tiers),
         ContextWindow = o.ContextWindow,
         MaxOutputTokens = o.MaxOutputTokens,
         Source = source,

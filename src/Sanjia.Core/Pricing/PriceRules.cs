@@ -1,20 +1,33 @@
 using System.Globalization;
 using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
 
 namespace Sanjia.Core.Pricing;
 
-/// <summary>Reads peak days (<c>Mon</c> ... <c>Sun</c>) and peak windows (<c>HH:mm-HH:mm</c>, UTC) for <see cref="OffPeakPrice"/>.</summary>
-public static class PeakHours
+/// <summary>
+/// The one translation of the price rules as written (configuration and the catalogue file share
+/// <see cref="PriceTierOptions"/> and <see cref="OffPeakOptions"/>) into the runtime <see cref="PriceTier"/> and
+/// <see cref="OffPeakPrice"/>: peak days (<c>Mon</c> ... <c>Sun</c>) and windows (<c>HH:mm-HH:mm</c>, UTC) read here.
+/// </summary>
+public static class PriceRules
 {
     private static readonly string[] Days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
-    public static OffPeakPrice ToPrice(decimal input, decimal? cachedInput, decimal output, IEnumerable<string> days, IEnumerable<string> windows) => new()
+    /// <summary>The tiers in ascending threshold order, or null for a flat price.</summary>
+    public static IReadOnlyList<PriceTier>? Tiers(IReadOnlyCollection<PriceTierOptions>? tiers) =>
+        tiers is not { Count: > 0 } ? null : [.. tiers.OrderBy(t => t.AboveInputTokens).Select(t => new PriceTier
+        {
+            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
+            OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
+        })];
+
+    public static OffPeakPrice? OffPeak(OffPeakOptions? off) => off is null ? null : new()
     {
-        InputPerMTok = input,
-        CachedInputPerMTok = cachedInput,
-        OutputPerMTok = output,
-        PeakDays = [.. days.Select(d => TryDay(d, out var day) ? day : throw new FormatException($"'{d}' is not a day (Mon ... Sun)."))],
-        PeakHoursUtc = [.. windows.Select(w => TryWindow(w, out var win) ? win : throw new FormatException($"'{w}' is not a UTC window HH:mm-HH:mm."))],
+        InputPerMTok = off.Input,
+        CachedInputPerMTok = off.CachedInput,
+        OutputPerMTok = off.Output,
+        PeakDays = [.. off.PeakDays.Select(d => TryDay(d, out var day) ? day : throw new FormatException($"'{d}' is not a day (Mon ... Sun)."))],
+        PeakHoursUtc = [.. off.PeakHoursUtc.Select(w => TryWindow(w, out var win) ? win : throw new FormatException($"'{w}' is not a UTC window HH:mm-HH:mm."))],
     };
 
     /// <summary>What is wrong with the settings, or null.</summary>
