@@ -1,7 +1,6 @@
-using Sanjia.Abstractions;
-using Sanjia.Core.Metering;
 using Sanjia.Api.Compare;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Metering;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pipeline.Taps;
 using Sanjia.Core.Pricing;
@@ -38,11 +37,8 @@ internal static class CompareServices
         services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
             sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>(),
-            sp.GetRequiredService<Pricer>(), options.Metering, async (keyId, currency, since, ct) =>
-            {
-                await sp.GetRequiredService<JournaledLedger>().FlushAsync(ct).ConfigureAwait(false);
-                return await sp.GetRequiredService<ISpendSource>().SpentSinceAsync("key", keyId, currency, since, ct).ConfigureAwait(false);
-            }));
+            sp.GetRequiredService<Pricer>(), options.Metering,
+            (keyId, currency, since, ct) => sp.GetRequiredService<LedgerSpend>().SpentSinceAsync("key", keyId, currency, since, ct)));
         services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
         if (options.Logging.Bodies)

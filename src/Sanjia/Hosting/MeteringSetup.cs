@@ -25,15 +25,12 @@ internal static class MeteringSetup
         services.AddSingleton<ILedger>(sp => sp.GetRequiredService<JournaledLedger>());
         services.AddHostedService(sp => sp.GetRequiredService<JournaledLedger>());
         services.AddSingleton<IRateLimiter>(sp => new InMemoryRateLimiter(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new LedgerSpend(sp.GetRequiredService<JournaledLedger>(), sp.GetRequiredService<ISpendSource>()));
         services.AddSingleton<IBudgetTracker>(sp =>
         {
-            var ledger = sp.GetRequiredService<JournaledLedger>();
-            var spend = sp.GetRequiredService<ISpendSource>();
-            return new InMemoryBudgetTracker(async (scope, since, ct) =>
-            {
-                await ledger.FlushAsync(ct).ConfigureAwait(false);
-                return await spend.SpentSinceAsync(scope.Kind, scope.Id, scope.Budget.Currency, since, ct).ConfigureAwait(false);
-            }, sp.GetRequiredService<TimeProvider>());
+            var spend = sp.GetRequiredService<LedgerSpend>();
+            return new InMemoryBudgetTracker((scope, since, ct) => spend.SpentSinceAsync(scope.Kind, scope.Id, scope.Budget.Currency, since, ct),
+                sp.GetRequiredService<TimeProvider>());
         });
         return services;
     }
