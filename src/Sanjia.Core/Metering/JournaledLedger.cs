@@ -40,7 +40,6 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private FileStream? _journal;
     private bool _journalHasUnstored;
     private long _pending;
-
     private readonly long _segmentBytes;
 
     public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger, long segmentBytes = DefaultSegmentBytes)
@@ -146,9 +145,16 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(_journalPath))!;
         var name = Path.GetFileName(_journalPath);
-        var files = !Directory.Exists(dir) ? [] : Directory.EnumerateFiles(dir, name + ".*")
-            .Select(f => (File: f, N: Path.GetFileName(f).Length > name.Length + 1 && long.TryParse(Path.GetFileName(f)[(name.Length + 1)..], out var n) ? n : -1))
-            .Where(f => f.N >= 0).OrderBy(f => f.N).Select(f => f.File).ToList();
+        var sealedSegments = new SortedList<long, string>();
+        foreach (var file in Directory.Exists(dir) ? Directory.EnumerateFiles(dir, name + ".*") : [])
+        {
+            // "<journal>.<n>"; the pattern also matches the journal itself, which has no number.
+            if (long.TryParse(Path.GetExtension(file).TrimStart('.'), out var n) && Path.GetFileName(file) == $"{name}.{n}")
+            {
+                sealedSegments.Add(n, file);
+            }
+        }
+        var files = sealedSegments.Values.ToList();
         if (File.Exists(_journalPath)) files.Add(_journalPath);
         return files;
     }
