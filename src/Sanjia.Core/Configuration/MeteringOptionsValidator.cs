@@ -53,6 +53,7 @@ public static class MeteringOptionsValidator
         {
             var t = p.Tiers[i];
             var at = $"{path}:Tiers:{i}";
+            if (t.Input < 0 || t.Output < 0 || t.CachedInput < 0 || t.Reasoning < 0 || t.ThinkingOutput < 0) errors.Add(at, "prices must not be negative.");
             if (t.BelowOutputTokens is { } below)
             {
                 if (t.AboveInputTokens < 0) errors.Add($"{at}:AboveInputTokens", "must not be negative.");
@@ -62,7 +63,6 @@ public static class MeteringOptionsValidator
             if (t.AboveInputTokens <= 0) errors.Add($"{at}:AboveInputTokens", "must be a positive token count.");
             var previous = p.Tiers.Take(i).LastOrDefault(x => x.BelowOutputTokens is null);
             if (previous is not null && t.AboveInputTokens <= previous.AboveInputTokens) errors.Add($"{at}:AboveInputTokens", "tiers must be in ascending order of AboveInputTokens.");
-            if (t.Input < 0 || t.Output < 0 || t.CachedInput < 0 || t.Reasoning < 0 || t.ThinkingOutput < 0) errors.Add(at, "prices must not be negative.");
         }
     }
 }

@@ -132,6 +132,12 @@ public sealed class PricingTests
         var errors = new ConfigErrors();
         MeteringOptionsValidator.Validate(options.Metering, errors);
         Assert.Contains(errors.Errors, m => m.Contains("Sanjia:Metering:Prices:qwen/qwen3-max:Tiers:1:AboveInputTokens", StringComparison.Ordinal));
+
+        // An output band's prices are checked like any tier's.
+        options.Metering.Prices["qwen/qwen3-max"].Tiers.Add(new PriceTierOptions { AboveInputTokens = 0, BelowOutputTokens = 200, Input = 1m, Output = -2m });
+        errors = new ConfigErrors();
+        MeteringOptionsValidator.Validate(options.Metering, errors);
+        Assert.Contains(errors.Errors, m => m.StartsWith("Sanjia:Metering:Prices:qwen/qwen3-max:Tiers:2: prices must not be negative", StringComparison.Ordinal));
     }
 
     [Fact]
