@@ -76,14 +76,36 @@ internal sealed class LocalChatModel
             };
         }
 
-        Generation generation;
+        var created = _time.GetUtcNow().ToUnixTimeSeconds();
         try
         {
             var sampling = Sampling(request);
             var stops = request.StopSequences.Concat(format.ImplicitStops).ToArray();
             var maxTokens = request.EffectiveMaxTokens ?? _options.DefaultMaxTokens;
-            generation = await Limiter.Threads.Run(
-                () => Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken)).ConfigureAwait(false);
+            if (call.Request.Stream)
+            {
+                // Decoding goes on on the same thread as soon as the stream is handed out: no hand-off between them.
+                var filter = tools is null ? null : new ToolCallStreamFilter(tools.Forced);
+                return await Limiter.Threads.Run(
+                    () => new LocalChatStream(
+                        Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken),
+                        call.Request.Model, call.Request.IncludeUsage, created, started, filter),
+                    stream => stream.Decode()).ConfigureAwait(false);
+            }
+
+            var (text, usage, finishReason) = await Limiter.Threads.Run(() =>
+            {
+                using var generation = Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken);
+                return (generation.RunToEnd(cancellationToken), generation.Usage, generation.FinishReason!);
+            }).ConfigureAwait(false);
+            if (tools is not null && ToolCallParser.Parse(text, tools.Forced) is { Calls.Count: > 0 } answer)
+            {
+                return new CompleteChatResponse(
+                    ToolCallJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model, answer.Content, answer.Calls, usage), usage);
+            }
+            var body = OpenAiChatJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model,
+                [new OpenAiChatJson.Choice(0, text, finishReason)], usage);
+            return new CompleteChatResponse(body, usage);
         }
         catch (GatewayException ex)
         {
@@ -92,36 +114,7 @@ internal sealed class LocalChatModel
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.GenerationFailed(_logger, call.RequestId, Name, ex);
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not start a generation.") { Code = "local_generation_failed" };
-        }
-
-        var created = _time.GetUtcNow().ToUnixTimeSeconds();
-        if (call.Request.Stream)
-        {
-            return new LocalChatStream(generation, Limiter.Threads, call.Request.Model, call.Request.IncludeUsage, created, started,
-                tools is null ? null : new ToolCallStreamFilter(tools.Forced));
-        }
-
-        using (generation)
-        {
-            string text;
-            try
-            {
-                text = await Limiter.Threads.Run(() => generation.RunToEnd(cancellationToken)).ConfigureAwait(false);
-            }
-            catch (GatewayException ex)
-            {
-                return ex.Error;
-            }
-            var usage = generation.Usage;
-            if (tools is not null && ToolCallParser.Parse(text, tools.Forced) is { Calls.Count: > 0 } answer)
-            {
-                return new CompleteChatResponse(
-                    ToolCallJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model, answer.Content, answer.Calls, usage), usage);
-            }
-            var body = OpenAiChatJson.Completion(OpenAiChatJson.NewCompletionId(), created, call.Request.Model,
-                [new OpenAiChatJson.Choice(0, text, generation.FinishReason!)], usage);
-            return new CompleteChatResponse(body, usage);
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not run a generation.") { Code = "local_generation_failed" };
         }
     }
 

@@ -7,8 +7,8 @@ using Sanjia.Providers.Local.Tools;
 namespace Sanjia.Providers.Local;
 
 /// <summary>
-/// Streams a local generation as <c>chat.completion.chunk</c> payloads. Decoding runs on one of the model's
-/// <see cref="InferenceThreads"/>, at most
+/// Streams a local generation as <c>chat.completion.chunk</c> payloads. <see cref="Decode"/> runs on the
+/// model's inference thread that started the generation, right after the stream is handed out, at most
 /// <see cref="Ahead"/> tokens ahead of the reader (a slow or vanished client costs a few strings, no more), and hands
 /// each token over with synchronous continuations: the reader's work (JSON, the socket write) runs right there on
 /// the decoding thread, so a token costs no thread hand-off. Disposing stops decoding and frees the context and slot.
@@ -30,16 +30,20 @@ internal sealed class LocalChatStream : StreamingChatResponse
     private const int Ahead = 16;
     private State _state;
     private ReadOnlyMemory<byte> _current;
-    private Channel<string>? _tokens;
-    private CancellationTokenSource? _stop;
-    private Task? _decoder;
+    private readonly Channel<string> _tokens = Channel.CreateBounded<string>(new BoundedChannelOptions(Ahead)
+    {
+        SingleReader = true,
+        SingleWriter = true,
+        AllowSynchronousContinuations = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _decoded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _decoding;
     private int _disposed;
 
-    private readonly InferenceThreads _threads;
-
-    public LocalChatStream(Generation generation, InferenceThreads threads, string model, bool includeUsage, long created, long startTimestamp, ToolCallStreamFilter? tools = null)
+    public LocalChatStream(Generation generation, string model, bool includeUsage, long created, long startTimestamp, ToolCallStreamFilter? tools = null)
     {
-        _threads = threads;
         _tools = tools;
         _generation = generation;
         _model = model;
@@ -69,7 +73,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
                 try
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var reader = (_tokens ??= StartDecoding(cancellationToken)).Reader;
+                    var reader = _tokens.Reader;
                     if (!reader.TryRead(out text))
                     {
                         text = await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) && reader.TryRead(out var next) ? next : null;
@@ -77,7 +81,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
                 }
                 catch (Exception ex)
                 {
-                    _stop?.Cancel();
+                    _stop.Cancel();
                     _generation.Dispose();
                     _state = State.Done;
                     if (ex is ChannelClosedException { InnerException: { } inner })
@@ -139,46 +143,46 @@ internal sealed class LocalChatStream : StreamingChatResponse
         }
     }
 
-    /// <summary>Decodes on a dedicated thread into a bounded channel; the channel completes when generation finishes.</summary>
-    private Channel<string> StartDecoding(CancellationToken cancellationToken)
+    /// <summary>
+    /// Decodes into the bounded channel until the generation ends, fails or the stream is disposed; the channel
+    /// completes (with the failure, if any) when it does. Runs once, on an inference thread; never throws.
+    /// </summary>
+    public void Decode()
     {
-        var channel = Channel.CreateBounded<string>(new BoundedChannelOptions(Ahead)
+        if (Interlocked.Exchange(ref _decoding, 1) != 0)
         {
-            SingleReader = true,
-            SingleWriter = true,
-            AllowSynchronousContinuations = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var stop = _stop.Token;
-        _decoder = _threads.Run(() =>
+            return;
+        }
+        var writer = _tokens.Writer;
+        try
         {
-            try
+            var stop = _stop.Token;
+            while (_generation.FinishReason is null)
             {
-                while (_generation.FinishReason is null)
+                var text = _generation.Step(stop);
+                if (text.Length == 0)
                 {
-                    var text = _generation.Step(stop);
-                    if (text.Length == 0)
+                    continue;
+                }
+                while (!writer.TryWrite(text))
+                {
+                    // The reader is Ahead tokens behind: wait for it (this is a dedicated thread).
+                    if (!writer.WaitToWriteAsync(stop).AsTask().GetAwaiter().GetResult())
                     {
-                        continue;
-                    }
-                    while (!channel.Writer.TryWrite(text))
-                    {
-                        // The reader is Ahead tokens behind: wait for it (this is a dedicated thread).
-                        if (!channel.Writer.WaitToWriteAsync(stop).AsTask().GetAwaiter().GetResult())
-                        {
-                            return;
-                        }
+                        return;
                     }
                 }
-                channel.Writer.TryComplete();
             }
-            catch (Exception ex)
-            {
-                channel.Writer.TryComplete(ex);
-            }
-        });
-        return channel;
+            writer.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            writer.TryComplete(ex);
+        }
+        finally
+        {
+            _decoded.TrySetResult();
+        }
     }
 
     public override async ValueTask DisposeAsync()
@@ -187,14 +191,15 @@ internal sealed class LocalChatStream : StreamingChatResponse
         {
             return;
         }
-        _stop?.Cancel();
-        if (_decoder is not null)
+        _stop.Cancel();
+        if (Interlocked.Exchange(ref _decoding, 1) != 0)
         {
             // Let the decoding thread leave its step, so the context and the slot are free when this returns.
-            await _decoder.ConfigureAwait(false);
+            // (Otherwise decoding never starts.)
+            await _decoded.Task.ConfigureAwait(false);
         }
         _generation.Dispose();
         _state = State.Done;
-        _stop?.Dispose();
+        _stop.Dispose();
     }
 }
