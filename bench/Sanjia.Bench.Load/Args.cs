@@ -2,14 +2,14 @@ using System.Globalization;
 
 namespace Sanjia.Bench.Load;
 
-/// <summary><c>--name value</c> pairs after the mode.</summary>
+/// <summary><c>--name value</c> pairs after the mode; one-letter names also as <c>-n value</c>.</summary>
 public sealed class Args(string[] args)
 {
     public string? Get(string name)
     {
         for (var i = 0; i + 1 < args.Length; i++)
         {
-            if (args[i] == "--" + name) return args[i + 1];
+            if (args[i] == "--" + name || (name.Length == 1 && args[i] == "-" + name)) return args[i + 1];
         }
         return null;
     }

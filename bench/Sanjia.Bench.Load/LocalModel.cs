@@ -10,12 +10,14 @@ using LLama.Sampling;
 
 namespace Sanjia.Bench.Load;
 
-public sealed record LocalModelResult(double GatewayTokensPerSecond, double DirectTokensPerSecond, int Repeats, int GatewayTokens, int DirectTokens)
+/// <param name="MedianPairRatio">The median over repeats of gateway ÷ direct tokens/s, each repeat's two runs back to back.</param>
+public sealed record LocalModelResult(double GatewayTokensPerSecond, double DirectTokensPerSecond, int Repeats, int GatewayTokens, int DirectTokens, double MedianPairRatio)
 {
+    /// <summary>Gateway ÷ direct over all tokens and all time of the repeats.</summary>
     public double Ratio => GatewayTokensPerSecond / DirectTokensPerSecond;
 
     public string Describe() => FormattableString.Invariant(
-        $"local model: gateway {GatewayTokensPerSecond:F0} tok/s ({GatewayTokens} tokens), LLamaSharp direct {DirectTokensPerSecond:F0} tok/s ({DirectTokens} tokens), ratio {Ratio:P1} over {Repeats} repeats");
+        $"local model: gateway {GatewayTokensPerSecond:F0} tok/s ({GatewayTokens} tokens), LLamaSharp direct {DirectTokensPerSecond:F0} tok/s ({DirectTokens} tokens), ratio of totals {Ratio:P1}, median of paired ratios {MedianPairRatio:P1} over {Repeats} repeats");
 }
 
 /// <summary>
@@ -28,6 +30,7 @@ public sealed record LocalModelResult(double GatewayTokensPerSecond, double Dire
 public static class LocalModel
 {
     private const string Prompt = "Once upon a time";
+    private const int WarmupRequests = 100;
 
     public static async Task<LocalModelResult> RunAsync(string gatewayDll, string modelPath, int maxTokens, int repeats, int threads, string workDir, int? gatewayCpu)
     {
@@ -64,25 +67,32 @@ public static class LocalModel
         };
         maxTokens = Math.Min(maxTokens, (int)contextSize - 16);
 
-        // Untimed rounds each: the gateway compiles its hot paths to tier 1 as they are called (a few rounds), and
-        // caches warm on both sides; the figure is steady-state throughput.
+        // Untimed rounds each, so that the figure is steady-state throughput: caches warm on both sides, and the
+        // gateway's code compiled to tier 1. The runtime recompiles a method after 30 calls, on a background thread
+        // that shares the gateway's core, so per-request code needs more requests than per-token code: short ones.
         for (var w = 0; w < 3; w++)
         {
             await ThroughGatewayAsync(client, baseUrl, modelId, maxTokens, (uint)(1 + w)).ConfigureAwait(false);
-            Direct(weights, contextParams, maxTokens, (uint)(1 + w));
+            OnCpu(gatewayCpu, () => Direct(weights, contextParams, maxTokens, (uint)(1 + w)));
+        }
+        for (var w = 0; w < WarmupRequests; w++)
+        {
+            await ThroughGatewayAsync(client, baseUrl, modelId, 8, (uint)(100 + w)).ConfigureAwait(false);
         }
 
         double gwSeconds = 0, directSeconds = 0;
         int gwTokens = 0, directTokens = 0;
+        var pairRatios = new List<double>();
         for (var i = 0; i < repeats; i++)
         {
             var seed = (uint)(1000 + i);
             var (t1, s1) = await ThroughGatewayAsync(client, baseUrl, modelId, maxTokens, seed).ConfigureAwait(false);
-            var (t2, s2) = Direct(weights, contextParams, maxTokens, seed);
+            var (t2, s2) = OnCpu(gatewayCpu, () => Direct(weights, contextParams, maxTokens, seed));
             gwTokens += t1; gwSeconds += s1;
             directTokens += t2; directSeconds += s2;
+            pairRatios.Add(t1 / s1 / (t2 / s2));
         }
-        return new LocalModelResult(gwTokens / gwSeconds, directTokens / directSeconds, repeats, gwTokens, directTokens);
+        return new LocalModelResult(gwTokens / gwSeconds, directTokens / directSeconds, repeats, gwTokens, directTokens, Stats.Median(pairRatios));
     }
 
     private static async Task<(int Tokens, double Seconds)> ThroughGatewayAsync(HttpClient client, string baseUrl, string model, int maxTokens, uint seed)
@@ -142,6 +152,39 @@ public static class LocalModel
         }
         return (tokens, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the calling thread pinned to <paramref name="cpu"/> (the gateway's CPU, idle
+    /// meanwhile), so that both sides run on the same core; the thread's CPU set is restored afterwards.
+    /// </summary>
+    private static T OnCpu<T>(int? cpu, Func<T> work)
+    {
+        if (cpu is not { } c || !OperatingSystem.IsLinux())
+        {
+            return work();
+        }
+        ulong previous = 0;
+        if (sched_getaffinity(0, sizeof(ulong), ref previous) != 0)
+        {
+            return work();
+        }
+        var only = 1UL << c;
+        sched_setaffinity(0, sizeof(ulong), ref only);
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            sched_setaffinity(0, sizeof(ulong), ref previous);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int sched_setaffinity(int pid, nint cpusetsize, ref ulong mask);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int sched_getaffinity(int pid, nint cpusetsize, ref ulong mask);
 
     private static void Decode(LLamaContext context, LLamaBatch batch)
     {

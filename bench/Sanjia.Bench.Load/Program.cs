@@ -4,7 +4,7 @@ using Sanjia.Bench.Load;
 // Modes:
 //   stream      --url URL [--key K] [--model M] [-c|--concurrency 16] [--seconds 10 | --streams N] [--warmup 1]
 //   startup     --gateway DLL --upstream URL [--repeats 3]
-//   local-model --gateway DLL [--model-file PATH] [--tokens 400] [--repeats 10] [--threads 1]
+//   local-model --gateway DLL [--model-file PATH] [--tokens 400] [--repeats 10] [--threads 1] [--gateway-cpu N]
 //   suite       --repo DIR [--out DIR] [--repeats 3] [--seconds 3] [--stream-seconds 4] [--stream-repeats 3] [--chunk-delay-ms 5]
 //               [--model-file PATH] [--local-repeats 20] [--tokens 400] [--note TEXT]
 if (args.Length == 0)
@@ -35,7 +35,7 @@ switch (args[0])
     case "local-model":
     {
         var work = Directory.CreateTempSubdirectory("sanjia-local-").FullName;
-        var result = await LocalModel.RunAsync(a.Require("gateway"), modelFile, a.Int("tokens", 400), a.Int("repeats", 10), a.Int("threads", 1), work, null);
+        var result = await LocalModel.RunAsync(a.Require("gateway"), modelFile, a.Int("tokens", 400), a.Int("repeats", 10), a.Int("threads", 1), work, a.Get("gateway-cpu") is { } cpu ? int.Parse(cpu, CultureInfo.InvariantCulture) : null);
         Console.WriteLine(result.Describe());
         return 0;
     }

@@ -60,7 +60,7 @@ public static class Report
         sb.AppendLine();
         var startupMs = Stats.Median(startup);
         sb.AppendLine(F($"- Start-up to first served chat request (`dotnet sanjia.dll`, no local chat model): median {startupMs:F0} ms of {string.Join(", ", startup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}"));
-        sb.AppendLine(local is null ? "- Local model: skipped (no model file)." : "- " + local.Describe() + " (1 thread each, same seeds, time includes context creation and prompt)");
+        sb.AppendLine(local is null ? "- Local model: skipped (no model file)." : "- " + local.Describe() + " (1 thread each on the same CPU, same seeds, time includes context creation and prompt)");
         sb.AppendLine();
 
         var cpuGw = Math.Max(gw.Median(16, r => r.CpuUsPerRequest), gw.Median(64, r => r.CpuUsPerRequest));
@@ -82,7 +82,7 @@ public static class Report
         Target(sb, "idle RSS ≤ 100 MiB", F($"{gw.IdleRssMiB:F1} MiB"), gw.IdleRssMiB <= 100);
         Target(sb, "peak RSS at c=256 ≤ 300 MiB", F($"{gw.PeakRssMiB:F1} MiB"), gw.PeakRssMiB <= 300);
         Target(sb, "start-up ≤ 1.5 s", F($"{startupMs:F0} ms"), startupMs <= 1500);
-        if (local is not null) Target(sb, "local model tokens/s ≥ 95 % of LLamaSharp direct", F($"{local.Ratio:P1}"), local.Ratio >= 0.95);
+        if (local is not null) Target(sb, "local model tokens/s ≥ 95 % of LLamaSharp direct (median of paired repeats)", F($"{local.MedianPairRatio:P1} (totals {local.Ratio:P1})"), local.MedianPairRatio >= 0.95);
         return sb.ToString();
     }
 

@@ -53,14 +53,20 @@ public static class Suite
         await Task.Delay(1000);
         foreach (var t in targets) t.IdleRssMiB = Proc.Memory(t.Pid).Rss;
 
+        // Each repeat measures the three targets one after the other (interleaved rather than all repeats of one
+        // target, then the next), so that a noisy minute on the shared machine hits all three alike.
         var script = Wrk.WriteScript(work, Encoding.UTF8.GetString(Gateway.ChatBody("fast")), Gateway.MasterKey);
+        Console.WriteLine("-- wrk non-streaming (warm-up)");
         foreach (var t in targets)
         {
-            Console.WriteLine($"-- {t.Name}: wrk non-streaming");
-            await Wrk.RunAsync(t.Url + "/v1/chat/completions", script, 16, 1, ClientCpu); // warm-up
-            foreach (var c in Concurrency)
+            await Wrk.RunAsync(t.Url + "/v1/chat/completions", script, 16, 1, ClientCpu);
+        }
+        foreach (var c in Concurrency)
+        {
+            Console.WriteLine(FormattableString.Invariant($"-- wrk non-streaming, c={c}"));
+            for (var r = 0; r < o.Repeats; r++)
             {
-                for (var r = 0; r < o.Repeats; r++)
+                foreach (var t in targets)
                 {
                     var cpu0 = Proc.CpuSeconds(t.Pid);
                     var w = await Wrk.RunAsync(t.Url + "/v1/chat/completions", script, c, o.Seconds, ClientCpu);
@@ -68,27 +74,30 @@ public static class Suite
                     var run = new Run(w, cpu / Math.Max(1, w.Requests) * 1e6);
                     if (!t.Wrk.TryGetValue(c, out var runs)) t.Wrk[c] = runs = [];
                     runs.Add(run);
-                    Console.WriteLine(FormattableString.Invariant($"   c={c,-3} {w.RequestsPerSecond,9:F0} req/s  p50 {w.P50Ms:F3} ms  p99 {w.P99Ms:F3} ms  cpu {run.CpuUsPerRequest:F0} us/req  errors {w.Errors}"));
+                    Console.WriteLine(FormattableString.Invariant($"   {t.Name,-8} {w.RequestsPerSecond,9:F0} req/s  p50 {w.P50Ms:F3} ms  p99 {w.P99Ms:F3} ms  cpu {run.CpuUsPerRequest:F0} us/req  errors {w.Errors}"));
                 }
-                if (c == 256) t.PeakRssMiB = Proc.Memory(t.Pid).Hwm;
+            }
+            if (c == 256)
+            {
+                foreach (var t in targets) t.PeakRssMiB = Proc.Memory(t.Pid).Hwm;
             }
         }
 
-        foreach (var t in targets)
+        Console.WriteLine("-- streaming");
+        for (var r = 0; r < o.StreamRepeats; r++)
         {
-            Console.WriteLine($"-- {t.Name}: streaming");
-            var model = t.Name == "gateway" ? "paced" : "fast";
-            for (var r = 0; r < o.StreamRepeats; r++)
+            foreach (var t in targets)
             {
+                var model = t.Name == "gateway" ? "paced" : "fast";
                 var s16 = await StreamLoad.RunAsync(new StreamLoadOptions(new Uri(t.PacedUrl + "/v1/chat/completions"), Gateway.MasterKey, model, 16, TimeSpan.FromSeconds(o.StreamSeconds), null, TimeSpan.FromSeconds(r == 0 ? 1 : 0)));
                 t.Stream16.Add(s16);
-                Console.WriteLine($"   c=16 paced ({o.ChunkDelayMs} ms): {s16.Describe()}");
+                Console.WriteLine($"   {t.Name,-8} c=16 paced ({o.ChunkDelayMs} ms): {s16.Describe()}");
                 var s64 = await StreamLoad.RunAsync(new StreamLoadOptions(new Uri(t.Url + "/v1/chat/completions"), Gateway.MasterKey, "fast", 64, TimeSpan.FromSeconds(o.StreamSeconds), null, TimeSpan.FromSeconds(r == 0 ? 1 : 0)));
                 t.Stream64.Add(s64);
-                Console.WriteLine($"   c=64 at once: {s64.Describe()}");
+                Console.WriteLine($"   {t.Name,-8} c=64 at once: {s64.Describe()}");
             }
-            t.PeakRssAllMiB = Proc.Memory(t.Pid).Hwm;
         }
+        foreach (var t in targets) t.PeakRssAllMiB = Proc.Memory(t.Pid).Hwm;
 
         gateway.Dispose();
         nginx.Dispose();
