@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
@@ -10,9 +9,7 @@ using Sanjia.Core.Security;
 namespace Sanjia.Benchmarks;
 
 /// <summary>The per-request engine work: key check, model resolution, and a whole pipeline run with a stub backend.</summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
-[CategoriesColumn]
+[Config(typeof(HotPathConfig))]
 public class EngineBenchmarks
 {
     private const string Key = "sk-bench-master-key-0123456789";

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Sanjia.Abstractions;
 using Sanjia.Storage.Sqlite;
 
@@ -10,9 +9,7 @@ namespace Sanjia.Benchmarks;
 /// gateway writes after each request or stream) and a batch of 64 (a busy one). A real file in the temp folder,
 /// WAL journal as in production; every row has a new request id.
 /// </summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
-[CategoriesColumn]
+[Config(typeof(HotPathConfig))]
 public class LedgerStoreBenchmarks
 {
     private string _dir = null!;

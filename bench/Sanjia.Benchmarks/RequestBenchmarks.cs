@@ -1,14 +1,11 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
 
 namespace Sanjia.Benchmarks;
 
 /// <summary>The inbound path of every chat request: one-pass scan of the caller's body, then the model splice.</summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
-[CategoriesColumn]
+[Config(typeof(HotPathConfig))]
 public class RequestBenchmarks
 {
     private ChatRequest _small = null!;

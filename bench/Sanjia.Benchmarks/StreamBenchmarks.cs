@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
 using Sanjia.Core.Streaming;
@@ -9,9 +8,7 @@ using Sanjia.Core.Streaming;
 namespace Sanjia.Benchmarks;
 
 /// <summary>The per-chunk work of a stream: read the upstream's SSE, scan for usage, frame for the client.</summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
-[CategoriesColumn]
+[Config(typeof(HotPathConfig))]
 public class StreamBenchmarks
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();

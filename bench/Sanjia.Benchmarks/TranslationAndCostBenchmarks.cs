@@ -1,6 +1,5 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Pricing;
@@ -9,9 +8,7 @@ using Sanjia.Core.Translation;
 namespace Sanjia.Benchmarks;
 
 /// <summary>Protocol translation on the Anthropic route: a Messages request in, a Chat Completions answer back out.</summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
-[CategoriesColumn]
+[Config(typeof(HotPathConfig))]
 public class TranslationBenchmarks
 {
     private static readonly byte[] AnthropicRequest = Encoding.UTF8.GetBytes("""
