@@ -55,6 +55,7 @@ public static class Report
         foreach (var p in new[] { 50, 90, 99 }) Row(sb, $"gap p{p} ms, c=16", x => x.Stream16Median(p, gaps: true), "F3", t);
         Row(sb, "streams/s, c=16 (paced)", x => Stats.Median(x.Stream16.Select(s => s.StreamsPerSecond)), "F0", t);
         Row(sb, "streams/s, c=64", x => x.Stream64Rate, "F0", t);
+        Row(sb, "CPU µs/stream (own process), c=64", x => x.Stream64CpuUs.Count > 0 ? Stats.Median(x.Stream64CpuUs) : double.NaN, "F0", t);
         sb.AppendLine();
         sb.AppendLine("## Start-up and local model");
         sb.AppendLine();

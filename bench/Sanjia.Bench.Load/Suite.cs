@@ -92,8 +92,14 @@ public static class Suite
                 var s16 = await StreamLoad.RunAsync(new StreamLoadOptions(new Uri(t.PacedUrl + "/v1/chat/completions"), Gateway.MasterKey, model, 16, TimeSpan.FromSeconds(o.StreamSeconds), null, TimeSpan.FromSeconds(r == 0 ? 1 : 0)));
                 t.Stream16.Add(s16);
                 Console.WriteLine($"   {t.Name,-8} c=16 paced ({o.ChunkDelayMs} ms): {s16.Describe()}");
+                var cpu0 = Proc.CpuSeconds(t.Pid);
                 var s64 = await StreamLoad.RunAsync(new StreamLoadOptions(new Uri(t.Url + "/v1/chat/completions"), Gateway.MasterKey, "fast", 64, TimeSpan.FromSeconds(o.StreamSeconds), null, TimeSpan.FromSeconds(r == 0 ? 1 : 0)));
                 t.Stream64.Add(s64);
+                if (r > 0)
+                {
+                    // CPU per stream from the server's own CPU time; the first repeat also runs warm-up streams.
+                    t.Stream64CpuUs.Add((Proc.CpuSeconds(t.Pid) - cpu0) / Math.Max(1, s64.Streams) * 1e6);
+                }
                 Console.WriteLine($"   {t.Name,-8} c=64 at once: {s64.Describe()}");
             }
         }
@@ -158,6 +164,7 @@ public sealed class Target(string name, int pid, string url, string pacedUrl)
     public Dictionary<int, List<Run>> Wrk { get; } = [];
     public List<StreamLoadResult> Stream16 { get; } = [];
     public List<StreamLoadResult> Stream64 { get; } = [];
+    public List<double> Stream64CpuUs { get; } = [];
 
     public double Median(int c, Func<Run, double> f) => Stats.Median(Wrk[c].Select(f));
     public double MaxRps => Wrk.Keys.Max(c => Median(c, r => r.Wrk.RequestsPerSecond));
