@@ -82,20 +82,20 @@ internal sealed class LocalChatModel
             var sampling = Sampling(request);
             var stops = request.StopSequences.Concat(format.ImplicitStops).ToArray();
             var maxTokens = request.EffectiveMaxTokens ?? _options.DefaultMaxTokens;
+            // Runs on an inference thread; owns the slot from here on.
+            Generation Start() => Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken);
             if (call.Request.Stream)
             {
                 // Decoding goes on on the same thread as soon as the stream is handed out: no hand-off between them.
                 var filter = tools is null ? null : new ToolCallStreamFilter(tools.Forced);
                 return await Limiter.Threads.Run(
-                    () => new LocalChatStream(
-                        Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken),
-                        call.Request.Model, call.Request.IncludeUsage, created, started, filter),
+                    () => new LocalChatStream(Start(), call.Request.Model, call.Request.IncludeUsage, created, started, filter),
                     stream => stream.Decode()).ConfigureAwait(false);
             }
 
             var (text, usage, finishReason) = await Limiter.Threads.Run(() =>
             {
-                using var generation = Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken);
+                using var generation = Start();
                 return (generation.RunToEnd(cancellationToken), generation.Usage, generation.FinishReason!);
             }).ConfigureAwait(false);
             if (tools is not null && ToolCallParser.Parse(text, tools.Forced) is { Calls.Count: > 0 } answer)
