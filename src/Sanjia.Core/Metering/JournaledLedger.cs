@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -11,7 +12,8 @@ namespace Sanjia.Core.Metering;
 
 /// <summary>
 /// The ledger's write path (see docs/decisions/0003-ledger-write-ahead-journal.md). Entries are priced, appended to
-/// an append-only journal file and made durable in groups (one write + fsync for everything queued meanwhile);
+/// an append-only journal (a mapped file, <see cref="MappedJournalFile"/>) and, with fsync on, made durable in groups
+/// (one copy + msync for everything queued meanwhile);
 /// <see cref="RecordDurableAsync"/> completes only then, so the HTTP layer sends the last byte of a response after
 /// its ledger entry is safe. The same loop then writes the group to the store in one transaction and empties the
 /// journal whenever everything in it is stored. At start-up <see cref="ReplayAsync"/> moves what a killed process
@@ -37,7 +39,10 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private readonly string _journalPath;
     private readonly bool _fsync;
     private readonly ILogger<JournaledLedger> _logger;
-    private FileStream? _journal;
+    private MappedJournalFile? _journal;
+    // The journal lines being written (under _journalLock): one buffer and one JSON writer for the process.
+    private ArrayBufferWriter<byte> _lines = new(4096);
+    private Utf8JsonWriter? _json;
     private bool _journalHasUnstored;
     private long _pending;
     private readonly long _segmentBytes;
@@ -62,8 +67,8 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     {
         if (!_fsync)
         {
-            // Surviving a killed process only needs the bytes in the kernel: write the journal line here, under a
-            // lock, and answer at once (a thread hand-off to the writer loop would cost more than the write).
+            // Surviving a killed process only needs the bytes in the kernel's pages: copy the journal line into the
+            // mapped segment here, under a lock, and answer at once (a hand-off to the writer loop would cost more).
             var priced = _pricer.Price(entry);
             Interlocked.Increment(ref _pending);
             var segment = NotJournaled;
@@ -119,16 +124,23 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             return 0;
         }
         var entries = new List<LedgerEntry>();
-        foreach (var line in files.SelectMany(File.ReadLines))
+        foreach (var file in files)
         {
-            if (line.Length == 0) continue;
-            try
+            var content = MappedJournalFile.Content(await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false));
+            while (!content.IsEmpty)
             {
-                if (JsonSerializer.Deserialize(line, JournalJson.Default.LedgerEntry) is { } e) entries.Add(e);
-            }
-            catch (JsonException)
-            {
-                // A torn last line: its response never completed (the write finishes before the response does).
+                var end = content.IndexOf((byte)'\n');
+                var line = end < 0 ? content : content[..end];
+                content = end < 0 ? [] : content[(end + 1)..];
+                if (line.IsEmpty) continue;
+                try
+                {
+                    if (JsonSerializer.Deserialize(line, JournalJson.Default.LedgerEntry) is { } e) entries.Add(e);
+                }
+                catch (JsonException)
+                {
+                    // A torn last line: its response never completed (the write finishes before the response does).
+                }
             }
         }
         for (var i = 0; i < entries.Count; i += MaxBatch)
@@ -263,13 +275,6 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         {
             return; // a failed store: everything stays for replay at next start
         }
-        if (_journal is not null && _journal.Length >= _segmentBytes)
-        {
-            _journal.Dispose();
-            _journal = null;
-            File.Move(_journalPath, SegmentPath(_segment));
-            _segment++;
-        }
         foreach (var (segment, n) in _outstanding.ToList())
         {
             if (n > 0) continue;
@@ -280,35 +285,51 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             }
             else if (_journal is not null && Pending == 0)
             {
-                _journal.SetLength(0); // everything journaled is stored (an entry counts as pending before it is journaled)
+                _journal.Clear(); // everything journaled is stored (an entry counts as pending before it is journaled)
             }
         }
     }
 
     private string SegmentPath(long segment) => _journalPath + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Appends the entries to the current segment and returns its number.</summary>
+    /// <summary>Appends the entries to the current segment (sealing it first when they do not fit) and returns its number.</summary>
     private long WriteJournalLocked(IReadOnlyList<LedgerEntry> entries)
     {
-        if (_journal is null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_journalPath))!);
-            while (File.Exists(SegmentPath(_segment)))
-            {
-                _segment++; // sealed segments a previous process left (not replayed yet): never overwrite them
-            }
-            _journal = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
-        }
-        var buffer = new MemoryStream(256 * entries.Count);
+        _lines.ResetWrittenCount();
         foreach (var entry in entries)
         {
-            JsonSerializer.Serialize(buffer, entry, JournalJson.Default.LedgerEntry);
-            buffer.WriteByte((byte)'\n');
+            if (_json is null) _json = new Utf8JsonWriter(_lines);
+            else _json.Reset(_lines);
+            JsonSerializer.Serialize(_json, entry, JournalJson.Default.LedgerEntry);
+            _json.Flush();
+            _lines.GetSpan(1)[0] = (byte)'\n';
+            _lines.Advance(1);
         }
-        _journal.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
-        _journal.Flush(flushToDisk: _fsync);
+        var bytes = _lines.WrittenSpan;
+        _journal ??= OpenJournal(bytes.Length);
+        if (!_journal.TryAppend(bytes))
+        {
+            // Full: seal it (renamed <journal>.<n>, deleted once all its entries are stored) and start the next one.
+            _journal.Seal(SegmentPath(_segment));
+            _journal = null;
+            _segment++;
+            _journal = OpenJournal(bytes.Length);
+            _journal.TryAppend(bytes);
+        }
+        if (_fsync) _journal.Flush();
         _outstanding[_segment] = _outstanding.GetValueOrDefault(_segment) + entries.Count;
+        if (_lines.Capacity > 256 * 1024) _lines = new(4096); // one huge batch must not keep its buffer
         return _segment;
+    }
+
+    private MappedJournalFile OpenJournal(int room)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_journalPath))!);
+        while (File.Exists(SegmentPath(_segment)))
+        {
+            _segment++; // sealed segments a previous process left (not replayed yet): never overwrite them
+        }
+        return MappedJournalFile.Open(_journalPath, Math.Max(_segmentBytes, room + 2L), _fsync);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Ledger queue closed; entry for request {RequestId} not recorded")]

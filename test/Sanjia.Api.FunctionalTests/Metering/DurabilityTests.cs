@@ -13,15 +13,17 @@ namespace Sanjia.Api.FunctionalTests.Metering;
 /// </summary>
 public sealed class DurabilityTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Every_response_the_client_received_is_in_the_ledger_after_sigkill_and_restart()
+    [Theory]
+    [InlineData(false)] // the default: entries copied into the mapped journal, no system call
+    [InlineData(true)] // Metering:JournalFsync: group commit, msync before the responses complete
+    public async Task Every_response_the_client_received_is_in_the_ledger_after_sigkill_and_restart(bool journalFsync)
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
         upstream.SetDefault(FakeBehavior.Reply("durable answer", completionTokens: 5));
         var dataDir = GatewayServer.NewDataDir();
         var port = FakeOpenAiServer.GetUnusedPort();
         var url = $"http://127.0.0.1:{port}";
-        var args = MeteringSetup.Args(upstream, dataDir, url);
+        string[] args = [.. MeteringSetup.Args(upstream, dataDir, url), $"--Sanjia:Metering:JournalFsync={journalFsync}"];
 
         var received = new ConcurrentBag<string>();
         using (var gateway = Start(args))
