@@ -18,8 +18,8 @@ namespace Sanjia.Core.Metering;
 /// its ledger entry is safe. The same loop then writes the group to the store in one transaction and empties the
 /// journal whenever everything in it is stored. At start-up <see cref="ReplayAsync"/> moves what a killed process
 /// left in the journal into the store (idempotently: the store ignores a request id and attempt it already has).
-/// Under sustained load the journal is never empty, so it is kept in segments: once the current one passes
-/// a segment size (4 MiB) it is sealed (renamed <c>&lt;journal&gt;.&lt;n&gt;</c>) and deleted as soon as every entry
+/// Under sustained load the journal is never empty, so it is kept in segments: when the next entry does not fit in
+/// the current one (4 MiB) it is sealed (renamed <c>&lt;journal&gt;.&lt;n&gt;</c>) and deleted as soon as every entry
 /// in it is stored.
 /// </summary>
 public sealed partial class JournaledLedger : BackgroundService, ILedger
@@ -310,8 +310,9 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         if (!_journal.TryAppend(bytes))
         {
             // Full: seal it (renamed <journal>.<n>, deleted once all its entries are stored) and start the next one.
-            _journal.Seal(SegmentPath(_segment));
+            var full = _journal;
             _journal = null;
+            full.Seal(SegmentPath(_segment));
             _segment++;
             _journal = OpenJournal(bytes.Length);
             _journal.TryAppend(bytes);
