@@ -23,8 +23,7 @@ public static class Report
         sb.AppendLine();
         sb.AppendLine("## Non-streaming (wrk, fake upstream answering at once)");
         sb.AppendLine();
-        sb.AppendLine("| metric | direct | nginx | gateway | gateway ÷ nginx |");
-        sb.AppendLine("|---|---:|---:|---:|---:|");
+        Header(sb, t);
         foreach (var c in gw.Wrk.Keys.Order())
         {
             Row(sb, $"requests/s, c={c}", x => x.Median(c, r => r.Wrk.RequestsPerSecond), "F0", t);
@@ -49,8 +48,7 @@ public static class Report
         sb.AppendLine();
         sb.AppendLine(F($"## Streaming (load client; c=16 against the paced upstream, c=64 against the one answering at once)"));
         sb.AppendLine();
-        sb.AppendLine("| metric | direct | nginx | gateway | gateway ÷ nginx |");
-        sb.AppendLine("|---|---:|---:|---:|---:|");
+        Header(sb, t);
         foreach (var p in new[] { 50, 90, 99 }) Row(sb, $"TTFT p{p} ms, c=16", x => x.Stream16Median(p, gaps: false), "F3", t);
         foreach (var p in new[] { 50, 90, 99 }) Row(sb, $"gap p{p} ms, c=16", x => x.Stream16Median(p, gaps: true), "F3", t);
         Row(sb, "streams/s, c=16 (paced)", x => Stats.Median(x.Stream16.Select(s => s.StreamsPerSecond)), "F0", t);
@@ -84,7 +82,31 @@ public static class Report
         Target(sb, "peak RSS at c=256 ≤ 300 MiB", F($"{gw.PeakRssMiB:F1} MiB"), gw.PeakRssMiB <= 300);
         Target(sb, "start-up ≤ 1.5 s", F($"{startupMs:F0} ms"), startupMs <= 1500);
         if (local is not null) Target(sb, "local model tokens/s ≥ 95 % of LLamaSharp direct (median of paired repeats)", F($"{local.MedianPairRatio:P1} (totals {local.Ratio:P1})"), local.MedianPairRatio >= 0.95);
+        if (t.SingleOrDefault(x => x.Name == Suite.BareProxy) is { } bare)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## The gateway against the bare .NET proxy (Kestrel + SocketsHttpHandler, bodies copied, nothing else)");
+            sb.AppendLine();
+            sb.AppendLine("| metric | nginx | bare .NET | gateway | bare .NET ÷ nginx | gateway ÷ bare .NET |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+            Compare(sb, "max requests/s", x => x.MaxRps, "F0", nginx, bare, gw);
+            Compare(sb, "CPU µs/request, c=16", x => x.Median(16, r => r.CpuUsPerRequest), "F0", nginx, bare, gw);
+            Compare(sb, "CPU µs/request, c=64", x => x.Median(64, r => r.CpuUsPerRequest), "F0", nginx, bare, gw);
+            Compare(sb, "streams/s, c=64", x => x.Stream64Rate, "F0", nginx, bare, gw);
+            Compare(sb, "streams/s, c=64, ÷ direct", x => x.Stream64Rate / direct.Stream64Rate, "P0", nginx, bare, gw);
+            Compare(sb, "CPU µs/stream, c=64", x => x.Stream64CpuUs.Count > 0 ? Stats.Median(x.Stream64CpuUs) : double.NaN, "F0", nginx, bare, gw);
+            Compare(sb, "added TTFT p50 ms, c=16 (over direct)", x => x.Stream16Median(50, false) - direct.Stream16Median(50, false), "F3", nginx, bare, gw);
+            sb.AppendLine();
+            sb.AppendLine("For requests the bare proxy is the floor: what the gateway costs above it is authentication, parsing, routing, metering and its headers. "
+                + "For streams it is not: it writes every upstream HTTP chunk on its own (`Stream.CopyToAsync`), where the gateway writes the events that arrived together in one send.");
+        }
         return sb.ToString();
+    }
+
+    private static void Header(StringBuilder sb, Target[] t)
+    {
+        sb.AppendLine($"| metric | {string.Join(" | ", t.Select(x => x.Name))} | gateway ÷ nginx |");
+        sb.AppendLine($"|---|{string.Concat(t.Select(_ => "---:|"))}---:|");
     }
 
     private static void Row(StringBuilder sb, string name, Func<Target, double> f, string format, Target[] t)
@@ -94,6 +116,14 @@ public static class Report
         var gw = values[Array.FindIndex(t, x => x.Name == "gateway")];
         var ratio = nginx == 0 || double.IsNaN(nginx) ? "–" : (gw / nginx).ToString("F2", CultureInfo.InvariantCulture) + "×";
         sb.AppendLine($"| {name} | {string.Join(" | ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} | {ratio} |");
+    }
+
+    private static void Compare(StringBuilder sb, string name, Func<Target, double> f, string format, Target nginx, Target bare, Target gw)
+    {
+        double n = f(nginx), b = f(bare), g = f(gw);
+        string V(double v) => v.ToString(format, CultureInfo.InvariantCulture);
+        string R(double x, double y) => y == 0 || double.IsNaN(y) ? "–" : (x / y).ToString("F2", CultureInfo.InvariantCulture) + "×";
+        sb.AppendLine($"| {name} | {V(n)} | {V(b)} | {V(g)} | {R(b, n)} | {R(g, b)} |");
     }
 
     private static void Target(StringBuilder sb, string name, string measured, bool pass) =>

@@ -7,21 +7,24 @@ namespace Sanjia.Bench.Load;
 public sealed record SuiteOptions(string Repo, string OutDir, int Repeats, double Seconds, double StreamSeconds, int StreamRepeats, int ChunkDelayMs, string? ModelPath, int LocalRepeats, int LocalMaxTokens, string? Note);
 
 /// <summary>
-/// The whole load run: fake upstreams (one answering at once, one pacing stream chunks), nginx and the gateway,
-/// measured side by side. Servers under test (nginx, gateway) run on CPU 0; the fakes, wrk and this client on CPU 1.
+/// The whole load run: fake upstreams (one answering at once, one pacing stream chunks), nginx, the bare .NET proxy
+/// and the gateway, measured side by side. Servers under test run on CPU 0; the fakes, wrk and this client on CPU 1.
 /// </summary>
 public static class Suite
 {
     private const int ServerCpu = 0;
     private const int ClientCpu = 1;
     private static readonly int[] Concurrency = [1, 16, 64, 256];
+    /// <summary>The bare .NET pass-through proxy (bench/Sanjia.Bench.Proxy): the platform's floor under the gateway.</summary>
+    public const string BareProxy = "bare .NET";
 
     public static async Task<int> RunAsync(SuiteOptions o)
     {
         var work = Directory.CreateTempSubdirectory("sanjia-bench-").FullName;
         var gatewayDll = Path.Combine(o.Repo, "src/Sanjia/bin/Release/net10.0/sanjia.dll");
         var upstreamDll = Path.Combine(o.Repo, "bench/Sanjia.Bench.Upstream/bin/Release/net10.0/Sanjia.Bench.Upstream.dll");
-        foreach (var f in new[] { gatewayDll, upstreamDll })
+        var proxyDll = Path.Combine(o.Repo, "bench/Sanjia.Bench.Proxy/bin/Release/net10.0/Sanjia.Bench.Proxy.dll");
+        foreach (var f in new[] { gatewayDll, upstreamDll, proxyDll })
         {
             if (!File.Exists(f)) throw new FileNotFoundException("Build Release first (bench/load/run.sh does).", f);
         }
@@ -29,9 +32,12 @@ public static class Suite
         Console.WriteLine($"work dir {work}; taskset {(Proc.HasTaskset ? "on" : "off")}; load {uptimeBefore}");
 
         int upPort = Proc.FreePort(), pacedUpPort = Proc.FreePort(), nginxPort = Proc.FreePort(), nginxPacedPort = Proc.FreePort(), gwPort = Proc.FreePort();
+        int proxyPort = Proc.FreePort(), proxyPacedPort = Proc.FreePort();
         using var upstream = Child.Start("dotnet", [upstreamDll, "--port", Inv(upPort)], Path.Combine(work, "upstream.log"), ClientCpu);
         using var paced = Child.Start("dotnet", [upstreamDll, "--port", Inv(pacedUpPort), "--chunk-delay-ms", Inv(o.ChunkDelayMs)], Path.Combine(work, "upstream-paced.log"), ClientCpu);
         using var nginx = Nginx.Start(work, nginxPort, upPort, nginxPacedPort, pacedUpPort, ServerCpu);
+        using var proxy = Child.Start("dotnet", [proxyDll, "--listen", $"{proxyPort}=http://127.0.0.1:{upPort}", "--listen", $"{proxyPacedPort}=http://127.0.0.1:{pacedUpPort}"],
+            Path.Combine(work, "proxy.log"), ServerCpu);
         var gwDir = Directory.CreateDirectory(Path.Combine(work, "gateway")).FullName;
         var gwModels = Directory.CreateDirectory(Path.Combine(gwDir, "models")).FullName;
         using var gateway = Child.Start("dotnet", Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
@@ -42,19 +48,20 @@ public static class Suite
         {
             new Target("direct", upstream.Pid, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
             new Target("nginx", nginx.Pid, $"http://127.0.0.1:{nginxPort}", $"http://127.0.0.1:{nginxPacedPort}"),
+            new Target(BareProxy, proxy.Pid, $"http://127.0.0.1:{proxyPort}", $"http://127.0.0.1:{proxyPacedPort}"),
             new Target("gateway", gateway.Pid, $"http://127.0.0.1:{gwPort}", $"http://127.0.0.1:{gwPort}"),
         };
         foreach (var t in targets)
         {
-            var child = t.Name == "gateway" ? gateway : t.Name == "nginx" ? nginx : upstream;
+            var child = t.Name switch { "gateway" => gateway, "nginx" => nginx, BareProxy => proxy, _ => upstream };
             if (!await Gateway.WaitForChatAsync(probe, t.Url, "fast", TimeSpan.FromSeconds(30), child)) throw new InvalidOperationException($"{t.Name} did not answer; see {child.Log}");
             if (!await Gateway.WaitForChatAsync(probe, t.PacedUrl, t.Name == "gateway" ? "paced" : "fast", TimeSpan.FromSeconds(30), child)) throw new InvalidOperationException($"{t.Name} (paced) did not answer");
         }
         await Task.Delay(1000);
         foreach (var t in targets) t.IdleRssMiB = Proc.Memory(t.Pid).Rss;
 
-        // Each repeat measures the three targets one after the other (interleaved rather than all repeats of one
-        // target, then the next), so that a noisy minute on the shared machine hits all three alike.
+        // Each repeat measures the targets one after the other (interleaved rather than all repeats of one target,
+        // then the next), so that a noisy minute on the shared machine hits them all alike.
         var script = Wrk.WriteScript(work, Encoding.UTF8.GetString(Gateway.ChatBody("fast")), Gateway.MasterKey);
         Console.WriteLine("-- wrk non-streaming (warm-up)");
         foreach (var t in targets)
@@ -107,6 +114,7 @@ public static class Suite
 
         gateway.Dispose();
         nginx.Dispose();
+        proxy.Dispose();
         Console.WriteLine("-- start-up");
         var startup = await Gateway.MeasureStartupAsync(gatewayDll, $"http://127.0.0.1:{upPort}", Math.Max(3, o.Repeats), work, ServerCpu);
         Console.WriteLine("   " + string.Join(", ", startup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture) + " ms")));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the end-to-end load run: builds Release, starts the fake upstreams, nginx (pass-through
-# baseline) and the gateway, measures them side by side and writes bench/results/<UTC date>.md.
+# baseline), the bare .NET proxy (the platform's floor) and the gateway, measures them side by side and writes bench/results/<UTC date>.md.
 # Options are passed to the suite (see bench/README.md), e.g. --repeats 5 --seconds 5 --note "after X".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +18,7 @@ fi
 
 dotnet build src/Sanjia/Sanjia.csproj -c Release -nologo -v q
 dotnet build bench/Sanjia.Bench.Upstream/Sanjia.Bench.Upstream.csproj -c Release -nologo -v q
+dotnet build bench/Sanjia.Bench.Proxy/Sanjia.Bench.Proxy.csproj -c Release -nologo -v q
 dotnet build bench/Sanjia.Bench.Load/Sanjia.Bench.Load.csproj -c Release -nologo -v q
 
 # The client side (this process, wrk and the fakes) on CPU 1; the suite pins nginx and the gateway to CPU 0.
