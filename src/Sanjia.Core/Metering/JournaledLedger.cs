@@ -32,6 +32,8 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         Channel.CreateUnbounded<(LedgerEntry, TaskCompletionSource?, long)>(new UnboundedChannelOptions { SingleReader = true });
     // Entries journaled but not yet stored, by segment (under _journalLock).
     private readonly Dictionary<long, int> _outstanding = [];
+    private readonly List<(LedgerEntry Entry, TaskCompletionSource? Durable, long Segment)> _batch = new(MaxBatch);
+    private readonly List<LedgerEntry> _entries = new(MaxBatch);
     private long _segment;
     private readonly Lock _journalLock = new();
     private readonly ILedgerStore _store;
@@ -201,10 +203,13 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private async Task DrainAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<(LedgerEntry Entry, TaskCompletionSource? Durable, long Segment)>(MaxBatch);
+        // One drain runs at a time (the writer loop, or StopAsync after it), so the batch lists are reused.
+        var batch = _batch;
+        var entries = _entries;
         while (true)
         {
             batch.Clear();
+            entries.Clear();
             while (batch.Count < MaxBatch && reader.TryRead(out var item))
             {
                 batch.Add(item);
@@ -215,12 +220,15 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             }
             try
             {
-                var unjournaled = batch.Where(b => b.Segment == NotJournaled).Select(b => b.Entry).ToList();
-                if (unjournaled.Count > 0)
+                foreach (var b in batch)
+                {
+                    if (b.Segment == NotJournaled) entries.Add(b.Entry);
+                }
+                if (entries.Count > 0)
                 {
                     lock (_journalLock)
                     {
-                        var segment = WriteJournalLocked(unjournaled);
+                        var segment = WriteJournalLocked(entries);
                         for (var i = 0; i < batch.Count; i++)
                         {
                             if (batch[i].Segment == NotJournaled) batch[i] = batch[i] with { Segment = segment };
@@ -233,7 +241,8 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                 LogJournalFailed(_logger, ex, batch.Count); // the store below is still tried: the response must not hang
             }
             foreach (var (_, durable, _) in batch) durable?.TrySetResult();
-            var entries = batch.ConvertAll(b => b.Entry);
+            entries.Clear();
+            foreach (var b in batch) entries.Add(b.Entry);
             var stored = false;
             for (var attempt = 1; attempt <= 5 && !stored; attempt++)
             {

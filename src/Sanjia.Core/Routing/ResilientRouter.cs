@@ -73,7 +73,7 @@ public sealed partial class ResilientRouter(
     private async ValueTask<ChatOutcome> RunAsync(ChatContext context, IReadOnlyList<RouteCandidate> ordered, RoutingOptions options, CancellationToken cancellationToken)
     {
         var tried = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var pending = ordered.ToList();
+        var pending = ordered;
         GatewayError? last = null;
         TimeSpan? retryAfter = null;
         var busy = false;

@@ -41,6 +41,9 @@ public static class GatewayApp
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Hosting starts an Activity and a logging scope for every request whenever this logger is enabled even for
+        // Critical; nothing reads them (the gateway logs its own events), and they allocated ~0.9 KB per request.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
 
         builder.WebHost.UseUrls(options.Urls);
