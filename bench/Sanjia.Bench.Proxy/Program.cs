@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 // own), with the gateway's runtime and Kestrel settings. What the gateway costs above this is what its features
 // cost; what this costs above nginx is the platform's own price.
 //   dotnet Sanjia.Bench.Proxy.dll --listen 18300=http://127.0.0.1:18201 [--listen PORT=URL ...]
+// As the gateway does (src/Sanjia/Program.cs): socket completions on the epoll thread, set before any socket exists.
+Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 var routes = new Dictionary<int, string>();
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
