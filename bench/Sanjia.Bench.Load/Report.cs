@@ -114,17 +114,17 @@ public static class Report
         var values = t.Select(f).ToArray();
         var nginx = values[Array.FindIndex(t, x => x.Name == "nginx")];
         var gw = values[Array.FindIndex(t, x => x.Name == "gateway")];
-        var ratio = nginx == 0 || double.IsNaN(nginx) ? "–" : (gw / nginx).ToString("F2", CultureInfo.InvariantCulture) + "×";
-        sb.AppendLine($"| {name} | {string.Join(" | ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} | {ratio} |");
+        sb.AppendLine($"| {name} | {string.Join(" | ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} | {Ratio(gw, nginx)} |");
     }
 
     private static void Compare(StringBuilder sb, string name, Func<Target, double> f, string format, Target nginx, Target bare, Target gw)
     {
         double n = f(nginx), b = f(bare), g = f(gw);
         string V(double v) => v.ToString(format, CultureInfo.InvariantCulture);
-        string R(double x, double y) => y == 0 || double.IsNaN(y) ? "–" : (x / y).ToString("F2", CultureInfo.InvariantCulture) + "×";
-        sb.AppendLine($"| {name} | {V(n)} | {V(b)} | {V(g)} | {R(b, n)} | {R(g, b)} |");
+        sb.AppendLine($"| {name} | {V(n)} | {V(b)} | {V(g)} | {Ratio(b, n)} | {Ratio(g, b)} |");
     }
+
+    private static string Ratio(double x, double y) => y == 0 || double.IsNaN(y) ? "–" : (x / y).ToString("F2", CultureInfo.InvariantCulture) + "×";
 
     private static void Target(StringBuilder sb, string name, string measured, bool pass) =>
         sb.AppendLine($"| {name} | {measured} | {(pass ? "pass" : "**fail**")} |");

@@ -13,7 +13,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
     private readonly string _connectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SqliteConnection? _connection;
-    private SQLitePCL.sqlite3_stmt? _insert;
+    private sqlite3_stmt? _insert;
 
     public SqliteLedgerStore(string databasePath)
     {
@@ -81,7 +81,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
         {
             var c = Open();
             using var tx = c.BeginTransaction();
-            var stmt = Insert(c);
+            var stmt = PreparedInsert(c);
             foreach (var e in entries)
             {
                 InsertRow(c.Handle!, stmt, e);
@@ -98,16 +98,13 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
     /// Binds and steps the prepared insert through SQLite's own API: the ADO.NET command boxed 21 values, looked each
     /// parameter up by name and built a data reader per row, several times the cost of the row's B-tree inserts.
     /// </summary>
-    private static void InsertRow(SQLitePCL.sqlite3 db, SQLitePCL.sqlite3_stmt stmt, LedgerEntry e)
+    private static void InsertRow(sqlite3 db, sqlite3_stmt stmt, LedgerEntry e)
     {
-        Span<char> text = stackalloc char[64];
         try
         {
             Text(db, stmt, 1, e.RequestId);
             Check(db, raw.sqlite3_bind_int64(stmt, 2, e.Attempt));
-            Check(db, e.Timestamp.UtcDateTime.TryFormat(text, out var n, "O", CultureInfo.InvariantCulture)
-                ? raw.sqlite3_bind_text16(stmt, 3, text[..n])
-                : raw.sqlite3_bind_text(stmt, 3, e.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+            Formatted(db, stmt, 3, e.Timestamp.UtcDateTime, "O"); // as Ts() writes it: the range queries compare text
             Text(db, stmt, 4, e.KeyId);
             Text(db, stmt, 5, e.TeamId);
             Text(db, stmt, 6, e.Endpoint);
@@ -124,10 +121,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
             Check(db, raw.sqlite3_bind_double(stmt, 17, e.LatencyMs));
             Check(db, e.TimeToFirstTokenMs is { } t ? raw.sqlite3_bind_double(stmt, 18, t) : raw.sqlite3_bind_null(stmt, 18));
             Check(db, raw.sqlite3_bind_int64(stmt, 19, e.Stream ? 1 : 0));
-            // Cost is a decimal string (exact, no float), as decimal.ToString(InvariantCulture) writes it.
-            Check(db, e.Cost is not { } cost ? raw.sqlite3_bind_null(stmt, 20)
-                : cost.TryFormat(text, out n, default, CultureInfo.InvariantCulture) ? raw.sqlite3_bind_text16(stmt, 20, text[..n])
-                : raw.sqlite3_bind_text(stmt, 20, cost.ToString(CultureInfo.InvariantCulture)));
+            // Cost is a decimal string (exact, no float).
+            if (e.Cost is { } cost) Formatted(db, stmt, 20, cost, null);
+            else Check(db, raw.sqlite3_bind_null(stmt, 20));
             Text(db, stmt, 21, e.Currency);
             var rc = raw.sqlite3_step(stmt);
             if (rc != raw.SQLITE_DONE)
@@ -141,16 +137,25 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
         }
     }
 
-    private static void Text(SQLitePCL.sqlite3 db, SQLitePCL.sqlite3_stmt stmt, int index, string? value) =>
+    private static void Text(sqlite3 db, sqlite3_stmt stmt, int index, string? value) =>
         Check(db, value is null ? raw.sqlite3_bind_null(stmt, index) : raw.sqlite3_bind_text16(stmt, index, value.AsSpan()));
 
-    private static void Check(SQLitePCL.sqlite3 db, int rc) => SqliteException.ThrowExceptionForRC(rc, db);
+    /// <summary>Binds <paramref name="value"/> as invariant text, formatted on the stack.</summary>
+    private static void Formatted<T>(sqlite3 db, sqlite3_stmt stmt, int index, T value, string? format) where T : ISpanFormattable
+    {
+        Span<char> text = stackalloc char[64];
+        Check(db, value.TryFormat(text, out var n, format, CultureInfo.InvariantCulture)
+            ? raw.sqlite3_bind_text16(stmt, index, text[..n])
+            : raw.sqlite3_bind_text(stmt, index, value.ToString(format, CultureInfo.InvariantCulture)));
+    }
+
+    private static void Check(sqlite3 db, int rc) => SqliteException.ThrowExceptionForRC(rc, db);
 
     /// <summary>
     /// The row insert, prepared once per connection (called under the gate): preparing this 21-column statement (four
     /// indexes, a conflict clause) cost more than inserting a row, which at a few rows a second is every batch.
     /// </summary>
-    private SQLitePCL.sqlite3_stmt Insert(SqliteConnection c)
+    private sqlite3_stmt PreparedInsert(SqliteConnection c)
     {
         if (_insert is not null) return _insert;
         var rc = raw.sqlite3_prepare_v2(c.Handle, """

@@ -12,17 +12,10 @@ public sealed class PriorityStrategy : IRoutingStrategy
     /// <summary>The fallback order every strategy uses for what it does not rank itself.</summary>
     public static List<RouteCandidate> ByPriority(IEnumerable<RouteCandidate> candidates)
     {
-        // A stable insertion sort: lists are a handful of deployments, and this runs on every request.
-        var sorted = candidates is IReadOnlyCollection<RouteCandidate> known ? new List<RouteCandidate>(known.Count) : [];
-        foreach (var c in candidates)
-        {
-            var at = sorted.Count;
-            while (at > 0 && Before(c, sorted[at - 1])) at--;
-            sorted.Insert(at, c);
-        }
+        // (priority, index) is a total order (indexes are unique), so the unstable List.Sort gives the stable result
+        // without LINQ's per-request ordering machinery.
+        var sorted = new List<RouteCandidate>(candidates);
+        sorted.Sort(static (a, b) => a.Settings.Priority != b.Settings.Priority ? a.Settings.Priority.CompareTo(b.Settings.Priority) : a.Index.CompareTo(b.Index));
         return sorted;
-
-        static bool Before(RouteCandidate a, RouteCandidate b) =>
-            a.Settings.Priority != b.Settings.Priority ? a.Settings.Priority < b.Settings.Priority : a.Index < b.Index;
     }
 }
