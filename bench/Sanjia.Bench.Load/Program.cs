@@ -5,7 +5,7 @@ using Sanjia.Bench.Load;
 //   stream      --url URL [--key K] [--model M] [-c|--concurrency 16] [--seconds 10 | --streams N] [--warmup 1]
 //   startup     --gateway DLL --upstream URL [--repeats 3]
 //   local-model --gateway DLL [--model-file PATH] [--tokens 400] [--repeats 10] [--threads 1] [--gateway-cpu N]
-//   suite       --repo DIR [--out DIR] [--repeats 3] [--seconds 3] [--stream-seconds 4] [--stream-repeats 3] [--chunk-delay-ms 5]
+//   suite       --repo DIR [--out DIR] [--repeats 3] [--seconds 3] [--stream-seconds 4] [--stream-repeats 3] [--chunk-delay-ms 5] [--baseline DIR]
 //               [--model-file PATH] [--local-repeats 20] [--tokens 400] [--note TEXT]
 if (args.Length == 0)
 {
@@ -43,7 +43,7 @@ switch (args[0])
     {
         var repo = Path.GetFullPath(a.Get("repo") ?? ".");
         return await Suite.RunAsync(new SuiteOptions(repo, a.Get("out") ?? Path.Combine(repo, "bench/results"), a.Int("repeats", 3), a.Double("seconds", 3),
-            a.Double("stream-seconds", 4), a.Int("stream-repeats", 3), a.Int("chunk-delay-ms", 5), modelFile, a.Int("local-repeats", 20), a.Int("tokens", 400), a.Get("note")));
+            a.Double("stream-seconds", 4), a.Int("stream-repeats", 3), a.Int("chunk-delay-ms", 5), modelFile, a.Int("local-repeats", 20), a.Int("tokens", 400), a.Get("note"), a.Get("baseline")));
     }
     default:
         Console.Error.WriteLine($"unknown mode '{args[0]}'");

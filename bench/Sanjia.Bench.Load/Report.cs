@@ -6,7 +6,7 @@ namespace Sanjia.Bench.Load;
 /// <summary>The Markdown report: absolute figures, ratios to nginx, and the targets with pass/fail.</summary>
 public static class Report
 {
-    public static string Build(Target[] t, List<double> startup, LocalModelResult? local, SuiteOptions o, string loadBefore, string loadAfter)
+    public static string Build(Target[] t, List<double> startup, LocalModelResult? local, SuiteOptions o, string loadBefore, string loadAfter, List<double>? baselineStartup = null)
     {
         var direct = t.Single(x => x.Name == "direct");
         var nginx = t.Single(x => x.Name == "nginx");
@@ -99,6 +99,32 @@ public static class Report
             sb.AppendLine();
             sb.AppendLine("For requests the bare proxy is the floor: what the gateway costs above it is authentication, parsing, routing, metering and its headers. "
                 + "For streams it is not: it writes every upstream HTTP chunk on its own (`Stream.CopyToAsync`), where the gateway writes the events that arrived together in one send.");
+        }
+        if (t.SingleOrDefault(x => x.Name == Suite.Baseline) is { } b)
+        {
+            sb.AppendLine();
+            sb.AppendLine(F($"## The gateway against the baseline build (`--baseline {o.BaselineRepo}`), measured interleaved in this run"));
+            sb.AppendLine();
+            sb.AppendLine("| metric | baseline | gateway | gateway ÷ baseline |");
+            sb.AppendLine("|---|---:|---:|---:|");
+            void Pair(string name, Func<Target, double> f, string format)
+            {
+                double x = f(b), g = f(gw);
+                sb.AppendLine($"| {name} | {x.ToString(format, CultureInfo.InvariantCulture)} | {g.ToString(format, CultureInfo.InvariantCulture)} | {Ratio(g, x)} |");
+            }
+            foreach (var c in gw.Wrk.Keys.Order()) Pair($"CPU µs/request, c={c}", x => x.Median(c, r => r.CpuUsPerRequest), "F1");
+            Pair("max requests/s", x => x.MaxRps, "F0");
+            Pair("latency p50 ms, c=1", x => x.Median(1, r => r.Wrk.P50Ms), "F3");
+            Pair("TTFT p50 ms, c=16", x => x.Stream16Median(50, false), "F3");
+            Pair("TTFT p99 ms, c=16", x => x.Stream16Median(99, false), "F3");
+            Pair("streams/s, c=64", x => x.Stream64Rate, "F0");
+            Pair("CPU µs/stream, c=64", x => x.Stream64CpuUs.Count > 0 ? Stats.Median(x.Stream64CpuUs) : double.NaN, "F0");
+            Pair("idle RSS MiB", x => x.IdleRssMiB, "F1");
+            Pair("peak RSS MiB (after c=256)", x => x.PeakRssMiB, "F1");
+            if (baselineStartup is { Count: > 0 })
+            {
+                sb.AppendLine(F($"| start-up ms (median) | {Stats.Median(baselineStartup):F0} | {Stats.Median(startup):F0} | {Ratio(Stats.Median(startup), Stats.Median(baselineStartup))} |"));
+            }
         }
         return sb.ToString();
     }

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Sanjia.Bench.Load;
 
-public sealed record SuiteOptions(string Repo, string OutDir, int Repeats, double Seconds, double StreamSeconds, int StreamRepeats, int ChunkDelayMs, string? ModelPath, int LocalRepeats, int LocalMaxTokens, string? Note);
+public sealed record SuiteOptions(string Repo, string OutDir, int Repeats, double Seconds, double StreamSeconds, int StreamRepeats, int ChunkDelayMs, string? ModelPath, int LocalRepeats, int LocalMaxTokens, string? Note, string? BaselineRepo = null);
 
 /// <summary>
 /// The whole load run: fake upstreams (one answering at once, one pacing stream chunks), nginx, the bare .NET proxy
@@ -17,6 +17,11 @@ public static class Suite
     private static readonly int[] Concurrency = [1, 16, 64, 256];
     /// <summary>The bare .NET pass-through proxy (bench/Sanjia.Bench.Proxy): the platform's floor under the gateway.</summary>
     public const string BareProxy = "bare .NET";
+    /// <summary>The same gateway built from another checkout (<c>--baseline DIR</c>): a change measured against its base in one run.</summary>
+    public const string Baseline = "baseline";
+
+    /// <summary>Targets that are a Sanjia gateway (served aliases <c>fast</c>/<c>paced</c>), as opposed to the pass-through baselines.</summary>
+    public static bool IsGateway(string name) => name is "gateway" or Baseline;
 
     public static async Task<int> RunAsync(SuiteOptions o)
     {
@@ -24,7 +29,8 @@ public static class Suite
         var gatewayDll = Path.Combine(o.Repo, "src/Sanjia/bin/Release/net10.0/sanjia.dll");
         var upstreamDll = Path.Combine(o.Repo, "bench/Sanjia.Bench.Upstream/bin/Release/net10.0/Sanjia.Bench.Upstream.dll");
         var proxyDll = Path.Combine(o.Repo, "bench/Sanjia.Bench.Proxy/bin/Release/net10.0/Sanjia.Bench.Proxy.dll");
-        foreach (var f in new[] { gatewayDll, upstreamDll, proxyDll })
+        var baselineDll = o.BaselineRepo is null ? null : Path.Combine(Path.GetFullPath(o.BaselineRepo), "src/Sanjia/bin/Release/net10.0/sanjia.dll");
+        foreach (var f in new[] { gatewayDll, upstreamDll, proxyDll, baselineDll ?? gatewayDll })
         {
             if (!File.Exists(f)) throw new FileNotFoundException("Build Release first (bench/load/run.sh does).", f);
         }
@@ -43,6 +49,12 @@ public static class Suite
         using var gateway = Child.Start("dotnet", Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
             Path.Combine(work, "gateway.log"), ServerCpu, gwDir);
 
+        int baselinePort = Proc.FreePort();
+        var baseDir = Directory.CreateDirectory(Path.Combine(work, "baseline")).FullName;
+        using var baseline = baselineDll is null ? null : Child.Start("dotnet",
+            Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"), Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
+            Path.Combine(work, "baseline.log"), ServerCpu, baseDir);
+
         using var probe = new HttpClient(new SocketsHttpHandler { UseProxy = false });
         var targets = new[]
         {
@@ -51,11 +63,12 @@ public static class Suite
             new Target(BareProxy, proxy.Pid, $"http://127.0.0.1:{proxyPort}", $"http://127.0.0.1:{proxyPacedPort}"),
             new Target("gateway", gateway.Pid, $"http://127.0.0.1:{gwPort}", $"http://127.0.0.1:{gwPort}"),
         };
+        if (baseline is not null) targets = [.. targets, new Target(Baseline, baseline.Pid, $"http://127.0.0.1:{baselinePort}", $"http://127.0.0.1:{baselinePort}")];
         foreach (var t in targets)
         {
-            var child = t.Name switch { "gateway" => gateway, "nginx" => nginx, BareProxy => proxy, _ => upstream };
+            var child = t.Name switch { "gateway" => gateway, Baseline => baseline!, "nginx" => nginx, BareProxy => proxy, _ => upstream };
             if (!await Gateway.WaitForChatAsync(probe, t.Url, "fast", TimeSpan.FromSeconds(30), child)) throw new InvalidOperationException($"{t.Name} did not answer; see {child.Log}");
-            if (!await Gateway.WaitForChatAsync(probe, t.PacedUrl, t.Name == "gateway" ? "paced" : "fast", TimeSpan.FromSeconds(30), child)) throw new InvalidOperationException($"{t.Name} (paced) did not answer");
+            if (!await Gateway.WaitForChatAsync(probe, t.PacedUrl, IsGateway(t.Name) ? "paced" : "fast", TimeSpan.FromSeconds(30), child)) throw new InvalidOperationException($"{t.Name} (paced) did not answer");
         }
         await Task.Delay(1000);
         foreach (var t in targets) t.IdleRssMiB = Proc.Memory(t.Pid).Rss;
@@ -95,7 +108,7 @@ public static class Suite
         {
             foreach (var t in targets)
             {
-                var model = t.Name == "gateway" ? "paced" : "fast";
+                var model = IsGateway(t.Name) ? "paced" : "fast";
                 var s16 = await StreamLoad.RunAsync(new StreamLoadOptions(new Uri(t.PacedUrl + "/v1/chat/completions"), Gateway.MasterKey, model, 16, TimeSpan.FromSeconds(o.StreamSeconds), null, TimeSpan.FromSeconds(r == 0 ? 1 : 0)));
                 t.Stream16.Add(s16);
                 Console.WriteLine($"   {t.Name,-8} c=16 paced ({o.ChunkDelayMs} ms): {s16.Describe()}");
@@ -113,11 +126,18 @@ public static class Suite
         foreach (var t in targets) t.PeakRssAllMiB = Proc.Memory(t.Pid).Hwm;
 
         gateway.Dispose();
+        baseline?.Dispose();
         nginx.Dispose();
         proxy.Dispose();
         Console.WriteLine("-- start-up");
         var startup = await Gateway.MeasureStartupAsync(gatewayDll, $"http://127.0.0.1:{upPort}", Math.Max(3, o.Repeats), work, ServerCpu);
         Console.WriteLine("   " + string.Join(", ", startup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture) + " ms")));
+        List<double>? baselineStartup = null;
+        if (baselineDll is not null)
+        {
+            baselineStartup = await Gateway.MeasureStartupAsync(baselineDll, $"http://127.0.0.1:{upPort}", Math.Max(3, o.Repeats), work, ServerCpu);
+            Console.WriteLine("   baseline " + string.Join(", ", baselineStartup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture) + " ms")));
+        }
         upstream.Dispose();
         paced.Dispose();
 
@@ -130,7 +150,7 @@ public static class Suite
         }
 
         var uptimeAfter = Uptime();
-        var report = Report.Build(targets, startup, local, o, uptimeBefore, uptimeAfter);
+        var report = Report.Build(targets, startup, local, o, uptimeBefore, uptimeAfter, baselineStartup);
         Directory.CreateDirectory(o.OutDir);
         var file = Path.Combine(o.OutDir, DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + ".md");
         File.WriteAllText(file, report);
