@@ -37,9 +37,38 @@ internal sealed class LocalChatModel
 
     public string Path => _weights.Path;
 
+    internal ModelWeights Weights => _weights;
+
     public ConcurrencyLimiter Limiter { get; }
 
     public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, ChatRequestDto request, ToolSet? tools, CancellationToken cancellationToken)
+    {
+        // A request resolved against the registry just before its file was removed from the models folder.
+        if (!_weights.TryEnter())
+        {
+            return GatewayError.ModelNotFound(call.Request.Model);
+        }
+        var entered = new Entered();
+        try
+        {
+            return await ChatCoreAsync(call, request, tools, entered, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (entered.Hold is null)
+            {
+                _weights.Exit();
+            }
+        }
+    }
+
+    /// <summary>Set once a <see cref="ModelWeights.Hold"/> owns the model's use count (it then counts the generation out).</summary>
+    private sealed class Entered
+    {
+        public ModelWeights.Hold? Hold;
+    }
+
+    private async ValueTask<ChatOutcome> ChatCoreAsync(ChatCall call, ChatRequestDto request, ToolSet? tools, Entered entered, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         LLamaWeights weights;
@@ -65,8 +94,21 @@ internal sealed class LocalChatModel
                 "messages", "context_length_exceeded");
         }
 
-        var slot = await Limiter.TryAcquireAsync(cancellationToken).ConfigureAwait(false);
-        if (slot is null)
+        SamplingSettings sampling;
+        try
+        {
+            // Before the slot is taken: a bad parameter must not hold one.
+            sampling = Sampling(request);
+        }
+        catch (GatewayException ex)
+        {
+            return ex.Error;
+        }
+        var stops = request.StopSequences.Concat(format.ImplicitStops).ToArray();
+        var maxTokens = request.EffectiveMaxTokens ?? _options.DefaultMaxTokens;
+
+        var lease = await Limiter.TryAcquireAsync(cancellationToken).ConfigureAwait(false);
+        if (lease is null)
         {
             Log.Overloaded(_logger, Name, call.RequestId);
             return new GatewayError(GatewayErrorKind.Overloaded, $"The local model '{Name}' is busy ({_options.MaxConcurrency} running, {_options.MaxQueue} waiting). Retry shortly.")
@@ -75,13 +117,12 @@ internal sealed class LocalChatModel
                 RetryAfter = TimeSpan.FromSeconds(1),
             };
         }
+        // From here the slot and the model's use count are released together, by whoever ends the generation.
+        var slot = entered.Hold = new ModelWeights.Hold(lease, _weights);
 
         var created = _time.GetUtcNow().ToUnixTimeSeconds();
         try
         {
-            var sampling = Sampling(request);
-            var stops = request.StopSequences.Concat(format.ImplicitStops).ToArray();
-            var maxTokens = request.EffectiveMaxTokens ?? _options.DefaultMaxTokens;
             // Runs on an inference thread; owns the slot from here on.
             Generation Start() => Generation.Start(weights, contextParams, prompt, maxTokens, sampling, stops, slot, cancellationToken);
             if (call.Request.Stream)

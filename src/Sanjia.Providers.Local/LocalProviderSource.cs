@@ -8,9 +8,11 @@ namespace Sanjia.Providers.Local;
 
 /// <summary>
 /// Builds the <c>local</c> provider from configuration: every <c>*.gguf</c> in <see cref="SanjiaOptions.ModelsDir"/>
-/// plus every <see cref="SanjiaOptions.ModelFiles"/> entry, served as <c>local/&lt;file name&gt;</c>, and the MiniLM
-/// embedding model when <see cref="LocalOptions.Embeddings"/> is on. Nothing is loaded here: weights load on the first
-/// request and are kept across configuration reloads, so rebuilding providers does not load a file twice.
+/// and its subfolders plus every <see cref="SanjiaOptions.ModelFiles"/> entry, served as <c>local/&lt;file name&gt;</c>,
+/// and the MiniLM embedding model when <see cref="LocalOptions.Embeddings"/> is on. Nothing is loaded here: weights
+/// load on the first request and are kept across configuration reloads, so rebuilding providers does not load a file
+/// twice. Weights of a file that is gone (or was replaced) at a rebuild are retired: freed once their last
+/// generation ends. <see cref="LocalModelsWatcher"/> triggers the rebuild when the folder changes.
 /// </summary>
 public sealed class LocalProviderSource : IProviderSource, IDisposable
 {
@@ -44,6 +46,7 @@ public sealed class LocalProviderSource : IProviderSource, IDisposable
     public IEnumerable<IProvider> Create(SanjiaOptions options, ConfigErrors errors)
     {
         var files = FindModelFiles(options, errors);
+        RetireGone(files);
         var embeddings = options.Local.Embeddings;
         if (files.Count == 0 && !embeddings)
         {
@@ -61,6 +64,24 @@ public sealed class LocalProviderSource : IProviderSource, IDisposable
             .ToList();
         var embeddingBackend = embeddings ? new LocalEmbeddingBackend(_encoder.Value, _logger) : null;
         return [new LocalProvider(Describe(options, files, embeddings), chat, embeddingBackend)];
+    }
+
+    /// <summary>Retires the weights of files no longer served, or replaced by another file under the same path.</summary>
+    private void RetireGone(List<(string Name, string Path)> files)
+    {
+        var served = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        foreach (var (path, weights) in _weights)
+        {
+            if (served.Contains(path) && weights.Identity == ModelWeights.IdentityOf(path))
+            {
+                continue;
+            }
+            if (_weights.TryRemove(new KeyValuePair<string, ModelWeights>(path, weights)))
+            {
+                Log.ModelRetired(_logger, path);
+                weights.Retire();
+            }
+        }
     }
 
     private static List<(string Name, string Path)> FindModelFiles(SanjiaOptions options, ConfigErrors errors)
@@ -90,7 +111,10 @@ public sealed class LocalProviderSource : IProviderSource, IDisposable
 
         if (!string.IsNullOrWhiteSpace(options.ModelsDir) && Directory.Exists(options.ModelsDir))
         {
-            foreach (var file in Directory.EnumerateFiles(Path.GetFullPath(options.ModelsDir), "*.gguf").Order(StringComparer.Ordinal))
+            // Subfolders too (a pull or a copy may keep the repository's layout); '*.gguf' leaves out '.gguf.part'
+            // downloads in progress. Ordinal order, so which of two same-named files is reported first is stable.
+            var scan = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, MatchCasing = MatchCasing.CaseInsensitive };
+            foreach (var file in Directory.EnumerateFiles(Path.GetFullPath(options.ModelsDir), "*.gguf", scan).Order(StringComparer.Ordinal))
             {
                 Add(file, $"{SanjiaOptions.Section}:ModelsDir");
             }
@@ -121,7 +145,8 @@ public sealed class LocalProviderSource : IProviderSource, IDisposable
         if (files.Count > 0)
         {
             var dir = string.IsNullOrWhiteSpace(options.ModelsDir) ? null : Path.GetFullPath(options.ModelsDir);
-            var inDir = dir is null ? [] : files.Where(f => string.Equals(Path.GetDirectoryName(f.Path), dir.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal)).ToList();
+            var prefix = dir is null ? null : dir.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+            var inDir = prefix is null ? [] : files.Where(f => f.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
             var extra = files.Except(inDir).ToList();
             if (inDir.Count > 0)
             {

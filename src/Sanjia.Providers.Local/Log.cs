@@ -27,4 +27,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Error, Message = "Local embedding failed for request {RequestId}")]
     public static partial void EmbeddingFailed(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "Local model file {Path} is gone or was replaced; its weights are freed once its running generations end")]
+    public static partial void ModelRetired(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "The models folder {Directory} changed; rescanning it")]
+    public static partial void ModelsFolderChanged(ILogger logger, string directory);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "The models folder {Directory} is not watched ({Reason}); models added to it are served after a restart")]
+    public static partial void ModelsFolderNotWatched(ILogger logger, string directory, string reason);
 }

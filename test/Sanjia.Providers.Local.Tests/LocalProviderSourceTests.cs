@@ -73,13 +73,72 @@ public sealed class LocalProviderSourceTests : IDisposable
     public void Two_files_with_one_name_are_a_configuration_error()
     {
         File.CreateSymbolicLink(Path.Combine(_dir, TestModel.Name + ".gguf"), TestModel.Path);
-        var other = Directory.CreateDirectory(Path.Combine(_dir, "other")).FullName;
-        File.CreateSymbolicLink(Path.Combine(other, TestModel.Name + ".gguf"), TestModel.Path);
+        var other = Directory.CreateTempSubdirectory("sanjia-local-other-").FullName;
+        try
+        {
+            File.CreateSymbolicLink(Path.Combine(other, TestModel.Name + ".gguf"), TestModel.Path);
+            var errors = new ConfigErrors();
+
+            _source.Create(new SanjiaOptions { ModelsDir = _dir, ModelFiles = [Path.Combine(other, TestModel.Name + ".gguf")] }, errors);
+
+            Assert.StartsWith("Sanjia:ModelFiles:0", Assert.Single(errors.Errors));
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+
+        // Two subfolders of the models folder, names differing only in case: refused, naming both files.
+        var sub = Directory.CreateDirectory(Path.Combine(_dir, "sub")).FullName;
+        File.CreateSymbolicLink(Path.Combine(sub, TestModel.Name.ToUpperInvariant() + ".gguf"), TestModel.Path);
+        var folderErrors = new ConfigErrors();
+        _source.Create(new SanjiaOptions { ModelsDir = _dir }, folderErrors);
+        var error = Assert.Single(folderErrors.Errors);
+        Assert.StartsWith("Sanjia:ModelsDir", error);
+        Assert.Contains(Path.Combine("sub", TestModel.Name.ToUpperInvariant() + ".gguf"), error);
+    }
+
+    [Fact]
+    public void Models_in_subfolders_are_served_and_partial_downloads_are_not()
+    {
+        var sub = Directory.CreateDirectory(Path.Combine(_dir, "tinyllamas")).FullName;
+        File.CreateSymbolicLink(Path.Combine(sub, "stories.gguf"), TestModel.Path);
+        File.WriteAllText(Path.Combine(_dir, "coming.gguf.part"), "half a download");
+        var options = new SanjiaOptions { ModelsDir = _dir };
+        options.Local.Embeddings = false;
         var errors = new ConfigErrors();
 
-        _source.Create(new SanjiaOptions { ModelsDir = _dir, ModelFiles = [Path.Combine(other, TestModel.Name + ".gguf")] }, errors);
+        var provider = Assert.Single(_source.Create(options, errors));
 
-        Assert.StartsWith("Sanjia:ModelFiles:0", Assert.Single(errors.Errors));
+        Assert.False(errors.Any);
+        Assert.Equal([("stories", ModelKind.Chat)], provider.Models);
+        Assert.Contains($"stories from {_dir}", provider.Describe);
+    }
+
+    [Fact]
+    public async Task A_model_removed_from_the_folder_refuses_new_requests_and_is_unloaded_when_its_running_stream_ends()
+    {
+        var file = Path.Combine(_dir, "tiny.gguf");
+        File.Copy(TestModel.Path, file);
+        var options = new SanjiaOptions { ModelsDir = _dir };
+        options.Local.Embeddings = false;
+        var provider = (LocalProvider)Assert.Single(_source.Create(options, new ConfigErrors()));
+        var weights = Assert.Single(provider.ChatModels).Weights;
+        var request = LocalHarness.Request(extra: new() { ["stream"] = true, ["max_tokens"] = 8 }, model: "local/tiny");
+        var (parsed, _) = Sanjia.Core.Json.ChatRequestParser.Parse(System.Text.Encoding.UTF8.GetBytes(request));
+        var outcome = await provider.Chat!.ChatAsync(new ChatCall(parsed!, "tiny", "req-1"), CancellationToken.None);
+        var stream = Assert.IsAssignableFrom<StreamingChatResponse>(outcome.Response);
+        Assert.True(await stream.MoveNextAsync(CancellationToken.None));
+
+        File.Delete(file);
+        Assert.Empty(_source.Create(options, new ConfigErrors())); // the rebuild a folder change triggers
+
+        Assert.False(weights.IsUnloaded, "a running stream keeps its model");
+        var late = await provider.Chat.ChatAsync(new ChatCall(parsed!, "tiny", "req-2"), CancellationToken.None);
+        Assert.Equal(GatewayErrorKind.ModelNotFound, late.Error!.Kind);
+        var (_, usage) = await LocalHarness.ReadAllAsync(stream);
+        Assert.True(usage.Output > 0);
+        Assert.True(weights.IsUnloaded, "freed when the last generation ended");
     }
 
     [Fact]

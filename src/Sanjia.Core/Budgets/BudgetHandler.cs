@@ -8,8 +8,10 @@ namespace Sanjia.Core.Budgets;
 /// <summary>
 /// Per-key policy before any upstream call (<see cref="BudgetPolicy"/>): allowed models, RPM/TPM limits, then a
 /// reservation of the worst-case cost on the key's and the team's budgets. The hold is settled to the real cost when
-/// the answer is complete (streams: when disposed), including failed attempts that consumed tokens, and released
-/// when the call fails without consuming any. Master-key requests pass untouched.
+/// the answer is complete (streams: at their last chunk, like the ledger row, so a client that has read the end
+/// sees the same spend in the ledger and the budget; or when disposed, however they end), including failed
+/// attempts that consumed tokens, and released when the call fails without consuming any. Master-key requests
+/// pass untouched.
 /// </summary>
 public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : DelegatingChatHandler(inner)
 {
@@ -68,7 +70,11 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
         policy.Settle(admission, rows);
     }
 
-    /// <summary>Settles once, with the usage as it stands, however the stream ends.</summary>
+    /// <summary>
+    /// Settles once, with the usage as it stands: at the end of the stream (before the caller writes its final
+    /// event, as the ledger row is recorded) or, when it ends otherwise, on disposal. Settling only on disposal left
+    /// a window after the client had read the end in which the ledger held the row but the budget did not.
+    /// </summary>
     private sealed class SettlingStream(StreamingChatResponse inner, Action<TokenUsage> settle) : StreamingChatResponse
     {
         private int _settled;
@@ -81,12 +87,21 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
         {
             var more = await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
             TimeToFirstChunk = inner.TimeToFirstChunk;
+            if (!more)
+            {
+                Settle();
+            }
             return more;
         }
 
         public override async ValueTask DisposeAsync()
         {
             await inner.DisposeAsync().ConfigureAwait(false);
+            Settle();
+        }
+
+        private void Settle()
+        {
             if (Interlocked.Exchange(ref _settled, 1) == 0)
             {
                 settle(inner.Usage);

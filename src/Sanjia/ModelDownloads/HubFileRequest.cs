@@ -22,7 +22,14 @@ public sealed partial record HubFileRequest(string Repo, string File)
     /// <summary>Lower-case hex; when null the hub's linked etag is used if it is a SHA-256.</summary>
     public string? Sha256 { get; init; }
 
-    public string DestinationPath => Path.Combine(ModelsDirectory, File.Replace('/', Path.DirectorySeparatorChar));
+    /// <summary>
+    /// The served name (<c>local/&lt;name&gt;</c>) and so the file name in the models folder; by default the file's own
+    /// name without <c>.gguf</c> (<see cref="LocalModelName"/>).
+    /// </summary>
+    public string? LocalName { get; init; }
+
+    /// <summary><c>{ModelsDirectory}/{LocalName}.gguf</c>: flat, so the served name is the file name.</summary>
+    public string DestinationPath => Path.Combine(ModelsDirectory, (LocalName ?? LocalModelName.ForFile(File)) + LocalModelName.Extension);
 
     public string PartPath => DestinationPath + ".part";
 
@@ -49,6 +56,11 @@ public sealed partial record HubFileRequest(string Repo, string File)
             || File.Split('/').Any(s => s is "" or "." or ".."))
         {
             return GatewayError.Invalid($"'{File}' is not a file path inside the repository.", "file");
+        }
+
+        if (LocalName is not null && LocalModelName.Validate(LocalName) is { } badName)
+        {
+            return GatewayError.Invalid(badName, "name");
         }
 
         if (string.IsNullOrWhiteSpace(Revision))

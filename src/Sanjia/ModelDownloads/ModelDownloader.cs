@@ -73,6 +73,82 @@ public sealed class ModelDownloader : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>
+    /// The repository's files at the request's revision, from the hub's tree API
+    /// (<c>GET /api/models/{repo}/tree/{revision}?recursive=true</c>, a JSON array of <c>{type, path, size}</c>,
+    /// paged with a <c>Link: &lt;…&gt;; rel="next"</c> header). <see cref="HubFileRequest.File"/> is not used.
+    /// </summary>
+    public async Task<(IReadOnlyList<HubRepoFile> Files, GatewayError? Error)> ListFilesAsync(HubFileRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var files = new List<HubRepoFile>();
+        Uri? next = new($"{request.Endpoint.TrimEnd('/')}/api/models/{request.Repo}/tree/{Uri.EscapeDataString(request.Revision)}?recursive=true");
+        // A bound on pages, so a misbehaving mirror cannot loop us forever (the hub pages 1,000 entries at a time).
+        for (var page = 0; next is not null && page < 100; page++)
+        {
+            var uri = next;
+            var listed = await RetryAsync(c => ListPageAsync(request, uri, files, c), NoDownloadProgress.Instance, ct).ConfigureAwait(false);
+            if (listed.Error is not null)
+            {
+                return ([], listed.Error);
+            }
+            next = listed.Value;
+        }
+        return (files, null);
+    }
+
+    private async Task<Attempt<Uri?>> ListPageAsync(HubFileRequest request, Uri uri, List<HubRepoFile> files, CancellationToken ct)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idle.CancelAfter(_options.IdleTimeout);
+        using var response = await SendAsync(HttpMethod.Get, uri, request.Token, 0, followAbsoluteRedirects: false, idle.Token).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            return Classify(response, request, $"the file list of {request.Repo} (revision {request.Revision})", uri).As<Uri?>();
+        }
+
+        var body = await response.Content.ReadAsByteArrayAsync(idle.Token).ConfigureAwait(false);
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            foreach (var entry in doc.RootElement.EnumerateArray())
+            {
+                if (entry.TryGetProperty("type", out var type) && type.ValueEquals("file")
+                    && entry.TryGetProperty("path", out var path) && path.GetString() is { } p)
+                {
+                    var size = entry.TryGetProperty("size", out var sz) && sz.TryGetInt64(out var n) ? n : 0;
+                    files.Add(new HubRepoFile(p, size));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return new(new GatewayError(GatewayErrorKind.UpstreamFailed,
+                $"The file list of {request.Repo} from {uri} is not the hub's JSON: {ex.Message}") { Code = "bad_file_list" });
+        }
+
+        return new(NextPage(response, uri));
+    }
+
+    /// <summary>The <c>rel="next"</c> target of a Link header (RFC 8288), as the hub pages its tree listing.</summary>
+    private static Uri? NextPage(HttpResponseMessage response, Uri current)
+    {
+        if (!response.Headers.TryGetValues("Link", out var links))
+        {
+            return null;
+        }
+        foreach (var link in links.SelectMany(l => l.Split(',')))
+        {
+            var parts = link.Split(';', StringSplitOptions.TrimEntries);
+            if (parts.Length > 1 && parts[0].StartsWith('<') && parts[0].EndsWith('>')
+                && parts.Skip(1).Any(p => p.Replace(" ", "", StringComparison.Ordinal) is "rel=\"next\"" or "rel=next"))
+            {
+                return new Uri(current, parts[0][1..^1]);
+            }
+        }
+        return null;
+    }
+
     private async Task<DownloadResult> DownloadCoreAsync(HubFileRequest request, IDownloadProgress progress, CancellationToken ct)
     {
         var target = request.DestinationPath;
@@ -89,9 +165,19 @@ public sealed class ModelDownloader : IDisposable
         var expectedSha = request.Sha256?.ToLowerInvariant() ?? metadata.Sha256;
         var shaSource = request.Sha256 is not null ? "--sha256" : $"the hub's {HubFileMetadata.LinkedEtagHeader}";
 
-        if (File.Exists(target) && await CheckExistingAsync(target, metadata, expectedSha, progress, ct).ConfigureAwait(false) is { } present)
+        if (File.Exists(target))
         {
-            return present;
+            if (await CheckExistingAsync(target, metadata, expectedSha, progress, ct).ConfigureAwait(false) is { } present)
+            {
+                return present;
+            }
+
+            // Another model already has this name (two sources that would be served under one name): never replace it.
+            var name = Path.GetFileNameWithoutExtension(target);
+            return DownloadResult.Failed(new GatewayError(GatewayErrorKind.InvalidRequest,
+                $"{target} already exists and is not {request.File} from {request.Repo}: both would be served as 'local/{name}'. "
+                + $"Pull it under another name with --name, or remove the other one first with 'sanjia models rm {name}'.")
+            { Param = "name", Code = "name_taken" });
         }
 
         var transfer = await RetryAsync(c => TransferAsync(request, metadata, progress, c), progress, ct).ConfigureAwait(false);
@@ -276,18 +362,21 @@ public sealed class ModelDownloader : IDisposable
     }
 
     /// <summary>Sends one request, following redirects by hand (see the constructor for why).</summary>
+    private Task<HttpResponseMessage> SendAsync(
+        HttpMethod method, HubFileRequest request, long rangeFrom, bool followAbsoluteRedirects, CancellationToken ct) =>
+        SendAsync(method, request.ResolveUri, request.Token, rangeFrom, followAbsoluteRedirects, ct);
+
     private async Task<HttpResponseMessage> SendAsync(
-        HttpMethod method, HubFileRequest request, long rangeFrom, bool followAbsoluteRedirects, CancellationToken ct)
+        HttpMethod method, Uri origin, string? token, long rangeFrom, bool followAbsoluteRedirects, CancellationToken ct)
     {
-        var origin = request.ResolveUri;
         var uri = origin;
         for (var hop = 0; ; hop++)
         {
             var message = new HttpRequestMessage(method, uri);
-            if (!string.IsNullOrEmpty(request.Token) && Uri.Compare(uri, origin, UriComponents.SchemeAndServer,
+            if (!string.IsNullOrEmpty(token) && Uri.Compare(uri, origin, UriComponents.SchemeAndServer,
                     UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
             {
-                message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Token);
+                message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             }
 
             if (rangeFrom > 0)
@@ -314,7 +403,10 @@ public sealed class ModelDownloader : IDisposable
         }
     }
 
-    private static Attempt<object?> Classify(HttpResponseMessage response, HubFileRequest request)
+    private static Attempt<object?> Classify(HttpResponseMessage response, HubFileRequest request) =>
+        Classify(response, request, $"{request.File} from {request.Repo} (revision {request.Revision})", request.ResolveUri);
+
+    private static Attempt<object?> Classify(HttpResponseMessage response, HubFileRequest request, string where, Uri uri)
     {
         var status = (int)response.StatusCode;
         if (status is 408 or 429 or >= 500)
@@ -324,7 +416,6 @@ public sealed class ModelDownloader : IDisposable
 
         // The hub names the cause in X-Error-Code; a missing repo answers 401 to anonymous callers.
         var code = response.Headers.TryGetValues("X-Error-Code", out var codes) ? codes.FirstOrDefault() : null;
-        var where = $"{request.File} from {request.Repo} (revision {request.Revision})";
         var error = (code, status) switch
         {
             ("RepoNotFound", _) => new GatewayError(GatewayErrorKind.ModelNotFound,
@@ -341,7 +432,7 @@ public sealed class ModelDownloader : IDisposable
                 $"Could not download {where}: the hub wants authentication (HTTP 401). Set HF_TOKEN to a Hugging Face access token.")
             { Code = "authentication_required" },
             (_, 404) => new GatewayError(GatewayErrorKind.ModelNotFound,
-                $"Could not download {where}: the file was not found (HTTP 404 from {request.ResolveUri}).")
+                $"Could not download {where}: not found (HTTP 404 from {uri}).")
             { Code = "file_not_found" },
             _ => new GatewayError(GatewayErrorKind.UpstreamRejected,
                 $"Could not download {where}: the server answered {status} {response.ReasonPhrase}.")

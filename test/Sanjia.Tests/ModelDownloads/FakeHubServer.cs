@@ -15,7 +15,10 @@ namespace Sanjia.Tests.ModelDownloads;
 /// <summary>
 /// A real Kestrel server that answers like the Hugging Face hub for one file: <c>/{repo}/resolve/main/{file}</c>
 /// answers HEAD and GET with a 302 to <c>/cdn/{sha256}</c> (or serves the bytes itself) carrying X-Linked-Etag and
-/// X-Linked-Size; the content honours Range. It can cut or stall the first content GET.
+/// X-Linked-Size; the content honours Range. It can cut or stall the first content GET. The tree API
+/// (<c>/api/models/{repo}/tree/main?recursive=true</c>) lists that file and <see cref="OtherFiles"/> as the hub does
+/// (<c>[{"type":"file","oid":…,"size":…,"path":…}]</c>), <see cref="PageSize"/> entries per page with a
+/// <c>Link: &lt;…&gt;; rel="next"</c> header.
 /// </summary>
 internal sealed class FakeHubServer : IAsyncDisposable
 {
@@ -64,6 +67,11 @@ internal sealed class FakeHubServer : IAsyncDisposable
     /// <summary>Runs after the bytes before a drop or stall were flushed, before the drop happens.</summary>
     public Func<Task>? BeforeInterruption { get; set; }
 
+    /// <summary>Files the tree listing shows besides <see cref="File"/> (path, size); they cannot be downloaded.</summary>
+    public List<(string Path, long Size)> OtherFiles { get; } = [];
+
+    public int PageSize { get; set; } = 1000;
+
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
 
     public IEnumerable<SeenRequest> ContentGets => Requests.Where(r => r.Method == "GET" && r.ServedContent);
@@ -99,6 +107,12 @@ internal sealed class FakeHubServer : IAsyncDisposable
         Requests.Enqueue(new SeenRequest(request.Method, path, request.Headers.Range.ToString() is { Length: > 0 } r ? r : null,
             request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, servesContent));
 
+        if (path == $"/api/models/{Repo}/tree/main")
+        {
+            await ServeTreeAsync(context);
+            return;
+        }
+
         if (!isResolve && !isCdn)
         {
             response.StatusCode = 404;
@@ -126,6 +140,27 @@ internal sealed class FakeHubServer : IAsyncDisposable
         }
 
         await ServeContentAsync(context);
+    }
+
+    private async Task ServeTreeAsync(HttpContext context)
+    {
+        var entries = new List<(string Path, long Size)> { (File, Content.Length) };
+        entries.AddRange(OtherFiles);
+        var from = int.TryParse(context.Request.Query["cursor"], CultureInfo.InvariantCulture, out var c) ? c : 0;
+        var page = entries.Skip(from).Take(PageSize).ToList();
+        if (from + page.Count < entries.Count)
+        {
+            context.Response.Headers["Link"] = $"<{Endpoint}/api/models/{Repo}/tree/main?recursive=true&cursor={from + page.Count}>; rel=\"next\"";
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsJsonAsync(page.Select(e => new Dictionary<string, object>
+        {
+            ["type"] = "file",
+            ["oid"] = "0123456789abcdef0123456789abcdef01234567",
+            ["size"] = e.Size,
+            ["path"] = e.Path,
+        }));
     }
 
     private async Task ServeContentAsync(HttpContext context)

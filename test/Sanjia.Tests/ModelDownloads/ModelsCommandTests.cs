@@ -32,11 +32,12 @@ public sealed class ModelsCommandTests : IDisposable
         var exit = await PullAsync(hub);
 
         Assert.Equal(0, exit);
-        var saved = Path.Combine(_dir, "tinyllamas", "stories260K.gguf");
+        // Flat in the models folder under the file's own name, which is the name it is served under.
+        var saved = Path.Combine(_dir, "stories260K.gguf");
         Assert.Equal(TestModel.Content, await File.ReadAllBytesAsync(saved));
         Assert.False(File.Exists(saved + ".part"));
         Assert.Contains("verified", Output, StringComparison.Ordinal);
-        Assert.Contains($"--model {Path.Combine(_dir, "tinyllamas", "stories260K.gguf")}", Output, StringComparison.Ordinal);
+        Assert.Contains("Served as local/stories260K", Output, StringComparison.Ordinal);
 
         // The metadata came from the hub's redirect itself, not from the CDN; the token went to the hub only.
         var head = Assert.Single(hub.Requests, r => r.Method == "HEAD");
@@ -249,9 +250,85 @@ public sealed class ModelsCommandTests : IDisposable
         Assert.Contains("No models folder", Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Pull_of_a_repository_and_quantisation_tag_picks_the_file_from_the_listing_and_names_the_model_after_both()
+    {
+        await using var hub = await FakeHubServer.StartAsync(TestModel.Content, "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "qwen2.5-0.5b-instruct-q4_k_m.gguf");
+        hub.OtherFiles.AddRange([
+            ("README.md", 100), ("qwen2.5-0.5b-instruct-q4_k.gguf", 10), ("qwen2.5-0.5b-instruct-q8_0.gguf", 20),
+            ("mmproj-qwen2.5-q4_k_m.gguf", 30)]);
+        hub.PageSize = 2; // the listing comes in three pages
+
+        var exit = await RunAsync("pull", "Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M", "--dir", _dir, "--endpoint", hub.Endpoint);
+
+        Assert.Equal(0, exit);
+        var saved = Path.Combine(_dir, "qwen2.5-0.5b-instruct-q4_k_m.gguf");
+        Assert.Equal(TestModel.Content, await File.ReadAllBytesAsync(saved));
+        Assert.Contains("Served as local/qwen2.5-0.5b-instruct-q4_k_m", Output, StringComparison.Ordinal);
+        Assert.Equal(3, hub.Requests.Count(r => r.Path.StartsWith("/api/models/", StringComparison.Ordinal)));
+        Assert.Single(hub.ContentGets);
+    }
+
+    [Fact]
+    public async Task Pull_of_a_tag_the_repository_lacks_fails_naming_its_files_and_downloads_nothing()
+    {
+        await using var hub = await FakeHubServer.StartAsync(TestModel.Content, "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "qwen2.5-0.5b-instruct-q4_k_m.gguf");
+
+        var exit = await RunAsync("pull", "Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q2_K", "--dir", _dir, "--endpoint", hub.Endpoint);
+
+        Assert.Equal(ModelsCommand.Failed, exit);
+        Assert.Contains("no GGUF file for the tag 'Q2_K'", Output, StringComparison.Ordinal);
+        Assert.Contains("qwen2.5-0.5b-instruct-q4_k_m.gguf", Output, StringComparison.Ordinal);
+        Assert.Empty(hub.ContentGets);
+    }
+
+    [Fact]
+    public async Task Pull_refuses_a_file_that_would_be_served_under_the_name_of_another()
+    {
+        await using var hub = await FakeHubServer.StartAsync(TestModel.Content);
+        // Elsewhere in the folder (subfolders are served too), under the name the pull would give.
+        var other = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "mine")).FullName, "STORIES260K.gguf");
+        await File.WriteAllBytesAsync(other, [1, 2, 3]);
+
+        Assert.Equal(ModelsCommand.Failed, await PullAsync(hub));
+        Assert.Contains("already served as 'local/stories260K'", Output, StringComparison.Ordinal);
+        Assert.Empty(hub.ContentGets);
+
+        // Under the same file name but with other content: never overwritten.
+        File.Move(other, Target);
+        _output.GetStringBuilder().Clear();
+        Assert.Equal(ModelsCommand.Failed, await PullAsync(hub));
+        Assert.Contains("both would be served as 'local/stories260K'", Output, StringComparison.Ordinal);
+        Assert.Equal([1, 2, 3], await File.ReadAllBytesAsync(Target));
+
+        // --name serves it beside the other one.
+        Assert.Equal(0, await PullAsync(hub, "--name", "stories-copy"));
+        Assert.Equal(TestModel.Content, await File.ReadAllBytesAsync(Path.Combine(_dir, "stories-copy.gguf")));
+    }
+
+    [Fact]
+    public async Task Rm_deletes_the_model_and_its_partial_download_and_names_what_exists_when_unknown()
+    {
+        await using var hub = await FakeHubServer.StartAsync(TestModel.Content);
+        Assert.Equal(0, await PullAsync(hub));
+        await File.WriteAllBytesAsync(Part, [1]);
+
+        Assert.Equal(ModelsCommand.Failed, await RunAsync("rm", "local/nothing", "--dir", _dir));
+        Assert.Contains("Models there: stories260K.", Output, StringComparison.Ordinal);
+
+        Assert.Equal(0, await RunAsync("rm", "local/stories260K", "--dir", _dir));
+        Assert.False(File.Exists(Target));
+        Assert.False(File.Exists(Part));
+        Assert.Contains("Removed local/stories260K", Output, StringComparison.Ordinal);
+    }
+
     [Theory]
-    [InlineData("pull", "owner/repo")]
+    [InlineData("pull")]
+    [InlineData("pull", "owner/repo:")]
+    [InlineData("pull", "owner/repo", "model.gguf", "--name", "../x")]
     [InlineData("pull", "owner/repo", "model.gguf", "--bogus", "x")]
+    [InlineData("rm")]
+    [InlineData("rm", "a", "b")]
     [InlineData("pull", "owner/repo", "model.gguf", "--sha256", "not-a-hash")]
     [InlineData("pull", "owner/repo", "../escape.gguf")]
     [InlineData("pull", "owner/repo", "model.gguf", "--dir")]
