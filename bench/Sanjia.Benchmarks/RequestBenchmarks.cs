@@ -23,6 +23,10 @@ public class RequestBenchmarks
     [Benchmark(Baseline = true), BenchmarkCategory("small body")]
     public ChatRequest? ParseSmall() => ChatRequestParser.Parse(Payloads.SmallRequest).Request;
 
+    /// <summary>What every body pays before parsing: the UTF-8 and surrogate check of <c>RequestBody</c>.</summary>
+    [Benchmark, BenchmarkCategory("small body")]
+    public ChatRequest? ParseSmallAfterTextCheck() => JsonText.Check(Payloads.SmallRequest) is null ? ChatRequestParser.Parse(Payloads.SmallRequest).Request : null;
+
     [Benchmark, BenchmarkCategory("small body")]
     public byte[] RewriteSmall() => RequestRewriter.Rewrite(_small, "upstream-model-name", addStreamUsage: false);
 
@@ -34,6 +38,9 @@ public class RequestBenchmarks
 
     [Benchmark(Baseline = true), BenchmarkCategory("64 KiB body")]
     public ChatRequest? ParseLarge() => ChatRequestParser.Parse(Payloads.LargeRequest).Request;
+
+    [Benchmark, BenchmarkCategory("64 KiB body")]
+    public ChatRequest? ParseLargeAfterTextCheck() => JsonText.Check(Payloads.LargeRequest) is null ? ChatRequestParser.Parse(Payloads.LargeRequest).Request : null;
 
     [Benchmark, BenchmarkCategory("64 KiB body")]
     public byte[] RewriteLarge() => RequestRewriter.Rewrite(_large, "upstream-model-name", addStreamUsage: false);

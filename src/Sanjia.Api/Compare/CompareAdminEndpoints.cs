@@ -126,7 +126,7 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
             await AdminHttp.BadRequestAsync(http, $"Run '{runId}' is already running.", "run_id", "run_in_progress").ConfigureAwait(false);
             return;
         }
-        http.Response.Headers.Location = $"{Route}/{runId}";
+        http.Response.Headers.Location = HeaderValues.Safe($"{Route}/{runId}");
         await AdminHttp.WriteJsonAsync(http, Status(job), StatusCodes.Status202Accepted).ConfigureAwait(false);
     }
 

@@ -2,10 +2,14 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Infrastructure;
 
-/// <summary>Reads a request body whole, refusing (413) anything over the configured limit before buffering it.</summary>
+/// <summary>
+/// Reads a request body whole, refusing (413) anything over the configured limit before buffering it, and (400) a body
+/// that is not UTF-8 text (<see cref="JsonText.Check"/>).
+/// </summary>
 public static class RequestBody
 {
     /// <summary>How far past the limit a body is still read (and discarded) so that the 413 reaches the client.</summary>
@@ -55,7 +59,9 @@ public static class RequestBody
             {
                 var bytes = buffer.ToArray();
                 reader.AdvanceTo(buffer.End);
-                return (bytes, null);
+                // Every body is JSON text: bytes that are not UTF-8 (or lone surrogate escapes) are refused here, once,
+                // so no parser, translator or vendor ever meets them.
+                return JsonText.Check(bytes) is { } textError ? (default, textError) : (bytes, null);
             }
             // Keep everything buffered until the body is complete.
             reader.AdvanceTo(buffer.Start, buffer.End);

@@ -98,14 +98,14 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
         var headers = response.Headers;
         if (context.Deployment is { } d)
         {
-            headers["x-sanjia-deployment"] = d.Id;
+            headers["x-sanjia-deployment"] = HeaderValues.Safe(d.Id);
         }
         headers["x-sanjia-attempts"] = context.Attempts.ToString(CultureInfo.InvariantCulture);
         headers["x-sanjia-fallbacks"] = context.Fallbacks.ToString(CultureInfo.InvariantCulture);
         headers["x-sanjia-retries"] = context.Retries.ToString(CultureInfo.InvariantCulture);
         if (context.Route.Count > 0)
         {
-            headers["x-sanjia-route"] = string.Join(" -> ", context.Route);
+            headers["x-sanjia-route"] = HeaderValues.Safe(string.Join(" -> ", context.Route));
         }
     }
 }

@@ -63,6 +63,8 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
                 return (null, GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json"));
             if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 } modelName)
                 return (null, GatewayError.Invalid("You must provide a model parameter.", "model", "missing_required_parameter"));
+            if (ChatRequestParser.ModelIdError(modelName) is { } modelError)
+                return (null, modelError);
             if (!root.TryGetProperty("input", out var input))
                 return (null, GatewayError.Invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter"));
             var inputs = new List<string>();

@@ -82,8 +82,8 @@ public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore
             await OpenAiErrorWriter.WriteAsync(http, parseError).ConfigureAwait(false);
             return;
         }
-        http.Response.Headers["x-sanjia-prompt"] = $"{prompt.Id}@{version.Version.ToString(CultureInfo.InvariantCulture)}";
-        if (variant is not null) http.Response.Headers["x-sanjia-prompt-variant"] = variant;
+        http.Response.Headers["x-sanjia-prompt"] = HeaderValues.Safe($"{prompt.Id}@{version.Version.ToString(CultureInfo.InvariantCulture)}");
+        if (variant is not null) http.Response.Headers["x-sanjia-prompt-variant"] = HeaderValues.Safe(variant);
         var caller = http.Features.Get<Caller>() ?? Caller.Master;
         var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, "/v1/prompts/completions", start, http.RequestAborted).ConfigureAwait(false);
         await ChatCompletionsEndpoint.WriteOutcomeAsync(http, context, outcome, http.RequestServices.GetService<Sanjia.Core.Pricing.Pricer>()).ConfigureAwait(false);

@@ -50,6 +50,7 @@ public static class ChatRequestParser
                 modelStart = (int)reader.TokenStartIndex;
                 modelLength = (int)(reader.BytesConsumed - reader.TokenStartIndex);
                 model = reader.GetString();
+                if (ModelIdError(model) is { } modelError) return (null, modelError);
             }
             else if (name.SequenceEqual("messages"u8))
             {
@@ -98,8 +99,18 @@ public static class ChatRequestParser
             }
             else if (name.SequenceEqual("tools"u8))
             {
-                if (reader.TokenType == JsonTokenType.StartArray) { hasTools = true; reader.Skip(); }
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    hasTools = true;
+                    var err = CheckTools(ref reader);
+                    if (err is not null) return (null, err);
+                }
                 else if (reader.TokenType != JsonTokenType.Null) return (null, TypeError("tools", "an array"));
+            }
+            else if (name.SequenceEqual("tool_choice"u8))
+            {
+                var err = CheckToolChoice(ref reader);
+                if (err is not null) return (null, err);
             }
             else if (name.SequenceEqual("response_format"u8))
             {
@@ -217,6 +228,18 @@ public static class ChatRequestParser
                         return TypeError(Message(index) + ".content", "a string or an array of content parts");
                     }
                 }
+                else if (reader.ValueTextEquals("tool_calls"u8))
+                {
+                    reader.Read();
+                    var err = CheckToolCalls(ref reader, index);
+                    if (err is not null) return err;
+                }
+                else if (reader.ValueTextEquals("tool_call_id"u8) || reader.ValueTextEquals("name"u8))
+                {
+                    var field = reader.ValueTextEquals("name"u8) ? "name" : "tool_call_id";
+                    reader.Read();
+                    if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return TypeError($"{Message(index)}.{field}", "a string");
+                }
                 else
                 {
                     reader.Read();
@@ -245,9 +268,17 @@ public static class ChatRequestParser
                 }
                 else if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("refusal"u8))
                 {
+                    var field = reader.ValueTextEquals("text"u8) ? "text" : "refusal";
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String) prompt?.Append(reader.GetString()).Append('\n');
-                    else reader.Skip();
+                    else if (reader.TokenType != JsonTokenType.Null) return TypeError($"{Message(message)}.content[{i}].{field}", "a string");
+                }
+                else if (reader.ValueTextEquals("image_url"u8) || reader.ValueTextEquals("file"u8) || reader.ValueTextEquals("input_audio"u8))
+                {
+                    var field = reader.ValueTextEquals("image_url"u8) ? "image_url" : reader.ValueTextEquals("file"u8) ? "file" : "input_audio";
+                    reader.Read();
+                    if (CheckStringFields(ref reader, allowString: field == "image_url") is { } bad)
+                        return TypeError($"{Message(message)}.content[{i}].{field}{bad.Field}", bad.Expected);
                 }
                 else
                 {
@@ -274,6 +305,176 @@ public static class ChatRequestParser
 
     // Built only when reporting an error: the happy path allocates no paths.
     private static string Message(int index) => $"messages[{index}]";
+
+    /// <summary>
+    /// Model ids travel in response headers (<c>x-sanjia-deployment</c>), the ledger and vendors' URLs: printable ASCII
+    /// only (no control characters, line breaks or non-ASCII), refused before any vendor is called.
+    /// </summary>
+    public static GatewayError? ModelIdError(string? model) =>
+        model is not null && model.AsSpan().IndexOfAnyExceptInRange(' ', '~') >= 0
+            ? GatewayError.Invalid("Invalid value for 'model': a model id is printable ASCII, without control characters or line breaks.", "model", "invalid_value")
+            : null;
+
+    // The checks below return what is wrong relative to where they start (a field suffix and what was expected), so the
+    // caller builds the full path only when there is an error.
+    private readonly record struct Bad(string Field, string Expected);
+
+    /// <summary>An object (or null) whose known fields, where present, are strings (or null): an image, file or audio part's payload.</summary>
+    private static Bad? CheckStringFields(ref Utf8JsonReader reader, bool allowString)
+    {
+        if (reader.TokenType == JsonTokenType.Null || (allowString && reader.TokenType == JsonTokenType.String)) return null;
+        if (reader.TokenType != JsonTokenType.StartObject) return new("", "an object");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var known = reader.ValueTextEquals("url"u8) || reader.ValueTextEquals("detail"u8) || reader.ValueTextEquals("file_data"u8)
+                || reader.ValueTextEquals("file_id"u8) || reader.ValueTextEquals("filename"u8) || reader.ValueTextEquals("data"u8)
+                || reader.ValueTextEquals("format"u8);
+            var field = known ? reader.GetString() : null;
+            reader.Read();
+            if (known && reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return new("." + field, "a string");
+            reader.Skip();
+        }
+        return null;
+    }
+
+    /// <summary>An assistant message's <c>tool_calls</c>: objects whose <c>function</c> has a string <c>name</c> (and <c>arguments</c>).</summary>
+    private static GatewayError? CheckToolCalls(ref Utf8JsonReader reader, int message)
+    {
+        if (reader.TokenType == JsonTokenType.Null) return null;
+        if (reader.TokenType != JsonTokenType.StartArray) return TypeError($"{Message(message)}.tool_calls", "an array");
+        var i = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject) return TypeError($"{Message(message)}.tool_calls[{i}]", "an object");
+            var hasFunction = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                Bad? bad = null;
+                if (reader.ValueTextEquals("function"u8))
+                {
+                    reader.Read();
+                    bad = CheckFunction(ref reader);
+                    if (bad is { } b) bad = b with { Field = ".function" + b.Field };
+                    hasFunction = true;
+                }
+                else
+                {
+                    var field = reader.ValueTextEquals("id"u8) ? ".id" : reader.ValueTextEquals("type"u8) ? ".type" : null;
+                    reader.Read();
+                    if (field is not null && reader.TokenType != JsonTokenType.String) bad = new(field, "a string");
+                    reader.Skip();
+                }
+                if (bad is { } error) return FunctionError($"{Message(message)}.tool_calls[{i}]", error);
+            }
+            if (!hasFunction) return Missing($"{Message(message)}.tool_calls[{i}].function");
+            i++;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A <c>function</c> object: a string <c>name</c>; <c>arguments</c> and <c>description</c> strings, <c>parameters</c>
+    /// an object, where present. A missing field comes back with an empty <see cref="Bad.Expected"/>.
+    /// </summary>
+    private static Bad? CheckFunction(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) return new("", "an object");
+        var hasName = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String) return new(".name", "a string");
+                hasName = true;
+            }
+            else if (reader.ValueTextEquals("arguments"u8) || reader.ValueTextEquals("description"u8))
+            {
+                var field = reader.ValueTextEquals("arguments"u8) ? ".arguments" : ".description";
+                reader.Read();
+                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return new(field, "a string");
+            }
+            else if (reader.ValueTextEquals("parameters"u8))
+            {
+                reader.Read();
+                if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.Null)) return new(".parameters", "an object");
+                reader.Skip();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return hasName ? null : new(".name", "");
+    }
+
+    private static GatewayError FunctionError(string path, Bad bad) =>
+        bad.Expected.Length == 0 ? Missing(path + bad.Field) : TypeError(path + bad.Field, bad.Expected);
+
+    /// <summary><c>tools</c>: objects; a <c>function</c> tool (the default type) needs a <c>function</c> object with a name.</summary>
+    private static GatewayError? CheckTools(ref Utf8JsonReader reader)
+    {
+        var i = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject) return TypeError($"tools[{i}]", "an object");
+            var hasFunction = false;
+            var isFunction = true;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("function"u8))
+                {
+                    reader.Read();
+                    if (CheckFunction(ref reader) is { } bad) return FunctionError($"tools[{i}].function", bad);
+                    hasFunction = true;
+                }
+                else if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String) return TypeError($"tools[{i}].type", "a string");
+                    isFunction = reader.ValueTextEquals("function"u8);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            if (isFunction && !hasFunction) return Missing($"tools[{i}].function");
+            i++;
+        }
+        return null;
+    }
+
+    /// <summary><c>tool_choice</c>: a string, or an object whose <c>function</c>, when given, names the tool.</summary>
+    private static GatewayError? CheckToolChoice(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is JsonTokenType.String or JsonTokenType.Null) return null;
+        if (reader.TokenType != JsonTokenType.StartObject) return TypeError("tool_choice", "a string or an object");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("function"u8))
+            {
+                reader.Read();
+                if (CheckFunction(ref reader) is { } bad) return FunctionError("tool_choice.function", bad);
+            }
+            else if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String) return TypeError("tool_choice.type", "a string");
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return null;
+    }
+
+    private static GatewayError Missing(string param) =>
+        GatewayError.Invalid($"Missing required parameter: '{param}'.", param, "missing_required_parameter");
 
     private static GatewayError? CheckStop(ref Utf8JsonReader reader)
     {

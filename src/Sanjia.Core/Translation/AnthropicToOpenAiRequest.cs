@@ -64,6 +64,10 @@ public static class AnthropicToOpenAiRequest
         if (r.TopP is < 0 or > 1) return GatewayError.Invalid("top_p: must be between 0 and 1.", "top_p", "invalid_value");
         for (var i = 0; i < r.Messages.Count; i++)
         {
+            if (r.Messages[i] is null)
+            {
+                return GatewayError.Invalid($"messages.{i}: Input should be an object with a role and content.", $"messages.{i}", "invalid_type");
+            }
             if (r.Messages[i].Role is not ("user" or "assistant"))
             {
                 return GatewayError.Invalid($"messages.{i}.role: Input should be 'user' or 'assistant'.", $"messages.{i}.role", "invalid_value");
@@ -146,7 +150,7 @@ public static class AnthropicToOpenAiRequest
             return;
         }
         if (s.ValueKind != JsonValueKind.Array) throw Invalid("system: Input should be a string or an array of text blocks.", "system");
-        var blocks = s.Deserialize(AnthropicJsonContext.Default.ListAnthropicBlock) ?? [];
+        var blocks = Blocks(s, "system");
         w.WriteStartObject();
         w.WriteString("role"u8, "system"u8);
         w.WriteStartArray("content"u8);
@@ -169,15 +173,7 @@ public static class AnthropicToOpenAiRequest
             w.WriteEndObject();
             return;
         }
-        List<AnthropicBlock> blocks;
-        try
-        {
-            blocks = m.Content.Deserialize(AnthropicJsonContext.Default.ListAnthropicBlock) ?? [];
-        }
-        catch (JsonException)
-        {
-            throw Invalid($"messages.{index}.content: every block must be an object with a 'type'.", $"messages.{index}.content");
-        }
+        var blocks = Blocks(m.Content, $"messages.{index}.content");
         if (m.Role == "assistant") WriteAssistant(w, blocks, index);
         else WriteUser(w, blocks, index);
     }
@@ -393,6 +389,23 @@ public static class AnthropicToOpenAiRequest
         w.WriteBoolean("strict"u8, true);
         w.WriteEndObject();
         w.WriteEndObject();
+    }
+
+    /// <summary>An array of content blocks, each an object (a null or a string among them is the caller's error, named).</summary>
+    private static List<AnthropicBlock> Blocks(JsonElement array, string at)
+    {
+        List<AnthropicBlock> blocks;
+        try
+        {
+            blocks = array.Deserialize(AnthropicJsonContext.Default.ListAnthropicBlock) ?? [];
+        }
+        catch (JsonException)
+        {
+            throw Invalid($"{at}: every block must be an object with a 'type'.", at);
+        }
+        var bad = blocks.FindIndex(b => b is null);
+        if (bad >= 0) throw Invalid($"{at}.{bad}: every block must be an object with a 'type'.", $"{at}.{bad}");
+        return blocks;
     }
 
     private static TranslationException Invalid(string message, string param, string code = "invalid_request") =>

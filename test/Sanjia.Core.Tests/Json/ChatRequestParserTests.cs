@@ -64,6 +64,20 @@ public class ChatRequestParserTests
     [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", "stop", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}", "tools", "invalid_type")]
     [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"seed\":1.5}", "seed", "invalid_type")]
+    [InlineData("""{"model":"fa/café","messages":[{"role":"user","content":"x"}]}""", "model", "invalid_value")]
+    [InlineData("""{"model":"a\r\nx-evil: 1","messages":[{"role":"user","content":"x"}]}""", "model", "invalid_value")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function"}]}]}""", "messages[0].tool_calls[0].function", "missing_required_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"arguments":"{}"}}]}]}""", "messages[0].tool_calls[0].function.name", "missing_required_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":{}}}]}]}""", "messages[0].tool_calls[0].function.arguments", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[null]}]}""", "messages[0].tool_calls[0]", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"tool","tool_call_id":7,"content":"x"}]}""", "messages[0].tool_call_id", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"file_data":42}}]}]}""", "messages[0].content[0].file.file_data", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":[]}}]}]}""", "messages[0].content[0].image_url.url", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":5}]}]}""", "messages[0].content[0].text", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "tools[0].function", "missing_required_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]}""", "tools[0].function.parameters", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":{"type":"function","function":{}}}""", "tool_choice.function.name", "missing_required_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":3}""", "tool_choice", "invalid_type")]
     public void Rejects_bad_requests_naming_the_field(string json, string? param, string code)
     {
         var (r, e) = Parse(json);
