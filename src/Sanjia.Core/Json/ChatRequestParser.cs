@@ -11,7 +11,9 @@ namespace Sanjia.Core.Json;
 /// </summary>
 public static class ChatRequestParser
 {
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 128, CommentHandling = JsonCommentHandling.Disallow };
+    // 64 is the depth every later reader of the body allows (System.Text.Json's default, used by the translators and
+    // the local backend): deeper bodies are refused here, as invalid JSON, before any of them runs.
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
     public static (ChatRequest? Request, GatewayError? Error) Parse(ReadOnlyMemory<byte> body)
     {
@@ -114,7 +116,12 @@ public static class ChatRequestParser
             }
             else if (name.SequenceEqual("response_format"u8))
             {
-                if (reader.TokenType == JsonTokenType.StartObject) { hasResponseFormat = true; reader.Skip(); }
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    hasResponseFormat = true;
+                    var err = CheckResponseFormat(ref reader);
+                    if (err is not null) return (null, err);
+                }
                 else if (reader.TokenType != JsonTokenType.Null) return (null, TypeError("response_format", "an object"));
             }
             else if (name.SequenceEqual("stop"u8))
@@ -259,6 +266,8 @@ public static class ChatRequestParser
         {
             if (reader.TokenType != JsonTokenType.StartObject) return TypeError($"{Message(message)}.content[{i}]", "an object");
             string? type = null;
+            var hasText = false;
+            var hasPayload = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("type"u8))
@@ -270,15 +279,16 @@ public static class ChatRequestParser
                 {
                     var field = reader.ValueTextEquals("text"u8) ? "text" : "refusal";
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.String) prompt?.Append(reader.GetString()).Append('\n');
+                    if (reader.TokenType == JsonTokenType.String) { prompt?.Append(reader.GetString()).Append('\n'); hasText = true; }
                     else if (reader.TokenType != JsonTokenType.Null) return TypeError($"{Message(message)}.content[{i}].{field}", "a string");
                 }
                 else if (reader.ValueTextEquals("image_url"u8) || reader.ValueTextEquals("file"u8) || reader.ValueTextEquals("input_audio"u8))
                 {
                     var field = reader.ValueTextEquals("image_url"u8) ? "image_url" : reader.ValueTextEquals("file"u8) ? "file" : "input_audio";
                     reader.Read();
-                    if (CheckStringFields(ref reader, allowString: field == "image_url") is { } bad)
-                        return TypeError($"{Message(message)}.content[{i}].{field}{bad.Field}", bad.Expected);
+                    if (CheckStringFields(ref reader, requireUrl: field == "image_url") is { } bad)
+                        return FunctionError($"{Message(message)}.content[{i}].{field}", bad);
+                    hasPayload |= reader.TokenType == JsonTokenType.EndObject;
                 }
                 else
                 {
@@ -289,11 +299,14 @@ public static class ChatRequestParser
             switch (type)
             {
                 case "text" or "refusal":
+                    if (!hasText) return Missing($"{Message(message)}.content[{i}].{type}");
                     break;
                 case "image_url" or "input_image":
+                    if (type == "image_url" && !hasPayload) return Missing($"{Message(message)}.content[{i}].image_url");
                     hasImages = true;
                     break;
                 case "input_audio" or "file":
+                    if (!hasPayload) return Missing($"{Message(message)}.content[{i}].{type}");
                     break;
                 default:
                     return GatewayError.Invalid($"Invalid value for '{Message(message)}.content[{i}].type': '{type}'. Expected text, image_url, input_audio or file.", $"{Message(message)}.content[{i}].type", "invalid_value");
@@ -319,20 +332,57 @@ public static class ChatRequestParser
     // caller builds the full path only when there is an error.
     private readonly record struct Bad(string Field, string Expected);
 
-    /// <summary>An object (or null) whose known fields, where present, are strings (or null): an image, file or audio part's payload.</summary>
-    private static Bad? CheckStringFields(ref Utf8JsonReader reader, bool allowString)
+    /// <summary>An image, file or audio part's payload: an object whose known fields, where present, are strings; an image's <c>url</c> is required.</summary>
+    private static Bad? CheckStringFields(ref Utf8JsonReader reader, bool requireUrl)
     {
-        if (reader.TokenType == JsonTokenType.Null || (allowString && reader.TokenType == JsonTokenType.String)) return null;
         if (reader.TokenType != JsonTokenType.StartObject) return new("", "an object");
+        var hasUrl = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var known = reader.ValueTextEquals("url"u8) || reader.ValueTextEquals("detail"u8) || reader.ValueTextEquals("file_data"u8)
                 || reader.ValueTextEquals("file_id"u8) || reader.ValueTextEquals("filename"u8) || reader.ValueTextEquals("data"u8)
                 || reader.ValueTextEquals("format"u8);
+            var isUrl = reader.ValueTextEquals("url"u8);
             var field = known ? reader.GetString() : null;
             reader.Read();
             if (known && reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return new("." + field, "a string");
+            hasUrl |= isUrl && reader.TokenType == JsonTokenType.String;
             reader.Skip();
+        }
+        return requireUrl && !hasUrl ? new(".url", "") : null;
+    }
+
+    /// <summary><c>response_format</c>: a string <c>type</c>; a <c>json_schema</c> object whose <c>schema</c>, when given, is an object.</summary>
+    private static GatewayError? CheckResponseFormat(ref Utf8JsonReader reader)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String) return TypeError("response_format.type", "a string");
+            }
+            else if (reader.ValueTextEquals("json_schema"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Null) continue;
+                if (reader.TokenType != JsonTokenType.StartObject) return TypeError("response_format.json_schema", "an object");
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var field = reader.ValueTextEquals("schema"u8) ? "schema" : reader.ValueTextEquals("name"u8) ? "name" : null;
+                    reader.Read();
+                    if (field == "schema" && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.Null))
+                        return TypeError("response_format.json_schema.schema", "an object");
+                    if (field == "name" && reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+                        return TypeError("response_format.json_schema.name", "a string");
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
         }
         return null;
     }
@@ -346,7 +396,7 @@ public static class ChatRequestParser
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartObject) return TypeError($"{Message(message)}.tool_calls[{i}]", "an object");
-            var hasFunction = false;
+            bool hasFunction = false, hasId = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 Bad? bad = null;
@@ -360,6 +410,7 @@ public static class ChatRequestParser
                 else
                 {
                     var field = reader.ValueTextEquals("id"u8) ? ".id" : reader.ValueTextEquals("type"u8) ? ".type" : null;
+                    hasId |= field == ".id";
                     reader.Read();
                     if (field is not null && reader.TokenType != JsonTokenType.String) bad = new(field, "a string");
                     reader.Skip();
@@ -367,6 +418,7 @@ public static class ChatRequestParser
                 if (bad is { } error) return FunctionError($"{Message(message)}.tool_calls[{i}]", error);
             }
             if (!hasFunction) return Missing($"{Message(message)}.tool_calls[{i}].function");
+            if (!hasId) return Missing($"{Message(message)}.tool_calls[{i}].id");
             i++;
         }
         return null;
@@ -447,22 +499,25 @@ public static class ChatRequestParser
         return null;
     }
 
-    /// <summary><c>tool_choice</c>: a string, or an object whose <c>function</c>, when given, names the tool.</summary>
+    /// <summary><c>tool_choice</c>: a string, or an object whose <c>function</c> (required for the <c>function</c> type) names the tool.</summary>
     private static GatewayError? CheckToolChoice(ref Utf8JsonReader reader)
     {
         if (reader.TokenType is JsonTokenType.String or JsonTokenType.Null) return null;
         if (reader.TokenType != JsonTokenType.StartObject) return TypeError("tool_choice", "a string or an object");
+        bool hasFunction = false, isFunction = true;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("function"u8))
             {
                 reader.Read();
                 if (CheckFunction(ref reader) is { } bad) return FunctionError("tool_choice.function", bad);
+                hasFunction = true;
             }
             else if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.String) return TypeError("tool_choice.type", "a string");
+                isFunction = reader.ValueTextEquals("function"u8);
             }
             else
             {
@@ -470,7 +525,7 @@ public static class ChatRequestParser
                 reader.Skip();
             }
         }
-        return null;
+        return isFunction && !hasFunction ? Missing("tool_choice.function") : null;
     }
 
     private static GatewayError Missing(string param) =>

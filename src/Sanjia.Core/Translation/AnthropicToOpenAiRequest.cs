@@ -235,7 +235,7 @@ public static class AnthropicToOpenAiRequest
         {
             null or { ValueKind: JsonValueKind.Null } => "",
             { ValueKind: JsonValueKind.String } s => s.GetString()!,
-            { ValueKind: JsonValueKind.Array } a => string.Join("\n", (a.Deserialize(AnthropicJsonContext.Default.ListAnthropicBlock) ?? [])
+            { ValueKind: JsonValueKind.Array } a => string.Join("\n", Blocks(a, $"messages.{index}.content")
                 .Select(p => p.Type == "text" ? p.Text ?? ""
                     : throw Invalid($"messages.{index}.content: tool_result blocks may only contain text through this gateway (found '{p.Type}').", $"messages.{index}.content"))),
             _ => throw Invalid($"messages.{index}.content: tool_result.content must be a string or an array of blocks.", $"messages.{index}.content"),
@@ -324,6 +324,7 @@ public static class AnthropicToOpenAiRequest
         for (var i = 0; i < tools.Count; i++)
         {
             var t = tools[i];
+            if (t is null) throw Invalid($"tools.{i}: expected an object.", $"tools.{i}");
             if (t.Type is not (null or "custom"))
             {
                 if (drop) continue;
@@ -376,7 +377,7 @@ public static class AnthropicToOpenAiRequest
         var format = r.OutputConfig is { ValueKind: JsonValueKind.Object } oc && oc.TryGetProperty("format", out var f) ? f
             : r.OutputFormat is { ValueKind: JsonValueKind.Object } of ? of : default;
         if (format.ValueKind != JsonValueKind.Object) return;
-        if (!format.TryGetProperty("type", out var type) || !type.ValueEquals("json_schema") || !format.TryGetProperty("schema", out var schema))
+        if (!format.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("json_schema") || !format.TryGetProperty("schema", out var schema))
         {
             throw Invalid("output_config.format: expected {\"type\":\"json_schema\",\"schema\":{...}}.", "output_config.format");
         }

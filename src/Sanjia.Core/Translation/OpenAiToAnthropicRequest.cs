@@ -222,8 +222,8 @@ public static class OpenAiToAnthropicRequest
             foreach (var tb in tbs.EnumerateArray())
             {
                 var block = tb.Clone();
-                var type = block.TryGetProperty("type", out var tt) ? tt.GetString() : null;
-                var signed = block.TryGetProperty("signature", out var sig) && sig.ValueKind == JsonValueKind.String && sig.GetString()!.Length > 0;
+                var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var tt) && tt.ValueKind == JsonValueKind.String ? tt.GetString() : null;
+                var signed = type is not null && block.TryGetProperty("signature", out var sig) && sig.ValueKind == JsonValueKind.String && sig.GetString()!.Length > 0;
                 if (type == "redacted_thinking" || (type == "thinking" && signed))
                 {
                     yield return w => block.WriteTo(w);
@@ -256,7 +256,8 @@ public static class OpenAiToAnthropicRequest
 
     private static bool WriteTools(Utf8JsonWriter w, JsonElement root)
     {
-        var format = root.TryGetProperty("response_format", out var rf) && rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out var rft) ? rft.GetString() : null;
+        var format = root.TryGetProperty("response_format", out var rf) && rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out var rft)
+            && rft.ValueKind == JsonValueKind.String ? rft.GetString() : null;
         var emulate = format is "json_schema" or "json_object";
         var hasTools = root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0;
         if (hasTools || emulate)
@@ -266,7 +267,11 @@ public static class OpenAiToAnthropicRequest
             {
                 foreach (var tool in tools.EnumerateArray())
                 {
-                    var fn = tool.GetProperty("function");
+                    if (!tool.TryGetProperty("function", out var fn))
+                    {
+                        // The parser admits other tool types (OpenAI's custom tools) for OpenAI-compatible vendors.
+                        throw new TranslationException(GatewayError.Unsupported("tools", "Anthropic models (only function tools)"));
+                    }
                     w.WriteStartObject();
                     w.WriteString("name"u8, fn.GetProperty("name").GetString());
                     if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) w.WriteString("description"u8, d.GetString());
@@ -283,7 +288,8 @@ public static class OpenAiToAnthropicRequest
                 w.WriteString("name"u8, JsonToolName);
                 w.WriteString("description"u8, "Respond with the answer as this tool's input."u8);
                 w.WritePropertyName("input_schema"u8);
-                if (format == "json_schema" && rf.TryGetProperty("json_schema", out var js) && js.TryGetProperty("schema", out var schema)) schema.WriteTo(w);
+                if (format == "json_schema" && rf.TryGetProperty("json_schema", out var js) && js.ValueKind == JsonValueKind.Object
+                    && js.TryGetProperty("schema", out var schema)) schema.WriteTo(w);
                 else w.WriteRawValue("""{"type":"object"}""");
                 w.WriteEndObject();
             }

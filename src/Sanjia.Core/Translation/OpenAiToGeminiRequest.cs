@@ -397,10 +397,12 @@ public static class OpenAiToGeminiRequest
             else foreach (var s in stop.EnumerateArray()) w.WriteStringValue(s.GetString());
             w.WriteEndArray();
         }
-        if (root.TryGetProperty("response_format", out var rf) && rf.TryGetProperty("type", out var type))
+        if (root.TryGetProperty("response_format", out var rf) && rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out var type)
+            && type.ValueKind == JsonValueKind.String)
         {
             if (type.ValueEquals("json_object") || type.ValueEquals("json_schema")) w.WriteString("responseMimeType"u8, "application/json"u8);
-            if (type.ValueEquals("json_schema") && rf.TryGetProperty("json_schema", out var js) && js.TryGetProperty("schema", out var schema))
+            if (type.ValueEquals("json_schema") && rf.TryGetProperty("json_schema", out var js) && js.ValueKind == JsonValueKind.Object
+                && js.TryGetProperty("schema", out var schema))
             {
                 w.WritePropertyName("responseJsonSchema"u8);
                 schema.WriteTo(w);

@@ -195,6 +195,7 @@ public static class ResponsesToOpenAiRequest
         {
             var item = items[i];
             var path = $"{at}[{i}]";
+            if (item is null) throw Invalid($"{path}: every input item must be an object.", path);
             var type = item.Type ?? (item.Role is not null ? "message" : null);
             switch (type)
             {
@@ -396,7 +397,10 @@ public static class ResponsesToOpenAiRequest
     {
         try
         {
-            return array.Deserialize(ResponsesJsonContext.Default.ListResponsesContentPart) ?? [];
+            var parts = array.Deserialize(ResponsesJsonContext.Default.ListResponsesContentPart) ?? [];
+            var bad = parts.FindIndex(p => p is null);
+            if (bad >= 0) throw Invalid($"{path}.content[{bad}]: every part must be an object with a 'type'.", $"{path}.content[{bad}]");
+            return parts;
         }
         catch (JsonException)
         {
@@ -410,6 +414,7 @@ public static class ResponsesToOpenAiRequest
         for (var i = 0; i < (tools?.Count ?? 0); i++)
         {
             var t = tools![i];
+            if (t is null) throw Invalid($"tools[{i}]: expected an object.", $"tools[{i}]");
             if (t.Type != "function")
             {
                 if (drop) continue;
@@ -442,7 +447,7 @@ public static class ResponsesToOpenAiRequest
             case { ValueKind: JsonValueKind.String } s when s.GetString() is "auto" or "none" or "required":
                 w.WriteString("tool_choice"u8, s.GetString());
                 return;
-            case { ValueKind: JsonValueKind.Object } o when o.TryGetProperty("type", out var type) && type.ValueEquals("function")
+            case { ValueKind: JsonValueKind.Object } o when o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("function")
                 && o.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String:
                 w.WriteStartObject("tool_choice"u8);
                 w.WriteString("type"u8, "function"u8);
