@@ -97,7 +97,6 @@ public sealed class LocalToolTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{"tools":[{"type":"function"}]}""", "tools[0]")]
     [InlineData("""{"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}""", "tool_choice")]
     [InlineData("""{"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"sometimes"}""", "tool_choice")]
     public async Task Bad_tools_or_tool_choice_get_400_naming_the_field(string extraJson, string param)
