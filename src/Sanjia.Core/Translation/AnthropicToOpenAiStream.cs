@@ -69,7 +69,7 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
             case "error":
                 var kind = e.Error?.Type switch
                 {
-                    "overloaded_error" => GatewayErrorKind.Overloaded,
+                    "overloaded_error" => GatewayErrorKind.UpstreamOverloaded,
                     "rate_limit_error" => GatewayErrorKind.RateLimited,
                     _ => GatewayErrorKind.UpstreamFailed,
                 };
