@@ -14,6 +14,10 @@ public static class ErrorStatus
         GatewayErrorKind.UpstreamRejected => error.UpstreamStatus is >= 400 and < 500 ? error.UpstreamStatus.Value : 400,
         GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => 502,
         GatewayErrorKind.UpstreamTimeout => 504,
+        GatewayErrorKind.UpstreamOverloaded => 503,
         _ => 500,
     };
+
+    /// <summary>Anthropic's protocol has its own status for overload, 529 <c>overloaded_error</c>; the rest is shared.</summary>
+    public static int ForAnthropic(GatewayError error) => error.Kind == GatewayErrorKind.UpstreamOverloaded ? 529 : For(error);
 }

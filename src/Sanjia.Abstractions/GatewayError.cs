@@ -10,7 +10,13 @@ public enum GatewayErrorKind
     PayloadTooLarge,
     RateLimited,
     BudgetExceeded,
+    /// <summary>The gateway itself has no deployment free to take the request (all busy or cooling down).</summary>
     Overloaded,
+    /// <summary>
+    /// The upstream said it is overloaded (Anthropic 529 <c>overloaded_error</c>, Gemini 503 <c>UNAVAILABLE</c>): a
+    /// server-side condition, not the caller's rate limit, so it is reported as such (503; 529 in Anthropic's protocol).
+    /// </summary>
+    UpstreamOverloaded,
     /// <summary>The upstream answered with an error that is meaningful to the caller (4xx other than auth).</summary>
     UpstreamRejected,
     /// <summary>The upstream failed (5xx, auth misconfiguration, malformed answer).</summary>

@@ -25,7 +25,7 @@ internal static class AnthropicUpstreamErrors
         return status switch
         {
             429 => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned 429: {message}") { UpstreamStatus = status, Code = "upstream_rate_limited", RetryAfter = retry },
-            529 => new GatewayError(GatewayErrorKind.Overloaded, $"{provider} is overloaded: {message}") { UpstreamStatus = status, Code = "upstream_overloaded", RetryAfter = retry },
+            529 => new GatewayError(GatewayErrorKind.UpstreamOverloaded, $"{provider} is overloaded: {message}") { UpstreamStatus = status, Code = "upstream_overloaded", RetryAfter = retry },
             401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({status}): {message}") { UpstreamStatus = status, Code = "upstream_authentication_failed" },
             408 or >= 500 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {status}: {message}") { UpstreamStatus = status, Code = "upstream_error" },
             _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = "upstream_rejected" },

@@ -19,21 +19,23 @@ internal static class GeminiUpstreamErrors
         var message = Encoding.UTF8.GetString(body);
         string? status = null;
         string? reason = null;
+        TimeSpan? retryDelay = null;
         try
         {
             using var doc = JsonDocument.Parse(body);
             var root = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
-            message = ReadError(root, message, out status, out reason);
+            message = ReadError(root, message, out status, out reason, out retryDelay);
         }
         catch (JsonException)
         {
         }
-        TimeSpan? retry = response.Headers.RetryAfter?.Delta;
+        // Google says when to come back in the body (google.rpc.RetryInfo); a Retry-After header, if any, wins.
+        var retry = response.Headers.RetryAfter?.Delta ?? retryDelay;
         if (response.Headers.RetryAfter?.Date is { } date) retry = date - time.GetUtcNow();
         return (code, status) switch
         {
             (429, _) or (_, "RESOURCE_EXHAUSTED") => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_rate_limited", RetryAfter = retry },
-            (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.Overloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_overloaded", RetryAfter = retry },
+            (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.UpstreamOverloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_overloaded", RetryAfter = retry },
             (504, _) or (_, "DEADLINE_EXCEEDED") => new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{provider} timed out ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_timeout" },
             // A bad key is 400 INVALID_ARGUMENT with reason API_KEY_INVALID: the gateway's fault, not the caller's.
             _ when reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" || code is 401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_authentication_failed" },
@@ -47,19 +49,27 @@ internal static class GeminiUpstreamErrors
         };
     }
 
-    private static string ReadError(JsonElement root, string fallback, out string? status, out string? reason)
+    private static string ReadError(JsonElement root, string fallback, out string? status, out string? reason, out TimeSpan? retryDelay)
     {
         status = null;
         reason = null;
+        retryDelay = null;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error", out var e) || e.ValueKind != JsonValueKind.Object) return fallback;
         if (e.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String) status = s.GetString();
         if (e.TryGetProperty("details", out var details) && details.ValueKind == JsonValueKind.Array)
         {
             foreach (var d in details.EnumerateArray())
             {
-                if (d.ValueKind == JsonValueKind.Object && d.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String) reason ??= r.GetString();
+                if (d.ValueKind != JsonValueKind.Object) continue;
+                if (d.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String) reason ??= r.GetString();
+                if (d.TryGetProperty("retryDelay", out var delay) && delay.ValueKind == JsonValueKind.String) retryDelay ??= Duration(delay.GetString()!);
             }
         }
         return e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : fallback;
     }
+
+    /// <summary>A protobuf JSON <c>Duration</c>: seconds with up to nine decimals and an <c>s</c> suffix ("37s", "1.5s").</summary>
+    private static TimeSpan? Duration(string value) =>
+        value.EndsWith('s') && double.TryParse(value.AsSpan(0, value.Length - 1), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(seconds) : null;
 }

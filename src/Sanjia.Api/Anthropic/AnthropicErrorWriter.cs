@@ -12,5 +12,5 @@ public static class AnthropicErrorWriter
     public static bool Handles(PathString path) => path.StartsWithSegments("/v1/messages", StringComparison.OrdinalIgnoreCase);
 
     public static Task WriteAsync(HttpContext context, GatewayError error) =>
-        OpenAiErrorWriter.WriteAsync(context, error, AnthropicJson.Error(error, context.TraceIdentifier));
+        OpenAiErrorWriter.WriteAsync(context, error, AnthropicJson.Error(error, context.TraceIdentifier), ErrorStatus.ForAnthropic(error));
 }

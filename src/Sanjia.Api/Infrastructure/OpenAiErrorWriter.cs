@@ -20,6 +20,7 @@ public static class OpenAiErrorWriter
         GatewayErrorKind.BudgetExceeded => "insufficient_quota",
         GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => "upstream_error",
         GatewayErrorKind.UpstreamTimeout => "timeout_error",
+        GatewayErrorKind.UpstreamOverloaded => "server_error",
         _ => "server_error",
     };
 
@@ -46,10 +47,10 @@ public static class OpenAiErrorWriter
     /// Answers <paramref name="error"/> with its status (<see cref="ErrorStatus.For"/>), <c>Retry-After</c> when it has
     /// one, and <paramref name="body"/>: the error already serialised in the caller's protocol.
     /// </summary>
-    public static Task WriteAsync(HttpContext context, GatewayError error, byte[] body)
+    public static Task WriteAsync(HttpContext context, GatewayError error, byte[] body, int? status = null)
     {
         var response = context.Response;
-        response.StatusCode = ErrorStatus.For(error);
+        response.StatusCode = status ?? ErrorStatus.For(error);
         response.ContentType = "application/json";
         if (error.RetryAfter is { } retry)
         {

@@ -26,14 +26,14 @@ public static class FailureClassifier
         { Code: ContentFilter } => options.FallbackOnContentFilter ? FailureAction.NextDeployment : FailureAction.Return,
         { Code: "upstream_authentication_failed" } => FailureAction.NextDeployment,
         { Kind: GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable or GatewayErrorKind.UpstreamTimeout
-            or GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded } => FailureAction.Retry,
+            or GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded or GatewayErrorKind.UpstreamOverloaded } => FailureAction.Retry,
         _ => FailureAction.Return,
     };
 
     /// <summary>Does this failure say something about the deployment's health (for its breaker)?</summary>
     public static bool CountsAgainstDeployment(GatewayError error) =>
         error.Kind is GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable or GatewayErrorKind.UpstreamTimeout
-            or GatewayErrorKind.RateLimited;
+            or GatewayErrorKind.RateLimited or GatewayErrorKind.UpstreamOverloaded;
 
     /// <summary>A short label for the route header: the upstream status, else the kind of failure.</summary>
     public static string Label(GatewayError error) => error.UpstreamStatus is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture)

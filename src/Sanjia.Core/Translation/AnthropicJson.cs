@@ -57,7 +57,7 @@ public static class AnthropicJson
         GatewayErrorKind.PermissionDenied => "permission_error",
         GatewayErrorKind.ModelNotFound => "not_found_error",
         GatewayErrorKind.RateLimited or GatewayErrorKind.BudgetExceeded => "rate_limit_error",
-        GatewayErrorKind.Overloaded => "overloaded_error",
+        GatewayErrorKind.Overloaded or GatewayErrorKind.UpstreamOverloaded => "overloaded_error",
         GatewayErrorKind.UpstreamTimeout => "timeout_error",
         _ => "api_error",
     };

@@ -20,6 +20,7 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
     private Block _open = Block.None;
     private int _index = -1;
     private int _toolIndex = -1;
+    private bool _reasoningStreamed;
     private string? _finishReason;
     private OpenAiUsage? _usage;
     private bool _started;
@@ -73,6 +74,7 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
         if (!string.IsNullOrEmpty(d.ReasoningContent))
         {
             Open(Block.Thinking);
+            _reasoningStreamed = true;
             BlockDelta(w =>
             {
                 w.WriteString("type"u8, "thinking_delta"u8);
@@ -98,7 +100,8 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
                 Close();
                 continue;
             }
-            if (!string.IsNullOrEmpty(tb.Thinking) && string.IsNullOrEmpty(d.ReasoningContent))
+            // A whole block (as the signature chunk carries it) repeats text already streamed as reasoning_content.
+            if (!string.IsNullOrEmpty(tb.Thinking) && !(_open == Block.Thinking && _reasoningStreamed))
             {
                 Open(Block.Thinking);
                 BlockDelta(w =>
@@ -218,6 +221,7 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
         if (_open == Block.None) return;
         _open = Block.None;
         _toolIndex = -1;
+        _reasoningStreamed = false;
         Write("content_block_stop"u8, w =>
         {
             w.WriteString("type"u8, "content_block_stop"u8);

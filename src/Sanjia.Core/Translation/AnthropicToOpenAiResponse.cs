@@ -11,10 +11,11 @@ namespace Sanjia.Core.Translation;
 /// </summary>
 public static class AnthropicToOpenAiResponse
 {
-    public static string FinishReason(string? stopReason, bool jsonToolEmulated) => stopReason switch
+    /// <param name="onlyJsonTool">The only tool called was the structured-output emulation, which is the answer.</param>
+    public static string FinishReason(string? stopReason, bool onlyJsonTool) => stopReason switch
     {
         "max_tokens" or "model_context_window_exceeded" => "length",
-        "tool_use" => jsonToolEmulated ? "stop" : "tool_calls",
+        "tool_use" => onlyJsonTool ? "stop" : "tool_calls",
         "refusal" => "content_filter",
         _ => "stop",
     };
@@ -93,7 +94,8 @@ public static class AnthropicToOpenAiResponse
             AnthropicJson.WriteToolCalls(w, tools);
             w.WriteEndObject();
             w.WriteNull("logprobs"u8);
-            w.WriteString("finish_reason"u8, FinishReason(m.StopReason, jsonToolEmulated));
+            // The JSON tool alone is an answer; next to one of the caller's tools it is a tool-call turn.
+            w.WriteString("finish_reason"u8, FinishReason(m.StopReason, jsonToolEmulated && tools.Count == 0));
             w.WriteEndObject();
             w.WriteEndArray();
             WriteUsage(w, usage, cacheWrite);

@@ -19,6 +19,9 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private readonly HashSet<int> _jsonBlocks = [];
     private int _tools;
+    // The text of the open thinking block: Anthropic streams it in deltas and the signature last, and the block must go
+    // back to Anthropic whole and unmodified, so the signature chunk carries the whole block. Made on first use.
+    private System.Text.StringBuilder? _thinking;
 
     public bool Finished { get; private set; }
 
@@ -59,14 +62,14 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
                 return BlockDelta(e.Index, d);
             case "message_delta":
                 Merge(e.Usage);
-                return e.Delta?.StopReason is { } stop ? [Chunk(null, AnthropicToOpenAiResponse.FinishReason(stop, jsonToolEmulated))] : [];
+                return e.Delta?.StopReason is { } stop ? [Chunk(null, AnthropicToOpenAiResponse.FinishReason(stop, jsonToolEmulated && _tools == 0))] : [];
             case "message_stop":
                 Finished = true;
                 return includeUsage ? [UsageChunk()] : [];
             case "error":
                 var kind = e.Error?.Type switch
                 {
-                    "overloaded_error" => GatewayErrorKind.Overloaded,
+                    "overloaded_error" => GatewayErrorKind.UpstreamOverloaded,
                     "rate_limit_error" => GatewayErrorKind.RateLimited,
                     _ => GatewayErrorKind.UpstreamFailed,
                 };
@@ -116,9 +119,12 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
             case "text_delta" when !string.IsNullOrEmpty(d.Text):
                 return [Chunk(w => w.WriteString("content"u8, d.Text), null)];
             case "thinking_delta" when !string.IsNullOrEmpty(d.Thinking):
+                (_thinking ??= new()).Append(d.Thinking);
                 return [Chunk(w => w.WriteString("reasoning_content"u8, d.Thinking), null)];
             case "signature_delta" when !string.IsNullOrEmpty(d.Signature):
-                return [Chunk(w => ThinkingBlocks(w, "thinking", "", d.Signature, null), null)];
+                var whole = _thinking?.ToString() ?? "";
+                _thinking?.Clear();
+                return [Chunk(w => ThinkingBlocks(w, "thinking", whole, d.Signature, null), null)];
             case "input_json_delta" when !string.IsNullOrEmpty(d.PartialJson):
                 if (_jsonBlocks.Contains(index))
                 {

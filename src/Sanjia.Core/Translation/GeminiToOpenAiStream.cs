@@ -53,7 +53,7 @@ public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long c
             var kind = error.Status switch
             {
                 "RESOURCE_EXHAUSTED" => GatewayErrorKind.RateLimited,
-                "UNAVAILABLE" => GatewayErrorKind.Overloaded,
+                "UNAVAILABLE" => GatewayErrorKind.UpstreamOverloaded,
                 _ => GatewayErrorKind.UpstreamFailed,
             };
             throw new GatewayException(new GatewayError(kind, $"The Gemini backend reported an error mid-stream: {error.Message}") { Code = "upstream_error" });

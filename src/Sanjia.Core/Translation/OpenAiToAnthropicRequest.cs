@@ -66,18 +66,25 @@ public static class OpenAiToAnthropicRequest
     {
         w.WriteStartObject();
         w.WriteString("model"u8, model);
-        var maxTokens = root.TryGetProperty("max_completion_tokens", out var mct) && mct.ValueKind == JsonValueKind.Number ? mct.GetInt32()
-            : root.TryGetProperty("max_tokens", out var mt) && mt.ValueKind == JsonValueKind.Number ? mt.GetInt32() : DefaultMaxTokens;
+        int? callerMax = root.TryGetProperty("max_completion_tokens", out var mct) && mct.ValueKind == JsonValueKind.Number ? mct.GetInt32()
+            : root.TryGetProperty("max_tokens", out var mt) && mt.ValueKind == JsonValueKind.Number ? mt.GetInt32() : null;
+        var thinking = PlanThinking(root, callerMax);
+        // Without a caller's max_tokens, the answer keeps the default room on top of the thinking budget (Anthropic:
+        // budget_tokens < max_tokens, and max_tokens counts thinking and answer together).
+        var maxTokens = callerMax ?? DefaultMaxTokens + thinking.Budget;
         w.WriteNumber("max_tokens"u8, maxTokens);
         WriteMessages(w, root.GetProperty("messages"));
         if (root.TryGetProperty("temperature", out var t) && t.ValueKind == JsonValueKind.Number)
         {
             var v = t.GetDouble();
-            if (v <= 1) w.WriteNumber("temperature"u8, v);
-            else if (!drop) throw new TranslationException(GatewayError.Invalid($"The parameter 'temperature' must be between 0 and 1 for {backend} (got {v}).", "temperature", "unsupported_value"));
+            // With thinking, Anthropic accepts only temperature 1; a sampling hint gives way to thinking.
+            var keep = !thinking.On || v == 1;
+            if (keep && v <= 1) w.WriteNumber("temperature"u8, v);
+            else if (keep && !drop) throw new TranslationException(GatewayError.Invalid($"The parameter 'temperature' must be between 0 and 1 for {backend} (got {v}).", "temperature", "unsupported_value"));
         }
-        if (root.TryGetProperty("top_p", out var tp) && tp.ValueKind == JsonValueKind.Number) w.WriteNumber("top_p"u8, tp.GetDouble());
-        if (root.TryGetProperty("top_k", out var tk) && tk.ValueKind == JsonValueKind.Number) w.WriteNumber("top_k"u8, tk.GetInt32());
+        // With thinking, Anthropic refuses top_k and accepts top_p only from 0.95 to 1.
+        if (root.TryGetProperty("top_p", out var tp) && tp.ValueKind == JsonValueKind.Number && !(thinking.On && tp.GetDouble() < 0.95)) w.WriteNumber("top_p"u8, tp.GetDouble());
+        if (root.TryGetProperty("top_k", out var tk) && tk.ValueKind == JsonValueKind.Number && !thinking.On) w.WriteNumber("top_k"u8, tk.GetInt32());
         if (root.TryGetProperty("stop", out var stop) && stop.ValueKind is JsonValueKind.String or JsonValueKind.Array)
         {
             w.WriteStartArray("stop_sequences"u8);
@@ -92,26 +99,58 @@ public static class OpenAiToAnthropicRequest
             w.WriteString("user_id"u8, user.GetString());
             w.WriteEndObject();
         }
-        if (root.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object)
+        if (thinking.Explicit is { } given)
         {
             w.WritePropertyName("thinking"u8);
-            thinking.WriteTo(w);
+            given.WriteTo(w);
         }
-        else if (root.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String)
+        else if (thinking.On)
         {
-            // LiteLLM's mapping of OpenAI reasoning effort to an Anthropic thinking budget.
-            var budget = effort.GetString() switch { "low" or "minimal" => 1024, "medium" => 2048, "high" => 4096, _ => 0 };
-            if (budget > 0)
-            {
-                w.WriteStartObject("thinking"u8);
-                w.WriteString("type"u8, "enabled"u8);
-                w.WriteNumber("budget_tokens"u8, budget);
-                w.WriteEndObject();
-            }
+            w.WriteStartObject("thinking"u8);
+            w.WriteString("type"u8, "enabled"u8);
+            w.WriteNumber("budget_tokens"u8, thinking.Budget);
+            w.WriteEndObject();
         }
-        var emulated = WriteTools(w, root);
+        var emulated = WriteTools(w, root, thinking.On);
         w.WriteEndObject();
         return emulated;
+    }
+
+    /// <summary>Anthropic's smallest thinking budget.</summary>
+    private const int MinThinkingBudget = 1024;
+
+    /// <param name="On">Thinking is sent enabled.</param>
+    /// <param name="Budget">Its budget (0 when none is known: off, or an explicit object without one).</param>
+    /// <param name="Explicit">The caller's own <c>thinking</c> object, sent as is.</param>
+    private readonly record struct ThinkingPlan(bool On, int Budget, JsonElement? Explicit);
+
+    /// <summary>
+    /// What thinking the request gets. Anthropic refuses thinking with a forced <c>tool_choice</c>: a tool the caller
+    /// forces (<c>required</c> or a named function) is a contract, thinking an optimisation, so thinking is left out.
+    /// <c>reasoning_effort</c> maps to LiteLLM's budgets (low 1024, medium 2048, high 4096), kept below the caller's
+    /// <c>max_tokens</c> (Anthropic requires budget_tokens &lt; max_tokens and at least 1024; a smaller cap leaves
+    /// thinking out, since the caller's limit includes reasoning in OpenAI's protocol).
+    /// </summary>
+    private static ThinkingPlan PlanThinking(JsonElement root, int? callerMax)
+    {
+        if (root.TryGetProperty("tool_choice", out var choice) && (choice.ValueKind == JsonValueKind.Object
+            || (choice.ValueKind == JsonValueKind.String && choice.ValueEquals("required"u8))))
+        {
+            return default;
+        }
+        if (root.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object)
+        {
+            var on = !(thinking.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("disabled"u8));
+            var budget = thinking.TryGetProperty("budget_tokens", out var b) && b.ValueKind == JsonValueKind.Number && b.TryGetInt32(out var n) ? n : 0;
+            return new(on, on ? budget : 0, thinking);
+        }
+        if (root.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String)
+        {
+            var budget = effort.GetString() switch { "low" or "minimal" => MinThinkingBudget, "medium" => 2048, "high" => 4096, _ => 0 };
+            if (callerMax is { } max) budget = Math.Min(budget, max - 1);
+            if (budget >= MinThinkingBudget) return new(true, budget, null);
+        }
+        return default;
     }
 
     private static void WriteMessages(Utf8JsonWriter w, JsonElement messages)
@@ -254,7 +293,13 @@ public static class OpenAiToAnthropicRequest
         }
     }
 
-    private static bool WriteTools(Utf8JsonWriter w, JsonElement root)
+    /// <summary>
+    /// Writes <c>tools</c> and <c>tool_choice</c>; true when structured output is emulated with the <c>json_output</c>
+    /// tool. That tool is forced only when it is the only tool and thinking is off: Anthropic refuses a forced tool
+    /// with thinking, and forcing it would keep the caller's own tools from being called. Otherwise it is offered next
+    /// to them under the caller's <c>tool_choice</c> (default auto).
+    /// </summary>
+    private static bool WriteTools(Utf8JsonWriter w, JsonElement root, bool thinking)
     {
         var format = root.TryGetProperty("response_format", out var rf) && rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out var rft)
             && rft.ValueKind == JsonValueKind.String ? rft.GetString() : null;
@@ -296,7 +341,7 @@ public static class OpenAiToAnthropicRequest
             w.WriteEndArray();
         }
         var noParallel = root.TryGetProperty("parallel_tool_calls", out var ptc) && ptc.ValueKind == JsonValueKind.False;
-        if (emulate)
+        if (emulate && !hasTools && !thinking)
         {
             w.WriteStartObject("tool_choice"u8);
             w.WriteString("type"u8, "tool"u8);
@@ -326,7 +371,7 @@ public static class OpenAiToAnthropicRequest
             w.WriteBoolean("disable_parallel_tool_use"u8, true);
             w.WriteEndObject();
         }
-        return false;
+        return emulate;
     }
 
     private static void TextBlock(Utf8JsonWriter w, string text, JsonElement? cacheControl)

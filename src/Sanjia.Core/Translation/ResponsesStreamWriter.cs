@@ -56,7 +56,8 @@ public sealed class ResponsesStreamWriter(IBufferWriter<byte> output, ResponsesE
     private void Delta(OpenAiMessage d)
     {
         var reasoning = d.ReasoningContent;
-        if (string.IsNullOrEmpty(reasoning) && d.ThinkingBlocks is { Count: > 0 } tb) reasoning = string.Concat(tb.Select(b => b.Thinking));
+        // A whole block (as the signature chunk carries it) repeats text already streamed as reasoning_content.
+        if (string.IsNullOrEmpty(reasoning) && _thinkingSinceSignature.Length == 0 && d.ThinkingBlocks is { Count: > 0 } tb) reasoning = string.Concat(tb.Select(b => b.Thinking));
         if (!string.IsNullOrEmpty(reasoning) || d.ThinkingBlocks is { Count: > 0 })
         {
             var item = Open(ResponsesOutputItem.ItemKind.Reasoning, "rs");

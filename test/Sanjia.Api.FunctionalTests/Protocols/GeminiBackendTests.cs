@@ -157,7 +157,7 @@ public sealed class GeminiBackendTests
 
     [Theory]
     [InlineData(429, "RESOURCE_EXHAUSTED", 429, "rate_limit_error")]
-    [InlineData(503, "UNAVAILABLE", 429, "overloaded_error")]
+    [InlineData(503, "UNAVAILABLE", 529, "overloaded_error")] // Anthropic's own status for overload, not a rate limit
     public async Task With_no_retries_left_the_caller_gets_the_error_in_its_dialect(int upstream, string status, int expected, string type)
     {
         await using var fake = await FakeGeminiServer.StartAsync();

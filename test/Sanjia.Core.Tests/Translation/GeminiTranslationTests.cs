@@ -159,6 +159,6 @@ public sealed class GeminiTranslationTests
     {
         var translator = new GeminiToOpenAiStream("m", includeUsage: false, created: 1);
         var ex = Assert.Throws<Sanjia.Abstractions.GatewayException>(() => translator.Translate("""{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}"""u8));
-        Assert.Equal(Sanjia.Abstractions.GatewayErrorKind.Overloaded, ex.Error.Kind);
+        Assert.Equal(Sanjia.Abstractions.GatewayErrorKind.UpstreamOverloaded, ex.Error.Kind);
     }
 }

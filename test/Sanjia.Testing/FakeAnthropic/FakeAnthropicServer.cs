@@ -43,7 +43,8 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Queue<FakeAnthropicReply> _queue = new();
     private readonly List<FakeAnthropicRequest> _requests = [];
-    private readonly HashSet<string> _issuedSignatures = [];
+    // Signature → the thinking text it signs: Anthropic rejects a thinking block whose text was changed.
+    private readonly Dictionary<string, string> _issuedSignatures = [];
 
     private FakeAnthropicServer(WebApplication app) => _app = app;
 
@@ -93,7 +94,7 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
         var model = doc.RootElement.GetProperty("model").GetString()!;
         var stream = doc.RootElement.TryGetProperty("stream", out var st) && st.ValueKind == JsonValueKind.True;
         var signature = reply.Thinking is null ? null : "sig_" + Convert.ToBase64String(Guid.NewGuid().ToByteArray());
-        if (signature is not null) lock (_gate) _issuedSignatures.Add(signature);
+        if (signature is not null) lock (_gate) _issuedSignatures.Add(signature, reply.Thinking!);
         if (stream) await StreamAsync(http, reply, model, signature).ConfigureAwait(false);
         else await JsonAsync(http, reply, model, signature).ConfigureAwait(false);
     }
@@ -113,9 +114,9 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
         }
     }
 
-    private bool IsIssued(string signature)
+    private bool IsIssued(string signature, string thinking)
     {
-        lock (_gate) return _issuedSignatures.Contains(signature);
+        lock (_gate) return _issuedSignatures.TryGetValue(signature, out var signed) && signed == thinking;
     }
 
     private static Task WriteErrorAsync(HttpContext http, int status, string type, string message)
@@ -162,7 +163,12 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
         if (reply.Thinking is not null)
         {
             await Send("content_block_start", new { type = "content_block_start", index, content_block = new { type = "thinking", thinking = "", signature = "" } }).ConfigureAwait(false);
-            await Send("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "thinking_delta", thinking = reply.Thinking } }).ConfigureAwait(false);
+            // The text comes in several deltas, the signature alone at the end, as Anthropic streams it.
+            var words = reply.Thinking.Split(' ');
+            for (var i = 0; i < words.Length; i++)
+            {
+                await Send("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "thinking_delta", thinking = (i > 0 ? " " : "") + words[i] } }).ConfigureAwait(false);
+            }
             await Send("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "signature_delta", signature } }).ConfigureAwait(false);
             await Send("content_block_stop", new { type = "content_block_stop", index }).ConfigureAwait(false);
             index++;

@@ -9,7 +9,7 @@ internal static partial class MessagesValidation
     [GeneratedRegex("^[a-zA-Z0-9_-]{1,128}$")]
     private static partial Regex ToolName();
 
-    public static string? Validate(JsonElement root, Func<string, bool> isIssuedSignature)
+    public static string? Validate(JsonElement root, Func<string, string, bool> isIssuedSignature)
     {
         if (root.ValueKind != JsonValueKind.Object) return "The request body must be a JSON object.";
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String) return "model: Field required";
@@ -41,6 +41,8 @@ internal static partial class MessagesValidation
             if (budget.GetInt32() >= max.GetInt32()) return "`max_tokens` must be greater than `thinking.budget_tokens`.";
             if (root.TryGetProperty("temperature", out var tt) && tt.GetDouble() != 1) return "`temperature` may only be set to 1 when thinking is enabled.";
             if (root.TryGetProperty("top_k", out _)) return "`top_k` is not supported when thinking is enabled.";
+            // "When thinking is enabled, you can set top_p to values between 1 and 0.95."
+            if (root.TryGetProperty("top_p", out var tp) && tp.GetDouble() < 0.95) return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.";
         }
         if (root.TryGetProperty("tools", out var tools))
         {
@@ -119,7 +121,8 @@ internal static partial class MessagesValidation
                         case "thinking":
                             var sig = blocks[j].TryGetProperty("signature", out var s) ? s.GetString() : null;
                             if (string.IsNullOrEmpty(sig)) return $"{at}.content.{j}.thinking.signature: Field required";
-                            if (!isIssuedSignature(sig)) return $"{at}.content.{j}: Invalid `signature` in `thinking` block";
+                            var signedText = blocks[j].TryGetProperty("thinking", out var tx) && tx.ValueKind == JsonValueKind.String ? tx.GetString()! : "";
+                            if (!isIssuedSignature(sig, signedText)) return $"{at}.content.{j}: Invalid `signature` in `thinking` block";
                             break;
                         case "redacted_thinking" or "text":
                             break;

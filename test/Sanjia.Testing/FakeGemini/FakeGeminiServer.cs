@@ -31,6 +31,8 @@ public sealed record FakeGeminiReply
     /// <summary>Answer with this HTTP status and Google's error body instead.</summary>
     public int? Status { get; init; }
     public string ErrorStatus { get; init; } = "INTERNAL";
+    /// <summary>With <see cref="Status"/>: a <c>google.rpc.RetryInfo</c> detail with this <c>retryDelay</c> (e.g. "7s"), as Google sends on 429.</summary>
+    public string? RetryDelay { get; init; }
     /// <summary>Cut the stream (close the connection) after the first text chunk, without a finish reason.</summary>
     public bool DropMidStream { get; init; }
 }
@@ -95,6 +97,7 @@ public sealed class FakeGeminiServer : IAsyncDisposable
             }
         }
         lock (_gate) _requests.Add(new FakeGeminiRequest(path, query, headers, requestBody, status, error));
+        var retryDelay = reply?.Status is not null ? reply.RetryDelay : null;
         if (error is not null)
         {
             http.Response.StatusCode = status;
@@ -110,6 +113,14 @@ public sealed class FakeGeminiServer : IAsyncDisposable
                     ["domain"] = "googleapis.com",
                     ["metadata"] = new JsonObject { ["service"] = "generativelanguage.googleapis.com" },
                 });
+            }
+            if (retryDelay is not null)
+            {
+                // Google's documented quota answer: which quota, where to read more, and when to retry.
+                body["details"] = new JsonArray(
+                    new JsonObject { ["@type"] = "type.googleapis.com/google.rpc.QuotaFailure", ["violations"] = new JsonArray(new JsonObject { ["quotaMetric"] = "generativelanguage.googleapis.com/generate_content_free_tier_requests", ["quotaId"] = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier" }) },
+                    new JsonObject { ["@type"] = "type.googleapis.com/google.rpc.Help", ["links"] = new JsonArray(new JsonObject { ["description"] = "Learn more about Gemini API quotas", ["url"] = "https://ai.google.dev/gemini-api/docs/rate-limits" }) },
+                    new JsonObject { ["@type"] = "type.googleapis.com/google.rpc.RetryInfo", ["retryDelay"] = retryDelay });
             }
             await http.Response.WriteAsync(new JsonObject { ["error"] = body }.ToJsonString()).ConfigureAwait(false);
             return;
