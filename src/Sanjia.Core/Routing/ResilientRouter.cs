@@ -86,8 +86,9 @@ public sealed partial class ResilientRouter(
                 if (context.Attempts >= maxAttempts) break;
                 var state = candidate.State;
                 var id = candidate.Deployment.Id;
-                // Later rounds already waited for the earliest Retry-After.
-                if (round == 0 && state.CoolingUntil is { } until)
+                // In every round, not only the first: a deployment that asked to be left alone is skipped until its
+                // Retry-After has passed, while the others are retried after the (shorter) backoff.
+                if (state.CoolingUntil is { } until)
                 {
                     context.Route.Add(new RouteStep(id, "cooling"));
                     again.Add(candidate);
