@@ -225,7 +225,7 @@ public sealed partial class ResilientRouter(
         {
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout,
                 $"{deployment.Id} sent no {(context.Request.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
-            { Code = "upstream_timeout" };
+            { Code = UpstreamErrorCodes.Timeout };
             // Timed out after the upstream had started producing: estimate from what was received.
             NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.

@@ -31,6 +31,8 @@ public sealed record FakeGeminiReply
     /// <summary>Answer with this HTTP status and Google's error body instead.</summary>
     public int? Status { get; init; }
     public string ErrorStatus { get; init; } = "INTERNAL";
+    /// <summary>With <see cref="Status"/>: the error's message, e.g. Gemini's "The input token count (…) exceeds the maximum number of tokens allowed (…)."</summary>
+    public string ErrorMessage { get; init; } = "Scripted failure.";
     /// <summary>Cut the stream (close the connection) after the first text chunk, without a finish reason.</summary>
     public bool DropMidStream { get; init; }
 }
@@ -91,7 +93,7 @@ public sealed class FakeGeminiServer : IAsyncDisposable
             lock (_gate) reply = _queue.Count > 0 ? _queue.Dequeue() : new FakeGeminiReply();
             if (reply.Status is { } s)
             {
-                (status, googleStatus, error) = (s, reply.ErrorStatus, "Scripted failure.");
+                (status, googleStatus, error) = (s, reply.ErrorStatus, reply.ErrorMessage);
             }
         }
         lock (_gate) _requests.Add(new FakeGeminiRequest(path, query, headers, requestBody, status, error));
