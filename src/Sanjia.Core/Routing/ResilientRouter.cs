@@ -78,6 +78,9 @@ public sealed partial class ResilientRouter(
         TimeSpan? retryAfter = null;
         var busy = false;
         var maxAttempts = Math.Max(1, options.Retry.MaxAttempts);
+        // When this round was due to start. A cool-down that ends by then counts as over: timers may fire a few
+        // milliseconds early, and a wait for exactly that Retry-After must not skip the deployment once more.
+        var resumeAt = time.GetUtcNow();
         for (var round = 0; pending.Count > 0 && round < maxAttempts; round++)
         {
             var again = new List<RouteCandidate>();
@@ -88,7 +91,7 @@ public sealed partial class ResilientRouter(
                 var id = candidate.Deployment.Id;
                 // In every round, not only the first: a deployment that asked to be left alone is skipped until its
                 // Retry-After has passed, while the others are retried after the (shorter) backoff.
-                if (state.CoolingUntil is { } until)
+                if (state.CoolingUntil is { } until && until > resumeAt)
                 {
                     context.Route.Add(new RouteStep(id, "cooling"));
                     again.Add(candidate);
@@ -155,6 +158,7 @@ public sealed partial class ResilientRouter(
                 break;
             }
             var delay = earliest > backoff ? earliest : backoff;
+            resumeAt = time.GetUtcNow() + delay;
             if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
