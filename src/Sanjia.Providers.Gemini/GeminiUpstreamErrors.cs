@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Routing;
 
 namespace Sanjia.Providers.Gemini;
 
@@ -34,18 +35,13 @@ internal static class GeminiUpstreamErrors
         if (response.Headers.RetryAfter?.Date is { } date) retry = date - time.GetUtcNow();
         return (code, status) switch
         {
-            (429, _) or (_, "RESOURCE_EXHAUSTED") => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_rate_limited", RetryAfter = retry },
-            (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.UpstreamOverloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_overloaded", RetryAfter = retry },
-            (504, _) or (_, "DEADLINE_EXCEEDED") => new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{provider} timed out ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_timeout" },
+            (429, _) or (_, "RESOURCE_EXHAUSTED") => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.RateLimited, RetryAfter = retry },
+            (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.UpstreamOverloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.Overloaded, RetryAfter = retry },
+            (504, _) or (_, "DEADLINE_EXCEEDED") => new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{provider} timed out ({code} {status}): {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.Timeout },
             // A bad key is 400 INVALID_ARGUMENT with reason API_KEY_INVALID: the gateway's fault, not the caller's.
-            _ when reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" || code is 401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = "upstream_authentication_failed" },
-            (408 or >= 500, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = "upstream_error" },
-            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message)
-            {
-                UpstreamStatus = code,
-                Code = message.Contains("token count", StringComparison.OrdinalIgnoreCase) && message.Contains("exceeds", StringComparison.OrdinalIgnoreCase)
-                    ? "context_length_exceeded" : "upstream_rejected",
-            },
+            _ when reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" || code is 401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.AuthenticationFailed },
+            (408 or >= 500, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.Error },
+            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = code, Code = FailureClassifier.RejectionCode(status, message) },
         };
     }
 

@@ -91,7 +91,7 @@ internal sealed class LocalChatModel
         {
             return GatewayError.Invalid(
                 $"This model's maximum context length is {contextSize} tokens. However, your messages resulted in {prompt.Length} tokens.",
-                "messages", "context_length_exceeded");
+                "messages", UpstreamErrorCodes.ContextLengthExceeded);
         }
 
         SamplingSettings sampling;

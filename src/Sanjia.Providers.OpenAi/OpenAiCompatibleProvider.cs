@@ -91,7 +91,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
                 if (response.Content.Headers.ContentType?.MediaType is { } mediaType && !mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase))
                 {
                     response.Dispose();
-                    return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} answered a streaming request with '{mediaType}' instead of an event stream.") { Code = "upstream_protocol_error" };
+                    return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} answered a streaming request with '{mediaType}' instead of an event stream.") { Code = UpstreamErrorCodes.ProtocolError };
                 }
                 var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
                 var result = new OpenAiStream(response, stream, request, hideUsageChunk: addUsage, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds));
@@ -102,7 +102,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
             var info = ChunkScanner.Scan(bytes, text: null);
             if (!info.Valid)
             {
-                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = "upstream_protocol_error" };
+                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = UpstreamErrorCodes.ProtocolError };
             }
             var usage = info.Usage ?? EstimateUsage(request, bytes);
             return new CompleteChatResponse(bytes, usage);
@@ -117,7 +117,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         catch (IOException ex)
         {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = "upstream_error" };
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = UpstreamErrorCodes.Error };
         }
         finally
         {
@@ -146,7 +146,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
             var info = ChunkScanner.Scan(bytes, text: null);
             if (!info.Valid)
             {
-                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = "upstream_protocol_error" };
+                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = UpstreamErrorCodes.ProtocolError };
             }
             return new EmbeddingResult { Body = bytes, Usage = info.Usage ?? default };
         }

@@ -73,11 +73,11 @@ internal sealed class OpenAiStream : StreamingChatResponse
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
-                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} broke off the stream: {ex.Message}") { Code = "upstream_stream_interrupted" });
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} broke off the stream: {ex.Message}") { Code = UpstreamErrorCodes.StreamInterrupted });
             }
             if (data is not { } payload)
             {
-                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} ended the stream before it finished.") { Code = "upstream_stream_interrupted" });
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} ended the stream before it finished.") { Code = UpstreamErrorCodes.StreamInterrupted });
             }
             var span = payload.Span;
             _produced = true;
@@ -89,11 +89,11 @@ internal sealed class OpenAiStream : StreamingChatResponse
             var info = ChunkScanner.Scan(span, _text);
             if (!info.Valid)
             {
-                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} sent a malformed stream chunk.") { Code = "upstream_malformed_chunk" });
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} sent a malformed stream chunk.") { Code = UpstreamErrorCodes.MalformedChunk });
             }
             if (info.IsError)
             {
-                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} reported an error mid-stream: {Encoding.UTF8.GetString(span)}") { Code = "upstream_error" });
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_provider} reported an error mid-stream: {Encoding.UTF8.GetString(span)}") { Code = UpstreamErrorCodes.Error });
             }
             TimeToFirstChunk ??= Stopwatch.GetElapsedTime(_started);
             if (info.Usage is { } usage)

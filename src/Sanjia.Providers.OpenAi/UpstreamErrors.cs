@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Routing;
 
 namespace Sanjia.Providers.OpenAi;
 
@@ -22,44 +23,24 @@ internal static class UpstreamErrors
         {
             429 => new GatewayError(GatewayErrorKind.RateLimited, text)
             {
-                UpstreamStatus = status, Code = "upstream_rate_limited", RetryAfter = RetryAfter(response.Headers, time),
+                UpstreamStatus = status, Code = UpstreamErrorCodes.RateLimited, RetryAfter = RetryAfter(response.Headers, time),
             },
             401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({status}): {message}")
             {
-                UpstreamStatus = status, Code = "upstream_authentication_failed",
+                UpstreamStatus = status, Code = UpstreamErrorCodes.AuthenticationFailed,
             },
             408 or >= 500 => new GatewayError(GatewayErrorKind.UpstreamFailed, text)
             {
-                UpstreamStatus = status, Code = "upstream_error", RetryAfter = RetryAfter(response.Headers, time),
+                UpstreamStatus = status, Code = UpstreamErrorCodes.Error, RetryAfter = RetryAfter(response.Headers, time),
             },
-            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = RejectionCode(upstreamCode, message) },
+            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = FailureClassifier.RejectionCode(upstreamCode, message) },
         };
         // Some vendors bill a failed generation and say so with a usage object next to the error.
         return usage is { Total: > 0 } ? error with { Usage = usage } : error;
     }
 
-    /// <summary>
-    /// Names the rejections routing treats specially: a prompt over the model's context window and a content-filter
-    /// refusal (OpenAI, Azure and most compatible vendors use these codes or phrases).
-    /// </summary>
-    private static string RejectionCode(string? upstreamCode, string message)
-    {
-        if (upstreamCode is "context_length_exceeded" or "string_above_max_length"
-            || message.Contains("context length", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("context window", StringComparison.OrdinalIgnoreCase))
-        {
-            return "context_length_exceeded";
-        }
-        if (upstreamCode is "content_filter" or "content_policy_violation"
-            || message.Contains("content management policy", StringComparison.OrdinalIgnoreCase))
-        {
-            return "content_filter";
-        }
-        return "upstream_rejected";
-    }
-
     public static GatewayError Unreachable(string provider, Exception ex) =>
-        new(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {Describe(ex)}") { Code = "upstream_unreachable" };
+        new(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {Describe(ex)}") { Code = UpstreamErrorCodes.Unreachable };
 
     /// <summary><c>Retry-After</c> as seconds or an HTTP date.</summary>
     public static TimeSpan? RetryAfter(HttpResponseHeaders headers, TimeProvider time)

@@ -78,6 +78,9 @@ public sealed partial class ResilientRouter(
         TimeSpan? retryAfter = null;
         var busy = false;
         var maxAttempts = Math.Max(1, options.Retry.MaxAttempts);
+        // When this round was due to start. A cool-down that ends by then counts as over: timers may fire a few
+        // milliseconds early, and a wait for exactly that Retry-After must not skip the deployment once more.
+        var resumeAt = time.GetUtcNow();
         for (var round = 0; pending.Count > 0 && round < maxAttempts; round++)
         {
             var again = new List<RouteCandidate>();
@@ -86,8 +89,9 @@ public sealed partial class ResilientRouter(
                 if (context.Attempts >= maxAttempts) break;
                 var state = candidate.State;
                 var id = candidate.Deployment.Id;
-                // Later rounds already waited for the earliest Retry-After.
-                if (round == 0 && state.CoolingUntil is { } until)
+                // In every round, not only the first: a deployment that asked to be left alone is skipped until its
+                // Retry-After has passed, while the others are retried after the (shorter) backoff.
+                if (state.CoolingUntil is { } until && until > resumeAt)
                 {
                     context.Route.Add(new RouteStep(id, "cooling"));
                     again.Add(candidate);
@@ -154,6 +158,7 @@ public sealed partial class ResilientRouter(
                 break;
             }
             var delay = earliest > backoff ? earliest : backoff;
+            resumeAt = time.GetUtcNow() + delay;
             if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
@@ -224,7 +229,7 @@ public sealed partial class ResilientRouter(
         {
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout,
                 $"{deployment.Id} sent no {(context.Request.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
-            { Code = "upstream_timeout" };
+            { Code = UpstreamErrorCodes.Timeout };
             // Timed out after the upstream had started producing: estimate from what was received.
             NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.

@@ -86,7 +86,7 @@ internal sealed class RoutedStream : StreamingChatResponse
             var what = _total?.IsCancellationRequested == true
                 ? $"the stream ran longer than its total limit of {Seconds(_timeouts.Total!.Value)} s"
                 : $"no stream data for {Seconds(_timeouts.StreamIdle)} s";
-            var error = new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{_state.Id} stalled: {what}.") { Code = "upstream_timeout" };
+            var error = new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{_state.Id} stalled: {what}.") { Code = UpstreamErrorCodes.Timeout };
             if (_total?.IsCancellationRequested != true) _router.OnStreamFailed(_state, false, error, _options);
             throw new GatewayException(error);
         }

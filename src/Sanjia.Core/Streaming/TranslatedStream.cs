@@ -73,13 +73,13 @@ public sealed class TranslatedStream(HttpResponseMessage response, Stream body, 
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
-                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the stream: {ex.Message}") { Code = "upstream_stream_interrupted" });
+                throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the stream: {ex.Message}") { Code = UpstreamErrorCodes.StreamInterrupted });
             }
             if (data is not { } payload)
             {
                 if (!(translator.EndsOnClose && translator.Finished))
                 {
-                    throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} ended the stream before {translator.EndMarker}.") { Code = "upstream_stream_interrupted" });
+                    throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} ended the stream before {translator.EndMarker}.") { Code = UpstreamErrorCodes.StreamInterrupted });
                 }
                 _closed = true;
                 foreach (var chunk in translator.Close()) _pending.Enqueue(chunk);

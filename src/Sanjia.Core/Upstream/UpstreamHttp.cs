@@ -64,11 +64,11 @@ public static class UpstreamHttp
         }
         catch (HttpRequestException ex)
         {
-            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {ex.Message}") { Code = "upstream_unreachable" };
+            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {ex.Message}") { Code = UpstreamErrorCodes.Unreachable };
         }
         catch (IOException ex)
         {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the response: {ex.Message}") { Code = "upstream_error" };
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the response: {ex.Message}") { Code = UpstreamErrorCodes.Error };
         }
         finally
         {
@@ -78,5 +78,5 @@ public static class UpstreamHttp
 
     /// <summary>The vendor did not answer in time (<paramref name="what"/> says which limit).</summary>
     public static GatewayError Timeout(string provider, string what) =>
-        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = "upstream_timeout" };
+        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = UpstreamErrorCodes.Timeout };
 }

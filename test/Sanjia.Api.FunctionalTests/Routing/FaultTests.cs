@@ -147,6 +147,42 @@ public sealed class FaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_deployment_that_sent_retry_after_is_not_called_again_in_later_rounds_before_it_passes()
+    {
+        // a asks for 3 s; b fails without a Retry-After. The later rounds retry b after the short backoff, but must
+        // leave a alone until its Retry-After has passed (it was called again ~250 ms later before the fix).
+        _a.SetDefault(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = "3" }));
+        _b.SetDefault(FakeBehavior.Status(503, "down"));
+        await using var gw = await TwoVendors("--Sanjia:Routing:Retry:MaxAttempts=4");
+
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Single(_a.Requests);
+        Assert.Equal(3, _b.Requests.Count);
+        Assert.Equal("a/m1(429) -> b/m2(503) -> a/m1(cooling) -> b/m2(503) -> a/m1(cooling) -> b/m2(503)", response.Get("x-sanjia-route"));
+        // The client learns when the deployment that asked to wait will take requests again.
+        Assert.InRange(int.Parse(response.Get("Retry-After")!, CultureInfo.InvariantCulture), 1, 3);
+    }
+
+    [Fact]
+    public async Task When_only_the_deployment_that_sent_retry_after_is_left_the_request_waits_for_it()
+    {
+        _a.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = "1" }));
+        _b.SetDefault(FakeBehavior.Status(401, "bad key")); // the gateway's key: next deployment, never retried
+        await using var gw = await TwoVendors();
+
+        var clock = Stopwatch.StartNew();
+        using var response = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("a/m1(429) -> b/m2(401) -> a/m1(ok)", response.Get("x-sanjia-route"));
+        Assert.Equal(2, _a.Requests.Count);
+        // a and b answer at once: the only pause is the wait for a's Retry-After before calling it again.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"a was called again after {clock.Elapsed}, before its Retry-After of 1 s");
+    }
+
+    [Fact]
     public async Task A_refused_connection_falls_back()
     {
         await using var gw = await TwoVendorsAt(FakeOpenAiServer.GetUnreachableBaseUrl());

@@ -26,6 +26,8 @@ public sealed record FakeAnthropicReply
     public int CacheReadTokens { get; init; }
     public int? Status { get; init; }
     public string ErrorType { get; init; } = "api_error";
+    /// <summary>With <see cref="Status"/>: the error's message, e.g. "prompt is too long: 210000 tokens &gt; 200000 maximum".</summary>
+    public string ErrorMessage { get; init; } = "scripted failure";
     /// <summary>Cut the stream with an <c>error</c> event (overloaded) after the first text delta.</summary>
     public bool ErrorMidStream { get; init; }
 }
@@ -87,7 +89,7 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
         lock (_gate) reply = _queue.Count > 0 ? _queue.Dequeue() : new FakeAnthropicReply();
         if (reply.Status is { } s)
         {
-            await WriteErrorAsync(http, s, reply.ErrorType, "scripted failure").ConfigureAwait(false);
+            await WriteErrorAsync(http, s, reply.ErrorType, reply.ErrorMessage).ConfigureAwait(false);
             return;
         }
         using var doc = JsonDocument.Parse(body);

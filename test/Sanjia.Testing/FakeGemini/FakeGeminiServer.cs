@@ -33,6 +33,8 @@ public sealed record FakeGeminiReply
     public string ErrorStatus { get; init; } = "INTERNAL";
     /// <summary>With <see cref="Status"/>: a <c>google.rpc.RetryInfo</c> detail with this <c>retryDelay</c> (e.g. "7s"), as Google sends on 429.</summary>
     public string? RetryDelay { get; init; }
+    /// <summary>With <see cref="Status"/>: the error's message, e.g. Gemini's "The input token count (…) exceeds the maximum number of tokens allowed (…)."</summary>
+    public string ErrorMessage { get; init; } = "Scripted failure.";
     /// <summary>Cut the stream (close the connection) after the first text chunk, without a finish reason.</summary>
     public bool DropMidStream { get; init; }
 }
@@ -93,7 +95,7 @@ public sealed class FakeGeminiServer : IAsyncDisposable
             lock (_gate) reply = _queue.Count > 0 ? _queue.Dequeue() : new FakeGeminiReply();
             if (reply.Status is { } s)
             {
-                (status, googleStatus, error) = (s, reply.ErrorStatus, "Scripted failure.");
+                (status, googleStatus, error) = (s, reply.ErrorStatus, reply.ErrorMessage);
             }
         }
         lock (_gate) _requests.Add(new FakeGeminiRequest(path, query, headers, requestBody, status, error));
