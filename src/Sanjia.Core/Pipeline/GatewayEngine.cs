@@ -11,17 +11,21 @@ public sealed class GatewayEngine
     private readonly ILedger _ledger;
     private readonly TimeProvider _time;
     private readonly Routing.ResilientRouter _router;
+    private readonly Pricing.Pricer? _pricer;
     private volatile ModelRegistry _registry;
 
     /// <param name="router">The pipeline's terminal stage, which also decides embedding fallbacks.</param>
     /// <param name="configure">Stages between metering (always outermost) and the router.</param>
-    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<ChatPipelineBuilder>? configure = null)
+    /// <param name="pricer">Prices the ledger rows on the request path, so answers can carry their cost (null: no cost is reported).</param>
+    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<ChatPipelineBuilder>? configure = null,
+        Pricing.Pricer? pricer = null)
     {
         _registry = registry;
         _ledger = ledger;
         _time = time;
         _router = router;
-        var builder = new ChatPipelineBuilder().UseMetering(ledger, time);
+        _pricer = pricer;
+        var builder = new ChatPipelineBuilder().UseMetering(ledger, time, pricer);
         configure?.Invoke(builder);
         _pipeline = builder.Build(router);
     }

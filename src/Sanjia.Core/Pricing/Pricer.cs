@@ -72,6 +72,13 @@ public sealed class Pricer
         return new Cost(CostCalculator.Compute(price, usage, at ?? _time.GetUtcNow()), price.Currency);
     }
 
+    /// <summary>The cost of a usage on a deployment (unpriced without one).</summary>
+    /// <param name="at">When the request was billed (time-of-day prices); null = now.</param>
+    public Cost CostOf(Deployment? deployment, TokenUsage usage, DateTimeOffset? at = null) =>
+        deployment is not null && PriceOf(deployment) is { } price
+            ? new Cost(CostCalculator.Compute(price, usage, at ?? _time.GetUtcNow()), price.Currency)
+            : Cost.Unpriced;
+
     /// <summary>Prices a ledger entry that has none yet; the deployment id is <c>provider/model</c>.</summary>
     public LedgerEntry Price(LedgerEntry entry)
     {
