@@ -104,12 +104,15 @@ public sealed class GatewayEngine
             outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
         }
         EmbeddingBudgets?.Finish(admission, used, outcome);
+        // Priced by the deployment (an alias entry's own prices), as the budget settled it.
+        var now = _time.GetUtcNow();
+        var cost = used is not null ? _pricer?.CostOf(used, usage, now) : null;
         // Durable before the endpoint answers (see docs/decisions/0003-ledger-write-ahead-journal.md).
         await _ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = requestId,
             Attempt = Math.Max(1, attempts),
-            Timestamp = _time.GetUtcNow(),
+            Timestamp = now,
             KeyId = caller.KeyId,
             TeamId = caller.TeamId,
             Endpoint = "/v1/embeddings",
@@ -120,6 +123,8 @@ public sealed class GatewayEngine
             Status = outcome.Error is { } e ? ErrorStatus.For(e) : 200,
             ErrorCode = outcome.Error?.Code,
             LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+            Cost = cost?.Amount,
+            Currency = cost?.Currency,
         }).ConfigureAwait(false);
         return outcome;
     }
