@@ -3,6 +3,7 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Metering;
 using Sanjia.Core.Streaming;
 
 namespace Sanjia.Benchmarks;
@@ -42,7 +43,10 @@ public class StreamBenchmarks
         return events;
     }
 
-    /// <summary>The same 22 events framed for the client the way the API's SseWriter does (span copy into the body writer).</summary>
+    /// <summary>
+    /// The same 22 events framed for the client the way the API's SseWriter does (span copy into the body writer),
+    /// the usage chunk with its cost added (<see cref="UsageCost"/>, at the offset the scan found).
+    /// </summary>
     [Benchmark, BenchmarkCategory("sse stream (22 events)")]
     public int FrameSseStream()
     {
@@ -50,14 +54,33 @@ public class StreamBenchmarks
         for (var i = 0; i < 21; i++)
         {
             var chunk = i < 20 ? Payloads.ContentChunk : Payloads.UsageChunk;
-            var span = _out.GetSpan(DataPrefix.Length + chunk.Length + EventEnd.Length);
+            var usageEnd = i < 20 ? -1 : UsageChunkEnd;
+            var span = _out.GetSpan(DataPrefix.Length + chunk.Length + UsageCost.MaxAddedBytes + EventEnd.Length);
             DataPrefix.CopyTo(span);
-            chunk.CopyTo(span[DataPrefix.Length..]);
-            EventEnd.CopyTo(span[(DataPrefix.Length + chunk.Length)..]);
-            _out.Advance(DataPrefix.Length + chunk.Length + EventEnd.Length);
+            var length = usageEnd >= 0 ? UsageCost.Write(span[DataPrefix.Length..], chunk, usageEnd, Cost) : Copy(chunk, span[DataPrefix.Length..]);
+            EventEnd.CopyTo(span[(DataPrefix.Length + length)..]);
+            _out.Advance(DataPrefix.Length + length + EventEnd.Length);
         }
         _out.Write("data: [DONE]\n\n"u8);
         return _out.WrittenCount;
+    }
+
+    /// <summary>The one chunk per stream the gateway rewrites: the usage chunk framed with its cost added.</summary>
+    [Benchmark, BenchmarkCategory("write chunk")]
+    public int WriteUsageChunkCost()
+    {
+        _out.Clear();
+        UsageCost.Write(_out, Payloads.UsageChunk, UsageChunkEnd, Cost);
+        return _out.WrittenCount;
+    }
+
+    private static readonly int UsageChunkEnd = ChunkScanner.Scan(Payloads.UsageChunk, null).UsageEnd;
+    private static readonly Cost Cost = new(0.000123456m, "USD");
+
+    private static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
+    {
+        from.CopyTo(to);
+        return from.Length;
     }
 
     /// <summary>A local-model chunk written by the gateway itself.</summary>

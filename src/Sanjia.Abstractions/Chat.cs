@@ -30,6 +30,12 @@ public sealed class CompleteChatResponse(ReadOnlyMemory<byte> body, TokenUsage u
 {
     public ReadOnlyMemory<byte> Body { get; } = body;
     public TokenUsage Usage { get; } = usage;
+
+    /// <summary>
+    /// Offset of the closing brace of the body's <c>usage</c> object when the adapter already knows it (it scanned the
+    /// body), or -1 (then whoever adds the cost finds it).
+    /// </summary>
+    public int UsageEnd { get; init; } = -1;
 }
 
 /// <summary>
@@ -45,6 +51,13 @@ public abstract class StreamingChatResponse : ChatResponse
     public abstract ReadOnlyMemory<byte> Current { get; }
 
     public abstract TokenUsage Usage { get; }
+
+    /// <summary>
+    /// Offset of the closing brace of <see cref="Current"/>'s <c>usage</c> object, or -1 when the chunk carries no
+    /// usage. Set by the adapter that has already read the chunk, so the cost can be added to that one chunk without
+    /// reading it again (docs/metering.md); wrappers forward it with <see cref="Current"/>.
+    /// </summary>
+    public virtual int CurrentUsageEnd => -1;
 
     /// <summary>Time the first chunk arrived, if any did.</summary>
     public TimeSpan? TimeToFirstChunk { get; protected set; }

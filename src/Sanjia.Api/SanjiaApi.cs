@@ -40,7 +40,7 @@ public static class SanjiaApi
         var services = routes.ServiceProvider;
         var engine = services.GetRequiredService<GatewayEngine>();
         var options = services.GetRequiredService<SanjiaOptions>();
-        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes) { Pricer = services.GetService<Pricer>() };
+        var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
         var models = new ModelsEndpoints(engine);
         var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Metering;
 using Sanjia.Providers.Local.Tools;
 
 namespace Sanjia.Providers.Local;
@@ -30,6 +31,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
     private const int Ahead = 16;
     private State _state;
     private ReadOnlyMemory<byte> _current;
+    private int _usageEnd = -1;
     private readonly Channel<string> _tokens = Channel.CreateBounded<string>(new BoundedChannelOptions(Ahead)
     {
         SingleReader = true,
@@ -54,6 +56,9 @@ internal sealed class LocalChatStream : StreamingChatResponse
     }
 
     public override ReadOnlyMemory<byte> Current => _current;
+
+    /// <summary>Only the last chunk (the usage chunk) carries usage.</summary>
+    public override int CurrentUsageEnd => _state == State.Done && _includeUsage ? _usageEnd : -1;
 
     public override TokenUsage Usage => _generation.Usage;
 
@@ -135,6 +140,7 @@ internal sealed class LocalChatStream : StreamingChatResponse
 
             case State.Usage:
                 _current = OpenAiChatJson.UsageChunk(_id, _created, _model, _generation.Usage);
+                _usageEnd = UsageCost.FindUsageEnd(_current.Span);
                 _state = State.Done;
                 return true;
 

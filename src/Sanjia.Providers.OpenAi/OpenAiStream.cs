@@ -29,6 +29,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
     private TokenUsage? _reported;
     private bool _produced;
     private ReadOnlyMemory<byte> _current;
+    private int _currentUsageEnd = -1;
     private bool _done;
 
     public OpenAiStream(HttpResponseMessage response, Stream body, ChatRequest request, bool hideUsageChunk, string provider, TimeSpan idleTimeout)
@@ -42,6 +43,8 @@ internal sealed class OpenAiStream : StreamingChatResponse
     }
 
     public override ReadOnlyMemory<byte> Current => _current;
+
+    public override int CurrentUsageEnd => _currentUsageEnd;
 
     public override TokenUsage Usage => _reported ?? new TokenUsage(
         TokenCounter.CountPrompt(_request.PromptText), TokenCounter.Count(_text.ToString()), Estimated: true);
@@ -105,6 +108,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
                 }
             }
             _current = payload;
+            _currentUsageEnd = info.Usage is null ? -1 : info.UsageEnd;
             return true;
         }
     }

@@ -30,7 +30,8 @@ public abstract class TranslatingChatEndpoint<TState>(GatewayEngine engine, long
     /// <summary>The protocol's stream events, writing into <paramref name="output"/>.</summary>
     protected abstract StreamEvents CreateStream(PipeWriter output, ChatRequest request, TState state);
 
-    protected readonly record struct StreamEvents(Action Start, ChunkWriter Chunk, Action<TokenUsage> Finish, Action<GatewayError> Fail);
+    /// <param name="Finish">The stream's end: its usage, and the cost metering recorded (null when metering has no prices).</param>
+    protected readonly record struct StreamEvents(Action Start, ChunkWriter Chunk, Action<TokenUsage, Cost?> Finish, Action<GatewayError> Fail);
 
     protected async Task<(ReadOnlyMemory<byte> Body, GatewayError? Error)> ReadBodyAsync(HttpContext http) =>
         await RequestBody.ReadAsync(http, maxBodyBytes).ConfigureAwait(false);
@@ -66,20 +67,19 @@ public abstract class TranslatingChatEndpoint<TState>(GatewayEngine engine, long
                         return;
                     }
                     http.Response.ContentType = "application/json";
-                    http.Response.ContentLength = json!.Length;
-                    await http.Response.Body.WriteAsync(json, http.RequestAborted).ConfigureAwait(false);
+                    await ChatCompletionsEndpoint.WriteBodyAsync(http, json, -1, context?.Cost).ConfigureAwait(false);
                 }
                 return;
             case StreamingChatResponse stream:
                 await using (stream.ConfigureAwait(false))
                 {
-                    await StreamAsync(http, stream, request!, state!).ConfigureAwait(false);
+                    await StreamAsync(http, stream, context, request!, state!).ConfigureAwait(false);
                 }
                 return;
         }
     }
 
-    private async Task StreamAsync(HttpContext http, StreamingChatResponse stream, ChatRequest request, TState state)
+    private async Task StreamAsync(HttpContext http, StreamingChatResponse stream, ChatContext? context, ChatRequest request, TState state)
     {
         var response = http.Response;
         var output = StreamPump.BeginEventStream(response);
@@ -92,7 +92,7 @@ public abstract class TranslatingChatEndpoint<TState>(GatewayEngine engine, long
             {
                 return;
             }
-            events.Finish(stream.Usage);
+            events.Finish(stream.Usage, context?.Cost); // the stream has ended: metering has recorded its row and cost
             await response.CompleteAsync().ConfigureAwait(false); // the last events and the terminator in one write
             return;
         }

@@ -4,7 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Json;
 using Sanjia.Core.Pipeline;
-using Sanjia.Core.Pricing;
+using Sanjia.Core.Metering;
 
 namespace Sanjia.Api.OpenAi;
 
@@ -15,9 +15,6 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
 
     /// <summary>The caller's per-attempt timeout in seconds, clamped to <c>Sanjia:Routing:Timeouts</c> bounds.</summary>
     public const string TimeoutHeader = "x-sanjia-timeout";
-    /// <summary>Prices complete answers for the <c>x-sanjia-cost</c> header (streams: the final cost is in the ledger only).</summary>
-    public Pricer? Pricer { get; init; }
-
     public async Task HandleAsync(HttpContext http)
     {
         var start = engine.Time.GetTimestamp();
@@ -45,11 +42,15 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
         }
         var caller = http.Features.Get<Caller>() ?? Caller.Master;
         var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, Route, start, http.RequestAborted).ConfigureAwait(false);
-        await WriteOutcomeAsync(http, context, outcome, Pricer).ConfigureAwait(false);
+        await WriteOutcomeAsync(http, context, outcome).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the engine's answer: route headers, then the error, the JSON body or the SSE stream.</summary>
-    internal static async Task WriteOutcomeAsync(HttpContext http, ChatContext? context, ChatOutcome outcome, Pricer? pricer)
+    /// <summary>
+    /// Writes the engine's answer: route headers, then the error, the JSON body or the SSE stream. The cost metering
+    /// recorded (<see cref="ChatContext.Cost"/>) goes into the <c>x-sanjia-cost</c> headers and the body's
+    /// <c>usage</c>; a stream's usage chunk gets it in the <see cref="SseWriter"/>.
+    /// </summary>
+    internal static async Task WriteOutcomeAsync(HttpContext http, ChatContext? context, ChatOutcome outcome)
     {
         if (context is not null)
         {
@@ -62,21 +63,41 @@ public sealed class ChatCompletionsEndpoint(GatewayEngine engine, long maxBodyBy
                 return;
             case CompleteChatResponse complete:
                 http.Response.ContentType = "application/json";
-                http.Response.ContentLength = complete.Body.Length;
-                if (pricer is not null)
-                {
-                    WriteCostHeaders(http.Response, pricer.CostOf(context?.Deployment?.Provider.Name, context?.Deployment?.UpstreamModel, complete.Usage));
-                }
-                await http.Response.Body.WriteAsync(complete.Body, http.RequestAborted).ConfigureAwait(false);
+                await WriteBodyAsync(http, complete.Body, complete.UsageEnd, context?.Cost).ConfigureAwait(false);
                 await complete.DisposeAsync().ConfigureAwait(false);
                 return;
             case StreamingChatResponse stream:
                 await using (stream.ConfigureAwait(false))
                 {
-                    await SseWriter.WriteAsync(http, stream).ConfigureAwait(false);
+                    await SseWriter.WriteAsync(http, stream, context).ConfigureAwait(false);
                 }
                 return;
         }
+    }
+
+    /// <summary>
+    /// Writes a complete JSON answer; with a cost, the <c>x-sanjia-cost</c> headers and the same cost in its <c>usage</c>
+    /// object (<paramref name="usageEnd"/>: where that object closes, -1 = find it).
+    /// </summary>
+    internal static async Task WriteBodyAsync(HttpContext http, ReadOnlyMemory<byte> body, int usageEnd, Cost? cost)
+    {
+        if (cost is not { } c)
+        {
+            http.Response.ContentLength = body.Length;
+            await http.Response.Body.WriteAsync(body, http.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        WriteCostHeaders(http.Response, c);
+        if (usageEnd < 0) usageEnd = UsageCost.FindUsageEnd(body.Span);
+        if (usageEnd < 0)
+        {
+            http.Response.ContentLength = body.Length;
+            await http.Response.Body.WriteAsync(body, http.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        http.Response.ContentLength = UsageCost.Length(body.Span, usageEnd, c);
+        UsageCost.Write(http.Response.BodyWriter, body.Span, usageEnd, c);
+        await http.Response.BodyWriter.FlushAsync(http.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary><c>x-sanjia-cost</c>: the request's cost as a decimal string, or <c>unpriced</c>; plus its currency.</summary>

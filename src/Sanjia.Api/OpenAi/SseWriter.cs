@@ -2,6 +2,8 @@ using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Metering;
+using Sanjia.Core.Pipeline;
 
 namespace Sanjia.Api.OpenAi;
 
@@ -17,21 +19,16 @@ internal static class SseWriter
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
     private static readonly TimeSpan ErrorDrainDelay = TimeSpan.FromMilliseconds(100);
 
-    public static async Task WriteAsync(HttpContext http, StreamingChatResponse stream)
+    /// <param name="context">Carries the cost metering computed for the usage chunk, which is written into that chunk's <c>usage</c>.</param>
+    public static async Task WriteAsync(HttpContext http, StreamingChatResponse stream, ChatContext? context)
     {
         var response = http.Response;
         var writer = StreamPump.BeginEventStream(response);
         var ct = http.RequestAborted;
         try
         {
-            var completed = await StreamPump.PumpAsync(stream, writer, chunk =>
-            {
-                var span = writer.GetSpan(DataPrefix.Length + chunk.Length + EventEnd.Length);
-                DataPrefix.CopyTo(span);
-                chunk.CopyTo(span[DataPrefix.Length..]);
-                EventEnd.CopyTo(span[(DataPrefix.Length + chunk.Length)..]);
-                writer.Advance(DataPrefix.Length + chunk.Length + EventEnd.Length);
-            }, ct).ConfigureAwait(false);
+            var completed = await StreamPump.PumpAsync(stream, writer,
+                chunk => WriteEvent(writer, chunk, stream.CurrentUsageEnd, context?.Cost), ct).ConfigureAwait(false);
             if (!completed)
             {
                 return;
@@ -52,5 +49,27 @@ internal static class SseWriter
             await Task.Delay(ErrorDrainDelay, CancellationToken.None).ConfigureAwait(false);
             http.Abort();
         }
+    }
+
+    /// <summary>
+    /// One <c>data:</c> event, copied into the response buffer; the usage chunk (<paramref name="usageEnd"/> ≥ 0) gets
+    /// the cost in its <c>usage</c> object on the way, by the same copies (<see cref="UsageCost"/>).
+    /// </summary>
+    public static void WriteEvent(IBufferWriter<byte> writer, ReadOnlySpan<byte> chunk, int usageEnd, Cost? cost)
+    {
+        var withCost = usageEnd >= 0 && cost is not null;
+        var span = writer.GetSpan(DataPrefix.Length + chunk.Length + (withCost ? UsageCost.MaxAddedBytes : 0) + EventEnd.Length);
+        DataPrefix.CopyTo(span);
+        var length = withCost
+            ? UsageCost.Write(span[DataPrefix.Length..], chunk, usageEnd, cost!.Value)
+            : Copy(chunk, span[DataPrefix.Length..]);
+        EventEnd.CopyTo(span[(DataPrefix.Length + length)..]);
+        writer.Advance(DataPrefix.Length + length + EventEnd.Length);
+    }
+
+    private static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
+    {
+        from.CopyTo(to);
+        return from.Length;
     }
 }

@@ -86,7 +86,7 @@ public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore
         if (variant is not null) http.Response.Headers["x-sanjia-prompt-variant"] = HeaderValues.Safe(variant);
         var caller = http.Features.Get<Caller>() ?? Caller.Master;
         var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, "/v1/prompts/completions", start, http.RequestAborted).ConfigureAwait(false);
-        await ChatCompletionsEndpoint.WriteOutcomeAsync(http, context, outcome, http.RequestServices.GetService<Sanjia.Core.Pricing.Pricer>()).ConfigureAwait(false);
+        await ChatCompletionsEndpoint.WriteOutcomeAsync(http, context, outcome).ConfigureAwait(false);
     }
 
     /// <summary>Variables as text: strings as they are, numbers and booleans in invariant form.</summary>

@@ -44,6 +44,6 @@ public sealed class ResponsesEndpoint(GatewayEngine engine, long maxBodyBytes) :
     protected override StreamEvents CreateStream(PipeWriter output, ChatRequest request, ResponsesEnvelope envelope)
     {
         var events = new ResponsesStreamWriter(output, envelope);
-        return new StreamEvents(events.Start, events.Chunk, usage => events.Finish(usage, Engine.Time.GetUtcNow().ToUnixTimeSeconds()), events.Fail);
+        return new StreamEvents(events.Start, events.Chunk, (usage, cost) => events.Finish(usage, Engine.Time.GetUtcNow().ToUnixTimeSeconds(), cost), events.Fail);
     }
 }

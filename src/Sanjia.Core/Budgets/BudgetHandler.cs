@@ -80,6 +80,7 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
         private int _settled;
 
         public override ReadOnlyMemory<byte> Current => inner.Current;
+        public override int CurrentUsageEnd => inner.CurrentUsageEnd;
         public override TokenUsage Usage => inner.Usage;
         public override bool UpstreamProduced => inner.UpstreamProduced;
 

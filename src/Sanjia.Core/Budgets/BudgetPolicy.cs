@@ -92,7 +92,7 @@ public sealed class BudgetPolicy(
         {
             if (usage.Total == 0) continue;
             tokens += usage.Input + usage.Output;
-            var cost = pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage);
+            var cost = pricer.CostOf(d, usage);
             for (var i = 0; i < actual.Length; i++)
             {
                 actual[i] += cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, admission.Scopes[i].Budget.Currency, out var c) ? c : 0m;

@@ -8,6 +8,8 @@ namespace Sanjia.Core.Json;
 public struct ChunkInfo
 {
     public TokenUsage? Usage;
+    /// <summary>Offset of the closing brace of the <c>usage</c> object (where the cost is added); -1 when there is none.</summary>
+    public int UsageEnd;
     /// <summary>Entries in <c>choices</c>; -1 when absent.</summary>
     public int Choices;
     public bool IsError;
@@ -24,7 +26,7 @@ public static class ChunkScanner
     /// <param name="text">When not null, delta/message text, reasoning and tool arguments are appended (for token estimates).</param>
     public static ChunkInfo Scan(ReadOnlySpan<byte> json, StringBuilder? text)
     {
-        var info = new ChunkInfo { Choices = -1 };
+        var info = new ChunkInfo { Choices = -1, UsageEnd = -1 };
         try
         {
             var reader = new Utf8JsonReader(json);
@@ -34,7 +36,11 @@ public static class ChunkScanner
                 if (reader.ValueTextEquals("usage"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartObject) info.Usage = ReadUsage(ref reader);
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        info.Usage = ReadUsage(ref reader);
+                        info.UsageEnd = (int)reader.TokenStartIndex;
+                    }
                     else reader.Skip();
                 }
                 else if (reader.ValueTextEquals("choices"u8))

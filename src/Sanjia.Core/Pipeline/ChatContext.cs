@@ -38,6 +38,13 @@ public sealed class ChatContext(string requestId, string endpoint, ChatRequest r
     /// error). Metering writes one ledger row for each and budgets charge them; attempts that consumed nothing are not here.
     /// </summary>
     public List<ConsumedAttempt> ConsumedAttempts { get; } = [];
+
+    /// <summary>
+    /// The cost of the request's own ledger row, as metering priced it (null when metering has no prices): set when a
+    /// complete answer is recorded, and for a stream when its usage chunk passes and again when it ends. What the
+    /// client is told (<c>x-sanjia-cost</c>, <c>usage.cost</c>) comes from here, so it is what the ledger holds.
+    /// </summary>
+    public Cost? Cost { get; set; }
 }
 
 /// <summary>One failed attempt that cost tokens: its number within the request, where it went, what it used and how it failed.</summary>

@@ -11,17 +11,21 @@ public sealed class GatewayEngine
     private readonly ILedger _ledger;
     private readonly TimeProvider _time;
     private readonly Routing.ResilientRouter _router;
+    private readonly Pricing.Pricer? _pricer;
     private volatile ModelRegistry _registry;
 
     /// <param name="router">The pipeline's terminal stage, which also decides embedding fallbacks.</param>
     /// <param name="configure">Stages between metering (always outermost) and the router.</param>
-    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<ChatPipelineBuilder>? configure = null)
+    /// <param name="pricer">Prices the ledger rows on the request path, so answers can carry their cost (null: no cost is reported).</param>
+    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<ChatPipelineBuilder>? configure = null,
+        Pricing.Pricer? pricer = null)
     {
         _registry = registry;
         _ledger = ledger;
         _time = time;
         _router = router;
-        var builder = new ChatPipelineBuilder().UseMetering(ledger, time);
+        _pricer = pricer;
+        var builder = new ChatPipelineBuilder().UseMetering(ledger, time, pricer);
         configure?.Invoke(builder);
         _pipeline = builder.Build(router);
     }
@@ -100,12 +104,15 @@ public sealed class GatewayEngine
             outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
         }
         EmbeddingBudgets?.Finish(admission, used, outcome);
+        // Priced by the deployment (an alias entry's own prices), as the budget settled it.
+        var now = _time.GetUtcNow();
+        var cost = used is not null ? _pricer?.CostOf(used, usage, now) : null;
         // Durable before the endpoint answers (see docs/decisions/0003-ledger-write-ahead-journal.md).
         await _ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = requestId,
             Attempt = Math.Max(1, attempts),
-            Timestamp = _time.GetUtcNow(),
+            Timestamp = now,
             KeyId = caller.KeyId,
             TeamId = caller.TeamId,
             Endpoint = "/v1/embeddings",
@@ -116,6 +123,8 @@ public sealed class GatewayEngine
             Status = outcome.Error is { } e ? ErrorStatus.For(e) : 200,
             ErrorCode = outcome.Error?.Code,
             LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+            Cost = cost?.Amount,
+            Currency = cost?.Currency,
         }).ConfigureAwait(false);
         return outcome;
     }

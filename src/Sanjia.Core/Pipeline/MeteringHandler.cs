@@ -1,4 +1,5 @@
 using Sanjia.Abstractions;
+using Sanjia.Core.Pricing;
 
 namespace Sanjia.Core.Pipeline;
 
@@ -7,8 +8,12 @@ namespace Sanjia.Core.Pipeline;
 /// (ended, failed or abandoned by the client) for streams, with the usage counted up to that point. Before it, one
 /// entry per failed attempt that consumed upstream tokens (<see cref="ChatContext.ConsumedAttempts"/>), under the
 /// same request id with its own attempt number, deployment, usage and status; the final entry keeps its own number.
+/// With a <see cref="Pricer"/>, entries are priced here and the final entry's cost is put on
+/// <see cref="ChatContext.Cost"/>, which is what the client is told (header, <c>usage.cost</c>): for a stream, the cost
+/// is computed when its usage chunk passes, and the ledger row takes that same figure when the usage did not change
+/// after it, so the client and the ledger always agree.
 /// </summary>
-public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvider time) : DelegatingChatHandler(inner)
+public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvider time, Pricer? pricer = null) : DelegatingChatHandler(inner)
 {
     private readonly TimeProvider _time = time;
 
@@ -51,11 +56,13 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         foreach (var a in context.ConsumedAttempts)
         {
             if (ReferenceEquals(a, final)) continue;
+            var now = _time.GetUtcNow();
+            var cost = pricer?.CostOf(a.Deployment, a.Usage, now);
             await ledger.RecordDurableAsync(new LedgerEntry
             {
                 RequestId = context.RequestId,
                 Attempt = a.Attempt,
-                Timestamp = _time.GetUtcNow(),
+                Timestamp = now,
                 KeyId = context.Caller.KeyId,
                 TeamId = context.Caller.TeamId,
                 Endpoint = context.Endpoint,
@@ -63,6 +70,8 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
                 Deployment = a.Deployment.Id,
                 Provider = a.Deployment.Provider.Name,
                 Usage = a.Usage,
+                Cost = cost?.Amount,
+                Currency = cost?.Currency,
                 Status = ErrorStatus.For(a.Error),
                 ErrorCode = a.Error.Code ?? a.Error.Kind.ToString(),
                 LatencyMs = a.Latency.TotalMilliseconds,
@@ -71,18 +80,26 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         }
     }
 
-    private ValueTask Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft)
+    /// <param name="stamped">The usage and cost already sent to the client in the stream's usage chunk.</param>
+    private ValueTask Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, (TokenUsage Usage, Cost Cost)? stamped = null)
     {
         var deployment = context.Deployment;
         if (status != 200 && usage.Total == 0 && FinalAttempt(context) is { } failed)
         {
             usage = failed.Usage;
         }
+        var now = _time.GetUtcNow();
+        Cost? cost = null;
+        if (pricer is not null)
+        {
+            cost = stamped is { } s && s.Usage == usage ? s.Cost : pricer.CostOf(deployment, usage, now);
+            context.Cost = cost;
+        }
         return ledger.RecordDurableAsync(new LedgerEntry
         {
             RequestId = context.RequestId,
             Attempt = Math.Max(1, context.Attempts),
-            Timestamp = _time.GetUtcNow(),
+            Timestamp = now,
             KeyId = context.Caller.KeyId,
             TeamId = context.Caller.TeamId,
             Endpoint = context.Endpoint,
@@ -95,18 +112,31 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             LatencyMs = _time.GetElapsedTime(context.StartTimestamp).TotalMilliseconds,
             TimeToFirstTokenMs = ttft?.TotalMilliseconds,
             Stream = context.Request.Stream,
+            Cost = cost?.Amount,
+            Currency = cost?.Currency,
         });
+    }
+
+    /// <summary>The cost of the usage a stream's usage chunk carries, as the client will be told it.</summary>
+    private Cost? StampCost(ChatContext context, TokenUsage usage)
+    {
+        if (pricer is null) return null;
+        var cost = pricer.CostOf(context.Deployment, usage, _time.GetUtcNow());
+        context.Cost = cost;
+        return cost;
     }
 
     /// <summary>Passes the stream through and meters it exactly once, however it ends.</summary>
     private sealed class MeteredStream(StreamingChatResponse inner, MeteringHandler owner, ChatContext context) : StreamingChatResponse
     {
         private GatewayError? _failure;
+        private (TokenUsage Usage, Cost Cost)? _stamped;
         private TimeSpan? _ttft;
         private bool _completed;
         private int _recorded;
 
         public override ReadOnlyMemory<byte> Current => inner.Current;
+        public override int CurrentUsageEnd => inner.CurrentUsageEnd;
         public override TokenUsage Usage => inner.Usage;
 
         public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
@@ -120,10 +150,15 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
                     TimeToFirstChunk = _ttft;
                 }
                 _completed = !more;
+                if (more && inner.CurrentUsageEnd >= 0)
+                {
+                    var usage = inner.Usage;
+                    if (owner.StampCost(context, usage) is { } cost) _stamped = (usage, cost);
+                }
                 if (!more && Interlocked.Exchange(ref _recorded, 1) == 0)
                 {
                     // The stream ended: record before the caller writes the final [DONE], so it is durable first.
-                    await owner.Record(context, inner.Usage, 200, null, _ttft).ConfigureAwait(false);
+                    await owner.Record(context, inner.Usage, 200, null, _ttft, _stamped).ConfigureAwait(false);
                 }
                 return more;
             }
@@ -132,7 +167,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
                 _failure = ex.Error;
                 if (Interlocked.Exchange(ref _recorded, 1) == 0)
                 {
-                    await owner.Record(context, inner.Usage, ErrorStatus.For(ex.Error), ex.Error.Code ?? ex.Error.Kind.ToString(), _ttft).ConfigureAwait(false);
+                    await owner.Record(context, inner.Usage, ErrorStatus.For(ex.Error), ex.Error.Code ?? ex.Error.Kind.ToString(), _ttft, _stamped).ConfigureAwait(false);
                 }
                 throw;
             }
@@ -145,7 +180,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             {
                 var (status, code) = _failure is not null ? (ErrorStatus.For(_failure), _failure.Code ?? _failure.Kind.ToString())
                     : _completed ? (200, (string?)null) : (499, "client_closed_request");
-                await owner.Record(context, inner.Usage, status, code, _ttft).ConfigureAwait(false);
+                await owner.Record(context, inner.Usage, status, code, _ttft, _stamped).ConfigureAwait(false);
             }
         }
     }

@@ -6,8 +6,9 @@ namespace Sanjia.Core.Pricing;
 
 /// <summary>
 /// The one place a deployment gets its price and a usage gets its cost (ledger, response header and budgets all
-/// ask here, so they always agree). Order: config override for the deployment id, then the catalogue under the
-/// provider's name, then under its preset's name; local engines cost <see cref="MeteringOptions.LocalCompute"/> or zero.
+/// ask here, so they always agree). Order: the alias entry's own prices (<see cref="PriceOf(Deployment)"/>), then the
+/// config override for the deployment id, then the catalogue under the provider's name, then under its preset's name;
+/// local engines cost <see cref="MeteringOptions.LocalCompute"/> or zero.
 /// </summary>
 public sealed class Pricer
 {
@@ -60,7 +61,28 @@ public sealed class Pricer
         return LocalPresets.Contains(provider) || (preset is not null && LocalPresets.Contains(preset)) ? _local : null;
     }
 
-    public ModelPrice? PriceOf(Deployment deployment) => PriceOf(deployment.Provider.Name, deployment.UpstreamModel);
+    /// <summary>
+    /// A deployment's price: the alias entry's own <c>InputPricePerMillion</c>/<c>OutputPricePerMillion</c> (USD, flat)
+    /// when both are set, else the price of its <c>provider/model</c>. The entry's prices replace the rates only; the
+    /// model's limits (context window, maximum output) are kept.
+    /// </summary>
+    public ModelPrice? PriceOf(Deployment deployment)
+    {
+        var model = PriceOf(deployment.Provider.Name, deployment.UpstreamModel);
+        if (deployment.Settings is not { InputPricePerMillion: { } input, OutputPricePerMillion: { } output })
+        {
+            return model;
+        }
+        return new ModelPrice
+        {
+            Currency = "USD",
+            InputPerMTok = input,
+            OutputPerMTok = output,
+            ContextWindow = model?.ContextWindow,
+            MaxOutputTokens = model?.MaxOutputTokens,
+            Source = "deployment",
+        };
+    }
 
     /// <param name="at">When the request was billed (time-of-day prices); null = now.</param>
     public Cost CostOf(string? provider, string? model, TokenUsage usage, DateTimeOffset? at = null)
@@ -71,6 +93,13 @@ public sealed class Pricer
         }
         return new Cost(CostCalculator.Compute(price, usage, at ?? _time.GetUtcNow()), price.Currency);
     }
+
+    /// <summary>The cost of a usage on a deployment (unpriced without one).</summary>
+    /// <param name="at">When the request was billed (time-of-day prices); null = now.</param>
+    public Cost CostOf(Deployment? deployment, TokenUsage usage, DateTimeOffset? at = null) =>
+        deployment is not null && PriceOf(deployment) is { } price
+            ? new Cost(CostCalculator.Compute(price, usage, at ?? _time.GetUtcNow()), price.Currency)
+            : Cost.Unpriced;
 
     /// <summary>Prices a ledger entry that has none yet; the deployment id is <c>provider/model</c>.</summary>
     public LedgerEntry Price(LedgerEntry entry)

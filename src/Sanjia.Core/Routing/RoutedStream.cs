@@ -51,6 +51,7 @@ internal sealed class RoutedStream : StreamingChatResponse
     }
 
     public override ReadOnlyMemory<byte> Current => _inner.Current;
+    public override int CurrentUsageEnd => _inner.CurrentUsageEnd;
 
     public override TokenUsage Usage => _inner.Usage;
 

@@ -117,7 +117,7 @@ public sealed class ShadowBudget
         foreach (var (d, usage) in rows)
         {
             if (usage.Total == 0) continue;
-            var cost = _pricer.CostOf(d?.Provider.Name, d?.UpstreamModel, usage);
+            var cost = _pricer.CostOf(d, usage);
             if (cost.Amount is { } a && _currencies.TryConvert(a, cost.Currency!, Currency, out var c)) actual += c;
         }
         if (!hold.TryFinish()) return;

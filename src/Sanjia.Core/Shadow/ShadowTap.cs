@@ -217,7 +217,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
             CandidateText = text.ToString(),
             CandidateError = outcome.Error?.Message,
         };
-        if (usage.Total > 0 && _pricer?.CostOf(context?.Deployment?.Provider.Name, context?.Deployment?.UpstreamModel, usage) is { Amount: { } candidateCost } cc)
+        if (usage.Total > 0 && _pricer?.CostOf(context?.Deployment, usage) is { Amount: { } candidateCost } cc)
         {
             pair = pair with { CandidateCost = candidateCost, CandidateCurrency = cc.Currency };
         }

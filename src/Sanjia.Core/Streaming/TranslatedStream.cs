@@ -42,9 +42,12 @@ public sealed class TranslatedStream(HttpResponseMessage response, Stream body, 
     private CancellationTokenSource? _linked;
     private CancellationToken _linkedCaller;
     private ReadOnlyMemory<byte> _current;
+    private int _currentUsageEnd = -1;
     private bool _closed;
 
     public override ReadOnlyMemory<byte> Current => _current;
+
+    public override int CurrentUsageEnd => _currentUsageEnd;
 
     public override TokenUsage Usage => translator.Usage;
 
@@ -89,6 +92,9 @@ public sealed class TranslatedStream(HttpResponseMessage response, Stream body, 
         }
         TimeToFirstChunk ??= Stopwatch.GetElapsedTime(_started);
         _current = _pending.Dequeue();
+        // The translators write the usage chunk only once the upstream has finished: the chunks left after that
+        // (one or two per stream) are scanned for it, the stream's other chunks never.
+        _currentUsageEnd = translator.Finished ? Metering.UsageCost.FindUsageEnd(_current.Span) : -1;
         return true;
     }
 

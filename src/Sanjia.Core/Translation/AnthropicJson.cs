@@ -84,13 +84,15 @@ public static class AnthropicJson
     /// Anthropic usage from OpenAI usage. OpenAI's prompt_tokens include cached and cache-written tokens; Anthropic's
     /// input_tokens exclude both and report them separately.
     /// </summary>
-    public static void WriteUsage(Utf8JsonWriter w, TokenUsage usage, int cacheCreation, bool inputOnly = false)
+    /// <param name="cost">The gateway's cost extension (docs/metering.md), on the final usage only.</param>
+    public static void WriteUsage(Utf8JsonWriter w, TokenUsage usage, int cacheCreation, bool inputOnly = false, Cost? cost = null)
     {
         w.WriteStartObject("usage"u8);
         w.WriteNumber("input_tokens"u8, Math.Max(0, usage.Input - usage.CachedInput - cacheCreation));
         w.WriteNumber("cache_creation_input_tokens"u8, cacheCreation);
         w.WriteNumber("cache_read_input_tokens"u8, usage.CachedInput);
         w.WriteNumber("output_tokens"u8, inputOnly ? 0 : usage.Output);
+        if (cost is { } c) Metering.UsageCost.WriteMembers(w, c);
         w.WriteEndObject();
     }
 

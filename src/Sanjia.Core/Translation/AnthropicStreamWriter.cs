@@ -164,8 +164,11 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
         }
     }
 
-    /// <summary>Closes the open block, then <c>message_delta</c> with the stop reason and final usage, then <c>message_stop</c>.</summary>
-    public void Finish(TokenUsage streamUsage)
+    /// <summary>
+    /// Closes the open block, then <c>message_delta</c> with the stop reason and final usage (with the gateway's
+    /// <c>cost</c> extension when given), then <c>message_stop</c>.
+    /// </summary>
+    public void Finish(TokenUsage streamUsage, Cost? cost = null)
     {
         if (!_started) Start(streamUsage.Input);
         Close();
@@ -178,7 +181,7 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
             w.WriteString("stop_reason"u8, AnthropicJson.StopReason(_finishReason));
             w.WriteNull("stop_sequence"u8);
             w.WriteEndObject();
-            AnthropicJson.WriteUsage(w, usage, cacheCreation);
+            AnthropicJson.WriteUsage(w, usage, cacheCreation, cost: cost);
         });
         Write("message_stop"u8, w => w.WriteString("type"u8, "message_stop"u8));
     }

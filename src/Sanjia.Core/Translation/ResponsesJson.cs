@@ -71,7 +71,7 @@ public static class ResponsesJson
 
     /// <summary>A whole Response object: the envelope echoing the request, the output items, usage and status.</summary>
     public static void WriteResponse(Utf8JsonWriter w, ResponsesEnvelope e, string status, IReadOnlyList<ResponsesOutputItem> output,
-        OpenAiUsage? usage, string? incompleteReason = null, GatewayError? error = null, long? completedAt = null)
+        OpenAiUsage? usage, string? incompleteReason = null, GatewayError? error = null, long? completedAt = null, Cost? cost = null)
     {
         var r = e.Request;
         w.WriteStartObject();
@@ -141,7 +141,7 @@ public static class ResponsesJson
         w.WriteEndArray();
         w.WriteNumber("top_p"u8, r.TopP ?? 1);
         w.WriteString("truncation"u8, "disabled"u8);
-        if (usage is not null) WriteUsage(w, usage); // the spec has no null usage: absent until known
+        if (usage is not null) WriteUsage(w, usage, cost); // the spec has no null usage: absent until known
         if (r.User is not null) w.WriteString("user"u8, r.User);
         w.WritePropertyName("metadata"u8);
         if (r.Metadata is { ValueKind: JsonValueKind.Object } metadata) metadata.WriteTo(w); else w.WriteRawValue("{}"u8);
@@ -219,7 +219,8 @@ public static class ResponsesJson
     }
 
     /// <summary>Responses usage from Chat usage: input includes cached tokens in both; cache writes and reasoning kept.</summary>
-    public static void WriteUsage(Utf8JsonWriter w, OpenAiUsage u)
+    /// <param name="cost">The gateway's cost extension (docs/metering.md), on the final usage only.</param>
+    public static void WriteUsage(Utf8JsonWriter w, OpenAiUsage u, Cost? cost = null)
     {
         w.WriteStartObject("usage"u8);
         w.WriteNumber("input_tokens"u8, u.PromptTokens);
@@ -232,6 +233,7 @@ public static class ResponsesJson
         w.WriteNumber("reasoning_tokens"u8, u.CompletionDetails?.ReasoningTokens ?? 0);
         w.WriteEndObject();
         w.WriteNumber("total_tokens"u8, u.PromptTokens + u.CompletionTokens);
+        if (cost is { } c) Metering.UsageCost.WriteMembers(w, c);
         w.WriteEndObject();
     }
 

@@ -125,14 +125,15 @@ public sealed class ResponsesStreamWriter(IBufferWriter<byte> output, ResponsesE
     }
 
     /// <summary>Closes the open item, then <c>response.completed</c> (or <c>response.incomplete</c>) with the whole response.</summary>
-    public void Finish(TokenUsage streamUsage, long completedAt)
+    /// <param name="cost">The gateway's cost extension for <c>response.usage</c> (docs/metering.md).</param>
+    public void Finish(TokenUsage streamUsage, long completedAt, Cost? cost = null)
     {
         if (!_started) Start();
         Close();
         var usage = _usage ?? ResponsesJson.FromTokens(streamUsage);
         var (status, reason) = ResponsesJson.Status(_finishReason);
         Write(status == "completed" ? "response.completed" : "response.incomplete",
-            w => WholeResponse(w, status, usage, reason, completedAt: status == "completed" ? completedAt : null));
+            w => WholeResponse(w, status, usage, reason, completedAt: status == "completed" ? completedAt : null, cost: cost));
     }
 
     /// <summary><c>response.failed</c> with what was produced so far: how a failure after the stream began is reported.</summary>
@@ -143,10 +144,10 @@ public sealed class ResponsesStreamWriter(IBufferWriter<byte> output, ResponsesE
         Write("response.failed", w => WholeResponse(w, "failed", _usage, error: error));
     }
 
-    private void WholeResponse(Utf8JsonWriter w, string status, OpenAiUsage? usage, string? reason = null, GatewayError? error = null, long? completedAt = null)
+    private void WholeResponse(Utf8JsonWriter w, string status, OpenAiUsage? usage, string? reason = null, GatewayError? error = null, long? completedAt = null, Cost? cost = null)
     {
         w.WritePropertyName("response"u8);
-        ResponsesJson.WriteResponse(w, envelope, status, _items, usage, reason, error, completedAt);
+        ResponsesJson.WriteResponse(w, envelope, status, _items, usage, reason, error, completedAt, cost);
     }
 
     private ResponsesOutputItem Open(ResponsesOutputItem.ItemKind kind, string prefix)

@@ -90,7 +90,8 @@ public static class GatewayApp
                 // Taps (shadow copies, body log) see what the caller got; budgets refuse before any upstream call.
                 pipeline.UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>());
                 pipeline.UseBudgets(sp.GetRequiredService<BudgetPolicy>());
-            })
+            },
+            sp.GetRequiredService<Pricer>())
         {
             EmbeddingBudgets = new EmbeddingBudgetGuard(sp.GetRequiredService<BudgetPolicy>()),
         });

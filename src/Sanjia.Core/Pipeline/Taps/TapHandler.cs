@@ -62,6 +62,7 @@ public sealed class TapHandler(ChatHandler inner, IReadOnlyList<IChatTap> taps, 
         private int _published;
 
         public override ReadOnlyMemory<byte> Current => inner.Current;
+        public override int CurrentUsageEnd => inner.CurrentUsageEnd;
         public override TokenUsage Usage => inner.Usage;
 
         public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
