@@ -14,6 +14,7 @@ public static class ErrorStatus
         GatewayErrorKind.UpstreamRejected => error.UpstreamStatus is >= 400 and < 500 ? error.UpstreamStatus.Value : 400,
         GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => 502,
         GatewayErrorKind.UpstreamTimeout => 504,
+        GatewayErrorKind.Unavailable => 503,
         _ => 500,
     };
 }
