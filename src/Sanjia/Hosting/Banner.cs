@@ -40,9 +40,9 @@ internal static class Banner
         if (!engine.Registry.List().Any(m => m.Kind == ModelKind.Chat))
         {
             var options = app.Services.GetRequiredService<SanjiaOptions>();
-            output.WriteLine("  (no chat model yet) To get one, download a GGUF into the models folder:");
-            output.WriteLine($"    sanjia models pull Qwen/Qwen2.5-0.5B-Instruct-GGUF qwen2.5-0.5b-instruct-q4_k_m.gguf --dir {options.ModelsDir}");
-            output.WriteLine("  or set a vendor key such as DEEPSEEK_API_KEY or OPENAI_API_KEY, and restart.");
+            output.WriteLine("  (no chat model yet) To get one, download a GGUF into the models folder (served at once, no restart):");
+            output.WriteLine($"    sanjia models pull Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M --dir {options.ModelsDir}");
+            output.WriteLine("  or set a vendor key such as DEEPSEEK_API_KEY or OPENAI_API_KEY and restart.");
         }
         output.WriteLine();
         if (key.Generated && interactive)
