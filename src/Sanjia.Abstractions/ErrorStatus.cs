@@ -15,6 +15,7 @@ public static class ErrorStatus
         GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => 502,
         GatewayErrorKind.UpstreamTimeout => 504,
         GatewayErrorKind.UpstreamOverloaded => 503,
+        GatewayErrorKind.Unavailable => 503,
         _ => 500,
     };
 

@@ -23,6 +23,8 @@ public enum GatewayErrorKind
     UpstreamFailed,
     UpstreamUnreachable,
     UpstreamTimeout,
+    /// <summary>The gateway itself cannot serve now (it is shutting down).</summary>
+    Unavailable,
     Internal,
 }
 

@@ -60,6 +60,7 @@ public static class SanjiaApi
             AdminEndpoints.Map(routes);
         }
         MapPromptsAndMigration(routes, services, engine, options);
+        routes.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
         routes.MapFallback(http => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,

@@ -1,32 +1,18 @@
-using Sanjia.Core.Configuration;
+using Sanjia.Cli;
 using Sanjia.Hosting;
 
-// sanjia [serve] [--port N] [--host H] [--model PATH]... [--models-dir DIR] [--data DIR] [--config FILE]
-// sanjia models pull|list ...
-if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+// sanjia [serve] [options] | models ... | compare ... | prices import ... | --help | --version (see SanjiaCli, docs/cli.md)
+int? exit;
+using (var cts = new CancellationTokenSource())
 {
-    Console.WriteLine("""
-        Usage:
-          sanjia [serve] [--port 4000] [--host 127.0.0.1] [--model PATH]... [--models-dir models] [--data data] [--config FILE]
-          sanjia models pull <hf-repo> <file> [--revision main] [--dir models] [--sha256 HEX]
-          sanjia models list [--dir models]
-          sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY] [--out DIR]
-          sanjia prices import <genai-prices data.json> [--data data] [--out FILE]
-        Any setting can also be given as --Sanjia:Key=value, as an environment variable Sanjia__Key, or in sanjia.json.
-        """);
-    return 0;
+    ConsoleCancelEventHandler cancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+    Console.CancelKeyPress += cancel;
+    exit = await SanjiaCli.RunCommandAsync(args, Console.Out, Console.Error, cts.Token);
+    Console.CancelKeyPress -= cancel;
 }
-if (args.Length > 0 && args[0] == "prices")
+if (exit is { } code)
 {
-    return Sanjia.Cli.PricesCommand.Run(args[1..], Console.Out, Console.Error);
-}
-if (args.Length > 0 && args[0] is "models" or "compare")
-{
-    using var cts = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-    return args[0] == "models"
-        ? await Sanjia.Cli.ModelsCommand.RunAsync(args[1..], cts.Token)
-        : await Sanjia.Cli.CompareCommand.RunAsync(args[1..], cts.Token);
+    return code;
 }
 
 // Complete socket operations on the epoll thread rather than queueing them to the thread pool: a gateway's work
@@ -38,22 +24,4 @@ if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
     Environment.SetEnvironmentVariable(InlineCompletions, "1");
 }
 
-WebApplication app;
-try
-{
-    app = GatewayApp.Build(args);
-}
-catch (ConfigurationException ex)
-{
-    Console.Error.WriteLine(ex.Message);
-    return 1;
-}
-catch (ArgumentException ex)
-{
-    Console.Error.WriteLine(ex.Message);
-    return 2;
-}
-await app.StartAsync();
-Banner.Print(app, Console.Out);
-await app.WaitForShutdownAsync();
-return 0;
+return await GatewayRun.RunAsync(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);

@@ -15,6 +15,7 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
     /// <summary>The only routes served without a key.</summary>
     public static readonly IReadOnlySet<string> AnonymousPaths = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
+        "/", // what this server is and where to go next (RootEndpoint)
         "/health/live",
         "/health/ready",
     };

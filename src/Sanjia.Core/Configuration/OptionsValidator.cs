@@ -7,13 +7,12 @@ public static class OptionsValidator
 
     public static void Validate(SanjiaOptions o, ConfigErrors errors)
     {
-        foreach (var url in o.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        ListenAddresses.Validate(o.Urls, errors);
+        if (!(o.ShutdownDrainSeconds >= 0) || double.IsInfinity(o.ShutdownDrainSeconds))
         {
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || (u.Scheme != "http" && u.Scheme != "https"))
-            {
-                errors.Add($"{P}:Urls", $"'{url}' is not an absolute http(s) URL.");
-            }
+            errors.Add($"{P}:ShutdownDrainSeconds", "must be a number of seconds, 0 or more.");
         }
+        ValidateForwardedHeaders(o.ForwardedHeaders, errors);
         if (string.IsNullOrWhiteSpace(o.DataDir))
         {
             errors.Add($"{P}:DataDir", "must not be empty.");
@@ -97,5 +96,27 @@ public static class OptionsValidator
         if (t.ConnectSeconds <= 0) errors.Add($"{path}:ConnectSeconds", "must be positive.");
         if (t.RequestSeconds <= 0) errors.Add($"{path}:RequestSeconds", "must be positive.");
         if (t.StreamIdleSeconds <= 0) errors.Add($"{path}:StreamIdleSeconds", "must be positive.");
+    }
+
+    private static void ValidateForwardedHeaders(ForwardedHeadersSettings f, ConfigErrors errors)
+    {
+        for (var i = 0; i < f.KnownProxies.Count; i++)
+        {
+            if (!System.Net.IPAddress.TryParse(f.KnownProxies[i], out _))
+            {
+                errors.Add($"{P}:ForwardedHeaders:KnownProxies:{i}", $"'{f.KnownProxies[i]}' is not an IP address.");
+            }
+        }
+        for (var i = 0; i < f.KnownNetworks.Count; i++)
+        {
+            if (!System.Net.IPNetwork.TryParse(f.KnownNetworks[i], out _))
+            {
+                errors.Add($"{P}:ForwardedHeaders:KnownNetworks:{i}", $"'{f.KnownNetworks[i]}' is not a network in CIDR notation, e.g. 10.0.0.0/8.");
+            }
+        }
+        if (f.ForwardLimit < 1)
+        {
+            errors.Add($"{P}:ForwardedHeaders:ForwardLimit", "must be at least 1.");
+        }
     }
 }

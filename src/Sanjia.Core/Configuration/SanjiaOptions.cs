@@ -33,6 +33,18 @@ public sealed class SanjiaOptions
     /// <summary>Run request code on Kestrel's I/O threads (fewer thread hand-offs). Turn off if a custom stage blocks.</summary>
     public bool InlineScheduling { get; set; } = true;
 
+    /// <summary>
+    /// After SIGTERM (or Ctrl-C), seconds that requests in flight get to finish; streams still open then end with the
+    /// protocol's error event and their ledger row. Keep it below the supervisor's stop grace (docs/deployment.md).
+    /// </summary>
+    public double ShutdownDrainSeconds { get; set; } = 20;
+
+    /// <summary>Warn at start when listening on an address other machines can reach (off in the container image).</summary>
+    public bool NetworkWarning { get; set; } = true;
+
+    /// <summary>Trust <c>X-Forwarded-*</c> from a reverse proxy (off by default: a client could forge them).</summary>
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Model aliases: the name clients send, mapped to deployments tried in order.</summary>
@@ -158,4 +170,19 @@ public sealed class LocalOptions
 
     /// <summary>Template used when a model's metadata has none: <c>chatml</c> or <c>plain</c>.</summary>
     public string FallbackTemplate { get; set; } = "chatml";
+}
+
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>Apply <c>X-Forwarded-For</c>, <c>-Proto</c> and <c>-Host</c> from the proxies below.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>IP addresses of the proxies whose headers are trusted; with none here or in <see cref="KnownNetworks"/>, loopback.</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks (CIDR, e.g. <c>10.0.0.0/8</c>) whose proxies are trusted.</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+
+    /// <summary>Proxies in front of the gateway whose entries are read, nearest first.</summary>
+    public int ForwardLimit { get; set; } = 1;
 }

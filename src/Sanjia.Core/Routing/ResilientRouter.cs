@@ -29,6 +29,8 @@ public sealed partial class ResilientRouter(
     /// <summary>The routing options in force (they change on reload).</summary>
     public RoutingOptions Options => settings.Current;
 
+    internal CancellationToken DrainExpired => settings.DrainExpired;
+
     public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
     {
         var options = settings.Current;
@@ -289,6 +291,11 @@ public sealed partial class ResilientRouter(
 
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Request {RequestId}: {Deployment} failed ({Error}), trying the next deployment")]
     private static partial void LogFallingBack(ILogger logger, string requestId, string deployment, string error);
+
+    internal void OnStreamEndedByShutdown(DeploymentState state) => LogStreamEndedByShutdown(logger, state.Id);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "A stream from {Deployment} was ended by the shutdown: the drain time is over")]
+    private static partial void LogStreamEndedByShutdown(ILogger logger, string deployment);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Circuit breaker opened for {Deployment} after {Failures} consecutive failures")]
     private static partial void LogBreakerOpened(ILogger logger, string deployment, int failures);

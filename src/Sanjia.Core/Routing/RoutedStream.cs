@@ -70,7 +70,7 @@ internal sealed class RoutedStream : StreamingChatResponse
         {
             _linked?.Dispose();
             _idle ??= new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller, _idle.Token, _total?.Token ?? CancellationToken.None);
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller, _idle.Token, _total?.Token ?? CancellationToken.None, _router.DrainExpired);
             _linkedCaller = caller;
         }
         _idle!.CancelAfter(_timeouts.StreamIdle);
@@ -80,6 +80,15 @@ internal sealed class RoutedStream : StreamingChatResponse
             _idle.CancelAfter(Timeout.InfiniteTimeSpan);
             _ended = !more;
             return more;
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested && _router.DrainExpired.IsCancellationRequested)
+        {
+            // Not the deployment's fault: no health penalty.
+            _ended = true;
+            _router.OnStreamEndedByShutdown(_state);
+            throw new GatewayException(new GatewayError(GatewayErrorKind.Unavailable,
+                "The gateway is shutting down and its drain time is over; this stream ended before its answer was complete. Retry the request.")
+            { Code = "server_shutting_down" });
         }
         catch (OperationCanceledException) when (!caller.IsCancellationRequested)
         {

@@ -1,3 +1,4 @@
+using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 
 namespace Sanjia.Core.Routing;
@@ -12,4 +13,10 @@ public sealed class RoutingSettings(RoutingOptions initial)
         get => _current;
         set => _current = value;
     }
+
+    /// <summary>
+    /// Cancelled when the shutdown drain time is over: every stream still open then ends with a
+    /// <see cref="GatewayErrorKind.Unavailable"/> error (its error event and ledger row) instead of a cut connection.
+    /// </summary>
+    public CancellationToken DrainExpired { get; set; }
 }

@@ -1,3 +1,4 @@
+using Sanjia.Core.Configuration;
 using Sanjia.Core.Pricing;
 using Sanjia.Hosting;
 
@@ -6,25 +7,61 @@ namespace Sanjia.Cli;
 /// <summary><c>sanjia prices import PATH [--data DIR] [--out FILE]</c>: genai-prices data → the gateway's price file.</summary>
 internal static class PricesCommand
 {
+    // Within 80 columns (see SanjiaCli).
+    private const string Usage = """
+        Usage: sanjia prices import <data.json> [--data DIR] [--out FILE]
+
+        Converts a genai-prices data file (github.com/pydantic/genai-prices) into
+        the gateway's price file, read at start-up (Sanjia:Metering:PricesFile);
+        configured Sanjia:Metering:Prices still win.
+
+        Options:
+          --data DIR   The gateway's data folder (default: data).
+          --out FILE   Write here instead of <data>/prices.json.
+          -h, --help   Show this help.
+        """;
+
+    private static readonly string[] Options = ["--data", "--out", "--help"];
+
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        if (args.Length < 2 || args[0] != "import")
+        if (args.Any(a => a is "--help" or "-h" or "help"))
         {
-            error.WriteLine("Usage: sanjia prices import <genai-prices data.json> [--data DIR] [--out FILE]");
+            output.Write(Usage);
+            return 0;
+        }
+        if (args.Length == 0 || args[0] != "import")
+        {
+            error.WriteLine(args.Length == 0
+                ? "sanjia prices: missing subcommand 'import'."
+                : $"sanjia prices: unknown subcommand '{args[0]}'.{(Spelling.Closest(args[0], ["import"]) is { } s ? $" Did you mean '{s}'?" : "")}");
+            error.WriteLine("Usage: sanjia prices import <data.json> [--data DIR] [--out FILE]");
             return 2;
         }
-        var source = args[1];
-        string? data = null, outFile = null;
-        for (var i = 2; i < args.Length; i++)
+        string? source = null, data = null, outFile = null;
+        for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--data" when i + 1 < args.Length: data = args[++i]; break;
                 case "--out" when i + 1 < args.Length: outFile = args[++i]; break;
+                case "--data" or "--out":
+                    error.WriteLine($"sanjia prices: '{args[i]}' needs a value.");
+                    return 2;
+                case var a when a.StartsWith('-'):
+                    error.WriteLine($"sanjia prices: unknown option '{a}'.{(Spelling.Closest(a, Options) is { } o ? $" Did you mean '{o}'?" : "")}");
+                    return 2;
+                case var a when source is null: source = a; break;
                 default:
-                    error.WriteLine($"Unknown or incomplete option '{args[i]}'.");
+                    error.WriteLine($"sanjia prices: unexpected argument '{args[i]}'; give one data file.");
                     return 2;
             }
+        }
+        if (source is null)
+        {
+            error.WriteLine("sanjia prices: missing the genai-prices data file.");
+            error.WriteLine("Usage: sanjia prices import <data.json> [--data DIR] [--out FILE]");
+            return 2;
         }
         if (!File.Exists(source))
         {

@@ -81,17 +81,19 @@ public sealed partial class ConfigReloader(
 
     private List<string> Reload()
     {
-        var options = new SanjiaOptions();
+        var errors = new ConfigErrors();
+        SanjiaOptions? options;
         try
         {
-            readConfiguration().GetSection(SanjiaOptions.Section).Bind(options);
+            // Unknown keys and values of the wrong type are refused with their path, as at start-up.
+            options = ConfigShape.Bind(readConfiguration(), errors);
         }
         catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FormatException or IOException)
         {
-            // Binding names the key ("...at 'Sanjia:Models:x:Deployments:0:Weight'..."); a JSON error names the file and line.
+            // A JSON error names the file and line.
             return [ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message];
         }
-        var errors = new ConfigErrors();
+        if (options is null) return [.. errors.Errors];
         OptionsValidator.Validate(options, errors);
         RoutingValidator.Validate(options, strategies.Names, errors);
         if (errors.Any) return [.. errors.Errors];

@@ -24,18 +24,26 @@ namespace Sanjia.Hosting;
 /// <summary>The composition root: configuration → validated options → providers → engine → HTTP.</summary>
 public static class GatewayApp
 {
-    /// <summary>Builds the gateway. Throws <see cref="ConfigurationException"/> naming every bad setting's path.</summary>
+    /// <summary>
+    /// Builds the gateway. Throws <see cref="ConfigurationException"/> naming every bad setting's path (and the fix),
+    /// or <see cref="UsageException"/> for a command line that cannot be run: start-up problems are values for the
+    /// caller to print in a line or two, never stack traces.
+    /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = CommandLine.ToConfigArgs(args) });
-        var configFiles = ConfigFiles(args, builder.Environment.ContentRootPath);
-        AddSources(builder.Configuration, args, configFiles);
+        var configArgs = CommandLine.ToConfigArgs(args);
+        var configFiles = ConfigFiles(args);
+        var builder = ReadingJson(null, () => WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = configArgs }));
+        ReadingJson(configFiles, () => AddSources(builder.Configuration, args, configFiles));
         configure?.Invoke(builder);
 
-        var options = new SanjiaOptions();
-        builder.Configuration.GetSection(SanjiaOptions.Section).Bind(options);
         var errors = new ConfigErrors();
+        var options = ConfigShape.Bind(builder.Configuration, errors);
+        errors.ThrowIfAny();
+        var urls = EffectiveUrls(builder.Configuration, options!);
+        options!.Urls = urls;
         OptionsValidator.Validate(options, errors);
+        StartupChecks.Validate(options, builder.Configuration, errors);
         errors.ThrowIfAny();
 
         builder.Logging.ClearProviders();
@@ -45,8 +53,18 @@ public static class GatewayApp
         // Critical; nothing reads them (the gateway logs its own events), and they allocated ~0.9 KB per request.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // A failed start (a port in use) is printed by GatewayRun in two lines; the host would log it again with its
+        // stack trace. Only until the host has started: later host errors (a faulted background service) are logged.
+        var started = false;
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => started && level >= LogLevel.Warning);
 
         builder.WebHost.UseUrls(options.Urls);
+        if (ListenAddresses.Split(options.Urls).Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
+        {
+            // The slim builder leaves HTTPS out; this reads Kestrel:Certificates:Default (docs/deployment.md).
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = ShutdownDrain.ShutdownTimeout(options));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + RequestBody.DrainAllowance;
@@ -100,26 +118,91 @@ public static class GatewayApp
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         services.AddSingleton<IRegistryReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         services.AddSanjiaPromptLibrary(options);
+        services.AddSingleton<ShutdownDrain>();
+        services.AddSingleton(new Api.Health.GatewayInfo(Cli.SanjiaCli.Version));
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => started = true);
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.
         _ = app.Services.GetRequiredService<GatewayEngine>();
         _ = app.Services.GetRequiredService<MasterKey>();
         MeteringSetup.Start(app.Services);
+        _ = app.Services.GetRequiredService<ShutdownDrain>();
+        if (options.ForwardedHeaders.Enabled)
+        {
+            app.UseForwardedHeaders(ProxySettings.For(options.ForwardedHeaders));
+        }
         app.UseSanjiaApi();
         app.MapSanjiaApi();
         return app;
     }
 
     /// <summary>The JSON files configuration is read from: <c>sanjia.json</c> (optional) and the <c>--config</c> file.</summary>
-    private static List<string> ConfigFiles(string[] args, string contentRoot)
+    private static List<string> ConfigFiles(string[] args)
     {
-        var files = new List<string> { Path.Combine(contentRoot, "sanjia.json") };
+        // The working directory, as the README says (the slim builder's content root is the same by default).
+        var files = new List<string> { Path.GetFullPath("sanjia.json") };
         if (CommandLine.ConfigFile(args) is { } file)
         {
+            if (!File.Exists(file))
+            {
+                throw new ConfigurationException([$"--config: the file '{file}' does not exist (working directory: {Environment.CurrentDirectory})."]);
+            }
             files.Add(Path.GetFullPath(file));
         }
         return files;
+    }
+
+    /// <summary>A JSON file that does not parse: its name, line and position, without the parser's stack.</summary>
+    private static T ReadingJson<T>(List<string>? files, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidDataException ex) when (JsonError(ex) is { } json)
+        {
+            var file = files?.FirstOrDefault(f => ex.Message.Contains(f, StringComparison.Ordinal))
+                ?? System.Text.RegularExpressions.Regex.Match(ex.Message, "'([^']+)'").Groups[1].Value;
+            throw new ConfigurationException([$"{file}: not valid JSON ({Where(json)}). Fix the file; a trailing comma or a missing quote is the usual cause."]);
+        }
+
+        static System.Text.Json.JsonException? JsonError(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                if (e is System.Text.Json.JsonException json) return json;
+            }
+            return null;
+        }
+
+        static string Where(System.Text.Json.JsonException json) => json.LineNumber is { } line
+            ? $"line {line + 1}, position {json.BytePositionInLine + 1}"
+            : json.Message;
+    }
+
+    private static void ReadingJson(List<string> files, Action read) => ReadingJson(files, () => { read(); return 0; });
+
+    /// <summary>
+    /// <c>Sanjia:Urls</c> when set; otherwise ASP.NET Core's own <c>ASPNETCORE_URLS</c> or <c>ASPNETCORE_HTTP_PORTS</c>
+    /// (every interface, as the official container images mean it: they set <c>ASPNETCORE_HTTP_PORTS=8080</c>);
+    /// otherwise the loopback default.
+    /// </summary>
+    private static string EffectiveUrls(IConfiguration configuration, SanjiaOptions options)
+    {
+        if (configuration[$"{SanjiaOptions.Section}:Urls"] is { Length: > 0 })
+        {
+            return options.Urls;
+        }
+        if (configuration["urls"] is { Length: > 0 } urls)
+        {
+            return urls;
+        }
+        if (configuration["http_ports"] is { Length: > 0 } ports)
+        {
+            return string.Join(';', ports.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => $"http://*:{p}"));
+        }
+        return options.Urls;
     }
 
     /// <summary>The configuration sources, lowest precedence first; also used to re-read them on a reload.</summary>

@@ -20,7 +20,10 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
 
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
-    public static GatewayProcess Start(string workingDirectory, params string[] args)
+    public static GatewayProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, args);
+
+    /// <param name="environment">Extra environment variables for the process.</param>
+    public static GatewayProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -35,6 +38,10 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         foreach (var key in info.Environment.Keys.Where(k => k.EndsWith("_API_KEY", StringComparison.Ordinal) || k.EndsWith("_API_PASSWORD", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(key);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
         var gp = new GatewayProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
         gp._process.OutputDataReceived += (_, e) => gp.OnLine(e.Data);
@@ -63,6 +70,13 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     {
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         return _process.ExitCode;
+    }
+
+    /// <summary>Sends SIGTERM, as systemd, Docker and Kubernetes do to stop a service.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 
     public async ValueTask DisposeAsync()
