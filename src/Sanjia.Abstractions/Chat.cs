@@ -77,3 +77,14 @@ public interface IChatBackend
 
     ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A chat backend that can count a request's prompt tokens exactly as its generation would (local models: their own
+/// tokenizer over the templated prompt), so <c>count_tokens</c> agrees with the usage the answer reports. Backends
+/// without it are estimated (docs/protocols.md, "count_tokens").
+/// </summary>
+public interface IPromptTokenCounter
+{
+    /// <summary>The prompt tokens, or an error for a request the backend would refuse; null when it cannot count this one.</summary>
+    ValueTask<(int? Tokens, GatewayError? Error)> CountPromptTokensAsync(ChatCall call, CancellationToken cancellationToken);
+}

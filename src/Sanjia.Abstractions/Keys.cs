@@ -23,6 +23,51 @@ public sealed record VirtualKey
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? RevokedAt { get; init; }
+    /// <summary>From this moment the key is refused with <c>key_expired</c>; null = never (docs/decisions/0004-key-model.md).</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+    /// <summary>What the key may reach besides the model routes (<see cref="KeyScopes"/>); empty = models only.</summary>
+    public IReadOnlyList<string> Scopes
+    {
+        get => _scopes;
+        // A record stored before scopes existed has none: the JSON source generator sets a missing init-only
+        // property to null, which must read as "no scopes", never as a null list.
+        init => _scopes = value ?? [];
+    }
+
+    private readonly IReadOnlyList<string> _scopes = [];
+
+    public bool HasScope(string scope)
+    {
+        foreach (var s in Scopes)
+        {
+            if (string.Equals(s, scope, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether the key may call a model id as the client sends it (alias or <c>provider/model</c>).</summary>
+    public bool MayUse(string modelId)
+    {
+        if (AllowedModels.Count == 0) return true;
+        foreach (var m in AllowedModels)
+        {
+            if (string.Equals(m, modelId, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+}
+
+/// <summary>The scopes a virtual key can hold (docs/decisions/0004-key-model.md); they only ever add rights.</summary>
+public static class KeyScopes
+{
+    /// <summary>The whole admin API.</summary>
+    public const string Admin = "admin";
+    /// <summary>The admin API's GET routes only.</summary>
+    public const string AdminRead = "admin:read";
+    /// <summary>Marks the key's traffic as evaluation (compare runs), kept apart from production health.</summary>
+    public const string Evaluation = "evaluation";
+
+    public static readonly IReadOnlyList<string> All = [Admin, AdminRead, Evaluation];
 }
 
 public sealed record Team

@@ -12,6 +12,7 @@ using Sanjia.Api.OpenAi;
 using Sanjia.Api.Responses;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
+using Sanjia.Core.Keys;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Prompts;
 using Sanjia.Api.Prompts;
@@ -42,7 +43,7 @@ public static class SanjiaApi
         var options = services.GetRequiredService<SanjiaOptions>();
         var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
-        var models = new ModelsEndpoints(engine);
+        var models = new ModelsEndpoints(engine, services.GetRequiredService<VirtualKeyCache>(), services.GetService<Pricer>());
         var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);
         var responses = new ResponsesEndpoint(engine, options.MaxRequestBodyBytes);
         var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());

@@ -10,7 +10,7 @@ namespace Sanjia.Providers.Local;
 /// The chat side of the <c>local</c> provider: picks the model, rejects what a plain llama.cpp generation cannot
 /// honour (naming the field), reads the offered tools (see Tools/), and hands the rest to the model.
 /// </summary>
-internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : IChatBackend
+internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : IChatBackend, IPromptTokenCounter
 {
     private readonly FrozenDictionary<string, LocalChatModel> _models = models.ToFrozenDictionary(m => m.Name, StringComparer.OrdinalIgnoreCase);
 
@@ -18,9 +18,22 @@ internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : ICh
 
     public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
     {
+        var (model, request, tools, error) = Read(call);
+        return error ?? await model!.ChatAsync(call, request!, tools, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Exactly the prompt a generation would evaluate: same template, tools and tokenizer.</summary>
+    public async ValueTask<(int? Tokens, GatewayError? Error)> CountPromptTokensAsync(ChatCall call, CancellationToken cancellationToken)
+    {
+        var (model, request, tools, error) = Read(call);
+        return error is not null ? (null, error) : await model!.CountPromptTokensAsync(request!, tools, cancellationToken).ConfigureAwait(false);
+    }
+
+    private (LocalChatModel? Model, ChatRequestDto? Request, ToolSet? Tools, GatewayError? Error) Read(ChatCall call)
+    {
         if (!_models.TryGetValue(call.UpstreamModel, out var model))
         {
-            return GatewayError.ModelNotFound(call.Request.Model);
+            return (null, null, null, GatewayError.ModelNotFound(call.Request.Model));
         }
 
         ChatRequestDto? request;
@@ -34,18 +47,14 @@ internal sealed class LocalChatBackend(IEnumerable<LocalChatModel> models) : ICh
         }
         if (request is null)
         {
-            return GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json");
+            return (null, null, null, GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json"));
         }
         if (Unsupported(call.Request, request) is { } error)
         {
-            return error;
+            return (null, null, null, error);
         }
         var tools = ToolSet.From(request.Tools, request.ToolChoice, out var toolError);
-        if (toolError is not null)
-        {
-            return toolError;
-        }
-        return await model.ChatAsync(call, request, tools, cancellationToken).ConfigureAwait(false);
+        return toolError is not null ? (null, null, null, toolError) : (model, request, tools, null);
     }
 
     private GatewayError? Unsupported(ChatRequest call, ChatRequestDto request)

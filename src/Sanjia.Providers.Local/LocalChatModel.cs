@@ -159,6 +159,30 @@ internal sealed class LocalChatModel
         }
     }
 
+    /// <summary>The prompt tokens a generation of this request would evaluate (the same the answer's usage reports).</summary>
+    public async ValueTask<(int? Tokens, GatewayError? Error)> CountPromptTokensAsync(ChatRequestDto request, ToolSet? tools, CancellationToken cancellationToken)
+    {
+        if (!_weights.TryEnter())
+        {
+            return (null, GatewayError.ModelNotFound(request.Model));
+        }
+        try
+        {
+            var (weights, loadTime) = await _weights.GetAsync(cancellationToken).ConfigureAwait(false);
+            var (format, _) = Volatile.Read(ref _prepared) ?? Prepare(weights, loadTime);
+            return (Tokenize(weights, format.Apply(ToolPrompt.Messages(request.Messages, tools))).Length, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ModelLoadFailed(_logger, Path, ex);
+            return (null, new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not be loaded.") { Code = "model_load_failed" });
+        }
+        finally
+        {
+            _weights.Exit();
+        }
+    }
+
     /// <summary>What is derived once from the loaded weights.</summary>
     private sealed record Prepared(PromptFormat Format, ModelParams ContextParams);
 

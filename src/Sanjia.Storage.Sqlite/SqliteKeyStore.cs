@@ -7,7 +7,9 @@ namespace Sanjia.Storage.Sqlite;
 
 /// <summary>
 /// Virtual keys and teams in the gateway's SQLite file. Each row keeps the searchable columns (id, secret hash,
-/// team) plus the whole record as JSON, so adding a field to a key needs no migration.
+/// team, expiry) plus the whole record as JSON, so a new record field needs no new column: a row written before it
+/// existed reads back with the field's default (before scopes and expiry: no scopes, no expiry, its old rights).
+/// <c>expires_at</c> is a column too, added to older tables at start-up and filled from their records.
 /// </summary>
 public sealed class SqliteKeyStore : IKeyStore, IDisposable
 {
@@ -27,19 +29,34 @@ public sealed class SqliteKeyStore : IKeyStore, IDisposable
             CREATE TABLE IF NOT EXISTS teams (id TEXT PRIMARY KEY, record TEXT NOT NULL);
             """;
         cmd.ExecuteNonQuery();
+        Migrate();
+    }
+
+    /// <summary>Brings a table made by an older version up to date; idempotent, runs at every start.</summary>
+    private void Migrate()
+    {
+        using var info = _connection.CreateCommand();
+        info.CommandText = "SELECT COUNT(*) FROM pragma_table_info('virtual_keys') WHERE name = 'expires_at'";
+        if (Convert.ToInt64(info.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0) return;
+        using var alter = _connection.CreateCommand();
+        // Rows written before expiry existed have none in their record, so the backfill leaves them NULL (never).
+        alter.CommandText = "ALTER TABLE virtual_keys ADD COLUMN expires_at TEXT; "
+            + "UPDATE virtual_keys SET expires_at = json_extract(record, '$.ExpiresAt');";
+        alter.ExecuteNonQuery();
     }
 
     public Task UpsertKeyAsync(VirtualKey key, CancellationToken cancellationToken) => Run(async () =>
     {
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = """
-            INSERT INTO virtual_keys (id, secret_hash, team_id, revoked, record) VALUES ($id, $h, $t, $r, $j)
-            ON CONFLICT(id) DO UPDATE SET team_id = $t, revoked = $r, record = $j
+            INSERT INTO virtual_keys (id, secret_hash, team_id, revoked, expires_at, record) VALUES ($id, $h, $t, $r, $e, $j)
+            ON CONFLICT(id) DO UPDATE SET team_id = $t, revoked = $r, expires_at = $e, record = $j
             """;
         cmd.Parameters.AddWithValue("$id", key.Id);
         cmd.Parameters.AddWithValue("$h", key.SecretHash);
         cmd.Parameters.AddWithValue("$t", (object?)key.TeamId ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$r", key.RevokedAt is null ? 0 : 1);
+        cmd.Parameters.AddWithValue("$e", key.ExpiresAt is { } e ? e.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) : DBNull.Value);
         cmd.Parameters.AddWithValue("$j", JsonSerializer.Serialize(key, KeyStoreJson.Default.VirtualKey));
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return 0;

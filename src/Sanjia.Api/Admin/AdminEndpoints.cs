@@ -50,7 +50,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
 
     private async Task CreateKeyAsync(HttpContext http)
     {
-        if (await BodyAsync(http) is not { } body) return;
+        if (await BodyAsync(http, AdminFields.Key) is not { } body) return;
         var secret = KeySecrets.NewSecret();
         var key = new VirtualKey
         {
@@ -64,7 +64,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         if (!ok) return;
         await store.UpsertKeyAsync(updated!, http.RequestAborted);
         cache.Put(updated!);
-        await WriteAsync(http, 201, w => AdminJson.WriteKey(w, updated!, secret, null));
+        await WriteAsync(http, 201, w => AdminJson.WriteKey(w, updated!, secret, null, time.GetUtcNow()));
     }
 
     private async Task ListKeysAsync(HttpContext http)
@@ -76,7 +76,8 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
             w.WriteStartObject();
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            foreach (var k in keys.Where(k => team.Length == 0 || k.TeamId == team)) AdminJson.WriteKey(w, k, null, null);
+            var now = time.GetUtcNow();
+            foreach (var k in keys.Where(k => team.Length == 0 || k.TeamId == team)) AdminJson.WriteKey(w, k, null, null, now);
             w.WriteEndArray();
             w.WriteEndObject();
         });
@@ -90,12 +91,12 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
             return;
         }
         var status = key.Budget is { } b ? await budgets.StatusAsync(new BudgetScope("key", key.Id, b), http.RequestAborted) : ((decimal, decimal, DateTimeOffset?)?)null;
-        await WriteAsync(http, 200, w => AdminJson.WriteKey(w, key, null, status));
+        await WriteAsync(http, 200, w => AdminJson.WriteKey(w, key, null, status, time.GetUtcNow()));
     }
 
     private async Task UpdateKeyAsync(HttpContext http, string id)
     {
-        if (await BodyAsync(http) is not { } body) return;
+        if (await BodyAsync(http, AdminFields.Key) is not { } body) return;
         if (await store.GetKeyAsync(id, http.RequestAborted) is not { } key)
         {
             await NotFoundAsync(http, "key", id);
@@ -110,7 +111,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         if (!ok) return;
         await store.UpsertKeyAsync(updated!, http.RequestAborted);
         cache.Put(updated!);
-        await WriteAsync(http, 200, w => AdminJson.WriteKey(w, updated!, null, null));
+        await WriteAsync(http, 200, w => AdminJson.WriteKey(w, updated!, null, null, time.GetUtcNow()));
     }
 
     private async Task RevokeKeyAsync(HttpContext http, string id)
@@ -123,7 +124,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         var revoked = key.RevokedAt is null ? key with { RevokedAt = time.GetUtcNow() } : key;
         await store.UpsertKeyAsync(revoked, http.RequestAborted);
         cache.Put(revoked); // takes the hash out of the cache: the next request with this key gets 401
-        await WriteAsync(http, 200, w => AdminJson.WriteKey(w, revoked, null, null));
+        await WriteAsync(http, 200, w => AdminJson.WriteKey(w, revoked, null, null, time.GetUtcNow()));
     }
 
     private async Task<(bool Ok, VirtualKey? Key)> TryApplyKeyAsync(HttpContext http, JsonElement body, VirtualKey key, bool created)
@@ -145,6 +146,8 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
             if (AdminRequests.Has(body, "rpm_limit", out var rpm)) key = key with { RpmLimit = AdminRequests.PositiveInt(rpm, "rpm_limit") };
             if (AdminRequests.Has(body, "tpm_limit", out var tpm)) key = key with { TpmLimit = AdminRequests.PositiveInt(tpm, "tpm_limit") };
             if (AdminRequests.Has(body, "metadata", out var md)) key = key with { Metadata = AdminRequests.Metadata(md) };
+            if (AdminRequests.Has(body, "expires_at", out var exp)) key = key with { ExpiresAt = AdminRequests.Rfc3339(exp, "expires_at") };
+            if (AdminRequests.Has(body, "scopes", out var sc)) key = key with { Scopes = AdminRequests.Scopes(sc) };
             _ = created;
             return (true, key);
         }
@@ -157,7 +160,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
 
     private async Task CreateTeamAsync(HttpContext http)
     {
-        if (await BodyAsync(http) is not { } body) return;
+        if (await BodyAsync(http, AdminFields.Team) is not { } body) return;
         var team = new Team { Id = KeySecrets.NewId("team"), Name = "team", CreatedAt = time.GetUtcNow() };
         if (await TryApplyTeamAsync(http, body, team) is not { } updated) return;
         await store.UpsertTeamAsync(updated, http.RequestAborted);
@@ -192,7 +195,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
 
     private async Task UpdateTeamAsync(HttpContext http, string id)
     {
-        if (await BodyAsync(http) is not { } body) return;
+        if (await BodyAsync(http, AdminFields.Team) is not { } body) return;
         if (await store.GetTeamAsync(id, http.RequestAborted) is not { } team)
         {
             await NotFoundAsync(http, "team", id);
@@ -279,7 +282,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         return text.Length == 0 || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
     }
 
-    private static async Task<JsonElement?> BodyAsync(HttpContext http)
+    private static async Task<JsonElement?> BodyAsync(HttpContext http, AdminFields fields)
     {
         var (body, error) = await RequestBody.ReadAsync(http, 64 * 1024);
         if (error is not null)
@@ -289,7 +292,13 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         }
         try
         {
-            return AdminRequests.Parse(body);
+            var parsed = AdminRequests.Parse(body);
+            if (fields.Check(parsed.EnumerateObject().Select(p => p.Name)) is { } unknown)
+            {
+                await OpenAiErrorWriter.WriteAsync(http, unknown);
+                return null;
+            }
+            return parsed;
         }
         catch (AdminRequests.Invalid ex)
         {

@@ -12,28 +12,42 @@ public static class AdminHttp
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = false };
 
-    /// <summary>True for the master key; otherwise writes 403 and returns false. (Authentication already required a key.)</summary>
+    /// <summary>
+    /// True when the caller may make this admin request (the master key, an <c>admin</c> key, an <c>admin:read</c>
+    /// key for GET); otherwise writes 403 and returns false. Authentication applies the same rule to every
+    /// <c>/admin</c> path; endpoints served elsewhere call this.
+    /// </summary>
     public static async ValueTask<bool> RequireMasterAsync(HttpContext http)
     {
-        if (http.Features.Get<Caller>() is { IsMaster: true })
+        var access = http.Features.Get<Caller>() is { } caller ? (caller.IsMaster ? AdminAccess.Full : caller.Admin) : AdminAccess.None;
+        if (ApiKeyAuthentication.AdminRefusal(access, http.Request.Method) is not { } refused)
         {
             return true;
         }
-        await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.PermissionDenied,
-            $"Only the master key may use {http.Request.Path}.") { Code = "master_key_required" }).ConfigureAwait(false);
+        await OpenAiErrorWriter.WriteAsync(http, refused).ConfigureAwait(false);
         return false;
     }
 
-    /// <summary>Reads the body as a JSON object; writes the error and returns null when it is not one.</summary>
-    public static async ValueTask<JsonObject?> ReadObjectAsync(HttpContext http, long limit)
+    /// <summary>
+    /// Reads the body as a JSON object; writes the error and returns null when it is not one, or when it has a field
+    /// outside <paramref name="fields"/> (null only for non-admin routes, which follow OpenAI in ignoring extras).
+    /// </summary>
+    public static async ValueTask<JsonObject?> ReadObjectAsync(HttpContext http, long limit, AdminFields? fields)
     {
         var (body, error) = await RequestBody.ReadAsync(http, limit).ConfigureAwait(false);
         if (error is null)
         {
             try
             {
-                if (JsonNode.Parse(body.Span) is JsonObject o) return o;
-                error = GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json");
+                if (JsonNode.Parse(body.Span) is JsonObject o)
+                {
+                    error = fields?.Check(o.Select(p => p.Key));
+                    if (error is null) return o;
+                }
+                else
+                {
+                    error = GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json");
+                }
             }
             catch (JsonException e)
             {

@@ -31,7 +31,7 @@ internal static class AdminJson
         w.WriteEndObject();
     }
 
-    public static void WriteKey(Utf8JsonWriter w, VirtualKey k, string? secret, (decimal, decimal, DateTimeOffset?)? status)
+    public static void WriteKey(Utf8JsonWriter w, VirtualKey k, string? secret, (decimal, decimal, DateTimeOffset?)? status, DateTimeOffset now)
     {
         w.WriteStartObject();
         w.WriteString("id", k.Id);
@@ -47,8 +47,13 @@ internal static class AdminJson
         if (k.RpmLimit is { } rpm) w.WriteNumber("rpm_limit", rpm); else w.WriteNull("rpm_limit");
         if (k.TpmLimit is { } tpm) w.WriteNumber("tpm_limit", tpm); else w.WriteNull("tpm_limit");
         WriteMetadata(w, k.Metadata);
+        w.WriteStartArray("scopes");
+        foreach (var s in k.Scopes) w.WriteStringValue(s);
+        w.WriteEndArray();
         w.WriteString("created_at", k.CreatedAt);
+        if (k.ExpiresAt is { } ex) w.WriteString("expires_at", ex); else w.WriteNull("expires_at");
         if (k.RevokedAt is { } rv) w.WriteString("revoked_at", rv); else w.WriteNull("revoked_at");
+        w.WriteString("status", k.RevokedAt is not null ? "revoked" : k.ExpiresAt <= now ? "expired" : "active");
         w.WriteEndObject();
     }
 

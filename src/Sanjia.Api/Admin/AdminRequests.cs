@@ -8,7 +8,7 @@ namespace Sanjia.Api.Admin;
 /// Reads admin request bodies field by field, so PATCH can tell "absent" (keep) from <c>null</c> (clear), and every
 /// bad field gets a 400 naming it.
 /// </summary>
-internal static class AdminRequests
+internal static partial class AdminRequests
 {
     public sealed class Invalid(string message, string param) : Exception(message)
     {
@@ -57,6 +57,35 @@ internal static class AdminRequests
         }
         return list;
     }
+
+    /// <summary>An RFC 3339 time with an offset (<c>2026-12-31T23:59:59Z</c>), or null.</summary>
+    public static DateTimeOffset? Rfc3339(JsonElement v, string name)
+    {
+        if (v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind == JsonValueKind.String && Rfc3339Pattern().IsMatch(v.GetString()!)
+            && DateTimeOffset.TryParse(v.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
+        {
+            return at.ToUniversalTime();
+        }
+        throw new Invalid($"'{name}' must be an RFC 3339 time with an offset, e.g. 2026-12-31T23:59:59Z, or null.", name);
+    }
+
+    /// <summary>Known scope names (docs/decisions/0004-key-model.md), without repeats; an unknown one is refused.</summary>
+    public static List<string> Scopes(JsonElement v)
+    {
+        var scopes = Strings(v, "scopes");
+        foreach (var s in scopes)
+        {
+            if (!KeyScopes.All.Contains(s, StringComparer.Ordinal))
+            {
+                throw new Invalid($"'scopes' has the unknown scope '{s}'; known scopes: {string.Join(", ", KeyScopes.All)}.", "scopes");
+            }
+        }
+        return [.. scopes.Distinct(StringComparer.Ordinal)];
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")]
+    private static partial System.Text.RegularExpressions.Regex Rfc3339Pattern();
 
     public static Dictionary<string, string> Metadata(JsonElement v)
     {

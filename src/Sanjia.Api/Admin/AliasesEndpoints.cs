@@ -33,7 +33,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
     public async Task PromoteAsync(HttpContext http, string alias)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.Promote).ConfigureAwait(false) is not { } body) return;
         var provider = AdminHttp.Text(body, "provider");
         var model = AdminHttp.Text(body, "model");
         if (string.IsNullOrWhiteSpace(provider) || string.IsNullOrWhiteSpace(model))

@@ -54,9 +54,18 @@ public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes) : 
         var (body, error) = await ReadBodyAsync(http).ConfigureAwait(false);
         var (request, model, translateError) = error is null ? Translate(body, countOnly: true) : (null, null, error);
         error = translateError;
-        if (error is null && Engine.Registry.Resolve(model!) is null)
+        var resolved = error is null ? Engine.Registry.Resolve(model!) : null;
+        if (error is null && resolved is null)
         {
             error = GatewayError.ModelNotFound(model!);
+        }
+        int? tokens = null;
+        // A backend that tokenizes itself (local models) counts exactly what its usage will report; an alias counts
+        // on its first deployment, the one that answers when all is well. Others get the o200k estimate.
+        if (error is null && resolved!.Deployments is [var first, ..] && first.Provider.Chat is IPromptTokenCounter counter)
+        {
+            (tokens, error) = await counter.CountPromptTokensAsync(
+                new ChatCall(request!, first.UpstreamModel, http.TraceIdentifier), http.RequestAborted).ConfigureAwait(false);
         }
         if (error is not null)
         {
@@ -65,7 +74,7 @@ public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes) : 
         }
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(
-            string.Create(CultureInfo.InvariantCulture, $"{{\"input_tokens\":{InputTokens(request!)}}}"), http.RequestAborted).ConfigureAwait(false);
+            string.Create(CultureInfo.InvariantCulture, $"{{\"input_tokens\":{tokens ?? InputTokens(request!)}}}"), http.RequestAborted).ConfigureAwait(false);
     }
 
     private static int InputTokens(ChatRequest request) => TokenCounter.CountPrompt(request.PromptText) + ToolTokens(request.Body.Span);

@@ -27,10 +27,14 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
 {
     public const string Route = "/admin/compare";
 
+    /// <summary>What <see cref="StartAsync"/> reads, plus each suite source's own field.</summary>
+    private readonly AdminFields _fields = new AdminFields("models", "baseline", "concurrency", "run_id", "suite", "suite_path", "prompt", "key", "stream", "seed")
+        .With(sources.Select(s => s.Field));
+
     public async Task StartAsync(HttpContext http)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, _fields).ConfigureAwait(false) is not { } body) return;
 
         if (body["models"] is not JsonArray modelNodes || modelNodes.Count == 0 || modelNodes.Any(m => m is not JsonValue mv || !mv.TryGetValue<string>(out _)))
         {

@@ -8,9 +8,11 @@ namespace Sanjia.Api.Infrastructure;
 
 /// <summary>
 /// Every route needs a key except the explicit allow-list below. The key may come as <c>Authorization: Bearer</c>,
-/// <c>x-api-key</c> (Anthropic clients) or <c>api-key</c> (Azure clients); all three are treated the same.
+/// <c>x-api-key</c> (Anthropic clients) or <c>api-key</c> (Azure clients); all three are treated the same. A virtual
+/// key past its <c>expires_at</c> is refused; the admin API takes the master key or a key with the <c>admin</c> scope,
+/// and <c>admin:read</c> keys for GET (docs/decisions/0004-key-model.md).
 /// </summary>
-public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys)
+public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time)
 {
     /// <summary>The only routes served without a key.</summary>
     public static readonly IReadOnlySet<string> AnonymousPaths = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -50,14 +52,38 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
             return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
                 "Incorrect API key provided.") { Code = "invalid_api_key" });
         }
-        if (admin)
+        // One comparison, and a clock read only for keys that expire.
+        if (virtualKey.ExpiresAt is { } expires && expires <= time.GetUtcNow())
         {
-            return OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.PermissionDenied,
-                "The admin API needs the master key; virtual keys cannot use it.") { Code = "admin_only" });
+            return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
+                $"This API key expired at {expires.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}. Ask for a new key, or for this one's expires_at to be extended.")
+            { Code = "key_expired" });
         }
-        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false));
+        var access = AdminAccess.None;
+        var evaluation = false;
+        if (virtualKey.Scopes.Count > 0)
+        {
+            access = virtualKey.HasScope(KeyScopes.Admin) ? AdminAccess.Full : virtualKey.HasScope(KeyScopes.AdminRead) ? AdminAccess.Read : AdminAccess.None;
+            evaluation = virtualKey.HasScope(KeyScopes.Evaluation);
+        }
+        if (admin && AdminRefusal(access, context.Request.Method) is { } refused)
+        {
+            return OpenAiErrorWriter.WriteAsync(context, refused);
+        }
+        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = access, IsEvaluation = evaluation });
         return next(context);
     }
+
+    /// <summary>Why a caller with this admin access may not make this admin request, or null when it may.</summary>
+    public static GatewayError? AdminRefusal(AdminAccess access, string method) => access switch
+    {
+        AdminAccess.Full => null,
+        AdminAccess.Read when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => null,
+        AdminAccess.Read => new GatewayError(GatewayErrorKind.PermissionDenied,
+            $"This key has the '{KeyScopes.AdminRead}' scope: it may only read (GET) the admin API.") { Code = "admin_read_only" },
+        _ => new GatewayError(GatewayErrorKind.PermissionDenied,
+            $"The admin API needs the master key or a key with the '{KeyScopes.Admin}' (or, to read, '{KeyScopes.AdminRead}') scope.") { Code = "admin_only" },
+    };
 
     public static bool IsAdminPath(PathString path) => path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase);
 

@@ -4,26 +4,41 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Keys;
+using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Pricing;
 
 namespace Sanjia.Api.OpenAi;
 
-/// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (ids may contain '/').</summary>
-public sealed class ModelsEndpoints(GatewayEngine engine)
+/// <summary>
+/// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (ids may contain '/'): only the models the calling key may use
+/// (its <c>allowed_models</c>), each with what OpenRouter's list carries as extra fields OpenAI clients ignore:
+/// <c>context_length</c> when known and <c>pricing</c> (per-token <c>prompt</c>/<c>completion</c> prices as decimal
+/// strings, plus <c>currency</c>; null for an unpriced model). An alias shows its first deployment's.
+/// </summary>
+public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, Pricer? pricer)
 {
+    private const decimal TokensPerPrice = 1_000_000m;
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public Task ListAsync(HttpContext http)
     {
+        var key = CallerKey(http);
+        var registry = engine.Registry;
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("object"u8, "list"u8);
             w.WriteStartArray("data"u8);
-            foreach (var m in engine.Registry.List())
+            foreach (var m in registry.List())
             {
-                WriteModel(w, m);
+                if (key is null || key.MayUse(m.Id))
+                {
+                    WriteModel(w, m, registry.Resolve(m.Id));
+                }
             }
             w.WriteEndArray();
             w.WriteEndObject();
@@ -34,34 +49,59 @@ public sealed class ModelsEndpoints(GatewayEngine engine)
     public Task GetAsync(HttpContext http)
     {
         var id = Uri.UnescapeDataString(http.Request.RouteValues["id"] as string ?? "");
-        var info = engine.Registry.List().FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
-        if (info is null)
+        var registry = engine.Registry;
+        var info = registry.List().FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
+        // Resolvable ids (e.g. provider/any-model on a cloud provider) exist even when not listed.
+        var resolved = registry.Resolve(info?.Id ?? id);
+        // A model the key may not use does not exist for it, as in the list.
+        if (resolved is null || CallerKey(http) is { } key && !key.MayUse(info?.Id ?? id))
         {
-            // Resolvable ids (e.g. provider/any-model on a cloud provider) exist even when not listed.
-            var resolved = engine.Registry.Resolve(id);
-            if (resolved is null)
-            {
-                return OpenAiErrorWriter.WriteAsync(http, GatewayError.ModelNotFound(id));
-            }
-            info = new ModelInfo(id, resolved.Kind, resolved.Deployments.FirstOrDefault()?.Provider.Name ?? "sanjia", engine.Registry.Created);
+            return OpenAiErrorWriter.WriteAsync(http, GatewayError.ModelNotFound(id));
         }
+        info ??= new ModelInfo(id, resolved.Kind, resolved.Deployments.FirstOrDefault()?.Provider.Name ?? "sanjia", registry.Created);
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
-            WriteModel(w, info);
+            WriteModel(w, info, resolved);
         }
         return WriteJsonAsync(http, buffer.WrittenMemory);
     }
 
-    private static void WriteModel(Utf8JsonWriter w, ModelInfo m)
+    /// <summary>The virtual key calling, or null for the master key (which may use every model).</summary>
+    private VirtualKey? CallerKey(HttpContext http) =>
+        http.Features.Get<Caller>() is { IsMaster: false, KeyId: { } id } ? keys.ById(id) : null;
+
+    private void WriteModel(Utf8JsonWriter w, ModelInfo m, ResolvedModel? resolved)
     {
         w.WriteStartObject();
         w.WriteString("id"u8, m.Id);
         w.WriteString("object"u8, "model"u8);
         w.WriteNumber("created"u8, m.Created.ToUnixTimeSeconds());
         w.WriteString("owned_by"u8, m.OwnedBy);
+        var first = resolved is { Deployments.Count: > 0 } r ? r.Deployments[0] : null;
+        var price = first is null ? null : pricer?.PriceOf(first);
+        if ((first?.Settings.ContextWindow ?? price?.ContextWindow) is { } context)
+        {
+            w.WriteNumber("context_length"u8, context);
+        }
+        if (price is null)
+        {
+            w.WriteNull("pricing"u8);
+        }
+        else
+        {
+            // OpenRouter's shape: the price of one token as a decimal string (exact; no float rounding of money).
+            w.WriteStartObject("pricing"u8);
+            w.WriteString("prompt"u8, PerToken(price.InputPerMTok));
+            w.WriteString("completion"u8, PerToken(price.OutputPerMTok));
+            w.WriteString("currency"u8, price.Currency);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
+
+    private static string PerToken(decimal perMillion) =>
+        (perMillion / TokensPerPrice).ToString("0.############################", System.Globalization.CultureInfo.InvariantCulture);
 
     private static Task WriteJsonAsync(HttpContext http, ReadOnlyMemory<byte> body)
     {

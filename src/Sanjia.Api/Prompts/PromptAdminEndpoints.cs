@@ -19,7 +19,7 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
     public async Task CreateAsync(HttpContext http)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.PromptCreate).ConfigureAwait(false) is not { } body) return;
         var id = AdminHttp.Text(body, "id");
         if (id is null || !PromptTemplate.IsValidId(id))
         {
@@ -44,7 +44,7 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
     public async Task AddVersionAsync(HttpContext http, string id)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.PromptVersion).ConfigureAwait(false) is not { } body) return;
         var (version, error) = PromptJson.ReadVersion(body, time.GetUtcNow());
         if (error is not null)
         {
@@ -58,7 +58,7 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
     public async Task AddVariantAsync(HttpContext http, string id, string version)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.PromptVariant).ConfigureAwait(false) is not { } body) return;
         if (await FindAsync(http, id, version).ConfigureAwait(false) is not { } source) return;
         var model = AdminHttp.Text(body, "model");
         if (string.IsNullOrWhiteSpace(model))

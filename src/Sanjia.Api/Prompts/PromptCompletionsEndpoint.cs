@@ -29,7 +29,7 @@ public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore
     public async Task HandleAsync(HttpContext http, string id)
     {
         var start = engine.Time.GetTimestamp();
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body) return;
+        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, fields: null).ConfigureAwait(false) is not { } body) return;
         if (body.ContainsKey("messages"))
         {
             await AdminHttp.BadRequestAsync(http, "'messages' comes from the prompt template; send 'variables' instead.", "messages").ConfigureAwait(false);

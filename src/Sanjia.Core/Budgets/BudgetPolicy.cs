@@ -33,7 +33,7 @@ public sealed class BudgetPolicy(
         {
             return (null, new GatewayError(GatewayErrorKind.Authentication, "This API key has been revoked.") { Code = "invalid_api_key" });
         }
-        if (!IsAllowed(key, model))
+        if (!key.MayUse(model.RequestedId))
         {
             return (null, new GatewayError(GatewayErrorKind.PermissionDenied, $"This key may not use the model '{model.RequestedId}'.")
             { Param = "model", Code = "model_not_allowed" });
@@ -108,16 +108,6 @@ public sealed class BudgetPolicy(
     public void Release(BudgetAdmission admission)
     {
         if (admission.Reservation is { } reservation) budgets.Release(reservation);
-    }
-
-    private static bool IsAllowed(VirtualKey key, ResolvedModel model)
-    {
-        if (key.AllowedModels.Count == 0) return true;
-        foreach (var m in key.AllowedModels)
-        {
-            if (string.Equals(m, model.RequestedId, StringComparison.OrdinalIgnoreCase)) return true;
-        }
-        return false;
     }
 
     /// <summary>The most this request can cost on any of its deployments, in each scope's currency.</summary>

@@ -9,7 +9,21 @@ namespace Sanjia.Core.Pipeline;
 /// </summary>
 public sealed record Caller(string? KeyId, string? TeamId, bool IsMaster)
 {
-    public static readonly Caller Master = new(null, null, IsMaster: true);
+    public static readonly Caller Master = new(null, null, IsMaster: true) { Admin = AdminAccess.Full };
+
+    /// <summary>How much of the admin API the caller may use: the master key and <c>admin</c> keys all of it.</summary>
+    public AdminAccess Admin { get; init; }
+
+    /// <summary>A key with the <c>evaluation</c> scope: compare traffic, to be kept apart from production health.</summary>
+    public bool IsEvaluation { get; init; }
+}
+
+public enum AdminAccess
+{
+    None,
+    /// <summary>GET routes only (<c>admin:read</c>).</summary>
+    Read,
+    Full,
 }
 
 /// <summary>Per-request state that flows through the chat pipeline; stages record what they did on it.</summary>
