@@ -43,7 +43,9 @@ public static class SanjiaApi
         var options = services.GetRequiredService<SanjiaOptions>();
         var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
-        var models = new ModelsEndpoints(engine, services.GetRequiredService<VirtualKeyCache>(), services.GetService<Pricer>());
+        // One per gateway: vendors' model lists are cached here for promotion, comparisons and GET /v1/models/{id}.
+        var availability = new ModelAvailability(() => engine.Registry, engine.Time);
+        var models = new ModelsEndpoints(engine, services.GetRequiredService<VirtualKeyCache>(), services.GetService<Pricer>(), availability);
         var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);
         var responses = new ResponsesEndpoint(engine, options.MaxRequestBodyBytes);
         var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
@@ -60,7 +62,7 @@ public static class SanjiaApi
         {
             AdminEndpoints.Map(routes);
         }
-        MapPromptsAndMigration(routes, services, engine, options);
+        MapPromptsAndMigration(routes, services, engine, options, availability);
         routes.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
         routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
         routes.MapGet("/health/ready", health.ReadyAsync);
@@ -70,7 +72,7 @@ public static class SanjiaApi
     }
 
     /// <summary>The prompt library, its completions route, alias promotion and admin comparisons (docs/compare.md).</summary>
-    private static void MapPromptsAndMigration(IEndpointRouteBuilder routes, IServiceProvider services, GatewayEngine engine, SanjiaOptions options)
+    private static void MapPromptsAndMigration(IEndpointRouteBuilder routes, IServiceProvider services, GatewayEngine engine, SanjiaOptions options, ModelAvailability availability)
     {
         var store = services.GetRequiredService<IPromptStore>();
         var time = services.GetRequiredService<TimeProvider>();
@@ -82,11 +84,11 @@ public static class SanjiaApi
         routes.MapGet(PromptAdminEndpoints.Route + "/{id}/versions/{version}", prompts.GetVersionAsync);
         routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions/{version}/variants", prompts.AddVariantAsync);
         routes.MapPost(PromptCompletionsEndpoint.Route, new PromptCompletionsEndpoint(engine, store, options.MaxRequestBodyBytes).HandleAsync);
-        var aliases = new AliasesEndpoints(engine, services.GetRequiredService<AliasOverrides>(), services.GetRequiredService<IRegistryReloader>(), time, options.MaxRequestBodyBytes);
+        var aliases = new AliasesEndpoints(engine, services.GetRequiredService<AliasOverrides>(), services.GetRequiredService<IRegistryReloader>(), time, options.MaxRequestBodyBytes) { Availability = availability };
         routes.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
         routes.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
         routes.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
-        var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes);
+        var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes) { Availability = availability };
         routes.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
         routes.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
         routes.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);

@@ -32,7 +32,7 @@ public sealed record OpenAiProviderSettings(
 /// with only <c>model</c> rewritten (and <c>stream_options</c> added when the gateway needs usage); responses
 /// are passed back as they come, read only for usage.
 /// </summary>
-public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IDisposable
+public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IListsModels, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly OpenAiProviderSettings _settings;
@@ -160,10 +160,29 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
     }
 
-    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, bool stream)
+    /// <summary>
+    /// The vendor's <c>GET {base}/models</c> ids (OpenAI's list format: <c>data[].id</c>); null when it has none (404,
+    /// 405) or for Azure, whose deployments are the configured ones.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> ListModelsAsync(CancellationToken cancellationToken)
     {
-        var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
-        message.Content.Headers.ContentType = JsonContentType;
+        if (_settings.Azure is not null) return null;
+        using var message = CreateRequest(new Uri(new Uri(_settings.BaseUrl.ToString().TrimEnd('/') + "/"), "models"), body: null, stream: false);
+        using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed) return null;
+        response.EnsureSuccessStatusCode();
+        await using var content = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var doc = await System.Text.Json.JsonDocument.ParseAsync(content, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!doc.RootElement.TryGetProperty("data", out var data) || data.ValueKind != System.Text.Json.JsonValueKind.Array) return null;
+        return [.. data.EnumerateArray()
+            .Where(m => m.ValueKind == System.Text.Json.JsonValueKind.Object && m.TryGetProperty("id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String)
+            .Select(m => m.GetProperty("id").GetString()!)];
+    }
+
+    private HttpRequestMessage CreateRequest(Uri uri, byte[]? body, bool stream)
+    {
+        var message = body is null ? new HttpRequestMessage(HttpMethod.Get, uri) : new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        if (message.Content is not null) message.Content.Headers.ContentType = JsonContentType;
         if (stream)
         {
             message.Headers.Accept.ParseAdd("text/event-stream");

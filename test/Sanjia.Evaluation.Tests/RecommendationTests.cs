@@ -31,7 +31,10 @@ public class RecommendationTests
         Assert.Equal(Verdict.NoSignificantDifference, b.Verdict);
         Assert.Equal(-71, b.CostChangePercent!.Value, 6);
         Assert.StartsWith("B costs 71 % less than A; quality \u22121.3 points (95 % CI ", b.Summary);
-        Assert.Contains("no significant loss", b.Summary);
+        Assert.Contains("no significant difference", b.Summary);
+        Assert.Contains("loses less than the 5-point margin", b.Summary);
+        Assert.True(b.NonInferior);
+        Assert.True(b.Pairs >= b.CasesNeeded, $"{b.CasesNeeded} cases needed");
         Assert.Equal(RecommendedAction.Switch, report.Recommendation.Action);
         Assert.Equal("B", report.Recommendation.Model);
         Assert.StartsWith("Switch to B: B costs 71 % less than A", report.Recommendation.Text);
@@ -44,7 +47,7 @@ public class RecommendationTests
         var report = ReportBuilder.Build("r", Suite(30), ["A", "B"], "A", results);
         var b = Assert.Single(report.Comparisons);
         Assert.Equal(Verdict.SignificantlyWorse, b.Verdict);
-        Assert.Contains("significant loss (p < 0.001)", b.Summary);
+        Assert.Contains("significantly worse (p < 0.001)", b.Summary);
         Assert.Equal(RecommendedAction.Keep, report.Recommendation.Action);
         Assert.StartsWith("Keep A:", report.Recommendation.Text);
     }
@@ -79,7 +82,7 @@ public class RecommendationTests
         Assert.Contains("B has no known cost", report.Comparisons[0].Summary);
         Assert.Equal(["A"], report.ParetoFront);
         Assert.Null(report.Models.Single(m => m.Model == "B").CostPer1000Requests);
-        Assert.Contains("Not shown (no cost from the gateway): B", SvgChart.Render(report));
+        Assert.Contains("Not shown (no cost from the gateway, or not measured): B", SvgChart.Render(report));
     }
 
     [Fact]

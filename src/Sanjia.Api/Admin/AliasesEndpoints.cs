@@ -19,6 +19,9 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
     // One promotion at a time: each writes the overrides file and rebuilds the registry.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>Checks the target against the vendor's model list (else the configured one) before promoting.</summary>
+    public ModelAvailability? Availability { get; init; }
+
     public async Task ListAsync(HttpContext http)
     {
         if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
@@ -53,6 +56,12 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
             await AdminHttp.BadRequestAsync(http, target is null
                 ? $"'{provider}/{model}' is not served by this gateway (unknown provider, or a model the provider does not list)."
                 : $"'{provider}/{model}' is a {target.Kind.ToString().ToLowerInvariant()} model but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()}.", "model", "invalid_deployment").ConfigureAwait(false);
+            return;
+        }
+        // A typo here would send every request of the alias to a 404: the vendor must list the model.
+        if (Availability is not null && await Availability.CheckAsync($"{provider}/{model}", current.Kind, http.RequestAborted).ConfigureAwait(false) is { } missing)
+        {
+            await AdminHttp.BadRequestAsync(http, missing.Message, "model", "invalid_deployment").ConfigureAwait(false);
             return;
         }
         await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);

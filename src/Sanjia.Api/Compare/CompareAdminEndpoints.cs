@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Sanjia.Api.Admin;
 using Sanjia.Api.Infrastructure;
+using Sanjia.Abstractions;
+using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Prompts;
 using Sanjia.Evaluation.Graders;
@@ -30,6 +32,9 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
     /// <summary>What <see cref="StartAsync"/> reads, plus each suite source's own field.</summary>
     private readonly AdminFields _fields = new AdminFields("models", "baseline", "concurrency", "run_id", "suite", "suite_path", "prompt", "key", "stream", "seed")
         .With(sources.Select(s => s.Field));
+
+    /// <summary>Checks every model (and the graders' judge and embedding models) before a run is started.</summary>
+    public ModelAvailability? Availability { get; init; }
 
     public async Task StartAsync(HttpContext http)
     {
@@ -57,6 +62,24 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
         if (concurrency is < 1 or > 256)
         {
             await AdminHttp.BadRequestAsync(http, "'concurrency' must be between 1 and 256.", "concurrency").ConfigureAwait(false);
+            return;
+        }
+        var samples = AdminHttp.Int(body, "samples") ?? 1;
+        if (samples is < 1 or > 100)
+        {
+            await AdminHttp.BadRequestAsync(http, "'samples' must be between 1 and 100.", "samples").ConfigureAwait(false);
+            return;
+        }
+        var margin = Number(body, "margin") ?? ReportBuilder.DefaultMargin;
+        if (margin is not (> 0 and <= 100))
+        {
+            await AdminHttp.BadRequestAsync(http, "'margin' must be a number of quality points above 0 and at most 100.", "margin").ConfigureAwait(false);
+            return;
+        }
+        var maxCost = Number(body, "max_cost");
+        if (maxCost is <= 0)
+        {
+            await AdminHttp.BadRequestAsync(http, "'max_cost' must be above 0.", "max_cost").ConfigureAwait(false);
             return;
         }
         var runId = AdminHttp.Text(body, "run_id");
@@ -115,6 +138,20 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
             return;
         }
 
+        // Every model and every grader's model must exist before a call is spent (a typo costs nothing but this 400).
+        if (Availability is not null)
+        {
+            var graderModels = CompareRunner.GraderModels(suite, new GraderRegistry(suiteDirectory));
+            foreach (var (model, kind) in models.Select(m => (m, (ModelKind?)ModelKind.Chat)).Concat(graderModels.Select(m => (m, (ModelKind?)null))))
+            {
+                if (await Availability.CheckAsync(model, kind, http.RequestAborted).ConfigureAwait(false) is { } missing)
+                {
+                    await AdminHttp.BadRequestAsync(http, $"{(graderModels.Contains(model) && !models.Contains(model) ? "Grader model" : "Model")} '{model}' not found: {missing.Message}", "models", "model_not_found").ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+
         var key = AdminHttp.Text(body, "key") ?? ApiKeyAuthentication.ReadKey(http.Request.Headers).ToString();
         runId ??= $"{Slug(suite.Name)}-{engine.Time.GetUtcNow():yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
         var job = jobs.Start(new CompareJobRequest(suite, models, baseline, runId, SelfAddress(http), key)
@@ -122,6 +159,10 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
             Concurrency = concurrency,
             Stream = body["stream"] is not JsonValue s || !s.TryGetValue<bool>(out var stream) || stream,
             Seed = AdminHttp.Int(body, "seed") ?? ReportBuilder.DefaultSeed,
+            Margin = margin,
+            Samples = samples,
+            MaxCost = maxCost is { } cap ? (decimal)cap : null,
+            LogCostAxis = body["log_cost"] is JsonValue lc && lc.TryGetValue<bool>(out var log) && log,
             SuiteDirectory = suiteDirectory,
             DecorateRunner = decorate,
         });
@@ -195,6 +236,9 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
         uri.Path = "/";
         return uri.Uri;
     }
+
+    private static double? Number(JsonObject body, string field) =>
+        body[field] is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) ? d : null;
 
     private static string Slug(string name)
     {

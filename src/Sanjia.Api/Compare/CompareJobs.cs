@@ -14,6 +14,16 @@ public sealed record CompareJobRequest(EvalSuite Suite, IReadOnlyList<string> Mo
     public int Concurrency { get; init; } = 4;
     public bool Stream { get; init; } = true;
     public int Seed { get; init; } = ReportBuilder.DefaultSeed;
+
+    /// <summary>Non-inferiority margin in quality points.</summary>
+    public double Margin { get; init; } = ReportBuilder.DefaultMargin;
+
+    /// <summary>Calls per case and model.</summary>
+    public int Samples { get; init; } = 1;
+
+    /// <summary>Stop starting calls once the run's cells cost this much (the gateway's currency); null for no cap.</summary>
+    public decimal? MaxCost { get; init; }
+    public bool LogCostAxis { get; init; }
     public string? SuiteDirectory { get; init; }
 
     /// <summary>Wraps the HTTP runner (e.g. per-model prompt variants); identity by default.</summary>
@@ -57,7 +67,7 @@ public sealed class CompareJob(CompareJobRequest request, DateTimeOffset created
 /// writing the report files to <c>&lt;data&gt;/compare/&lt;run id&gt;/</c>. Shutdown cancels runs; starting the same
 /// run id again resumes it.
 /// </summary>
-public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogger<CompareJobs> logger) : IDisposable
+public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogger<CompareJobs> logger, EvaluationCallers? evaluation = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, CompareJob> _jobs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
@@ -93,10 +103,14 @@ public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogg
         try
         {
             using var http = new HttpClient { BaseAddress = r.GatewayUrl, Timeout = TimeSpan.FromMinutes(15) };
-            var runner = r.DecorateRunner(new GatewayModelRunner(http, r.ApiKey, time, r.Stream));
+            // Marked as the gateway's own evaluation traffic: isolated from production health (breakers), budgets still apply.
+            var headers = evaluation is null ? null : new Dictionary<string, string> { [EvaluationCallers.Header] = evaluation.Token };
+            var runner = r.DecorateRunner(new GatewayModelRunner(http, r.ApiKey, time, r.Stream, headers));
             var compare = new CompareRunner(runner, _store, new GraderRegistry(r.SuiteDirectory), time);
-            var run = await compare.RunAsync(new CompareSpec(r.Suite, r.Models, r.RunId) { Concurrency = r.Concurrency }, job, _stopping.Token).ConfigureAwait(false);
-            var report = ReportBuilder.Build(r.RunId, r.Suite, r.Models, r.Baseline, run.Results, r.Seed, time);
+            var run = await compare.RunAsync(new CompareSpec(r.Suite, r.Models, r.RunId) { Concurrency = r.Concurrency, Samples = r.Samples, MaxCost = r.MaxCost }, job, _stopping.Token).ConfigureAwait(false);
+            var report = ReportBuilder.Build(r.RunId, r.Suite, r.Models, r.Baseline, run.Results,
+                new ReportSettings { Seed = r.Seed, Margin = r.Margin, Samples = r.Samples, LogCostAxis = r.LogCostAxis }, time);
+            if (run.CostCapReached) report = report with { Warnings = [$"The run stopped at its cost cap ({r.MaxCost} spent: {run.Spent}); {report.MissingCells} cells were not run.", .. report.Warnings] };
             ReportFiles.Write(report, ReportDirectory(r.RunId));
             job.Report = report;
             job.Status = RunRecord.Completed;

@@ -15,9 +15,11 @@ namespace Sanjia.Api.OpenAi;
 /// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (ids may contain '/'): only the models the calling key may use
 /// (its <c>allowed_models</c>), each with what OpenRouter's list carries as extra fields OpenAI clients ignore:
 /// <c>context_length</c> when known and <c>pricing</c> (per-token <c>prompt</c>/<c>completion</c> prices as decimal
-/// strings, plus <c>currency</c>; null for an unpriced model). An alias shows its first deployment's.
+/// strings, plus <c>currency</c>; null for an unpriced model). An alias shows its first deployment's. An id that is
+/// not listed but resolves (<c>provider/any-model</c> on a cloud provider) is checked against the vendor's own model
+/// list, so a 200 means the model exists (what <c>sanjia compare</c> relies on before a run).
 /// </summary>
-public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, Pricer? pricer)
+public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, Pricer? pricer, ModelAvailability? availability = null)
 {
     private const decimal TokensPerPrice = 1_000_000m;
 
@@ -46,7 +48,7 @@ public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, 
         return WriteJsonAsync(http, buffer.WrittenMemory);
     }
 
-    public Task GetAsync(HttpContext http)
+    public async Task GetAsync(HttpContext http)
     {
         var id = Uri.UnescapeDataString(http.Request.RouteValues["id"] as string ?? "");
         var registry = engine.Registry;
@@ -54,17 +56,21 @@ public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, 
         // Resolvable ids (e.g. provider/any-model on a cloud provider) exist even when not listed.
         var resolved = registry.Resolve(info?.Id ?? id);
         // A model the key may not use does not exist for it, as in the list.
-        if (resolved is null || CallerKey(http) is { } key && !key.MayUse(info?.Id ?? id))
+        var error = resolved is null || CallerKey(http) is { } key && !key.MayUse(info?.Id ?? id) ? GatewayError.ModelNotFound(id)
+            : info is null && availability is not null ? await availability.CheckAsync(id, null, http.RequestAborted).ConfigureAwait(false)
+            : null;
+        if (error is not null)
         {
-            return OpenAiErrorWriter.WriteAsync(http, GatewayError.ModelNotFound(id));
+            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
         }
-        info ??= new ModelInfo(id, resolved.Kind, resolved.Deployments.FirstOrDefault()?.Provider.Name ?? "sanjia", registry.Created);
+        info ??= new ModelInfo(id, resolved!.Kind, resolved.Deployments.FirstOrDefault()?.Provider.Name ?? "sanjia", registry.Created);
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteModel(w, info, resolved);
         }
-        return WriteJsonAsync(http, buffer.WrittenMemory);
+        await WriteJsonAsync(http, buffer.WrittenMemory).ConfigureAwait(false);
     }
 
     /// <summary>The virtual key calling, or null for the master key (which may use every model).</summary>

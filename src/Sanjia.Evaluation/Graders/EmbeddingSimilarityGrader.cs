@@ -7,13 +7,15 @@ namespace Sanjia.Evaluation.Graders;
 /// gateway (default <c>local/all-minilm-l6-v2</c>, the in-process MiniLM). Score = similarity clamped to [0, 1];
 /// passes at <c>threshold</c> (default 0.8).
 /// </summary>
-public sealed class EmbeddingSimilarityGrader : IGrader
+public sealed class EmbeddingSimilarityGrader : IGrader, ICallsModels
 {
     public const string DefaultModel = "local/all-minilm-l6-v2";
 
     private readonly string _expected;
     private readonly string _model;
     private readonly double _threshold;
+
+    public IEnumerable<string> Models => [_model];
 
     public EmbeddingSimilarityGrader(GraderSettings s)
     {

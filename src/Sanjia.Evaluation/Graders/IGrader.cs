@@ -28,3 +28,9 @@ public interface IGrader
 {
     ValueTask<Grade> GradeAsync(GradeContext context, CancellationToken cancellationToken);
 }
+
+/// <summary>A grader that calls models through the gateway (judge, embedding): they are validated before a run.</summary>
+public interface ICallsModels
+{
+    IEnumerable<string> Models { get; }
+}

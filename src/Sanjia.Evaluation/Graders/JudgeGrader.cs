@@ -13,11 +13,13 @@ namespace Sanjia.Evaluation.Graders;
 /// answer when the case has one, the rubric and the answer, and must reply with <c>{"score": N, "reason": "..."}</c>.
 /// The judge's own cost is not charged to the model being judged.
 /// </summary>
-public sealed partial class JudgeGrader : IGrader
+public sealed partial class JudgeGrader : IGrader, ICallsModels
 {
     private readonly string _model;
     private readonly string _rubric;
     private readonly double _passScore;
+
+    public IEnumerable<string> Models => [_model];
 
     public JudgeGrader(GraderSettings s)
     {

@@ -94,6 +94,58 @@ public static class Statistics
         return new PairedResult(n, mean, interval, Math.Min(1, p));
     }
 
+    /// <summary>z for a two-sided 95 % interval (α = 0.05) and for 80 % power.</summary>
+    public const double Z975 = 1.959963984540054, Z80 = 0.8416212335729143;
+
+    /// <summary>
+    /// Holm's step-down adjustment of p-values tested together (family-wise error ≤ α across candidates): sorted
+    /// ascending, the i-th smallest (from 0) becomes max over j ≤ i of min(1, (m − j) · p_j). NaN stays NaN and does not count in m.
+    /// </summary>
+    public static double[] Holm(IReadOnlyList<double> pValues)
+    {
+        ArgumentNullException.ThrowIfNull(pValues);
+        var adjusted = pValues.ToArray();
+        var order = Enumerable.Range(0, pValues.Count).Where(i => !double.IsNaN(pValues[i])).OrderBy(i => pValues[i]).ToList();
+        var running = 0.0;
+        for (var rank = 0; rank < order.Count; rank++)
+        {
+            running = Math.Max(running, Math.Min(1, (order.Count - rank) * pValues[order[rank]]));
+            adjusted[order[rank]] = running;
+        }
+        return adjusted;
+    }
+
+    /// <summary>
+    /// Cases a paired comparison needs to show non-inferiority at <paramref name="margin"/> points with a two-sided
+    /// 95 % interval (α = 0.05) and 80 % power when the true difference is 0: n = ((z₀.₉₇₅ + z₀.₈) · σ / margin)²,
+    /// σ the standard deviation of the per-case differences. When every difference is 0 the sample says nothing of σ;
+    /// it is then taken as if one more case had differed by 100 points (σ = 100 / √(n + 1)), so a handful of identical
+    /// answers does not pass for proof.
+    /// </summary>
+    public static int CasesNeeded(IReadOnlyList<double> differences, double margin)
+    {
+        ArgumentNullException.ThrowIfNull(differences);
+        if (!(margin > 0)) throw new ArgumentOutOfRangeException(nameof(margin), "The margin must be above 0.");
+        var n = differences.Count;
+        var sd = n < 2 ? 0 : Math.Sqrt(differences.Sum(d => (d - differences.Average()) * (d - differences.Average())) / (n - 1));
+        if (sd == 0) sd = 100 / Math.Sqrt(n + 1);
+        var needed = Math.Pow((Z975 + Z80) * sd / margin, 2);
+        return (int)Math.Min(int.MaxValue, Math.Max(2, Math.Ceiling(needed - 1e-9)));
+    }
+
+    /// <summary>
+    /// The unbiased pass@k estimator (Chen et al. 2021) for one case with <paramref name="n"/> samples of which
+    /// <paramref name="c"/> passed: 1 − C(n − c, k) / C(n, k), computed as a product to stay exact for large n.
+    /// </summary>
+    public static double PassAtK(int n, int c, int k)
+    {
+        if (k < 1 || k > n || c < 0 || c > n) throw new ArgumentOutOfRangeException(nameof(k), $"Need 1 ≤ k ≤ n and 0 ≤ c ≤ n (n = {n}, c = {c}, k = {k}).");
+        if (n - c < k) return 1;
+        double fail = 1;
+        for (var i = n - c + 1; i <= n; i++) fail *= 1 - (double)k / i;
+        return 1 - fail;
+    }
+
     private static double SortedQuantile(double[] sorted, double q)
     {
         var rank = q * (sorted.Length - 1);

@@ -9,8 +9,10 @@ namespace Sanjia.Evaluation.Running;
 
 /// <summary>
 /// Calls the gateway's own OpenAI endpoint. Chat is streamed (with <c>stream_options.include_usage</c>) so the time
-/// to the first content token is measured; usage comes from the final chunk, cost from <c>x-sanjia-cost</c> and
-/// <c>x-sanjia-cost-currency</c> in the response headers or trailers (absent means unpriced).
+/// to the first content token is measured; usage and cost come from the final chunk's <c>usage</c> (the gateway's
+/// <c>cost</c> and <c>cost_currency</c> extension fields; <c>cost: null</c> means unpriced). Complete answers carry the
+/// same fields in <c>usage</c>; without them the <c>x-sanjia-cost</c> and <c>x-sanjia-cost-currency</c> response
+/// headers or trailers are read (absent means unpriced).
 /// </summary>
 public sealed class GatewayModelRunner : IModelRunner
 {
@@ -24,11 +26,16 @@ public sealed class GatewayModelRunner : IModelRunner
     /// <param name="http">A client whose BaseAddress is the gateway root (e.g. http://127.0.0.1:4000/).</param>
     /// <param name="apiKey">The key the calls are charged to; its budget applies.</param>
     /// <param name="stream">False sends non-streaming requests (no time to first token, but the cost header is always in the response headers).</param>
-    public GatewayModelRunner(HttpClient http, string apiKey, TimeProvider? time = null, bool stream = true)
+    /// <param name="headers">Sent with every call, e.g. the gateway's own evaluation marker for its admin comparisons.</param>
+    public GatewayModelRunner(HttpClient http, string apiKey, TimeProvider? time = null, bool stream = true, IReadOnlyDictionary<string, string>? headers = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         _http = http;
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            _http.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
+        }
         _time = time ?? TimeProvider.System;
         _stream = stream;
     }
@@ -59,18 +66,22 @@ public sealed class GatewayModelRunner : IModelRunner
                     Model = request.Model,
                     LatencyMs = _time.GetElapsedTime(start).TotalMilliseconds,
                     ErrorStatus = (int)response.StatusCode,
+                    ErrorCode = ErrorCode(error),
                     Error = ErrorMessage(error) ?? $"HTTP {(int)response.StatusCode}",
+                    Attempts = Attempts(response),
                 };
             }
             var call = _stream
                 ? await ReadStreamAsync(request.Model, response, start, cancellationToken).ConfigureAwait(false)
                 : await ReadCompleteAsync(request.Model, response, start, cancellationToken).ConfigureAwait(false);
-            var (cost, currency) = Cost(response);
+            // The usage fields win; the headers (or trailers) are for gateways that price only there.
+            var (cost, currency) = call.CostReported ? (call.Cost, call.Currency) : Cost(response);
             return call with
             {
                 Cost = cost,
                 Currency = currency,
                 Deployment = response.Headers.TryGetValues("x-sanjia-deployment", out var d) ? d.FirstOrDefault() : null,
+                Attempts = Attempts(response),
             };
         }
         catch (HttpRequestException e)
@@ -90,6 +101,38 @@ public sealed class GatewayModelRunner : IModelRunner
             return Transport(request.Model, start, "timed out");
         }
     }
+
+    /// <summary>
+    /// Asks the gateway whether it serves <paramref name="model"/> (<c>GET /v1/models/{id}</c>, which checks the
+    /// vendor's own model list) and at what list price. Found is false with the gateway's message when the model does
+    /// not exist, null with the reason when the gateway could not be asked; Price is null when the model is unpriced.
+    /// </summary>
+    public async Task<(bool? Found, ListPrice? Price, string? Error)> DescribeModelAsync(string model, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync("v1/models/" + string.Join('/', model.Split('/').Select(Uri.EscapeDataString)), cancellationToken).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return (false, null, ErrorMessage(text) ?? $"model '{model}' not found");
+            if (!response.IsSuccessStatusCode) return (null, null, $"could not check model '{model}': {ErrorMessage(text) ?? $"HTTP {(int)response.StatusCode}"}");
+            using var doc = JsonDocument.Parse(text);
+            ListPrice? price = null;
+            if (doc.RootElement.TryGetProperty("pricing", out var p) && p.ValueKind == JsonValueKind.Object
+                && p.TryGetProperty("currency", out var cur) && p.TryGetProperty("prompt", out var i) && p.TryGetProperty("completion", out var o))
+            {
+                // OpenRouter's shape, as /v1/models writes it: the price of one token as a decimal string.
+                price = new ListPrice(cur.GetString() ?? "", PerMillion(i), PerMillion(o));
+            }
+            return (true, price, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or InvalidOperationException or FormatException)
+        {
+            return (null, null, $"could not check model '{model}': {e.Message}");
+        }
+    }
+
+    private static decimal PerMillion(JsonElement perToken) =>
+        decimal.Parse(perToken.GetString() ?? "", System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) * 1_000_000m;
 
     public async Task<(IReadOnlyList<float[]>? Vectors, string? Error)> EmbedAsync(string model, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
     {
@@ -119,7 +162,8 @@ public sealed class GatewayModelRunner : IModelRunner
         var text = new StringBuilder();
         double? ttft = null;
         int input = 0, output = 0;
-        string? error = null;
+        var cost = new UsageCost();
+        string? error = null, code = null;
         using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
@@ -132,6 +176,7 @@ public sealed class GatewayModelRunner : IModelRunner
             if (root.TryGetProperty("error", out var err))
             {
                 error = err.TryGetProperty("message", out var m) ? m.GetString() : err.ToString();
+                code = ErrorCode(err);
                 break;
             }
             if (root.TryGetProperty("choices", out var choices))
@@ -149,7 +194,7 @@ public sealed class GatewayModelRunner : IModelRunner
                     }
                 }
             }
-            (input, output) = Usage(root, input, output);
+            (input, output) = Usage(root, input, output, ref cost);
         }
         return new ModelCall
         {
@@ -159,7 +204,11 @@ public sealed class GatewayModelRunner : IModelRunner
             OutputTokens = output,
             LatencyMs = _time.GetElapsedTime(start).TotalMilliseconds,
             TimeToFirstTokenMs = ttft,
+            Cost = cost.Amount,
+            Currency = cost.Currency,
+            CostReported = cost.Reported,
             ErrorStatus = error is null ? null : 502,
+            ErrorCode = code,
             Error = error,
         };
     }
@@ -170,19 +219,48 @@ public sealed class GatewayModelRunner : IModelRunner
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
         var content = root.GetProperty("choices")[0].GetProperty("message").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-        var (input, output) = Usage(root, 0, 0);
-        return new ModelCall { Model = model, Text = content, InputTokens = input, OutputTokens = output, LatencyMs = _time.GetElapsedTime(start).TotalMilliseconds };
+        var cost = new UsageCost();
+        var (input, output) = Usage(root, 0, 0, ref cost);
+        return new ModelCall
+        {
+            Model = model,
+            Text = content,
+            InputTokens = input,
+            OutputTokens = output,
+            LatencyMs = _time.GetElapsedTime(start).TotalMilliseconds,
+            Cost = cost.Amount,
+            Currency = cost.Currency,
+            CostReported = cost.Reported,
+        };
     }
 
-    private static (int Input, int Output) Usage(JsonElement root, int input, int output)
+    /// <summary>The gateway's cost extension of <c>usage</c>: <c>cost</c> (a number, or null when unpriced) and <c>cost_currency</c>.</summary>
+    private struct UsageCost
+    {
+        public bool Reported;
+        public decimal? Amount;
+        public string? Currency;
+    }
+
+    private static (int Input, int Output) Usage(JsonElement root, int input, int output, ref UsageCost cost)
     {
         if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
             if (usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out var pi)) input = pi;
             if (usage.TryGetProperty("completion_tokens", out var o) && o.TryGetInt32(out var oi)) output = oi;
+            if (usage.TryGetProperty("cost", out var c))
+            {
+                cost.Reported = true;
+                cost.Amount = c.ValueKind == JsonValueKind.Number && c.TryGetDecimal(out var amount) ? amount : null;
+                cost.Currency = cost.Amount is not null && usage.TryGetProperty("cost_currency", out var cur) && cur.ValueKind == JsonValueKind.String ? cur.GetString() : null;
+            }
         }
         return (input, output);
     }
+
+    /// <summary>The gateway's <c>x-sanjia-attempts</c> (0 when it refused before any upstream call), else 1.</summary>
+    private static int Attempts(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("x-sanjia-attempts", out var v) && int.TryParse(v.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : 1;
 
     private static (decimal? Cost, string? Currency) Cost(HttpResponseMessage response)
     {
@@ -207,6 +285,23 @@ public sealed class GatewayModelRunner : IModelRunner
             return string.IsNullOrWhiteSpace(body) ? null : body.Length > 300 ? body[..300] : body;
         }
     }
+
+    /// <summary>The OpenAI error body's <c>error.code</c> (e.g. <c>budget_exceeded</c>, <c>model_not_found</c>), when there is one.</summary>
+    private static string? ErrorCode(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.TryGetProperty("error", out var e) ? ErrorCode(e) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ErrorCode(JsonElement error) =>
+        error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
 
     private ModelCall Transport(string model, long start, string message) => new()
     {

@@ -15,12 +15,21 @@ public sealed record ModelCall
     public decimal? Cost { get; init; }
     public string? Currency { get; init; }
 
+    /// <summary>The answer's <c>usage</c> carried the gateway's <c>cost</c> field (a null cost then means unpriced, not unknown).</summary>
+    public bool CostReported { get; init; }
+
     /// <summary>Which deployment answered (the gateway's <c>x-sanjia-deployment</c> header), when known.</summary>
     public string? Deployment { get; init; }
 
     /// <summary>Set when the call failed: HTTP status (0 for a transport failure) and the gateway's message.</summary>
     public int? ErrorStatus { get; init; }
+
+    /// <summary>The gateway's machine-readable error code (<c>budget_exceeded</c>, <c>model_not_found</c> ...), when it sent one.</summary>
+    public string? ErrorCode { get; init; }
     public string? Error { get; init; }
+
+    /// <summary>Upstream attempts behind this answer (the gateway's <c>x-sanjia-attempts</c>), 1 when not said.</summary>
+    public int Attempts { get; init; } = 1;
 
     public bool Failed => Error is not null;
 }

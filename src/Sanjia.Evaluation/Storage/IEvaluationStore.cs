@@ -2,7 +2,7 @@ using Sanjia.Evaluation.Running;
 
 namespace Sanjia.Evaluation.Storage;
 
-/// <summary>Where comparison runs and their per-(run, case, model) results are kept, so a run can be resumed.</summary>
+/// <summary>Where comparison runs and their per-(run, case, model, sample) results are kept, so a run can be resumed.</summary>
 public interface IEvaluationStore
 {
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken);
@@ -12,6 +12,6 @@ public interface IEvaluationStore
 
     Task<IReadOnlyList<CellResult>> GetResultsAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>Inserts or replaces the result of one (run, case, model) cell.</summary>
+    /// <summary>Inserts or replaces the result of one (run, case, model, sample) cell.</summary>
     Task SaveResultAsync(string runId, CellResult result, CancellationToken cancellationToken);
 }

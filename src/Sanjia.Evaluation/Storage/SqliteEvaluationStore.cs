@@ -7,8 +7,8 @@ namespace Sanjia.Evaluation.Storage;
 
 /// <summary>
 /// Runs and results in a SQLite file in the data folder (<c>evaluations.db</c> by default), apart from the ledger
-/// so the evaluator can run on a machine that only reaches the gateway over HTTP. One result row per cell, written
-/// as soon as the cell is graded: an interrupted run loses at most the cells in flight.
+/// so the evaluator can run on a machine that only reaches the gateway over HTTP. One result row per cell (run, case,
+/// model, sample), written as soon as the cell is graded: an interrupted run loses at most the cells in flight.
 /// </summary>
 public sealed class SqliteEvaluationStore : IEvaluationStore, IDisposable
 {
@@ -75,7 +75,7 @@ public sealed class SqliteEvaluationStore : IEvaluationStore, IDisposable
         try
         {
             using var cmd = Open().CreateCommand();
-            cmd.CommandText = "SELECT result FROM eval_results WHERE run_id = $id ORDER BY rowid";
+            cmd.CommandText = "SELECT result FROM eval_cells WHERE run_id = $id ORDER BY rowid";
             cmd.Parameters.AddWithValue("$id", runId);
             using var r = cmd.ExecuteReader();
             var list = new List<CellResult>();
@@ -96,13 +96,14 @@ public sealed class SqliteEvaluationStore : IEvaluationStore, IDisposable
         {
             using var cmd = Open().CreateCommand();
             cmd.CommandText = """
-                INSERT INTO eval_results (run_id, case_id, model, score, failed, result)
-                VALUES ($run, $case, $model, $score, $failed, $result)
-                ON CONFLICT(run_id, case_id, model) DO UPDATE SET score = excluded.score, failed = excluded.failed, result = excluded.result
+                INSERT INTO eval_cells (run_id, case_id, model, sample, score, failed, result)
+                VALUES ($run, $case, $model, $sample, $score, $failed, $result)
+                ON CONFLICT(run_id, case_id, model, sample) DO UPDATE SET score = excluded.score, failed = excluded.failed, result = excluded.result
                 """;
             cmd.Parameters.AddWithValue("$run", runId);
             cmd.Parameters.AddWithValue("$case", result.CaseId);
             cmd.Parameters.AddWithValue("$model", result.Model);
+            cmd.Parameters.AddWithValue("$sample", result.Sample);
             cmd.Parameters.AddWithValue("$score", result.Score);
             cmd.Parameters.AddWithValue("$failed", result.Failed ? 1 : 0);
             cmd.Parameters.AddWithValue("$result", JsonSerializer.Serialize(result, Json));
@@ -130,16 +131,30 @@ public sealed class SqliteEvaluationStore : IEvaluationStore, IDisposable
                 models TEXT NOT NULL,
                 status TEXT NOT NULL,
                 created TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS eval_results (
+            CREATE TABLE IF NOT EXISTS eval_cells (
                 run_id TEXT NOT NULL,
                 case_id TEXT NOT NULL,
                 model TEXT NOT NULL,
+                sample INTEGER NOT NULL,
                 score REAL NOT NULL,
                 failed INTEGER NOT NULL,
                 result TEXT NOT NULL,
-                PRIMARY KEY (run_id, case_id, model));
+                PRIMARY KEY (run_id, case_id, model, sample));
             """;
         cmd.ExecuteNonQuery();
+        // A database of an older version keyed cells without a sample: move its rows over as sample 0.
+        cmd.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'eval_results'";
+        if (cmd.ExecuteScalar() is not null)
+        {
+            cmd.CommandText = """
+                BEGIN;
+                INSERT OR IGNORE INTO eval_cells (run_id, case_id, model, sample, score, failed, result)
+                    SELECT run_id, case_id, model, 0, score, failed, result FROM eval_results ORDER BY rowid;
+                DROP TABLE eval_results;
+                COMMIT;
+                """;
+            cmd.ExecuteNonQuery();
+        }
         _connection = c;
         return c;
     }

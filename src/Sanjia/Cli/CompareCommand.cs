@@ -28,10 +28,14 @@ public static class CompareCommand
     public const int BadUsage = 2;
     public const int Interrupted = 130;
 
+    /// <summary>The run is sound but a <c>--fail-if</c> condition holds (for CI pipelines).</summary>
+    public const int ConditionFailed = 3;
+
     private const string Usage = """
         Usage:
           sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY]
                          [--concurrency 4] [--run-id ID] [--out DIR] [--data data] [--seed N] [--no-stream] [--retry-errors]
+                         [--margin 5] [--samples N] [--max-cost X] [--dry-run] [--fail-if "quality(candidate) < 90"] [--log-cost]
           sanjia compare --replay [--alias A] [--since T] [--until T] [--sample N] [--key-id K] --models a,b ...
 
           Runs every case of the suite against every model through the gateway (so routing, budgets, cost and
@@ -51,6 +55,14 @@ public static class CompareCommand
           --seed          Seed of the bootstrap (default: fixed, so reports are reproducible).
           --no-stream     Non-streaming calls: no time to first token.
           --retry-errors  On resume, run failed calls again.
+          --margin        Non-inferiority margin in quality points (default 5): "switch" only when the 95 % interval's
+                          lower bound of the quality difference is above −margin.
+          --samples       Calls per case and model (default 1): variance and pass@k, bootstrapped by case.
+          --max-cost      Stop starting calls once the run has cost this much (the gateway's currency).
+          --dry-run       Check the suite and every model (judge models too), print the cost estimate, make no call.
+          --fail-if       Exit 3 when a condition holds, e.g. "quality(candidate) < 90" (repeatable; metrics quality,
+                          quality_low, errors, cost, p50, p95; model: a name, baseline or candidate).
+          --log-cost      Open the HTML chart with a log-scale cost axis.
 
         Replay of logged traffic (instead of --suite; needs Sanjia:Logging:Bodies and the gateway's --data folder):
           sanjia compare --replay --alias chat --since 2025-01-01 --until 2025-01-08 --sample 200 [--key-id K]
@@ -74,6 +86,11 @@ public static class CompareCommand
         try
         {
             o = Options.Parse(args, env);
+        }
+        catch (FormatException e)
+        {
+            console.MarkupLine($"[red]error:[/] --fail-if {Markup.Escape(e.Message)}");
+            return BadUsage;
         }
         catch (ArgumentException e)
         {
@@ -104,13 +121,53 @@ public static class CompareCommand
 
         var runId = o.RunId ?? $"{Slug(suite.Name)}-{env.TimeProvider.GetUtcNow():yyyyMMdd-HHmmss}";
         using var http = new HttpClient { BaseAddress = new Uri(o.Url.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
-        var runner = env.DecorateRunner(new GatewayModelRunner(http, o.Key, env.TimeProvider, o.Stream));
-        using var store = new SqliteEvaluationStore(Path.Combine(o.DataDir, SqliteEvaluationStore.DefaultFileName));
+        var gateway = new GatewayModelRunner(http, o.Key, env.TimeProvider, o.Stream);
         var graders = new GraderRegistry(o.Suite is null ? null : Path.GetDirectoryName(Path.GetFullPath(o.Suite)));
-        var compare = new CompareRunner(runner, store, graders, env.TimeProvider);
-        var spec = new CompareSpec(suite, o.Models, runId) { Concurrency = o.Concurrency, RetryErrors = o.RetryErrors };
+        IReadOnlyList<string> graderModels;
+        try
+        {
+            graderModels = CompareRunner.GraderModels(suite, graders);
+        }
+        catch (SuiteFormatException e)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return BadUsage;
+        }
 
-        console.MarkupLine($"Comparing [bold]{Markup.Escape(string.Join(", ", o.Models))}[/] on [bold]{Markup.Escape(suite.Name)}[/] ({suite.Cases.Count} cases) via {Markup.Escape(o.Url)}, run [bold]{Markup.Escape(runId)}[/]");
+        // Every model and every grader's model is checked before the first call: a typo costs no calls.
+        var prices = new Dictionary<string, ListPrice?>(StringComparer.Ordinal);
+        var unknown = 0;
+        foreach (var model in o.Models.Concat(graderModels).Distinct(StringComparer.Ordinal))
+        {
+            var (found, price, error) = await gateway.DescribeModelAsync(model, ct).ConfigureAwait(false);
+            var what = o.Models.Contains(model, StringComparer.Ordinal) ? "model" : "grader model";
+            if (found is null)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(error!)}");
+                return Failed;
+            }
+            if (found is false)
+            {
+                console.MarkupLine($"[red]error:[/] {what} '{Markup.Escape(model)}' not found: {Markup.Escape(error!)}");
+                unknown++;
+            }
+            prices[model] = price;
+        }
+        if (unknown > 0) return BadUsage;
+        var estimate = CostEstimate.For(suite, o.Models, o.Samples, graderModels, m => prices.GetValueOrDefault(m));
+        WriteEstimate(console, estimate, suite, o);
+        if (o.DryRun)
+        {
+            console.MarkupLine($"[green]Dry run:[/] the suite ({suite.Cases.Count} cases) and {prices.Count} models are valid; no call was made.");
+            return Ok;
+        }
+
+        var runner = env.DecorateRunner(gateway);
+        using var store = new SqliteEvaluationStore(Path.Combine(o.DataDir, SqliteEvaluationStore.DefaultFileName));
+        var compare = new CompareRunner(runner, store, graders, env.TimeProvider);
+        var spec = new CompareSpec(suite, o.Models, runId) { Concurrency = o.Concurrency, RetryErrors = o.RetryErrors, Samples = o.Samples, MaxCost = o.MaxCost };
+
+        console.MarkupLine($"Comparing [bold]{Markup.Escape(string.Join(", ", o.Models))}[/] on [bold]{Markup.Escape(suite.Name)}[/] ({suite.Cases.Count} cases{(o.Samples > 1 ? $" × {o.Samples} samples" : "")}) via {Markup.Escape(o.Url)}, run [bold]{Markup.Escape(runId)}[/]");
         CompareRun run;
         try
         {
@@ -127,19 +184,42 @@ public static class CompareCommand
             return e is InvalidOperationException ? Failed : BadUsage;
         }
 
-        var report = ReportBuilder.Build(runId, suite, o.Models, o.Baseline, run.Results, o.Seed, env.TimeProvider);
+        var report = ReportBuilder.Build(runId, suite, o.Models, o.Baseline, run.Results,
+            new ReportSettings { Seed = o.Seed, Margin = o.Margin, Samples = o.Samples, LogCostAxis = o.LogCost }, env.TimeProvider);
+        if (run.CostCapReached)
+        {
+            report = report with { Warnings = [$"The run stopped at its cost cap (--max-cost {o.MaxCost?.ToString(CultureInfo.InvariantCulture)}; {run.Spent.ToString(CultureInfo.InvariantCulture)} spent); {report.MissingCells} cells were not run. Resume with the same --run-id and a higher cap.", .. report.Warnings] };
+        }
         WriteTable(console, report);
+        foreach (var w in report.Warnings) console.MarkupLine($"[red]ERROR:[/] {Markup.Escape(w)}");
         var outDir = o.OutDir ?? Path.Combine(o.DataDir, "compare", Slug(runId));
         var files = ReportFiles.Write(report, outDir);
         console.MarkupLine($"[bold]Recommendation:[/] {Markup.Escape(report.Recommendation.Text)}");
         foreach (var f in files) console.MarkupLine($"Wrote [link]{Markup.Escape(f)}[/]");
-        var allFailed = report.Models.All(m => m.ErrorRate >= 1);
+        var allFailed = report.Models.All(m => m.ErrorRate >= 1 || m.NotMeasured == m.Calls);
         if (allFailed)
         {
             var first = run.Results.FirstOrDefault(r => r.Failed);
             console.MarkupLine($"[red]Every call failed[/]{(first is null ? "" : ": " + Markup.Escape(first.Error!))}");
         }
-        return allFailed ? Failed : Ok;
+        // A model that was not measured (budget spent, grader failed) or a capped run is not a result to act on.
+        if (allFailed || run.CostCapReached || report.Models.Any(m => m.Problem is not null)) return Failed;
+        var hits = o.FailIf.SelectMany(c => c.Check(report)).ToList();
+        foreach (var h in hits) console.MarkupLine($"[red]--fail-if:[/] {Markup.Escape(h)}");
+        return hits.Count > 0 ? ConditionFailed : Ok;
+    }
+
+    private static void WriteEstimate(IAnsiConsole console, CostEstimate estimate, EvalSuite suite, Options o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var cells = suite.Cases.Count * o.Samples * o.Models.Count;
+        var total = estimate.Total is { } t ? $"{Format.Money(t, estimate.Currency)}" : estimate.Models.Count == 0 ? "unknown" : "mixed currencies";
+        console.MarkupLine($"Estimate: {cells} calls, up to [bold]{Markup.Escape(total)}[/] ({Markup.Escape(string.Join(", ", estimate.Models.Select(m => $"{m.Model} {Format.Money(m.Cost, m.Currency)}")))})"
+            + (estimate.Unpriced.Count > 0 ? $"; unpriced: {Markup.Escape(string.Join(", ", estimate.Unpriced))}" : ""));
+        if (o.MaxCost is { } cap && estimate.Total is { } est && est > cap)
+        {
+            console.MarkupLine($"[yellow]The estimate is above --max-cost {cap.ToString(inv)}: the run will stop when the cap is reached.[/]");
+        }
     }
 
     private static async Task<CompareRun> RunWithProgressAsync(IAnsiConsole console, CompareRunner compare, CompareSpec spec, CancellationToken ct)
@@ -159,13 +239,19 @@ public static class CompareCommand
         return result!;
     }
 
+    /// <summary>
+    /// The terminal table, readable at 80 columns: quality with its interval, cost per 1,000 requests, p50 latency,
+    /// errors, the front, and the difference with the baseline (interval, verdict by colour). The rest is in the files.
+    /// </summary>
     internal static void WriteTable(IAnsiConsole console, ComparisonReport r)
     {
-        var table = new Table().Title($"{Markup.Escape(r.Suite)}: {r.Cases} cases, baseline {Markup.Escape(r.Baseline)}");
-        foreach (var h in new[] { "Model", "Quality", "95 % CI", "Cost", "Per 1k req", "Latency p50/p95", "TTFT p50/p95", "Errors", "Pareto", "vs baseline" })
-        {
-            table.AddColumn(h);
-        }
+        var table = new Table().Border(TableBorder.Simple).Title($"{Markup.Escape(r.Suite)}: {r.Cases} cases, baseline {Markup.Escape(r.Baseline)}, margin {ReportBuilder.Points(r.Margin)}");
+        table.AddColumn("Model");
+        table.AddColumn(new TableColumn("Quality (95 % CI)").RightAligned());
+        table.AddColumn(new TableColumn("Per 1k").RightAligned());
+        table.AddColumn(new TableColumn("p50").RightAligned());
+        table.AddColumn(new TableColumn("Err").RightAligned());
+        table.AddColumn(new TableColumn("Δ vs baseline").RightAligned());
         foreach (var m in r.Models)
         {
             var c = r.Comparisons.FirstOrDefault(x => x.Candidate == m.Model);
@@ -175,11 +261,14 @@ public static class CompareCommand
                 Verdict.SignificantlyWorse => $"[red]{Markup.Escape(Format.Difference(c))}[/]",
                 _ => Markup.Escape(Format.Difference(c)),
             };
-            table.AddRow(Markup.Escape(m.Model), Format.Quality(m), Format.Interval(m.QualityInterval), Markup.Escape(Format.Cost(m)),
-                Markup.Escape(Format.Money(m.CostPer1000Requests, m.Currency)), $"{Format.Ms(m.LatencyP50Ms)} / {Format.Ms(m.LatencyP95Ms)}",
-                $"{Format.Ms(m.TtftP50Ms)} / {Format.Ms(m.TtftP95Ms)}", Format.Percent(m.ErrorRate), m.OnParetoFront ? "★" : "", verdict);
+            table.AddRow(Markup.Escape(m.Model) + (m.OnParetoFront ? " ★" : "") + (m.Problem is null ? "" : " [red]⚠[/]"),
+                $"{Format.Quality(m)} ({Format.Interval(m.QualityInterval)})",
+                Markup.Escape(Format.Money(m.CostPer1000Requests, null)),
+                Format.Ms(m.LatencyP50Ms), Format.Percent(m.ErrorRate), verdict);
         }
         console.Write(table);
+        var currency = r.Models.Select(m => m.Currency).FirstOrDefault(c => c is not null);
+        console.MarkupLine(Markup.Escape($"★ Pareto front; per 1k = cost per 1,000 requests{(currency is null ? "" : " in " + currency)}; Err = failed cases after the gateway's retries."));
         if (r.MissingCells > 0) console.MarkupLine($"[yellow]{r.MissingCells} cells have no result.[/]");
     }
 
@@ -188,6 +277,13 @@ public static class CompareCommand
     private sealed record Options(string? Suite, IReadOnlyList<string> Models, string Baseline, string Url, string Key, int Concurrency,
         string? RunId, string? OutDir, string DataDir, int Seed, bool Stream, bool RetryErrors)
     {
+        public double Margin { get; init; } = ReportBuilder.DefaultMargin;
+        public int Samples { get; init; } = 1;
+        public decimal? MaxCost { get; init; }
+        public bool DryRun { get; init; }
+        public bool LogCost { get; init; }
+        public IReadOnlyList<FailCondition> FailIf { get; init; } = [];
+
         /// <summary>Set with <c>--replay</c>: the suite comes from logged traffic instead of a file.</summary>
         public ReplaySettings? Replay { get; init; }
 
@@ -197,8 +293,11 @@ public static class CompareCommand
             int concurrency = 4, seed = ReportBuilder.DefaultSeed;
             bool stream = true, retry = false, replay = false;
             string? alias = null, since = null, until = null, keyId = null, judge = null, rubric = null, embeddingModel = null;
-            int sample = 100;
-            double threshold = 0.8;
+            int sample = 100, samples = 1;
+            double threshold = 0.8, margin = ReportBuilder.DefaultMargin;
+            decimal? maxCost = null;
+            bool dryRun = false, logCost = false;
+            var failIf = new List<FailCondition>();
             for (var i = 0; i < args.Length; i++)
             {
                 var a = args[i];
@@ -226,6 +325,16 @@ public static class CompareCommand
                     case "--judge": judge = Next(); break;
                     case "--rubric": rubric = Next(); break;
                     case "--embedding-model": embeddingModel = Next(); break;
+                    case "--samples": samples = Int(Next(), a, 1, 100); break;
+                    case "--margin":
+                        margin = double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var mg) && mg is > 0 and <= 100 ? mg : throw new ArgumentException("--margin must be a number of quality points above 0 and at most 100.");
+                        break;
+                    case "--max-cost":
+                        maxCost = decimal.TryParse(Next(), NumberStyles.Number, CultureInfo.InvariantCulture, out var mc) && mc > 0 ? mc : throw new ArgumentException("--max-cost must be an amount above 0.");
+                        break;
+                    case "--dry-run": dryRun = true; break;
+                    case "--log-cost": logCost = true; break;
+                    case "--fail-if": failIf.Add(FailCondition.Parse(Next())); break;
                     case "--threshold":
                         threshold = double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var t) && t is >= 0 and <= 1 ? t : throw new ArgumentException("--threshold must be between 0 and 1.");
                         break;
@@ -268,7 +377,17 @@ public static class CompareCommand
             if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")) throw new ArgumentException($"--url '{url}' is not an http(s) address.");
             key ??= env.GetEnvironmentVariable("SANJIA_API_KEY");
             if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("no API key: pass --key or set SANJIA_API_KEY.");
-            return new Options(suite, list, baseline, url, key, concurrency, runId, outDir, data ?? "data", seed, stream, retry) { Replay = replaySettings };
+            if (failIf.FirstOrDefault(c => !c.NamesAModelOf(list)) is { } stray) throw new ArgumentException($"--fail-if '{stray.Text}' names '{stray.Model}', which is not in --models (use a model, baseline or candidate).");
+            return new Options(suite, list, baseline, url, key, concurrency, runId, outDir, data ?? "data", seed, stream, retry)
+            {
+                Replay = replaySettings,
+                Margin = margin,
+                Samples = samples,
+                MaxCost = maxCost,
+                DryRun = dryRun,
+                LogCost = logCost,
+                FailIf = failIf,
+            };
         }
 
         private static int Int(string text, string option, int min, int max) =>

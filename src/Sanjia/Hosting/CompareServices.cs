@@ -28,9 +28,10 @@ internal static class CompareServices
         errors.ThrowIfAny();
 
         services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, PromptsDatabase)));
+        services.AddSingleton<EvaluationCallers>();
         services.AddSingleton(sp =>
         {
-            var jobs = new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>());
+            var jobs = new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>(), sp.GetRequiredService<EvaluationCallers>());
             sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(jobs.Cancel);
             return jobs;
         });

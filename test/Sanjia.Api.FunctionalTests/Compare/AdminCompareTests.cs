@@ -14,8 +14,8 @@ public sealed class AdminCompareTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _a = await FakeOpenAiServer.StartAsync();
-        _b = await FakeOpenAiServer.StartAsync();
+        _a = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2", "text-embedding-3-small"] });
+        _b = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2", "text-embedding-3-small"] });
         _gw = await GatewayServer.StartWithArgsAsync(
         [
             .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
@@ -78,8 +78,8 @@ public sealed class AdminCompareTests : IAsyncLifetime
         Assert.Equal(100, quality["b/m2"]);
         Assert.Equal("significantlyBetter", report["comparisons"]![0]!["verdict"]!.GetValue<string>());
         // Every call went through the gateway to the vendors: six cases each.
-        Assert.Equal(6, _a.Requests.Count);
-        Assert.Equal(6, _b.Requests.Count);
+        Assert.Equal(6, _a.Requests.Count(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal)));
+        Assert.Equal(6, _b.Requests.Count(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal)));
 
         var html = await _gw.Http.GetStringAsync("/admin/compare/vendors/report.html");
         Assert.Contains("<svg", html, StringComparison.Ordinal);
@@ -113,8 +113,8 @@ public sealed class AdminCompareTests : IAsyncLifetime
 
         Assert.Equal("completed", done["status"]!.GetValue<string>());
         Assert.Equal("greet@1", done["suite"]!.GetValue<string>());
-        var toA = _a.Requests.Select(r => JsonNode.Parse(r.BodyText)!["messages"]![0]!["content"]!.GetValue<string>()).Order().ToList();
-        var toB = _b.Requests.Select(r => JsonNode.Parse(r.BodyText)!["messages"]![0]!["content"]!.GetValue<string>()).Order().ToList();
+        var toA = _a.Requests.Where(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal)).Select(r => JsonNode.Parse(r.BodyText)!["messages"]![0]!["content"]!.GetValue<string>()).Order().ToList();
+        var toB = _b.Requests.Where(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal)).Select(r => JsonNode.Parse(r.BodyText)!["messages"]![0]!["content"]!.GetValue<string>()).Order().ToList();
         Assert.Equal(["Greet Ada.", "Greet Grace."], toA);
         Assert.Equal(["Say hi to Ada, briefly.", "Say hi to Grace, briefly."], toB);
     }
@@ -126,6 +126,10 @@ public sealed class AdminCompareTests : IAsyncLifetime
     [InlineData("""{"models":["chat"],"baseline":"b/m2","suite":"cases: [{prompt: x}]"}""", "'baseline'")]
     [InlineData("""{"models":[],"suite":"cases: [{prompt: x}]"}""", "'models'")]
     [InlineData("""{"models":["chat"],"prompt":{"id":"missing","cases":[{}]}}""", "no prompt named 'missing'")]
+    [InlineData("""{"models":["chat","b/typo-model"],"suite":"cases: [{prompt: x, graders: [contains], expected: y}]"}""", "Model 'b/typo-model' not found")]
+    [InlineData("""{"models":["chat"],"suite":"cases: [{prompt: x, graders: [{type: judge, model: b/no-judge, rubric: r}]}]"}""", "Grader model 'b/no-judge' not found")]
+    [InlineData("""{"models":["chat"],"margin":0,"suite":"cases: [{prompt: x}]"}""", "'margin'")]
+    [InlineData("""{"models":["chat"],"samples":0,"suite":"cases: [{prompt: x}]"}""", "'samples'")]
     public async Task A_bad_comparison_request_is_refused_before_any_call(string body, string message)
     {
         var (response, error) = await _gw.PostAsync("/admin/compare", body);

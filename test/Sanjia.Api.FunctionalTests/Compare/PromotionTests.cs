@@ -13,8 +13,8 @@ public sealed class PromotionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _a = await FakeOpenAiServer.StartAsync();
-        _b = await FakeOpenAiServer.StartAsync();
+        _a = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2", "text-embedding-3-small"] });
+        _b = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2", "text-embedding-3-small"] });
     }
 
     public async Task DisposeAsync()
@@ -93,6 +93,7 @@ public sealed class PromotionTests : IAsyncLifetime
     [InlineData("nope", """{"provider":"b","model":"m2"}""", 404, "alias_not_found")]
     [InlineData("chat", """{"provider":"zzz","model":"m2"}""", 400, "invalid_deployment")]
     [InlineData("chat", """{"model":"m2"}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"typo-model"}""", 400, "invalid_deployment")]
     public async Task A_bad_promotion_is_refused_and_changes_nothing(string alias, string body, int status, string code)
     {
         await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
@@ -101,6 +102,12 @@ public sealed class PromotionTests : IAsyncLifetime
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal(code, error!["error"]!["code"]!.GetValue<string>());
+        if (body.Contains("typo-model", StringComparison.Ordinal))
+        {
+            // The vendor's own GET /models does not list it: every request to the alias would have been a 404.
+            Assert.Contains("'b/typo-model' does not exist", error["error"]!["message"]!.GetValue<string>());
+            Assert.Contains(_b.Requests, r => r.Path.EndsWith("/models", StringComparison.Ordinal));
+        }
         Assert.Equal("a/m1", (await gw.ChatAsync("chat")).Deployment);
     }
 }

@@ -15,8 +15,8 @@ public sealed class PromptLibraryTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _a = await FakeOpenAiServer.StartAsync();
-        _b = await FakeOpenAiServer.StartAsync();
+        _a = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2", "text-embedding-3-small"] });
+        _b = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2", "text-embedding-3-small"] });
         _gw = await GatewayServer.StartWithArgsAsync(
         [
             .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),

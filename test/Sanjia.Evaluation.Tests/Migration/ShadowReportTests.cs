@@ -34,7 +34,7 @@ public sealed class ShadowReportTests
         Assert.Equal(100, primary.Quality, 6);
         Assert.Equal((90 + 70 + 0 + 100) / 4.0, candidate.Quality, 6);
         Assert.Equal(0.25, candidate.ErrorRate, 6);
-        Assert.Equal(2.0 / 4, candidate.PassRateByGrader[ShadowReport.Grader], 6); // 0.9 and 1.0 reach 0.8; the failed call counts as not passed
+        Assert.Equal(2.0 / 3, candidate.PassRateByGrader[ShadowReport.Grader], 6); // 0.9 and 1.0 reach 0.8; the failed call was not graded (it is in the error rate)
         var comparison = Assert.Single(report.Comparisons);
         Assert.Equal("b/m2", comparison.Candidate);
         Assert.Equal(-((10 + 30 + 100 + 0) / 4.0), comparison.QualityDifference, 6);
