@@ -23,6 +23,10 @@ public sealed record ModelPrice
     public int? MaxOutputTokens { get; init; }
     /// <summary>The day the price was checked against the vendor's page (catalogue entries only).</summary>
     public DateOnly? Checked { get; init; }
+    /// <summary>False when the figures rest on third parties only (catalogue entries marked <c>"verified": false</c>).</summary>
+    public bool Verified { get; init; } = true;
+    /// <summary>The day the vendor retires (or retired) the model; retired models stay priced for older ledger rows.</summary>
+    public DateOnly? Retired { get; init; }
     /// <summary>Where it came from: <c>catalogue</c>, <c>imported</c>, <c>config</c>, <c>local</c>.</summary>
     public string Source { get; init; } = "catalogue";
 

@@ -66,7 +66,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
     {
         var request = call.Request;
-        if (CheckQuirks(request) is { } unsupported)
+        if (CheckQuirks(request, call.UpstreamModel) is { } unsupported)
         {
             return unsupported;
         }
@@ -205,13 +205,27 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         return message;
     }
 
-    /// <summary>Refuses, naming the field, what this vendor is documented not to accept.</summary>
-    private GatewayError? CheckQuirks(ChatRequest request)
+    /// <summary>Refuses, naming the field, what this vendor is documented not to accept (catalogue.json, <c>quirks</c>).</summary>
+    private GatewayError? CheckQuirks(ChatRequest request, string model)
     {
         var q = _settings.Quirks;
         if (request.N > 1 && !q.SupportsN)
         {
             return GatewayError.Invalid($"The parameter 'n' must be 1 for {_settings.Name}: it returns one choice per request.", "n", "unsupported_parameter");
+        }
+        // A dictionary lookup only for requests that set temperature or n on a vendor that fixes them for some models.
+        if (q.FixedSampling is { } fixedModels && (request.Temperature is not null || request.N > 1)
+            && fixedModels.TryGetValue(model, out var fixedSampling))
+        {
+            if (fixedSampling.N is { } n && request.N != n)
+            {
+                return GatewayError.Invalid($"The parameter 'n' must be {n} for {model} on {_settings.Name}: the vendor fixes it for this model.", "n", "unsupported_value");
+            }
+            if (request.Temperature is { } ft && fixedSampling.Temperatures.Count > 0 && !fixedSampling.Temperatures.Contains(ft))
+            {
+                var allowed = string.Join(" or ", fixedSampling.Temperatures.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                return GatewayError.Invalid($"The parameter 'temperature' must be {allowed} for {model} on {_settings.Name}: the vendor fixes it for this model (leave it out to get the default).", "temperature", "unsupported_value");
+            }
         }
         if (request.Temperature is { } t)
         {

@@ -53,6 +53,10 @@ public sealed class PriceCatalogue
         return Read(s);
     }
 
+    /// <summary>A catalogue date (<c>checked</c>, <c>retired</c>: yyyy-MM-dd), or null when absent or unreadable.</summary>
+    public static DateOnly? ParseDate(string? text) =>
+        DateOnly.TryParse(text, CultureInfo.InvariantCulture, out var d) ? d : null;
+
     public static void Write(CatalogueFile file, Stream stream) => JsonSerializer.Serialize(stream, file, CatalogueJson.Default.CatalogueFile);
 }
 
@@ -65,6 +69,16 @@ public sealed class CatalogueFile
 
     /// <summary>Preset models knowingly left unpriced (no vendor-published price found), with the reason.</summary>
     [JsonPropertyName("unpriced")] public List<UnpricedEntry>? Unpriced { get; set; }
+
+    /// <summary>
+    /// What each vendor does differently from OpenAI (sampling ranges, fixed sampling, <c>n</c>, stream usage, output
+    /// caps), each fact with its source; the presets read these instead of carrying them in code.
+    /// </summary>
+    [JsonPropertyName("quirks")] public List<QuirksEntry>? Quirks { get; set; }
+
+    /// <summary>The quirks entry that names this preset, or null.</summary>
+    public QuirksEntry? QuirksFor(string provider) =>
+        Quirks?.Find(q => q.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase));
 }
 
 public sealed class UnpricedEntry
@@ -73,6 +87,13 @@ public sealed class UnpricedEntry
     [JsonPropertyName("model")] public string Model { get; set; } = "";
     [JsonPropertyName("kind")] public string Kind { get; set; } = "chat";
     [JsonPropertyName("reason")] public string Reason { get; set; } = "";
+    /// <summary>When the model was found listed by the vendor (its page), and where.</summary>
+    [JsonPropertyName("checked")] public string? Checked { get; set; }
+    [JsonPropertyName("source")] public string? Source { get; set; }
+    /// <summary>False when the model itself is known only from third parties (no vendor page lists it).</summary>
+    [JsonPropertyName("verified")] public bool? Verified { get; set; }
+    [JsonPropertyName("retired")] public string? Retired { get; set; }
+    [JsonPropertyName("retired_source")] public string? RetiredSource { get; set; }
 }
 
 public sealed class CatalogueEntry
@@ -93,6 +114,18 @@ public sealed class CatalogueEntry
     [JsonPropertyName("source")] public string? Source { get; set; }
     /// <summary>How the figure was read (units converted, tier reading, what the page calls the model).</summary>
     [JsonPropertyName("note")] public string? Note { get; set; }
+    /// <summary>
+    /// False when no vendor page confirms the figures, only third parties (named in <c>source</c>); the price is kept
+    /// and marked, never silently trusted. Absent means read from the vendor's own page.
+    /// </summary>
+    [JsonPropertyName("verified")] public bool? Verified { get; set; }
+    /// <summary>
+    /// The day the vendor stops (or stopped) serving the model. Retired entries stay priced for older ledger rows;
+    /// presets no longer list them.
+    /// </summary>
+    [JsonPropertyName("retired")] public string? Retired { get; set; }
+    /// <summary>Where the retirement was read, when not on the price page.</summary>
+    [JsonPropertyName("retired_source")] public string? RetiredSource { get; set; }
 
     public ModelPrice ToPrice(string source) => new()
     {
@@ -106,10 +139,65 @@ public sealed class CatalogueEntry
         Tiers = PriceRules.Tiers(Tiers),
         ContextWindow = ContextWindow,
         MaxOutputTokens = MaxOutputTokens,
-        Checked = DateOnly.TryParse(Checked, CultureInfo.InvariantCulture, out var d) ? d : null,
+        Checked = PriceCatalogue.ParseDate(Checked),
+        Verified = Verified ?? true,
+        Retired = PriceCatalogue.ParseDate(Retired),
         Source = source,
     };
 }
+
+/// <summary>A vendor's quirks, shared by the presets it names (e.g. a vendor's global and China endpoints).</summary>
+public sealed class QuirksEntry
+{
+    [JsonPropertyName("providers")] public List<string> Providers { get; set; } = [];
+    /// <summary>The accepted temperature range; absent means OpenAI's [0, 2].</summary>
+    [JsonPropertyName("temperature")] public TemperatureQuirk? Temperature { get; set; }
+    /// <summary>Whether <c>n</c> &gt; 1 is accepted; absent means it is.</summary>
+    [JsonPropertyName("n")] public SupportQuirk? N { get; set; }
+    /// <summary>Whether <c>stream_options.include_usage</c> is accepted; absent means it is.</summary>
+    [JsonPropertyName("stream_usage")] public SupportQuirk? StreamUsage { get; set; }
+    /// <summary>The vendor's cap on output tokens for every model of this endpoint (per-model caps are on the prices).</summary>
+    [JsonPropertyName("max_output_tokens")] public CapQuirk? MaxOutputTokens { get; set; }
+    /// <summary>Models whose sampling parameters the vendor fixes.</summary>
+    [JsonPropertyName("fixed_sampling")] public List<FixedSamplingQuirk>? FixedSampling { get; set; }
+    [JsonPropertyName("checked")] public string? Checked { get; set; }
+}
+
+/// <summary>One documented fact: where it was read, and whether that was the vendor's own page.</summary>
+public abstract class QuirkFact
+{
+    [JsonPropertyName("source")] public string Source { get; set; } = "";
+    /// <summary>False when only third parties state it (named in <c>source</c>).</summary>
+    [JsonPropertyName("verified")] public bool? Verified { get; set; }
+    [JsonPropertyName("note")] public string? Note { get; set; }
+}
+
+public sealed class TemperatureQuirk : QuirkFact
+{
+    [JsonPropertyName("min")] public double Min { get; set; }
+    [JsonPropertyName("max")] public double Max { get; set; } = 2;
+    /// <summary>True when the minimum itself is refused: the range is (min, max].</summary>
+    [JsonPropertyName("exclusive_min")] public bool ExclusiveMin { get; set; }
+}
+
+public sealed class SupportQuirk : QuirkFact
+{
+    [JsonPropertyName("supported")] public bool Supported { get; set; } = true;
+}
+
+public sealed class CapQuirk : QuirkFact
+{
+    [JsonPropertyName("value")] public int Value { get; set; }
+}
+
+/// <summary>Models on which the vendor accepts only these temperatures (e.g. one per thinking mode) and only this <c>n</c>.</summary>
+public sealed class FixedSamplingQuirk : QuirkFact
+{
+    [JsonPropertyName("models")] public List<string> Models { get; set; } = [];
+    [JsonPropertyName("temperatures")] public List<double> Temperatures { get; set; } = [];
+    [JsonPropertyName("n")] public int? N { get; set; }
+}
+
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CatalogueFile))]

@@ -14,11 +14,24 @@ public sealed record ProviderPreset(
     string Currency,
     PresetQuirks Quirks);
 
-/// <summary>What a vendor does differently from OpenAI, enforced before a request leaves the gateway.</summary>
+/// <summary>
+/// What a vendor does differently from OpenAI, enforced before a request leaves the gateway. For presets the sampling
+/// facts (temperature range, fixed sampling, <c>n</c>, stream usage, output cap) come from the catalogue's
+/// <c>quirks</c> (<see cref="CatalogueQuirks"/>); the endpoint facts (headers, Anthropic base URL) are kept here.
+/// </summary>
 public sealed record PresetQuirks(
     double? MinTemperature = null, double? MaxTemperature = null, bool TemperatureExclusiveMin = false,
     bool SupportsN = true, bool SupportsStreamUsage = true, string? AuthHeader = null,
     IReadOnlyDictionary<string, string>? ExtraHeaders = null, string? AnthropicBaseUrl = null, string? Notes = null)
 {
     public static readonly PresetQuirks None = new();
+
+    /// <summary>Models (by upstream id, case-insensitive) whose sampling the vendor fixes; null when none.</summary>
+    public IReadOnlyDictionary<string, FixedSampling>? FixedSampling { get; init; }
+
+    /// <summary>The vendor's documented cap on output tokens for the whole endpoint (documented, not enforced).</summary>
+    public int? MaxOutputTokens { get; init; }
 }
+
+/// <summary>The only temperatures (one per thinking mode) and <c>n</c> a vendor accepts on a model.</summary>
+public sealed record FixedSampling(IReadOnlyList<double> Temperatures, int? N);

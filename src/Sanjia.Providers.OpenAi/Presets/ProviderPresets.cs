@@ -1,20 +1,25 @@
 namespace Sanjia.Providers.OpenAi.Presets;
 
 /// <summary>
-/// Built-in vendor presets. Each entry's facts (base URL, key variable, sampling ranges) follow the vendor's own
-/// documentation; docs/providers.md lists the sources and the quirks that could not be confirmed. Model lists are
-/// what <c>/v1/models</c> shows; any other model id is still forwarded as <c>preset/model</c>.
+/// Built-in vendor presets. Each entry's endpoint facts (base URL, key variable, headers) follow the vendor's own
+/// documentation; the sampling quirks (temperature ranges, fixed sampling, <c>n</c>, stream usage, output caps) are
+/// data in the catalogue (catalogue.json, <c>quirks</c>), each with its source, read by <see cref="CatalogueQuirks"/>.
+/// docs/providers.md lists the sources. Model lists are what <c>/v1/models</c> shows (retired models are left out);
+/// any other model id is still forwarded as <c>preset/model</c>.
 /// </summary>
 public static class ProviderPresets
 {
-    public static readonly ProviderPreset[] All =
+    /// <summary>Every preset, with its catalogue quirks applied.</summary>
+    public static readonly ProviderPreset[] All = [.. Defined().Select(p => p with { Quirks = CatalogueQuirks.For(p.Name, p.Quirks) })];
+
+    private static ProviderPreset[] Defined() =>
     [
         new("openai", "OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY",
             ["gpt-5.5", "gpt-5", "gpt-5-mini", "gpt-4.1"],
             ["text-embedding-3-small", "text-embedding-3-large"],
             "USD",
+            // OpenAI is the reference: no catalogue quirks.
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 2,
                 // why: gpt-5*/o* reasoning models reject max_tokens and non-default temperature/top_p
                 Notes: "Reasoning models need max_completion_tokens and reject temperature/top_p.")),
 
@@ -23,26 +28,22 @@ public static class ProviderPresets
             [],
             "USD", // why: English docs price in USD; zh-cn page prices the same models in CNY
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 2,
-                SupportsN: false, // why: API only accepts n=1 (deepseek-ai/DeepSeek-V3#291)
                 AnthropicBaseUrl: "https://api.deepseek.com/anthropic",
                 Notes: "Official base is https://api.deepseek.com (the /v1 suffix is also accepted). Thinking via non-standard `thinking`+`reasoning_effort`; reasoning_content must be echoed back on tool-call turns.")),
 
         new("moonshot", "Moonshot Kimi (global)", "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY",
-            ["kimi-k2.6", "kimi-k2.5", "kimi-k2-thinking", "moonshot-v1-128k"],
+            ["kimi-k3", "kimi-k2.6", "kimi-k2.5", "kimi-k2-thinking", "moonshot-v1-128k"],
             [],
             "USD",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, // why: Kimi temperature range is [0,1] (migration guide)
                 AnthropicBaseUrl: "https://api.moonshot.ai/anthropic", // 3P-sourced
-                Notes: "kimi-k2.6 ignores/locks temperature, top_p, n, penalties. temperature~0 with n>1 -> invalid_request_error; n<=5 on older models. Stream-usage location unconfirmed.")),
+                Notes: "kimi-k2.6 and kimi-k2.5 also fix top_p and penalties (temperature and n are checked from the catalogue). temperature~0 with n>1 -> invalid_request_error; n<=5 on older models. kimi-k3 sets thinking with reasoning_effort. Stream-usage location unconfirmed.")),
 
         new("moonshot-cn", "Moonshot Kimi (China)", "https://api.moonshot.cn/v1", "MOONSHOT_API_KEY",
-            ["kimi-k2.6", "kimi-k2.5", "kimi-k2-thinking", "moonshot-v1-128k"],
+            ["kimi-k3", "kimi-k2.6", "kimi-k2.5", "kimi-k2-thinking", "moonshot-v1-128k"],
             [],
             "CNY",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, // why: same [0,1] range as global
                 AnthropicBaseUrl: "https://api.moonshot.cn/anthropic", // 3P-sourced
                 Notes: "China-region keys are separate from .ai keys.")),
 
@@ -51,23 +52,19 @@ public static class ProviderPresets
             ["embedding-3"],
             "CNY",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, // why: docs.z.ai API ref: temperature in [0.0, 1.0]
-                SupportsStreamUsage: false, // why: AgentScope GLM formatter strips stream_options (3P cross-check)
                 AnthropicBaseUrl: "https://open.bigmodel.cn/api/anthropic",
                 Notes: "top_p in (0,1]. max_tokens only (no max_completion_tokens). tool_choice only 'auto'. do_sample=false disables sampling. Coding Plan keys need https://open.bigmodel.cn/api/coding/paas/v4. docs.bigmodel.cn examples use ZAI_API_KEY.")),
 
         new("zai", "Z.AI (GLM, international)", "https://api.z.ai/api/paas/v4", "ZAI_API_KEY",
-            ["glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.5-air"],
+            ["glm-5.3", "glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.5-air"],
             [],
             "USD",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, // why: docs.z.ai API ref: [0.0, 1.0]
-                SupportsStreamUsage: false, // why: same GLM backend as bigmodel (AgentScope strips stream_options)
                 AnthropicBaseUrl: "https://api.z.ai/api/anthropic",
-                Notes: "Coding Plan keys need https://api.z.ai/api/coding/paas/v4.")),
+                Notes: "Coding Plan keys need https://api.z.ai/api/coding/paas/v4. glm-5.3 always reasons (reasoning_effort low/high/max).")),
 
         new("qwen", "Alibaba Qwen (DashScope, Beijing)", "https://dashscope.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY",
-            ["qwen3-max", "qwen3.5-plus", "qwen-plus", "qwen-flash", "qwen3-coder-plus"],
+            ["qwen3.7-max", "qwen3.6-plus", "qwen3-max", "qwen3.5-plus", "qwen-plus", "qwen-flash", "qwen3-coder-plus"],
             ["text-embedding-v4", "text-embedding-v3"],
             "CNY",
             new PresetQuirks(
@@ -75,7 +72,7 @@ public static class ProviderPresets
                 Notes: "Region-specific keys (401 on mismatch). enable_thinking via extra body; open-source Qwen3 non-stream calls need enable_thinking=false. Temperature [0,2) and n<=4 unconfirmed for Model Studio.")),
 
         new("qwen-intl", "Alibaba Qwen (Model Studio, Singapore)", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY",
-            ["qwen3-max", "qwen3.5-plus", "qwen-plus", "qwen-flash", "qwen3-coder-plus"],
+            ["qwen3.7-max", "qwen3.6-plus", "qwen3-max", "qwen3.5-plus", "qwen-plus", "qwen-flash", "qwen3-coder-plus"],
             ["text-embedding-v4", "text-embedding-v3"],
             "USD",
             new PresetQuirks(
@@ -83,22 +80,18 @@ public static class ProviderPresets
                 Notes: "Singapore key differs from Beijing key. US region: https://dashscope-us.aliyuncs.com/compatible-mode/v1.")),
 
         new("minimax", "MiniMax (global)", "https://api.minimax.io/v1", "MINIMAX_API_KEY",
-            ["MiniMax-M2.7", "MiniMax-M2.7-highspeed", "MiniMax-M2.5", "MiniMax-M2.1"],
+            ["MiniMax-M3", "MiniMax-M2.7", "MiniMax-M2.7-highspeed", "MiniMax-M2.5", "MiniMax-M2.1"],
             [],
             "USD",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, TemperatureExclusiveMin: true, // why: official range (0, 1]
-                SupportsN: false, // why: only n=1 supported
                 AnthropicBaseUrl: "https://api.minimax.io/anthropic",
-                Notes: "Use max_completion_tokens (max_tokens deprecated; OpenAI-compat output cap 2048). top_p in (0,1]. Reasoning may arrive as <think> tags in content.")),
+                Notes: "Use max_completion_tokens (max_tokens deprecated). top_p in (0,1]. Reasoning may arrive as <think> tags in content.")),
 
         new("minimax-cn", "MiniMax (China)", "https://api.minimaxi.com/v1", "MINIMAX_API_KEY",
-            ["MiniMax-M2.7", "MiniMax-M2.7-highspeed", "MiniMax-M2.5", "MiniMax-M2.1"],
+            ["MiniMax-M3", "MiniMax-M2.7", "MiniMax-M2.7-highspeed", "MiniMax-M2.5", "MiniMax-M2.1"],
             [],
             "CNY",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, TemperatureExclusiveMin: true, // why: (0, 1]
-                SupportsN: false, // why: only n=1 supported
                 AnthropicBaseUrl: "https://api.minimaxi.com/anthropic")),
 
         new("qianfan", "Baidu Qianfan", "https://qianfan.baidubce.com/v2", "QIANFAN_API_KEY",
@@ -111,28 +104,34 @@ public static class ProviderPresets
         // why: Tencent closed the original Hunyuan platform (api.hunyuan.cloud.tencent.com) on 2026-09-30 and moved its
         // models to TokenHub (cloud.tencent.com/document/product/1729/131925, 1823/131382).
         new("hunyuan", "Tencent Hunyuan (TokenHub)", "https://tokenhub.tencentmaas.com/v1", "TOKENHUB_API_KEY",
-            ["hy3", "hy3-preview"],
+            ["hy4", "hy4-preview", "hy3-preview"], // why: hy3 retires 2026-12-30 (Tencent CloudBase notice), replaced by hy4
             [],
             "CNY",
             new PresetQuirks(
-                Notes: "Thinking is switched by reasoning_effort (no_think, low, high); max_tokens includes thinking tokens. The international site names the host tokenhub.tencentcloudmaas.com. n and sampling ranges unconfirmed.")),
+                Notes: "Thinking is switched by reasoning_effort (no_think, low, high); max_tokens includes thinking tokens. n unconfirmed.")),
+
+        // why: TokenHub's Singapore site has its own host (www.tencentcloud.com/document/product/1300/78941, which also
+        // lists the models it serves) and its own keys: keys do not cross sites, so it reads its own variable.
+        new("hunyuan-intl", "Tencent TokenHub (Singapore)", "https://tokenhub-intl.tencentcloudmaas.com/v1", "TOKENHUB_INTL_API_KEY",
+            ["deepseek-v4-pro", "deepseek-v4-flash", "glm-5.1", "kimi-k2.6", "minimax-m2.7"],
+            [],
+            "USD",
+            new PresetQuirks(
+                Notes: "Backup host https://tokenhub-intl.tencentcloudmaas.tech/v1. Env var name is our convention. Billing currency unconfirmed (international site).")),
 
         new("spark", "iFlytek Spark", "https://spark-api-open.xf-yun.com/v1", "SPARK_API_PASSWORD",
             ["4.0Ultra", "lite"], // why: iFlytek's price page (2026-10) no longer sells Max/Pro; Ultra now runs X1.5
             [],
             "CNY",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 1, TemperatureExclusiveMin: true, // why: iFlytek doc: temperature (0,1]
                 Notes: "Key must be the app's HTTP APIPassword (or 'APIKey:APISecret'), still sent as 'Authorization: Bearer'. X1 reasoning model lives at https://spark-api-open.xf-yun.com/v2 (model 'x1'). top_k in [1,6]. Responses carry extra code/message/sid fields. Env var name is our convention.")),
 
         new("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY",
-            ["llama-3.3-70b-versatile", "llama-3.1-8b-instant", "openai/gpt-oss-120b", "openai/gpt-oss-20b", "qwen/qwen3-32b"],
+            ["openai/gpt-oss-120b", "openai/gpt-oss-20b", "qwen/qwen3-32b"], // why: the Llama models were decommissioned 2026-08-16
             [],
             "USD",
             new PresetQuirks(
-                MinTemperature: 0, MaxTemperature: 2, TemperatureExclusiveMin: true, // why: 0 is silently converted to 1e-8; valid (0, 2]
-                SupportsN: false, // why: "If N is supplied, it must be equal to 1"
-                Notes: "logprobs, logit_bias, top_logprobs and messages[].name return 400. Strip them.")),
+                Notes: "logprobs, logit_bias, top_logprobs and messages[].name return 400. Strip them. Temperature 0 is converted to 1e-8.")),
 
         new("together", "Together AI", "https://api.together.ai/v1", "TOGETHER_API_KEY",
             ["openai/gpt-oss-120b", "meta-llama/Llama-3.3-70B-Instruct-Turbo"],
@@ -146,7 +145,6 @@ public static class ProviderPresets
             ["mistral-embed"],
             "USD",
             new PresetQuirks(
-                SupportsStreamUsage: false, // why: stream_options -> 422 extra_forbidden; usage is sent in the final chunk anyway
                 Notes: "Strict schema: unknown fields -> 422 extra_forbidden. Send max_tokens (not max_completion_tokens), drop reasoning_content from assistant history, seed is 'random_seed'. n is supported.")),
 
         new("openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY",
@@ -167,7 +165,6 @@ public static class ProviderPresets
             ["nomic-embed-text"],
             "USD", // local: zero cost
             new PresetQuirks(
-                SupportsN: false, // why: `n` is absent from Ollama's documented supported-field list
                 AnthropicBaseUrl: "http://localhost:11434", // why: Ollama >= 0.14 serves /v1/messages
                 Notes: "SDKs need a non-empty dummy key (e.g. 'ollama'). Model list = locally pulled models.")),
 
@@ -184,7 +181,6 @@ public static class ProviderPresets
             [],
             "USD", // local
             new PresetQuirks(
-                SupportsN: false, // why: server throws "Only one completion choice is allowed" for n != 1
                 AnthropicBaseUrl: "http://localhost:8080", // why: llama-server /v1/messages (Jan 2026)
                 Notes: "Optional --api-key -> Bearer. best_of/suffix/echo rejected. Embeddings need --embeddings. Tools need --jinja.")),
     ];
