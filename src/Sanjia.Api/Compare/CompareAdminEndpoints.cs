@@ -30,7 +30,7 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
     public const string Route = "/admin/compare";
 
     /// <summary>What <see cref="StartAsync"/> reads, plus each suite source's own field.</summary>
-    private readonly AdminFields _fields = new AdminFields("models", "baseline", "concurrency", "run_id", "suite", "suite_path", "prompt", "key", "stream", "seed")
+    private readonly AdminFields _fields = new AdminFields("models", "baseline", "concurrency", "run_id", "suite", "suite_path", "prompt", "key", "stream", "seed", "margin", "samples", "max_cost", "log_cost")
         .With(sources.Select(s => s.Field));
 
     /// <summary>Checks every model (and the graders' judge and embedding models) before a run is started.</summary>
