@@ -27,8 +27,7 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
         var prompt = (int)Math.Ceiling(TokenCounter.CountPrompt(context.Request.PromptText) * PromptMargin);
         var (admission, error) = await policy.AdmitAsync(keyId, context.Model, price =>
         {
-            var maxOut = context.Request.MaxTokens ?? price.MaxOutputTokens ?? policy.Options.DefaultMaxOutputTokens;
-            return CostCalculator.WorstCase(price, prompt, maxOut * Math.Max(1, context.Request.N));
+            return CostCalculator.WorstCase(price, prompt, BudgetPolicy.AdmittedOutputTokens(context.Request, price, policy.Options));
         }, cancellationToken).ConfigureAwait(false);
         if (admission is null)
         {
@@ -50,7 +49,10 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
                 Finish(admission, context, complete.Usage);
                 return outcome;
             case StreamingChatResponse stream:
-                return new SettlingStream(stream, usage => Finish(admission, context, usage));
+                // A budget's hold covers so many output tokens: the stream is held to them even if the vendor is not.
+                var limited = admission.Reservation is null ? stream
+                    : new OutputLimitedStream(stream, policy.AdmittedOutputTokens(context.Request, context.Deployment), context.Request);
+                return new SettlingStream(limited, usage => Finish(admission, context, usage));
             default:
                 Finish(admission, context, null);
                 return outcome;

@@ -105,6 +105,17 @@ public sealed class BudgetPolicy(
         }
     }
 
+    /// <summary>
+    /// The output tokens a hold is computed for: <c>max_completion_tokens</c>/<c>max_tokens</c>, else the model's
+    /// maximum output, else <see cref="MeteringOptions.DefaultMaxOutputTokens"/>; times <c>n</c>.
+    /// </summary>
+    public static int AdmittedOutputTokens(ChatRequest request, ModelPrice? price, MeteringOptions options) =>
+        (request.MaxTokens ?? price?.MaxOutputTokens ?? options.DefaultMaxOutputTokens) * Math.Max(1, request.N);
+
+    /// <summary>The output tokens admitted on the deployment that answers (what a stream is held to).</summary>
+    public int AdmittedOutputTokens(ChatRequest request, Deployment? deployment) =>
+        AdmittedOutputTokens(request, deployment is null ? null : pricer.PriceOf(deployment), options);
+
     public void Release(BudgetAdmission admission)
     {
         if (admission.Reservation is { } reservation) budgets.Release(reservation);

@@ -13,6 +13,8 @@ public static class TokenCounter
 
     public static int Count(string text) => string.IsNullOrEmpty(text) ? 0 : Tokenizer.Value.CountTokens(text);
 
+    public static int Count(ReadOnlySpan<char> text) => text.IsEmpty ? 0 : Tokenizer.Value.CountTokens(text);
+
     /// <summary>Prompt tokens for a chat: the text plus OpenAI's documented per-message framing overhead.</summary>
     public static int CountPrompt(string promptText, int messageCount = 1) => Count(promptText) + 3 + (4 * messageCount);
 }
