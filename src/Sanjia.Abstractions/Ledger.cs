@@ -36,6 +36,15 @@ public interface ILedger
 {
     void Record(LedgerEntry entry);
 
+    /// <summary>
+    /// Notes a stream in flight (when it begins, then its progress): the entry, with <see cref="LedgerEntry.Status"/> 0,
+    /// stands in for the stream's row should the process die before that row is recorded; recording the row with the
+    /// same request id, attempt and endpoint replaces it. Default: nothing (the row is recorded at the end only).
+    /// </summary>
+    void RecordInFlight(LedgerEntry entry)
+    {
+    }
+
     /// <summary>Records and completes once the entry is durable (survives the process being killed).</summary>
     ValueTask RecordDurableAsync(LedgerEntry entry)
     {

@@ -27,6 +27,7 @@ internal sealed class OpenAiStream : StreamingChatResponse
     private readonly StringBuilder _text = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private TokenUsage? _reported;
+    private int? _promptTokens;
     private bool _produced;
     private ReadOnlyMemory<byte> _current;
     private int _currentUsageEnd = -1;
@@ -46,8 +47,9 @@ internal sealed class OpenAiStream : StreamingChatResponse
 
     public override int CurrentUsageEnd => _currentUsageEnd;
 
+    // The prompt is counted once: metering reads the estimate every second while a stream runs (its in-flight line).
     public override TokenUsage Usage => _reported ?? new TokenUsage(
-        TokenCounter.CountPrompt(_request.PromptText), TokenCounter.Count(_text.ToString()), Estimated: true);
+        _promptTokens ??= TokenCounter.CountPrompt(_request.PromptText), TokenCounter.Count(_text.ToString()), Estimated: true);
 
     public override bool UpstreamProduced => _produced;
 

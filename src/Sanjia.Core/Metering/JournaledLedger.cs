@@ -41,6 +41,11 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private readonly bool _fsync;
     private readonly ILogger<JournaledLedger> _logger;
     private MappedJournalFile? _journal;
+    // Streams in flight: their latest start or progress line, written again at the head of each fresh segment (and
+    // after the journal is emptied) so that deleting stored segments never loses one (under _journalLock).
+    private readonly Dictionary<(string RequestId, int Attempt, string Endpoint), LedgerEntry> _inFlight = [];
+    private readonly ArrayBufferWriter<byte> _inFlightLines = new(1024);
+    private readonly ArrayBufferWriter<byte> _carried = new(1024);
     // The journal lines being written (under _journalLock): one buffer and one JSON writer for the process.
     private ArrayBufferWriter<byte> _lines = new(4096);
     private Utf8JsonWriter? _json;
@@ -62,7 +67,38 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
 
     public long Pending => Interlocked.Read(ref _pending);
 
+    /// <summary>The status of an in-flight line: a stream that had begun; never stored as such.</summary>
+    public const int InFlightStatus = 0;
+
+    /// <summary>What a stream left in flight by a killed process is stored as, with the tokens of its last progress line.</summary>
+    public const int InterruptedStatus = 500;
+    public const string InterruptedCode = "gateway_interrupted";
+
     public void Record(LedgerEntry entry) => Enqueue(entry, null);
+
+    /// <summary>
+    /// Appends a stream's start or progress line to the journal (one more copy into the mapped segment, no system
+    /// call), so that replay after a kill stores the stream with the tokens known so far (<see cref="InterruptedCode"/>).
+    /// The stream's own row replaces it: the line is dropped from the in-flight set when that row is journaled.
+    /// </summary>
+    public void RecordInFlight(LedgerEntry entry)
+    {
+        var priced = _pricer.Price(entry);
+        try
+        {
+            lock (_journalLock)
+            {
+                _inFlight[(priced.RequestId, priced.Attempt, priced.Endpoint)] = priced;
+                _inFlightLines.ResetWrittenCount();
+                Serialize(_inFlightLines, priced);
+                AppendLocked(_inFlightLines.WrittenSpan);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogJournalFailed(_logger, ex, 1); // the stream goes on; only its kill-time row is at risk
+        }
+    }
 
     public ValueTask RecordDurableAsync(LedgerEntry entry)
     {
@@ -125,6 +161,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             return 0;
         }
         var entries = new List<LedgerEntry>();
+        var inFlight = new Dictionary<(string, int, string), LedgerEntry>();
         foreach (var file in files)
         {
             var content = MappedJournalFile.Content(await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false));
@@ -136,7 +173,11 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                 if (line.IsEmpty) continue;
                 try
                 {
-                    if (JsonSerializer.Deserialize(line, JournalJson.Default.LedgerEntry) is { } e) entries.Add(e);
+                    if (JsonSerializer.Deserialize(line, JournalJson.Default.LedgerEntry) is { } e)
+                    {
+                        if (e.Status == InFlightStatus) inFlight[(e.RequestId, e.Attempt, e.Endpoint)] = e; // the latest progress wins
+                        else entries.Add(e);
+                    }
                 }
                 catch (JsonException)
                 {
@@ -144,6 +185,11 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                 }
             }
         }
+        // Streams whose row never came: stored with the tokens of their last line. A row that did come but whose
+        // journal segment was already deleted is in the store, and the insert-once key keeps it (INSERT OR IGNORE).
+        foreach (var e in entries) inFlight.Remove((e.RequestId, e.Attempt, e.Endpoint));
+        foreach (var e in inFlight.Values) entries.Add(e with { Status = InterruptedStatus, ErrorCode = InterruptedCode });
+        if (inFlight.Count > 0) LogInterrupted(_logger, inFlight.Count);
         for (var i = 0; i < entries.Count; i += MaxBatch)
         {
             await _store.AppendAsync(entries.GetRange(i, Math.Min(MaxBatch, entries.Count - i)), cancellationToken).ConfigureAwait(false);
@@ -294,6 +340,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             else if (_journal is not null && Pending == 0)
             {
                 _journal.Clear(); // everything journaled is stored (an entry counts as pending before it is journaled)
+                CarryInFlightLocked();
             }
         }
     }
@@ -306,29 +353,58 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         _lines.ResetWrittenCount();
         foreach (var entry in entries)
         {
-            if (_json is null) _json = new Utf8JsonWriter(_lines);
-            else _json.Reset(_lines);
-            JsonSerializer.Serialize(_json, entry, JournalJson.Default.LedgerEntry);
-            _json.Flush();
-            _lines.GetSpan(1)[0] = (byte)'\n';
-            _lines.Advance(1);
+            Serialize(_lines, entry);
+            if (_inFlight.Count > 0) _inFlight.Remove((entry.RequestId, entry.Attempt, entry.Endpoint)); // its row replaces its in-flight line
         }
-        var bytes = _lines.WrittenSpan;
+        AppendLocked(_lines.WrittenSpan);
+        if (_fsync) _journal!.Flush();
+        _outstanding[_segment] = _outstanding.GetValueOrDefault(_segment) + entries.Count;
+        if (_lines.Capacity > 256 * 1024) _lines = new(4096); // one huge batch must not keep its buffer
+        return _segment;
+    }
+
+    /// <summary>One journal line: the entry's JSON and a newline.</summary>
+    private void Serialize(ArrayBufferWriter<byte> lines, LedgerEntry entry)
+    {
+        if (_json is null) _json = new Utf8JsonWriter(lines);
+        else _json.Reset(lines);
+        JsonSerializer.Serialize(_json, entry, JournalJson.Default.LedgerEntry);
+        _json.Flush();
+        lines.GetSpan(1)[0] = (byte)'\n';
+        lines.Advance(1);
+    }
+
+    /// <summary>Appends lines to the current segment, sealing it first when they do not fit.</summary>
+    private void AppendLocked(ReadOnlySpan<byte> bytes)
+    {
         _journal ??= OpenJournal(bytes.Length);
         if (!_journal.TryAppend(bytes))
         {
-            // Full: seal it (renamed <journal>.<n>, deleted once all its entries are stored) and start the next one.
+            // Full: seal it (renamed <journal>.<n>, deleted once all its entries are stored) and start the next one,
+            // headed by the streams still in flight (their lines in the sealed segment may be deleted before they end).
             var full = _journal;
             _journal = null;
             full.Seal(SegmentPath(_segment));
             _segment++;
-            _journal = OpenJournal(bytes.Length);
+            var carried = InFlightLinesLocked();
+            _journal = OpenJournal(carried.Length + bytes.Length);
+            _journal.TryAppend(carried);
             _journal.TryAppend(bytes);
         }
-        if (_fsync) _journal.Flush();
-        _outstanding[_segment] = _outstanding.GetValueOrDefault(_segment) + entries.Count;
-        if (_lines.Capacity > 256 * 1024) _lines = new(4096); // one huge batch must not keep its buffer
-        return _segment;
+    }
+
+    /// <summary>Writes the in-flight lines at the head of the just emptied journal.</summary>
+    private void CarryInFlightLocked()
+    {
+        if (_inFlight.Count > 0) _journal?.TryAppend(InFlightLinesLocked());
+    }
+
+    /// <summary>The latest line of every stream in flight (a few hundred bytes each).</summary>
+    private ReadOnlySpan<byte> InFlightLinesLocked()
+    {
+        _carried.ResetWrittenCount();
+        foreach (var e in _inFlight.Values) Serialize(_carried, e);
+        return _carried.WrittenSpan;
     }
 
     private MappedJournalFile OpenJournal(int room)
@@ -352,6 +428,11 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Appending {Count} entries to the ledger journal failed")]
     private static partial void LogJournalFailed(ILogger logger, Exception ex, int count);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "{Count} streams were in flight when the previous process stopped; recorded with the tokens known so far ({Code})")]
+    private static partial void LogInterruptedCore(ILogger logger, int count, string code);
+
+    private static void LogInterrupted(ILogger logger, int count) => LogInterruptedCore(logger, count, InterruptedCode);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Replayed {Count} ledger entries from the journal")]
     private static partial void LogReplayed(ILogger logger, int count);

@@ -17,6 +17,9 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
 {
     private readonly TimeProvider _time = time;
 
+    /// <summary>How often a running stream's tokens so far are journaled (one usage count and one journal copy each).</summary>
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
     public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
     {
         ChatOutcome outcome;
@@ -38,6 +41,8 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
                 await Record(context, complete.Usage, 200, null, ttft: null).ConfigureAwait(false);
                 return outcome;
             case StreamingChatResponse stream:
+                // Its row is written when it ends; until then an in-flight line stands in for it (decision 0003).
+                RecordInFlight(context, new TokenUsage(0, 0, Estimated: true), ttft: null);
                 return new MeteredStream(stream, this, context);
             default:
                 var error = outcome.Error!;
@@ -83,7 +88,6 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
     /// <param name="stamped">The usage and cost already sent to the client in the stream's usage chunk.</param>
     private ValueTask Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, (TokenUsage Usage, Cost Cost)? stamped = null)
     {
-        var deployment = context.Deployment;
         if (status != 200 && usage.Total == 0 && FinalAttempt(context) is { } failed)
         {
             usage = failed.Usage;
@@ -92,10 +96,26 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
         Cost? cost = null;
         if (pricer is not null)
         {
-            cost = stamped is { } s && s.Usage == usage ? s.Cost : pricer.CostOf(deployment, usage, now);
+            cost = stamped is { } s && s.Usage == usage ? s.Cost : pricer.CostOf(context.Deployment, usage, now);
             context.Cost = cost;
         }
-        return ledger.RecordDurableAsync(new LedgerEntry
+        return ledger.RecordDurableAsync(Entry(context, usage, status, errorCode, ttft, now, cost));
+    }
+
+    /// <summary>
+    /// A stream's start or progress line: its row as it stands, which replay stores (as <c>gateway_interrupted</c>)
+    /// if the process dies before the row itself is recorded.
+    /// </summary>
+    private void RecordInFlight(ChatContext context, TokenUsage usage, TimeSpan? ttft)
+    {
+        var now = _time.GetUtcNow();
+        ledger.RecordInFlight(Entry(context, usage, Metering.JournaledLedger.InFlightStatus, null, ttft, now, pricer?.CostOf(context.Deployment, usage, now)));
+    }
+
+    private LedgerEntry Entry(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost)
+    {
+        var deployment = context.Deployment;
+        return new LedgerEntry
         {
             RequestId = context.RequestId,
             Attempt = Math.Max(1, context.Attempts),
@@ -114,7 +134,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
             Stream = context.Request.Stream,
             Cost = cost?.Amount,
             Currency = cost?.Currency,
-        });
+        };
     }
 
     /// <summary>The cost of the usage a stream's usage chunk carries, as the client will be told it.</summary>
@@ -131,6 +151,7 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
     {
         private GatewayError? _failure;
         private (TokenUsage Usage, Cost Cost)? _stamped;
+        private long _progressAt = owner._time.GetTimestamp();
         private TimeSpan? _ttft;
         private bool _completed;
         private int _recorded;
@@ -150,6 +171,12 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
                     TimeToFirstChunk = _ttft;
                 }
                 _completed = !more;
+                if (more && owner._time.GetElapsedTime(_progressAt) >= ProgressInterval)
+                {
+                    // Tokens so far into the journal, for the row a kill would otherwise lose (at most one interval old).
+                    _progressAt = owner._time.GetTimestamp();
+                    owner.RecordInFlight(context, inner.Usage, _ttft);
+                }
                 if (more && inner.CurrentUsageEnd >= 0)
                 {
                     var usage = inner.Usage;

@@ -82,6 +82,71 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         Assert.Empty(missing);
     }
 
+    [Fact]
+    public async Task Streams_in_flight_at_sigkill_have_a_ledger_row_with_their_tokens_so_far_after_restart()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        // 400 words, one every 50 ms: each stream runs for 20 s, far longer than the test lets it.
+        upstream.SetDefault(FakeBehavior.StreamChunks(400, TimeSpan.FromMilliseconds(50)));
+        var dataDir = GatewayServer.NewDataDir();
+        var url = $"http://127.0.0.1:{FakeOpenAiServer.GetUnusedPort()}";
+        var args = MeteringSetup.Args(upstream, dataDir, url);
+
+        var inFlight = new List<string>();
+        using (var gateway = Start(args))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+            await WaitHealthyAsync(http, gateway);
+            var open = new List<(HttpResponseMessage Response, StreamReader Reader)>();
+            for (var i = 0; i < 6; i++)
+            {
+                var m = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = MeteringSetup.ChatBody($"Stream {i}, please", stream: true) };
+                m.Headers.Add("Authorization", "Bearer " + GatewayServer.MasterKey);
+                var r = await http.SendAsync(m, HttpCompletionOption.ResponseHeadersRead);
+                Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+                var reader = new StreamReader(await r.Content.ReadAsStreamAsync());
+                while (await reader.ReadLineAsync() is { } line && !line.StartsWith("data:", StringComparison.Ordinal))
+                {
+                }
+                inFlight.Add(r.Headers.GetValues("x-request-id").Single());
+                open.Add((r, reader));
+            }
+            // Long enough for each stream's tokens to be journaled (once a second) and far short of its end.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            gateway.Kill(); // SIGKILL: no stream ends, no row is written the normal way
+            await gateway.WaitForExitAsync();
+            foreach (var (r, reader) in open)
+            {
+                reader.Dispose();
+                r.Dispose();
+            }
+        }
+
+        using (var restarted = Start(args))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            await WaitHealthyAsync(http, restarted);
+            restarted.Kill();
+            await restarted.WaitForExitAsync();
+        }
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dataDir, "sanjia.db")};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        foreach (var id in inFlight)
+        {
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT status, error_code, input_tokens, output_tokens, cost FROM ledger WHERE request_id = $id";
+            cmd.Parameters.AddWithValue("$id", id);
+            using var row = cmd.ExecuteReader();
+            Assert.True(row.Read(), $"no ledger row for the stream {id} that was in flight at the kill");
+            output.WriteLine($"{id}: status {row.GetInt32(0)} {row.GetString(1)}, {row.GetInt32(2)} input and {row.GetInt32(3)} output tokens, cost {row.GetString(4)}");
+            Assert.Equal(500, row.GetInt32(0));
+            Assert.Equal("gateway_interrupted", row.GetString(1));
+            Assert.True(row.GetInt32(2) > 0 && row.GetInt32(3) > 0, "the row carries the tokens known at the last progress line");
+            Assert.True(decimal.Parse(row.GetString(4), System.Globalization.CultureInfo.InvariantCulture) > 0m);
+            Assert.False(row.Read()); // one row per stream
+        }
+    }
+
     private static Process Start(string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "sanjia.dll");

@@ -102,4 +102,48 @@ public sealed class JournalSegmentTests : IDisposable
         Assert.Empty(Segments());
         Assert.False(File.Exists(JournalPath));
     }
+
+    private sealed class ListStore : ILedgerStore
+    {
+        public readonly List<LedgerEntry> Entries = [];
+
+        public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+        {
+            Entries.AddRange(entries);
+            return Task.CompletedTask;
+        }
+
+        public Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<LedgerEntry>>([]);
+    }
+
+    [Fact]
+    public async Task A_stream_in_flight_outlives_segment_reclaim_and_is_replayed_as_interrupted_with_its_latest_tokens()
+    {
+        var store = new SlowStore(this);
+        var ledger = Ledger(store);
+        await ledger.StartAsync(CancellationToken.None);
+        var running = Entry(9000) with { Status = JournaledLedger.InFlightStatus, Usage = new TokenUsage(10, 0, Estimated: true) };
+        ledger.RecordInFlight(running);
+        ledger.RecordInFlight(Entry(9001) with { Status = JournaledLedger.InFlightStatus });
+        for (var i = 0; i < 400; i++)
+        {
+            await ledger.RecordDurableAsync(Entry(i));
+            if (i == 200) ledger.RecordInFlight(running with { Usage = new TokenUsage(10, 42, Estimated: true) }); // progress
+        }
+        await ledger.RecordDurableAsync(Entry(9001)); // this stream ended: its row replaces its line
+        await ledger.FlushAsync();
+        await ledger.StopAsync(CancellationToken.None);
+        Assert.True(store.MostSegmentsSeen >= 1, "the journal was never sealed into a segment");
+        Assert.Empty(Segments()); // the sealed segments were deleted; the running stream's line was carried forward
+        Assert.False(store.Stored.ContainsKey("req-09000")); // never stored as a row while running
+
+        var replayed = new ListStore();
+        await Ledger(replayed).ReplayAsync(CancellationToken.None);
+        var row = Assert.Single(replayed.Entries);
+        Assert.Equal("req-09000", row.RequestId);
+        Assert.Equal(JournaledLedger.InterruptedStatus, row.Status);
+        Assert.Equal(JournaledLedger.InterruptedCode, row.ErrorCode);
+        Assert.Equal(42, row.Usage.Output);
+    }
 }
