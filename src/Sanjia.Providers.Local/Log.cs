@@ -34,6 +34,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "The models folder {Directory} changed; rescanning it")]
     public static partial void ModelsFolderChanged(ILogger logger, string directory);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "The models folder {Directory} is not watched ({Reason}); models added to it are served after a restart")]
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "The models folder {Directory} cannot be watched ({Reason}); it is polled every 2 s instead")]
     public static partial void ModelsFolderNotWatched(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Rescanning the models folder {Directory} failed ({Reason}); the next change rescans it")]
+    public static partial void RescanFailed(ILogger logger, string directory, string reason);
 }
