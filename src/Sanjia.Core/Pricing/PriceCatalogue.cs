@@ -76,10 +76,29 @@ public sealed class CatalogueFile
     /// </summary>
     [JsonPropertyName("quirks")] public List<QuirksEntry>? Quirks { get; set; }
 
+    /// <summary>
+    /// Entries (prices, knowingly unpriced models, quirks) last checked against their source before
+    /// <paramref name="asOf"/> minus <paramref name="maxAgeDays"/>, or never: the ones to re-read. Oldest first.
+    /// </summary>
+    public IReadOnlyList<CheckedEntry> StaleEntries(DateOnly asOf, int maxAgeDays)
+    {
+        var cutoff = asOf.AddDays(-maxAgeDays);
+        return [.. CheckedEntries().Where(e => e.Checked is not { } d || d < cutoff).OrderBy(e => e.Checked ?? DateOnly.MinValue).ThenBy(e => e.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every entry that carries a check date, named as <c>provider/model</c> (quirks as <c>quirks:provider,…</c>).</summary>
+    public IEnumerable<CheckedEntry> CheckedEntries() =>
+        Models.Select(m => new CheckedEntry(m.Provider + "/" + m.Model, PriceCatalogue.ParseDate(m.Checked), m.Source))
+            .Concat((Unpriced ?? []).Select(u => new CheckedEntry(u.Provider + "/" + u.Model + " (unpriced)", PriceCatalogue.ParseDate(u.Checked), u.Source)))
+            .Concat((Quirks ?? []).Select(q => new CheckedEntry("quirks:" + string.Join(",", q.Providers), PriceCatalogue.ParseDate(q.Checked), null)));
+
     /// <summary>The quirks entry that names this preset, or null.</summary>
     public QuirksEntry? QuirksFor(string provider) =>
         Quirks?.Find(q => q.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase));
 }
+
+/// <summary>One catalogue entry and the day it was last checked against <see cref="Source"/> (null: never).</summary>
+public sealed record CheckedEntry(string Id, DateOnly? Checked, string? Source);
 
 public sealed class UnpricedEntry
 {

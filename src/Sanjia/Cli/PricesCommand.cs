@@ -4,22 +4,34 @@ using Sanjia.Hosting;
 
 namespace Sanjia.Cli;
 
-/// <summary><c>sanjia prices import PATH [--data DIR] [--out FILE]</c>: genai-prices data → the gateway's price file.</summary>
+/// <summary>
+/// <c>sanjia prices import PATH [--data DIR] [--out FILE]</c>: genai-prices data → the gateway's price file.
+/// <c>sanjia prices check [--max-age DAYS] [--as-of DATE] [--file FILE]</c>: catalogue entries not checked against
+/// their source within the age; exits 1 when there are any, so it can run on a schedule.
+/// </summary>
 internal static class PricesCommand
 {
     // Within 80 columns (see SanjiaCli).
     private const string Usage = """
         Usage: sanjia prices import <data.json> [--data DIR] [--out FILE]
+               sanjia prices check [--max-age DAYS] [--as-of YYYY-MM-DD]
+                                   [--file catalogue.json]
 
-        Converts a genai-prices data file (github.com/pydantic/genai-prices) into
-        the gateway's price file, read at start-up (Sanjia:Metering:PricesFile);
-        configured Sanjia:Metering:Prices still win.
+        import converts a genai-prices data file (github.com/pydantic/genai-prices)
+        into the gateway's price file, read at start-up
+        (Sanjia:Metering:PricesFile); configured Sanjia:Metering:Prices still win.
+
+        check lists catalogue entries not checked against their source within
+        --max-age days (default 90) and exits 1 when there are any.
 
         Options:
           --data DIR   The gateway's data folder (default: data).
           --out FILE   Write here instead of <data>/prices.json.
           -h, --help   Show this help.
         """;
+
+    /// <summary>The default age after which a catalogue entry should be read against its source again.</summary>
+    public const int DefaultMaxAgeDays = 90;
 
     private static readonly string[] Options = ["--data", "--out", "--help"];
 
@@ -30,11 +42,15 @@ internal static class PricesCommand
             output.Write(Usage);
             return 0;
         }
+        if (args.Length > 0 && args[0] == "check")
+        {
+            return Check(args[1..], output, error);
+        }
         if (args.Length == 0 || args[0] != "import")
         {
             error.WriteLine(args.Length == 0
-                ? "sanjia prices: missing subcommand 'import'."
-                : $"sanjia prices: unknown subcommand '{args[0]}'.{(Spelling.Closest(args[0], ["import"]) is { } s ? $" Did you mean '{s}'?" : "")}");
+                ? "sanjia prices: missing subcommand 'import' or 'check'."
+                : $"sanjia prices: unknown subcommand '{args[0]}'.{(Spelling.Closest(args[0], ["import", "check"]) is { } s ? $" Did you mean '{s}'?" : "")}");
             error.WriteLine("Usage: sanjia prices import <data.json> [--data DIR] [--out FILE]");
             return 2;
         }
@@ -88,5 +104,51 @@ internal static class PricesCommand
         output.WriteLine($"Imported {result.Catalogue.Models.Count} model prices from {result.Providers} providers ({result.Skipped} without a token price skipped) into {outFile}.");
         output.WriteLine("The gateway reads this file at start-up (Sanjia:Metering:PricesFile); configured Prices still win.");
         return 0;
+    }
+
+    private static int Check(string[] args, TextWriter output, TextWriter error)
+    {
+        var maxAge = DefaultMaxAgeDays;
+        var asOf = DateOnly.FromDateTime(DateTime.UtcNow);
+        string? file = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--max-age" when i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var days) && days >= 0:
+                    maxAge = days; i++; break;
+                case "--as-of" when i + 1 < args.Length && PriceCatalogue.ParseDate(args[i + 1]) is { } date:
+                    asOf = date; i++; break;
+                case "--file" when i + 1 < args.Length: file = args[++i]; break;
+                default:
+                    error.WriteLine($"sanjia prices check: unknown, incomplete or invalid option '{args[i]}'.");
+                    error.WriteLine("Usage: sanjia prices check [--max-age DAYS] [--as-of YYYY-MM-DD] [--file catalogue.json]");
+                    return 2;
+            }
+        }
+        CatalogueFile catalogue;
+        try
+        {
+            catalogue = file is null ? PriceCatalogue.ReadBuiltIn() : PriceCatalogue.ReadFile(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            error.WriteLine($"'{file}' is not a readable catalogue file: {ex.Message}");
+            return 2;
+        }
+        var total = catalogue.CheckedEntries().Count();
+        var stale = catalogue.StaleEntries(asOf, maxAge);
+        if (stale.Count == 0)
+        {
+            output.WriteLine($"All {total} catalogue entries were checked within {maxAge} days of {asOf:yyyy-MM-dd}.");
+            return 0;
+        }
+        output.WriteLine($"{stale.Count} of {total} catalogue entries were not checked within {maxAge} days of {asOf:yyyy-MM-dd} (before {asOf.AddDays(-maxAge):yyyy-MM-dd}):");
+        foreach (var e in stale)
+        {
+            var when = e.Checked is { } d ? $"checked {d:yyyy-MM-dd} ({asOf.DayNumber - d.DayNumber} days)" : "never checked";
+            output.WriteLine($"  {e.Id}  {when}{(e.Source is { } src ? "  " + src : "")}");
+        }
+        return 1;
     }
 }
