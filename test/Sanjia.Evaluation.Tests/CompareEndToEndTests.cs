@@ -25,9 +25,6 @@ public sealed class CompareEndToEndTests : IAsyncLifetime
 
     private static string Answer(int i) => $"ZQ-{i * 7 + 100}";
 
-    // Complete answers until the gateway puts the cost in the stream's final usage chunk; then the default, streaming mode.
-    private static readonly string Mode = "--no-stream";
-
     // Which cases each vendor knows, and its price per million input and output tokens (USD).
     private static readonly Dictionary<string, (int[] Known, decimal Input, decimal Output)> Truth = new()
     {
@@ -98,11 +95,11 @@ public sealed class CompareEndToEndTests : IAsyncLifetime
     private ComparisonReport Report() => JsonReport.Parse(File.ReadAllText(Path.Combine(_dir, "out", "report.json")))!;
 
     [Fact]
-    public async Task Sixty_cases_over_four_models_give_the_true_numbers_and_the_recommendation_follows_the_margin()
+    public async Task Sixty_cases_over_four_models_give_the_true_numbers_in_streaming_mode_and_the_recommendation_follows_the_margin()
     {
         var suite = await SuiteAsync(Cases);
         const string models = "premium/m,budget/m,mid/m,overpriced/m";
-        var (code, output) = await CompareAsync(models, "--suite", suite, "--baseline", "premium/m", "--run-id", "e2e", "--margin", "10", Mode);
+        var (code, output) = await CompareAsync(models, "--suite", suite, "--baseline", "premium/m", "--run-id", "e2e", "--margin", "10");
         Assert.True(code == CompareCommand.Ok, output);
 
         var report = Report();
@@ -116,7 +113,7 @@ public sealed class CompareEndToEndTests : IAsyncLifetime
             Assert.Equal(Cases, m.PricedCalls);
             Assert.Equal("USD", m.Currency);
             Assert.Equal((m.InputTokens * input + m.OutputTokens * outputPrice) / 1_000_000m, m.TotalCost);
-            if (Mode != "--no-stream") Assert.False(double.IsNaN(m.TtftP50Ms), name + " has no time to first token");
+            Assert.False(double.IsNaN(m.TtftP50Ms), name + " has no time to first token");
         }
         Assert.True(M("premium/m").LatencyP50Ms >= 40, $"premium p50 {M("premium/m").LatencyP50Ms} ms");
         Assert.Equal(["budget/m", "premium/m"], report.ParetoFront);
@@ -138,11 +135,11 @@ public sealed class CompareEndToEndTests : IAsyncLifetime
         {
             var chats = vendor.Requests.Where(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal)).ToList();
             Assert.Equal(Cases, chats.Count);
-            Assert.All(chats, r => Assert.Equal(Mode != "--no-stream", JsonDocument.Parse(r.Body).RootElement.TryGetProperty("stream", out var st) && st.GetBoolean()));
+            Assert.All(chats, r => Assert.True(JsonDocument.Parse(r.Body).RootElement.GetProperty("stream").GetBoolean()));
         }
 
         // The same run with a 2-point margin: no call is made, and one missed case in 60 is no longer enough to switch.
-        var (again, againOutput) = await CompareAsync(models, "--suite", suite, "--baseline", "premium/m", "--run-id", "e2e", "--margin", "2", Mode);
+        var (again, againOutput) = await CompareAsync(models, "--suite", suite, "--baseline", "premium/m", "--run-id", "e2e", "--margin", "2");
         Assert.True(again == CompareCommand.Ok, againOutput);
         Assert.Contains($"{Cases * 4}/{Cases * 4} cells already done", againOutput);
         Assert.All(_vendors.Values, v => Assert.Equal(Cases, v.Requests.Count(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal))));
@@ -154,7 +151,7 @@ public sealed class CompareEndToEndTests : IAsyncLifetime
     public async Task A_ten_case_suite_warns_with_the_cases_needed_instead_of_recommending()
     {
         var suite = await SuiteAsync(10);
-        var (code, output) = await CompareAsync("premium/m,mid/m", "--suite", suite, "--run-id", "ten", Mode);
+        var (code, output) = await CompareAsync("premium/m,mid/m", "--suite", suite, "--run-id", "ten");
         Assert.True(code == CompareCommand.Ok, output);
         var report = Report();
         Assert.Equal(90, report.Models.Single(m => m.Model == "mid/m").Quality, 6);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Sanjia.Api.Compare;
 using Sanjia.Abstractions;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Pipeline;
@@ -12,7 +13,7 @@ namespace Sanjia.Api.Infrastructure;
 /// key past its <c>expires_at</c> is refused; the admin API takes the master key or a key with the <c>admin</c> scope,
 /// and <c>admin:read</c> keys for GET (docs/decisions/0004-key-model.md).
 /// </summary>
-public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time)
+public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time, EvaluationCallers? evaluationCallers = null)
 {
     /// <summary>The only routes served without a key.</summary>
     public static readonly IReadOnlySet<string> AnonymousPaths = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -43,7 +44,7 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
                     "The admin API is disabled because the master key is empty, a well-known default or too simple. Set Sanjia:MasterKey to a long random secret (or leave it unset to have one generated) and restart.")
                 { Code = "weak_master_key" });
             }
-            context.Features.Set(Caller.Master);
+            context.Features.Set(IsOwnEvaluation(context) ? Caller.Master with { IsEvaluation = true } : Caller.Master);
             return next(context);
         }
         // Virtual keys: one SHA-256 and a dictionary lookup; revoked keys are gone from the cache at once.
@@ -70,9 +71,16 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
         {
             return OpenAiErrorWriter.WriteAsync(context, refused);
         }
-        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = access, IsEvaluation = evaluation });
+        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = access, IsEvaluation = evaluation || IsOwnEvaluation(context) });
         return next(context);
     }
+
+    /// <summary>
+    /// The gateway's own comparison runs (<c>POST /admin/compare</c>) mark their calls with a per-process secret
+    /// (<see cref="EvaluationCallers"/>); the header alone, without that secret, marks nothing.
+    /// </summary>
+    private bool IsOwnEvaluation(HttpContext context) =>
+        evaluationCallers is not null && context.Request.Headers.TryGetValue(EvaluationCallers.Header, out var value) && evaluationCallers.Matches(value);
 
     /// <summary>Why a caller with this admin access may not make this admin request, or null when it may.</summary>
     public static GatewayError? AdminRefusal(AdminAccess access, string method) => access switch
