@@ -10,6 +10,7 @@ public static class ErrorStatus
         GatewayErrorKind.PermissionDenied => 403,
         GatewayErrorKind.ModelNotFound => 404,
         GatewayErrorKind.PayloadTooLarge => 413,
+        GatewayErrorKind.HeadersTooLarge => 431,
         GatewayErrorKind.RateLimited or GatewayErrorKind.BudgetExceeded or GatewayErrorKind.Overloaded => 429,
         GatewayErrorKind.UpstreamRejected => error.UpstreamStatus is >= 400 and < 500 ? error.UpstreamStatus.Value : 400,
         GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => 502,

@@ -8,6 +8,8 @@ public enum GatewayErrorKind
     PermissionDenied,
     ModelNotFound,
     PayloadTooLarge,
+    /// <summary>The request's headers are over the gateway's limit (431).</summary>
+    HeadersTooLarge,
     RateLimited,
     BudgetExceeded,
     /// <summary>The gateway itself has no deployment free to take the request (all busy or cooling down).</summary>

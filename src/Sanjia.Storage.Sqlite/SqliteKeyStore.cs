@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using Sanjia.Abstractions;
+using Sanjia.Core.Security;
 
 namespace Sanjia.Storage.Sqlite;
 
@@ -19,7 +20,7 @@ public sealed class SqliteKeyStore : IKeyStore, IDisposable
     public SqliteKeyStore(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString());
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString());
         _connection.Open();
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = """

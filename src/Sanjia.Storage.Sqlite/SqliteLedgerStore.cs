@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Sanjia.Abstractions;
 using SQLitePCL;
+using Sanjia.Core.Security;
 
 namespace Sanjia.Storage.Sqlite;
 
@@ -18,7 +19,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
     public SqliteLedgerStore(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
         DatabasePath = databasePath;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Sanjia.Core.Prompts;
+using Sanjia.Core.Security;
 
 namespace Sanjia.Storage.Sqlite;
 
@@ -16,7 +17,7 @@ public sealed class SqlitePromptStore : IPromptStore, IDisposable
     public SqlitePromptStore(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
     }
 
     public async Task<Prompt?> GetAsync(string id, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Sanjia.Core.Shadow;
+using Sanjia.Core.Security;
 
 namespace Sanjia.Storage.Sqlite;
 
@@ -57,7 +58,7 @@ public abstract class SqliteTable : IDisposable
     protected SqliteTable(string databasePath, string schema)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
         _schema = schema;
     }
 

@@ -5,12 +5,22 @@ using Sanjia.Abstractions;
 namespace Sanjia.Api.Infrastructure;
 
 /// <summary>
-/// Assigns the request id (returned as <c>x-request-id</c>) and turns anything unexpected into an OpenAI-shaped
-/// error without a stack trace, so one bad request never takes the process down or leaks internals.
+/// Assigns the request id (returned as <c>x-request-id</c>), refuses oversized headers with a 431 that has a JSON
+/// body, turns anything unexpected into an error in the caller's protocol without a stack trace (one bad request never
+/// takes the process down or leaks internals), and after a 413 reads the rest of the body so the client gets to read
+/// the answer (<see cref="RequestBody"/>).
 /// </summary>
 public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<GatewayErrorHandling> logger)
 {
     public const string RequestIdHeader = "x-request-id";
+
+    /// <summary>
+    /// Header limits, checked here so that the 431 carries a JSON error (Kestrel's own 431 has no body): 32 KiB of
+    /// names and values and 100 headers, Kestrel's defaults. Kestrel's limits are set to <see cref="KestrelHeaderBytes"/>
+    /// and <see cref="KestrelHeaderCount"/>, above them; only what exceeds those gets Kestrel's bare 431.
+    /// </summary>
+    public const int MaxHeaderBytes = 32 * 1024, MaxHeaderCount = 100;
+    public const int KestrelHeaderBytes = 256 * 1024, KestrelHeaderCount = 1000;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -19,7 +29,16 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
         context.Response.Headers[RequestIdHeader] = requestId;
         try
         {
+            if (HeadersTooLarge(context.Request.Headers) is { } tooLarge)
+            {
+                await ErrorWriter.WriteAsync(context, tooLarge).ConfigureAwait(false);
+                return;
+            }
             await next(context).ConfigureAwait(false);
+            if (context.Features.Get<RequestBody.DrainAfterResponse>() is { } drain)
+            {
+                await drain.RunAsync(context).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -50,6 +69,27 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
                 context.Abort();
             }
         }
+    }
+
+    private static GatewayError? HeadersTooLarge(IHeaderDictionary headers)
+    {
+        var count = 0;
+        var bytes = 0;
+        foreach (var (name, values) in headers)
+        {
+            foreach (var value in values)
+            {
+                count++;
+                bytes += name.Length + (value?.Length ?? 0) + 4; // "name: value\r\n"
+            }
+        }
+        if (count <= MaxHeaderCount && bytes <= MaxHeaderBytes)
+        {
+            return null;
+        }
+        return new GatewayError(GatewayErrorKind.HeadersTooLarge,
+            $"The request headers are too large: {count} headers, {bytes} bytes; the limits are {MaxHeaderCount} headers and {MaxHeaderBytes} bytes.")
+        { Code = "request_header_fields_too_large" };
     }
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled error in request {RequestId}")]

@@ -41,7 +41,12 @@ internal sealed class MappedJournalFile : IDisposable
     /// </summary>
     public static MappedJournalFile Open(string path, long capacity, bool durable)
     {
-        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 1);
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 1 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // request metadata: owner-only, like the database
+        }
+        var file = new FileStream(path, options);
         try
         {
             var used = ContentLength(file);

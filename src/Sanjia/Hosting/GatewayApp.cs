@@ -68,6 +68,9 @@ public static class GatewayApp
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + RequestBody.DrainAllowance;
+            // Above the gateway's own header limits, so that it answers 431 with a JSON body (Kestrel's has none).
+            k.Limits.MaxRequestHeadersTotalSize = GatewayErrorHandling.KestrelHeaderBytes;
+            k.Limits.MaxRequestHeaderCount = GatewayErrorHandling.KestrelHeaderCount;
             k.AddServerHeader = false;
         });
         // Run request continuations on the socket's I/O thread instead of queueing them to the thread pool: one

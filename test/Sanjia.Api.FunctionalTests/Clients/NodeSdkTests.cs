@@ -82,7 +82,7 @@ public sealed class NodeSdkTests
         Assert.Equal(2, ledger.Count(e => e.Status == 404));
     }
 
-    private static string ScriptDirectory()
+    internal static string ScriptDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -92,11 +92,11 @@ public sealed class NodeSdkTests
         throw new InvalidOperationException("test/js/sdk-check.mjs not found above " + AppContext.BaseDirectory);
     }
 
-    private static string? Which(string name) =>
+    internal static string? Which(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] args, string dir, (string Name, string Value)[] env, TimeSpan timeout)
+    internal static async Task<(int Code, string Output)> RunAsync(string file, string[] args, string dir, (string Name, string Value)[] env, TimeSpan timeout)
     {
         var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
