@@ -9,8 +9,10 @@ namespace Sanjia.Core.Translation;
 /// <c>message_start</c>, <c>ping</c>, then per content block <c>content_block_start</c> /
 /// <c>content_block_delta</c>… / <c>content_block_stop</c>, then <c>message_delta</c> (stop reason, usage) and
 /// <c>message_stop</c>. A block is opened when the kind of delta changes (reasoning → thinking block, content →
-/// text block, each new tool-call index → tool_use block with <c>input_json_delta</c>s) and closed before the next
-/// one opens, so indexes match the final message's content array. One instance per stream; not thread-safe.
+/// text block, tool calls → tool_use blocks with <c>input_json_delta</c>s) and closed before the next one opens, so
+/// indexes match the final message's content array. Anthropic's blocks never interleave, but OpenAI's tool-call
+/// deltas may (index 0, 1, 0): the first call streams live, later ones are held and sent whole when the live one
+/// ends, so no call is split over two blocks. One instance per stream; not thread-safe.
 /// </summary>
 public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string model, string? messageId = null)
 {
@@ -21,6 +23,16 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
     private int _index = -1;
     private int _toolIndex = -1;
     private bool _reasoningStreamed;
+    // Tool calls that arrived while another one was streaming, by OpenAI index; and the indexes already sent.
+    private SortedDictionary<int, HeldCall>? _held;
+    private HashSet<int>? _sentTools;
+
+    private sealed class HeldCall
+    {
+        public string? Id;
+        public string? Name;
+        public readonly System.Text.StringBuilder Arguments = new();
+    }
     private string? _finishReason;
     private OpenAiUsage? _usage;
     private bool _started;
@@ -134,35 +146,53 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
         foreach (var call in d.ToolCalls ?? [])
         {
             var index = call.Index ?? (_toolIndex < 0 ? 0 : _toolIndex);
-            if (_open != Block.ToolUse || index != _toolIndex)
+            if (_open == Block.ToolUse && index != _toolIndex)
             {
+                // Another call while one streams: hold it whole until the live one ends (it may continue).
+                _held ??= [];
+                if (!_held.TryGetValue(index, out var held)) _held[index] = held = new HeldCall();
+                held.Id ??= call.Id;
+                held.Name ??= call.Function?.Name;
+                held.Arguments.Append(call.Function?.Arguments);
+                continue;
+            }
+            if (_open != Block.ToolUse)
+            {
+                // A fragment of a call already sent cannot be added to its closed block; a new block for it would be
+                // a tool_use without a name, which Anthropic's SDKs reject.
+                if (_sentTools?.Contains(index) == true) continue;
                 Close();
                 _toolIndex = index;
-                _index++;
-                _open = Block.ToolUse;
-                Write("content_block_start"u8, w =>
-                {
-                    w.WriteString("type"u8, "content_block_start"u8);
-                    w.WriteNumber("index"u8, _index);
-                    w.WriteStartObject("content_block"u8);
-                    w.WriteString("type"u8, "tool_use"u8);
-                    w.WriteString("id"u8, call.Id ?? "toolu_" + Guid.NewGuid().ToString("N"));
-                    w.WriteString("name"u8, call.Function?.Name ?? "");
-                    w.WriteStartObject("input"u8);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                });
+                ToolUseStart(call.Id, call.Function?.Name);
             }
-            if (!string.IsNullOrEmpty(call.Function?.Arguments))
-            {
-                BlockDelta(w =>
-                {
-                    w.WriteString("type"u8, "input_json_delta"u8);
-                    w.WriteString("partial_json"u8, call.Function.Arguments);
-                });
-            }
+            if (!string.IsNullOrEmpty(call.Function?.Arguments)) InputDelta(call.Function.Arguments);
         }
     }
+
+    private void ToolUseStart(string? id, string? name)
+    {
+        (_sentTools ??= []).Add(_toolIndex);
+        _index++;
+        _open = Block.ToolUse;
+        Write("content_block_start"u8, w =>
+        {
+            w.WriteString("type"u8, "content_block_start"u8);
+            w.WriteNumber("index"u8, _index);
+            w.WriteStartObject("content_block"u8);
+            w.WriteString("type"u8, "tool_use"u8);
+            w.WriteString("id"u8, id ?? "toolu_" + Guid.NewGuid().ToString("N"));
+            w.WriteString("name"u8, name ?? "");
+            w.WriteStartObject("input"u8);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    private void InputDelta(string partialJson) => BlockDelta(w =>
+    {
+        w.WriteString("type"u8, "input_json_delta"u8);
+        w.WriteString("partial_json"u8, partialJson);
+    });
 
     /// <summary>
     /// Closes the open block, then <c>message_delta</c> with the stop reason and final usage (with the gateway's
@@ -230,6 +260,18 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
             w.WriteString("type"u8, "content_block_stop"u8);
             w.WriteNumber("index"u8, _index);
         });
+        if (_held is { Count: > 0 } held)
+        {
+            // The live call has ended: the held ones follow, each whole, in index order.
+            _held = null;
+            foreach (var (index, call) in held)
+            {
+                _toolIndex = index;
+                ToolUseStart(call.Id, call.Name);
+                if (call.Arguments.Length > 0) InputDelta(call.Arguments.ToString());
+                Close();
+            }
+        }
     }
 
     private void BlockDelta(Action<Utf8JsonWriter> delta) => Write("content_block_delta"u8, w =>

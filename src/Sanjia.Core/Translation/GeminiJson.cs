@@ -19,6 +19,29 @@ public static class GeminiJson
     /// </summary>
     public const string SkipSignatureValidation = "skip_thought_signature_validator";
 
+    /// <summary>
+    /// Marks a Gemini thought signature carried in a <c>thinking_blocks</c> entry: Gemini signs text answers too (on
+    /// their last part) and recommends returning the signature. The marker keeps it from Anthropic (which would refuse
+    /// it as a thinking signature) and finds it again on the way back to Gemini.
+    /// </summary>
+    public const string TextSignaturePrefix = "sanjia.gemini.v1:";
+
+    /// <summary>The Gemini text-part signature inside a <c>thinking_blocks</c> signature, or null if it is not one.</summary>
+    public static string? TextSignature(string? blockSignature) =>
+        blockSignature is not null && blockSignature.StartsWith(TextSignaturePrefix, StringComparison.Ordinal) ? blockSignature[TextSignaturePrefix.Length..] : null;
+
+    /// <summary>A thinking block carrying a Gemini text-part signature, with the thought text it goes with.</summary>
+    public static void WriteTextSignatureBlock(System.Text.Json.Utf8JsonWriter w, string thinking, string signature)
+    {
+        w.WriteStartArray("thinking_blocks"u8);
+        w.WriteStartObject();
+        w.WriteString("type"u8, "thinking"u8);
+        w.WriteString("thinking"u8, thinking);
+        w.WriteString("signature"u8, TextSignaturePrefix + signature);
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
     public static string ToolCallId(string? geminiId, string? signature)
     {
         var id = string.IsNullOrEmpty(geminiId) ? "call_" + Guid.NewGuid().ToString("N")[..24] : geminiId;

@@ -52,6 +52,11 @@ public static class GeminiToOpenAiResponse
                 w.WriteNull("refusal"u8);
                 var thoughts = string.Concat(parts.Where(p => p.Thought == true).Select(p => p.Text));
                 if (thoughts.Length > 0) w.WriteString("reasoning_content"u8, thoughts);
+                // A signature on a text part (Gemini puts it on the last one) travels as a marked thinking block.
+                if (parts.LastOrDefault(p => p.FunctionCall is null && !string.IsNullOrEmpty(p.ThoughtSignature)) is { } signed)
+                {
+                    GeminiJson.WriteTextSignatureBlock(w, thoughts, signed.ThoughtSignature!);
+                }
                 if (calls.Count > 0)
                 {
                     w.WriteStartArray("tool_calls"u8);

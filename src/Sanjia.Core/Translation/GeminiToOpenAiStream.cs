@@ -83,10 +83,19 @@ public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long c
                         d.WriteEndArray();
                     }, null)));
                 }
-                else if (!string.IsNullOrEmpty(p.Text))
+                else
                 {
-                    var field = p.Thought == true ? "reasoning_content" : "content";
-                    output.Add(Chunk(w => Choice(w, index, d => d.WriteString(field, p.Text), null)));
+                    if (!string.IsNullOrEmpty(p.Text))
+                    {
+                        var field = p.Thought == true ? "reasoning_content" : "content";
+                        output.Add(Chunk(w => Choice(w, index, d => d.WriteString(field, p.Text), null)));
+                    }
+                    // A text part's signature (often alone, on an empty last part) travels as a marked thinking block;
+                    // its thought text has already streamed as reasoning_content.
+                    if (p.ThoughtSignature is { Length: > 0 } signature)
+                    {
+                        output.Add(Chunk(w => Choice(w, index, d => GeminiJson.WriteTextSignatureBlock(d, "", signature), null)));
+                    }
                 }
             }
             if (c.FinishReason is { } finish)

@@ -262,7 +262,9 @@ public static class OpenAiToAnthropicRequest
             {
                 var block = tb.Clone();
                 var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var tt) && tt.ValueKind == JsonValueKind.String ? tt.GetString() : null;
-                var signed = type is not null && block.TryGetProperty("signature", out var sig) && sig.ValueKind == JsonValueKind.String && sig.GetString()!.Length > 0;
+                // Gemini's text signatures ride in thinking_blocks too; Anthropic would refuse them.
+                var signed = type is not null && block.TryGetProperty("signature", out var sig) && sig.ValueKind == JsonValueKind.String && sig.GetString()!.Length > 0
+                    && GeminiJson.TextSignature(sig.GetString()) is null;
                 if (type == "redacted_thinking" || (type == "thinking" && signed))
                 {
                     yield return w => block.WriteTo(w);

@@ -22,7 +22,11 @@ public static class OpenAiToGeminiRequest
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "stop", "stream",
         "stream_options", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "metadata", "n", "seed",
         "presence_penalty", "frequency_penalty", "reasoning_effort", "drop_params", "store", "service_tier", "safety_settings",
+        "thinking",
     };
+
+    /// <summary>The largest thinking budget every Gemini 2.5 model accepts (Flash: 0–24576; Pro: 128–32768).</summary>
+    private const int MaxThinkingBudget = 24576;
 
     public readonly record struct Result(byte[]? Body, GatewayError? Error);
 
@@ -253,7 +257,18 @@ public static class OpenAiToGeminiRequest
     {
         var parts = new List<Action<Utf8JsonWriter>>();
         var text = Text(m, "assistant");
-        if (text.Length > 0) parts.Add(w => TextPart(w, text));
+        if (text.Length > 0)
+        {
+            // The text answer's own signature, if Gemini gave one, goes back on it (Gemini recommends returning it).
+            var signature = TextSignature(m);
+            parts.Add(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("text"u8, text);
+                if (signature is not null) w.WriteString("thoughtSignature"u8, signature);
+                w.WriteEndObject();
+            });
+        }
         if (m.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
         {
             // Gemini 3 refuses a model step whose first function call has no signature. Calls made by another model
@@ -285,6 +300,20 @@ public static class OpenAiToGeminiRequest
             }
         }
         return parts;
+    }
+
+    private static string? TextSignature(JsonElement m)
+    {
+        if (!m.TryGetProperty("thinking_blocks", out var blocks) || blocks.ValueKind != JsonValueKind.Array) return null;
+        string? found = null;
+        foreach (var b in blocks.EnumerateArray())
+        {
+            if (b.ValueKind == JsonValueKind.Object && b.TryGetProperty("signature", out var s) && s.ValueKind == JsonValueKind.String)
+            {
+                found = GeminiJson.TextSignature(s.GetString()) ?? found;
+            }
+        }
+        return found;
     }
 
     private static void WriteTools(Utf8JsonWriter w, JsonElement root)
@@ -408,7 +437,28 @@ public static class OpenAiToGeminiRequest
                 schema.WriteTo(w);
             }
         }
-        if (root.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String)
+        if (root.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object)
+        {
+            // Anthropic's thinking (from Messages clients, or OpenAI clients that send it): enabled with a budget →
+            // that budget (capped at what every 2.5 model accepts), adaptive → Gemini's dynamic budget (-1), thoughts
+            // included either way; disabled → no thinkingConfig (the model's default; some cannot turn thinking off).
+            var mode = thinking.TryGetProperty("type", out var tt) && tt.ValueKind == JsonValueKind.String ? tt.GetString() : null;
+            int? budget = mode switch
+            {
+                "enabled" => thinking.TryGetProperty("budget_tokens", out var b) && b.ValueKind == JsonValueKind.Number && b.TryGetInt32(out var tokens)
+                    ? Math.Clamp(tokens, 0, MaxThinkingBudget) : -1,
+                "adaptive" => -1,
+                _ => null,
+            };
+            if (budget is { } value)
+            {
+                w.WriteStartObject("thinkingConfig"u8);
+                w.WriteNumber("thinkingBudget"u8, value);
+                w.WriteBoolean("includeThoughts"u8, true);
+                w.WriteEndObject();
+            }
+        }
+        else if (root.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String)
         {
             w.WriteStartObject("thinkingConfig"u8);
             w.WriteNumber("thinkingBudget"u8, effort.GetString() switch { "minimal" or "none" => 0, "low" => 1024, "high" => 16384, _ => 4096 });

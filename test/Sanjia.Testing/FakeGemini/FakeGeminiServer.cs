@@ -28,6 +28,11 @@ public sealed record FakeGeminiReply
     public int OutputTokens { get; init; } = 5;
     public int CachedTokens { get; init; }
     public int ThoughtTokens { get; init; }
+    /// <summary>
+    /// Sign the text answer, as thinking models do: the last text part carries a <c>thoughtSignature</c> (in a stream,
+    /// a final chunk with an empty text part carries it, as Google documents). Issued ones are in <see cref="FakeGeminiServer.TextSignatures"/>.
+    /// </summary>
+    public bool SignText { get; init; }
     /// <summary>Answer with this HTTP status and Google's error body instead.</summary>
     public int? Status { get; init; }
     public string ErrorStatus { get; init; } = "INTERNAL";
@@ -62,6 +67,11 @@ public sealed class FakeGeminiServer : IAsyncDisposable
     public string ApiKey { get; } = "AIza-fake-" + Guid.NewGuid().ToString("N");
 
     public IReadOnlyList<FakeGeminiRequest> Requests { get { lock (_gate) return [.. _requests]; } }
+
+    /// <summary>The text-part signatures issued so far, in order.</summary>
+    public IReadOnlyList<string> TextSignatures { get { lock (_gate) return [.. _textSignatures]; } }
+
+    private readonly List<string> _textSignatures = [];
 
     public void Enqueue(params FakeGeminiReply[] replies)
     {
@@ -169,6 +179,13 @@ public sealed class FakeGeminiServer : IAsyncDisposable
         {
             var pieces = whole ? [reply.Text] : Split(reply.Text, reply.TextChunks);
             chunks.AddRange(pieces.Select(p => new List<JsonObject> { new() { ["text"] = p } }));
+            if (reply.SignText)
+            {
+                var signature = "txt" + Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+                lock (_gate) _textSignatures.Add(signature);
+                if (whole) chunks[^1][0]["thoughtSignature"] = signature;
+                else chunks.Add([new JsonObject { ["text"] = "", ["thoughtSignature"] = signature }]);
+            }
         }
         var first = true;
         foreach (var (name, args) in reply.FunctionCalls)

@@ -42,6 +42,20 @@ internal static class GeminiRequestValidation
             {
                 return "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when a response schema is set.";
             }
+            if (gc.TryGetProperty("thinkingConfig", out var thinking))
+            {
+                // ThinkingConfig: includeThoughts (bool), thinkingBudget (int; -1 = dynamic, 0 = off, up to 32768 on
+                // 2.5 Pro), thinkingLevel (Gemini 3; not together with a budget).
+                foreach (var p in thinking.EnumerateObject())
+                {
+                    if (p.Name is not ("includeThoughts" or "thinkingBudget" or "thinkingLevel")) return $"Invalid JSON payload received. Unknown name \"{p.Name}\" at 'generation_config.thinking_config': Cannot find field.";
+                }
+                if (thinking.TryGetProperty("thinkingBudget", out var tb) && (tb.ValueKind != JsonValueKind.Number || !tb.TryGetInt32(out var budget) || budget < -1 || budget > 32768))
+                {
+                    return "* GenerateContentRequest.generation_config.thinking_config.thinking_budget: must be -1 or between 0 and 32768.";
+                }
+                if (thinking.TryGetProperty("thinkingBudget", out _) && thinking.TryGetProperty("thinkingLevel", out _)) return "thinking_budget and thinking_level are not supported together.";
+            }
         }
         if (root.TryGetProperty("safetySettings", out var safety))
         {

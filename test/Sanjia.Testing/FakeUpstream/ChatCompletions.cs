@@ -107,7 +107,9 @@ internal static class ChatCompletions
     {
         var content = behavior.Content
             ?? (behavior.ChunkCount is { } count ? GeneratedWords(count) : options.Reply.Replace("{model}", request.Model, StringComparison.Ordinal));
-        var pieces = behavior.Tool is { } tool ? SplitEvenly(tool.ArgumentsJson, tool.Pieces) : SplitWords(content);
+        List<FakeToolCall> tools = behavior.Tool is { } tool ? [tool, .. behavior.MoreTools] : [];
+        var schedule = ToolSchedule(tools, behavior.InterleaveTools);
+        var pieces = tools.Count > 0 ? schedule.Select(s => s.Piece).ToList() : SplitWords(content);
 
         // A scripted fault should strike mid-stream; a reply too short for that gets filler words instead.
         if (behavior.Fault is StreamFault.Drop or StreamFault.Malformed or StreamFault.Stall
@@ -126,7 +128,9 @@ internal static class ChatCompletions
             Content: content,
             Pieces: pieces,
             Tool: behavior.Tool,
-            ToolCallId: "call_" + Guid.NewGuid().ToString("N")[..24],
+            Tools: tools,
+            ToolCallIds: [.. tools.Select(_ => "call_" + Guid.NewGuid().ToString("N")[..24])],
+            Schedule: schedule,
             PromptTokens: behavior.PromptTokens ?? request.PromptWords + 2,
             CompletionTokens: behavior.CompletionTokens ?? pieces.Count);
 
@@ -142,7 +146,28 @@ internal static class ChatCompletions
 
     private sealed record Reply(
         string Id, long Created, string Model, string? Fingerprint, string Content, IReadOnlyList<string> Pieces,
-        FakeToolCall? Tool, string ToolCallId, int PromptTokens, int CompletionTokens);
+        FakeToolCall? Tool, IReadOnlyList<FakeToolCall> Tools, IReadOnlyList<string> ToolCallIds,
+        IReadOnlyList<(int Tool, string Piece, bool First)> Schedule, int PromptTokens, int CompletionTokens);
+
+    /// <summary>The order tool-call fragments are streamed in: each call's pieces, one call after the other or round-robin.</summary>
+    private static List<(int Tool, string Piece, bool First)> ToolSchedule(List<FakeToolCall> tools, bool interleave)
+    {
+        var split = tools.Select(t => SplitEvenly(t.ArgumentsJson, t.Pieces)).ToList();
+        var schedule = new List<(int, string, bool)>();
+        if (!interleave)
+        {
+            for (var t = 0; t < split.Count; t++) schedule.AddRange(split[t].Select((p, i) => (t, p, i == 0)));
+            return schedule;
+        }
+        for (var round = 0; round < split.Max(s => (int?)s.Count).GetValueOrDefault(); round++)
+        {
+            for (var t = 0; t < split.Count; t++)
+            {
+                if (round < split[t].Count) schedule.Add((t, split[t][round], round == 0));
+            }
+        }
+        return schedule;
+    }
 
     private static async Task CompleteAsync(Exchange x, Reply reply, FakeBehavior behavior)
     {
@@ -155,19 +180,22 @@ internal static class ChatCompletions
             w.WriteNumber("index", 0);
             w.WriteStartObject("message");
             w.WriteString("role", "assistant");
-            if (reply.Tool is { } tool)
+            if (reply.Tool is not null)
             {
                 w.WriteNull("content");
                 w.WriteNull("refusal");
                 w.WriteStartArray("tool_calls");
-                w.WriteStartObject();
-                w.WriteString("id", reply.ToolCallId);
-                w.WriteString("type", "function");
-                w.WriteStartObject("function");
-                w.WriteString("name", tool.Name);
-                w.WriteString("arguments", tool.ArgumentsJson);
-                w.WriteEndObject();
-                w.WriteEndObject();
+                for (var t = 0; t < reply.Tools.Count; t++)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", reply.ToolCallIds[t]);
+                    w.WriteString("type", "function");
+                    w.WriteStartObject("function");
+                    w.WriteString("name", reply.Tools[t].Name);
+                    w.WriteString("arguments", reply.Tools[t].ArgumentsJson);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
                 w.WriteEndArray();
             }
             else
@@ -255,7 +283,7 @@ internal static class ChatCompletions
     private static void WriteDelta(Utf8JsonWriter w, Reply reply, int i)
     {
         if (i == 0) w.WriteString("role", "assistant");
-        if (reply.Tool is not { } tool)
+        if (reply.Tool is null)
         {
             w.WriteString("content", reply.Pieces[i]);
             return;
@@ -265,17 +293,18 @@ internal static class ChatCompletions
             w.WriteNull("content");
             w.WriteNull("refusal");
         }
+        var (t, piece, first) = reply.Schedule[i];
         w.WriteStartArray("tool_calls");
         w.WriteStartObject();
-        w.WriteNumber("index", 0);
-        if (i == 0)
+        w.WriteNumber("index", t);
+        if (first)
         {
-            w.WriteString("id", reply.ToolCallId);
+            w.WriteString("id", reply.ToolCallIds[t]);
             w.WriteString("type", "function");
         }
         w.WriteStartObject("function");
-        if (i == 0) w.WriteString("name", tool.Name);
-        w.WriteString("arguments", reply.Pieces[i]);
+        if (first) w.WriteString("name", reply.Tools[t].Name);
+        w.WriteString("arguments", piece);
         w.WriteEndObject();
         w.WriteEndObject();
         w.WriteEndArray();

@@ -60,6 +60,15 @@ public sealed record FakeBehavior
 
     public FakeToolCall? Tool { get; init; }
 
+    /// <summary>Parallel tool calls after <see cref="Tool"/>, at tool-call indexes 1, 2, ….</summary>
+    public IReadOnlyList<FakeToolCall> MoreTools { get; init; } = [];
+
+    /// <summary>
+    /// Stream the calls' fragments round-robin (index 0, 1, 0, 1, …) instead of one call after the other: OpenAI's
+    /// stream identifies a fragment by its <c>index</c> and does not promise the order, and some vendors interleave.
+    /// </summary>
+    public bool InterleaveTools { get; init; }
+
     public static FakeBehavior Reply(string content, int? promptTokens = null, int? completionTokens = null) =>
         new() { Content = content, PromptTokens = promptTokens, CompletionTokens = completionTokens };
 
