@@ -113,7 +113,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         catch (HttpRequestException ex)
         {
-            return UpstreamErrors.Unreachable(_settings.Name, ex);
+            return UpstreamErrors.Unreachable(_settings.Name, message.RequestUri, ex);
         }
         catch (IOException ex)
         {
@@ -156,7 +156,11 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         catch (HttpRequestException ex)
         {
-            return UpstreamErrors.Unreachable(_settings.Name, ex);
+            return UpstreamErrors.Unreachable(_settings.Name, message.RequestUri, ex);
+        }
+        catch (IOException ex)
+        {
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = UpstreamErrorCodes.Error };
         }
     }
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
 using Sanjia.Core.Routing;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.OpenAi;
 
@@ -39,8 +40,8 @@ internal static class UpstreamErrors
         return usage is { Total: > 0 } ? error with { Usage = usage } : error;
     }
 
-    public static GatewayError Unreachable(string provider, Exception ex) =>
-        new(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {Describe(ex)}") { Code = UpstreamErrorCodes.Unreachable };
+    public static GatewayError Unreachable(string provider, Uri? uri, Exception ex) =>
+        new(GatewayErrorKind.UpstreamUnreachable, $"{provider} ({UpstreamHttp.HostOf(uri)}) could not be reached: {Describe(ex)}") { Code = UpstreamErrorCodes.Unreachable };
 
     /// <summary><c>Retry-After</c> as seconds or an HTTP date.</summary>
     public static TimeSpan? RetryAfter(HttpResponseHeaders headers, TimeProvider time)

@@ -69,7 +69,13 @@ public sealed partial class ResilientRouter(
 
         var strategy = strategies.Find(model.Strategy ?? options.DefaultStrategy) ?? new PriorityStrategy();
         var ordered = strategy.Order(candidates, new RouteRequest(context.Request, Math.Max(0, promptTokens)));
-        return await RunAsync(context, ordered, options, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(context, ordered, options, cancellationToken).ConfigureAwait(false);
+        // One line per request that needed more than one attempt (the per-attempt lines are at Debug level).
+        if (context.Attempts > 1 && logger.IsEnabled(LogLevel.Information))
+        {
+            LogRouted(logger, context.RequestId, context.Model.RequestedId, result.IsSuccess ? "answered" : "failed", context.Attempts, string.Join(" -> ", context.Route));
+        }
+        return result;
     }
 
     private async ValueTask<ChatOutcome> RunAsync(ChatContext context, IReadOnlyList<RouteCandidate> ordered, RoutingOptions options, CancellationToken cancellationToken)
@@ -79,6 +85,8 @@ public sealed partial class ResilientRouter(
         GatewayError? last = null;
         TimeSpan? retryAfter = null;
         var busy = false;
+        // Evaluation traffic leaves shared health alone: no breaker, cool-down or latency reads or writes.
+        var isolated = context.Caller.IsEvaluation;
         var maxAttempts = Math.Max(1, options.Retry.MaxAttempts);
         // When this round was due to start. A cool-down that ends by then counts as over: timers may fire a few
         // milliseconds early, and a wait for exactly that Retry-After must not skip the deployment once more.
@@ -93,14 +101,15 @@ public sealed partial class ResilientRouter(
                 var id = candidate.Deployment.Id;
                 // In every round, not only the first: a deployment that asked to be left alone is skipped until its
                 // Retry-After has passed, while the others are retried after the (shorter) backoff.
-                if (state.CoolingUntil is { } until && until > resumeAt)
+                if (!isolated && state.CoolingUntil is { } until && until > resumeAt)
                 {
                     context.Route.Add(new RouteStep(id, "cooling"));
                     again.Add(candidate);
                     retryAfter = Min(retryAfter, until - time.GetUtcNow());
                     continue;
                 }
-                if (!state.Breaker.TryEnter(out var probe))
+                var probe = false;
+                if (!isolated && !state.Breaker.TryEnter(out probe))
                 {
                     context.Route.Add(new RouteStep(id, "open"));
                     if (state.Breaker.OpenUntil is { } open) retryAfter = Min(retryAfter, open - time.GetUtcNow());
@@ -120,7 +129,7 @@ public sealed partial class ResilientRouter(
                 else if (context.Attempts > 1) context.Fallbacks++;
                 context.Deployment = candidate.Deployment;
 
-                var outcome = await AttemptAsync(context, candidate, probe, options, cancellationToken).ConfigureAwait(false);
+                var outcome = await AttemptAsync(context, candidate, probe, isolated, options, cancellationToken).ConfigureAwait(false);
                 if (outcome.Response is { } response)
                 {
                     context.Route.Add(new RouteStep(id, "ok"));
@@ -138,7 +147,7 @@ public sealed partial class ResilientRouter(
                         again.Add(candidate);
                         if (error.RetryAfter is { } ra)
                         {
-                            state.CoolDown(ra);
+                            if (!isolated) state.CoolDown(ra);
                             retryAfter = Min(retryAfter, ra);
                         }
                         LogFallingBack(logger, context.RequestId, id, error.Code ?? error.Kind.ToString());
@@ -154,7 +163,9 @@ public sealed partial class ResilientRouter(
             }
             // Every candidate had its turn: back off before the next round, at least until the earliest Retry-After.
             var backoff = Backoff(options.Retry, round);
-            var earliest = again.Select(c => c.State.CoolingUntil is { } u ? u - time.GetUtcNow() : TimeSpan.Zero).Min();
+            // Isolated calls do not read the shared cool-downs; they still wait for the Retry-After they were sent.
+            var earliest = isolated ? (retryAfter is { } own && own > TimeSpan.Zero ? own : TimeSpan.Zero)
+                : again.Select(c => c.State.CoolingUntil is { } u ? u - time.GetUtcNow() : TimeSpan.Zero).Min();
             if (earliest > TimeSpan.FromSeconds(options.Retry.MaxRetryAfterSeconds))
             {
                 break;
@@ -187,7 +198,7 @@ public sealed partial class ResilientRouter(
         return last;
     }
 
-    private async ValueTask<ChatOutcome> AttemptAsync(ChatContext context, RouteCandidate candidate, bool probe, RoutingOptions options, CancellationToken cancellationToken)
+    private async ValueTask<ChatOutcome> AttemptAsync(ChatContext context, RouteCandidate candidate, bool probe, bool isolated, RoutingOptions options, CancellationToken cancellationToken)
     {
         var state = candidate.State;
         var deployment = candidate.Deployment;
@@ -204,19 +215,17 @@ public sealed partial class ResilientRouter(
             {
                 case null:
                     NoteConsumed(context, deployment, outcome.Error!.Usage, outcome.Error!, started);
-                    Fail(state, probe, outcome.Error!, countIt: FailureClassifier.CountsAgainstDeployment(outcome.Error!), options);
+                    Fail(state, probe, outcome.Error!, countIt: !isolated && FailureClassifier.CountsAgainstDeployment(outcome.Error!), options);
                     return outcome;
                 case StreamingChatResponse s:
                     stream = s;
                     // Peek: fail over is only possible until the first chunk reaches the client.
                     var more = await s.MoveNextAsync(linked.Token).ConfigureAwait(false);
-                    state.RecordLatency(time.GetElapsedTime(started));
-                    state.Breaker.OnSuccess(probe);
+                    RecordSuccess(state, probe, isolated, started);
                     handedOver = true;
-                    return new RoutedStream(s, more, state, timeouts, options, time, started, this);
+                    return new RoutedStream(s, more, state, timeouts, options, time, started, this, isolated);
                 default:
-                    state.RecordLatency(time.GetElapsedTime(started));
-                    state.Breaker.OnSuccess(probe);
+                    RecordSuccess(state, probe, isolated, started);
                     return outcome;
             }
         }
@@ -224,7 +233,7 @@ public sealed partial class ResilientRouter(
         {
             // A stream that failed while being peeked: nothing reached the client, but the upstream may have produced.
             NoteConsumed(context, deployment, ex.Error.Usage ?? (stream is { UpstreamProduced: true } ? stream.Usage : null), ex.Error, started);
-            Fail(state, probe, ex.Error, FailureClassifier.CountsAgainstDeployment(ex.Error), options);
+            Fail(state, probe, ex.Error, !isolated && FailureClassifier.CountsAgainstDeployment(ex.Error), options);
             return ex.Error;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -235,7 +244,7 @@ public sealed partial class ResilientRouter(
             // Timed out after the upstream had started producing: estimate from what was received.
             NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.
-            Fail(state, probe, error, countIt: !timeouts.ShortenedByCaller, options);
+            Fail(state, probe, error, countIt: !isolated && !timeouts.ShortenedByCaller, options);
             return error;
         }
         catch (OperationCanceledException)
@@ -251,6 +260,13 @@ public sealed partial class ResilientRouter(
                 state.Release();
             }
         }
+    }
+
+    private void RecordSuccess(DeploymentState state, bool probe, bool isolated, long started)
+    {
+        if (isolated) return;
+        state.RecordLatency(time.GetElapsedTime(started));
+        state.Breaker.OnSuccess(probe);
     }
 
     private void NoteConsumed(ChatContext context, Deployment deployment, TokenUsage? usage, GatewayError error, long started)
@@ -289,7 +305,7 @@ public sealed partial class ResilientRouter(
 
     private static TimeSpan? Min(TimeSpan? a, TimeSpan b) => a is { } x && x < b ? x : b;
 
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Request {RequestId}: {Deployment} failed ({Error}), trying the next deployment")]
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Debug, Message = "Request {RequestId}: {Deployment} failed ({Error}), trying the next deployment")]
     private static partial void LogFallingBack(ILogger logger, string requestId, string deployment, string error);
 
     internal void OnStreamEndedByShutdown(DeploymentState state) => LogStreamEndedByShutdown(logger, state.Id);
@@ -299,4 +315,7 @@ public sealed partial class ResilientRouter(
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Circuit breaker opened for {Deployment} after {Failures} consecutive failures")]
     private static partial void LogBreakerOpened(ILogger logger, string deployment, int failures);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Request {RequestId} for {Model} {Result} after {Attempts} attempts: {Route}")]
+    private static partial void LogRouted(ILogger logger, string requestId, string model, string result, int attempts, string route);
 }

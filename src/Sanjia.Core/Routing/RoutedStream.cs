@@ -20,6 +20,8 @@ internal sealed class RoutedStream : StreamingChatResponse
     private readonly RoutingOptions _options;
     private readonly TimeProvider _time;
     private readonly ResilientRouter _router;
+    // Evaluation traffic: a mid-stream failure is not reported to the deployment's health.
+    private readonly bool _isolated;
     private readonly CancellationTokenSource? _total;
     private CancellationTokenSource? _idle;
     private CancellationTokenSource? _linked;
@@ -30,8 +32,9 @@ internal sealed class RoutedStream : StreamingChatResponse
     private int _disposed;
 
     public RoutedStream(StreamingChatResponse inner, bool firstResult, DeploymentState state, AttemptTimeouts timeouts,
-        RoutingOptions options, TimeProvider time, long started, ResilientRouter router)
+        RoutingOptions options, TimeProvider time, long started, ResilientRouter router, bool isolated)
     {
+        _isolated = isolated;
         _inner = inner;
         _firstResult = firstResult;
         _replayFirst = true;
@@ -97,13 +100,13 @@ internal sealed class RoutedStream : StreamingChatResponse
                 ? $"the stream ran longer than its total limit of {Seconds(_timeouts.Total!.Value)} s"
                 : $"no stream data for {Seconds(_timeouts.StreamIdle)} s";
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{_state.Id} stalled: {what}.") { Code = UpstreamErrorCodes.Timeout };
-            if (_total?.IsCancellationRequested != true) _router.OnStreamFailed(_state, false, error, _options);
+            if (_total?.IsCancellationRequested != true && !_isolated) _router.OnStreamFailed(_state, false, error, _options);
             throw new GatewayException(error);
         }
         catch (GatewayException ex)
         {
             _ended = true;
-            _router.OnStreamFailed(_state, false, ex.Error, _options);
+            if (!_isolated) _router.OnStreamFailed(_state, false, ex.Error, _options);
             throw;
         }
     }

@@ -64,7 +64,7 @@ public static class UpstreamHttp
         }
         catch (HttpRequestException ex)
         {
-            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{provider} could not be reached: {ex.Message}") { Code = UpstreamErrorCodes.Unreachable };
+            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{provider} ({HostOf(message.RequestUri)}) could not be reached: {ex.Message}") { Code = UpstreamErrorCodes.Unreachable };
         }
         catch (IOException ex)
         {
@@ -75,6 +75,9 @@ public static class UpstreamHttp
             response?.Dispose();
         }
     }
+
+    /// <summary><c>host:port</c> of an upstream URL for error messages: never its path, query or user info, where keys may sit.</summary>
+    public static string HostOf(Uri? uri) => uri is { IsAbsoluteUri: true } u ? $"{u.Host}:{u.Port}" : "unknown host";
 
     /// <summary>The vendor did not answer in time (<paramref name="what"/> says which limit).</summary>
     public static GatewayError Timeout(string provider, string what) =>

@@ -183,6 +183,20 @@ public sealed class FaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unreachable_vendor_is_named_with_its_host_and_port_but_never_its_key()
+    {
+        var url = FakeOpenAiServer.GetUnreachableBaseUrl();
+        await using var gw = await StartGatewayAsync([.. GatewayServer.Provider("gone", url, "sk-secret-gone-key"), .. GatewayServer.Deployment("solo", 0, "gone", "m1")]);
+
+        using var response = await gw.SendAsync(GatewayServer.Chat("solo", stream: false));
+        var body = await response.Content.ReadAsStringAsync();
+
+        var uri = new Uri(url);
+        Assert.Contains($"{uri.Host}:{uri.Port}", body);
+        Assert.DoesNotContain("sk-secret-gone-key", body);
+    }
+
+    [Fact]
     public async Task A_refused_connection_falls_back()
     {
         await using var gw = await TwoVendorsAt(FakeOpenAiServer.GetUnreachableBaseUrl());
