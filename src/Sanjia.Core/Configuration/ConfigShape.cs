@@ -110,6 +110,7 @@ public static class ConfigShape
     private static string Describe(Type type) => type switch
     {
         _ when type == typeof(bool) => "true or false",
+        _ when type == typeof(string) => "text",
         _ when type == typeof(int) || type == typeof(long) || type == typeof(short) => "a whole number",
         _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) => "a number",
         _ when type.IsEnum => "one of " + string.Join(", ", Enum.GetNames(type)),

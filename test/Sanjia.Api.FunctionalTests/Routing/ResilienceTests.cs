@@ -195,6 +195,12 @@ public sealed class ResilienceTests
             Assert.NotEmpty(await gw.Service<ConfigReloader>().ReloadAsync());
             using var stillAfterBrokenFile = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
             Assert.Equal("b/m", stillAfterBrokenFile.Get("x-sanjia-deployment"));
+
+            // A misspelt key is refused as at start-up, with the key it meant; the running configuration stays.
+            await File.WriteAllTextAsync(file, Config("a").Replace("\"Weight\"", "\"Wieght\"", StringComparison.Ordinal));
+            Assert.Equal(["Sanjia:Models:chat:Deployments:0:Wieght: unknown setting. Did you mean 'Weight'?"], await gw.Service<ConfigReloader>().ReloadAsync());
+            using var stillAfterTypo = await gw.SendAsync(GatewayServer.Chat("chat", stream: false));
+            Assert.Equal("b/m", stillAfterTypo.Get("x-sanjia-deployment"));
         }
         finally
         {
