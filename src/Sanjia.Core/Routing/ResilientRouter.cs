@@ -85,6 +85,8 @@ public sealed partial class ResilientRouter(
         GatewayError? last = null;
         TimeSpan? retryAfter = null;
         var busy = false;
+        // The error that made a skipped deployment ask to be left alone (e.g. a local model's full queue).
+        GatewayError? cooledBy = null;
         // Evaluation traffic leaves shared health alone: no breaker, cool-down or latency reads or writes.
         var isolated = context.Caller.IsEvaluation;
         var maxAttempts = Math.Max(1, options.Retry.MaxAttempts);
@@ -104,6 +106,7 @@ public sealed partial class ResilientRouter(
                 if (!isolated && state.CoolingUntil is { } until && until > resumeAt)
                 {
                     context.Route.Add(new RouteStep(id, "cooling"));
+                    cooledBy ??= state.CoolingCause;
                     again.Add(candidate);
                     retryAfter = Min(retryAfter, until - time.GetUtcNow());
                     continue;
@@ -147,7 +150,7 @@ public sealed partial class ResilientRouter(
                         again.Add(candidate);
                         if (error.RetryAfter is { } ra)
                         {
-                            if (!isolated) state.CoolDown(ra);
+                            if (!isolated) state.CoolDown(ra, error);
                             retryAfter = Min(retryAfter, ra);
                         }
                         LogFallingBack(logger, context.RequestId, id, error.Code ?? error.Kind.ToString());
@@ -180,6 +183,11 @@ public sealed partial class ResilientRouter(
             retryAfter = null;
         }
 
+        if (last is null && !busy && cooledBy is not null)
+        {
+            // Nothing was attempted because the deployments asked to be left alone: say why, as they did.
+            return cooledBy with { RetryAfter = retryAfter is { } wait && wait > TimeSpan.Zero ? wait : cooledBy.RetryAfter ?? TimeSpan.FromSeconds(1) };
+        }
         if (last is null)
         {
             // Nothing was attempted: every deployment was open, cooling down or at its limit.

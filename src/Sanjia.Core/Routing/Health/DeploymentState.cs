@@ -1,3 +1,5 @@
+using Sanjia.Abstractions;
+
 namespace Sanjia.Core.Routing.Health;
 
 /// <summary>
@@ -29,6 +31,8 @@ public sealed class DeploymentState(string id, TimeProvider time)
     public double? LatencyEwmaMs { get { lock (_gate) return _latencyMs; } }
 
     public string? LastError { get { lock (_gate) return _lastError; } }
+
+    private GatewayError? _coolingCause;
 
     /// <summary>Until when the upstream asked (by <c>Retry-After</c>) not to be called; null when it did not.</summary>
     public DateTimeOffset? CoolingUntil
@@ -65,12 +69,23 @@ public sealed class DeploymentState(string id, TimeProvider time)
         lock (_gate) _lastError = error;
     }
 
-    public void CoolDown(TimeSpan duration)
+    /// <summary>The error whose <c>Retry-After</c> started the current cool-down: what a caller who finds the deployment
+    /// cooling is told, instead of a vaguer "unavailable".</summary>
+    public GatewayError? CoolingCause
+    {
+        get { lock (_gate) return _coolingUntil > time.GetUtcNow() ? _coolingCause : null; }
+    }
+
+    public void CoolDown(TimeSpan duration, GatewayError? cause = null)
     {
         var until = time.GetUtcNow() + duration;
         lock (_gate)
         {
-            if (until > _coolingUntil) _coolingUntil = until;
+            if (until > _coolingUntil)
+            {
+                _coolingUntil = until;
+                _coolingCause = cause;
+            }
         }
     }
 }
