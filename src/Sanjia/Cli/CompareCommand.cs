@@ -31,43 +31,67 @@ public static class CompareCommand
     /// <summary>The run is sound but a <c>--fail-if</c> condition holds (for CI pipelines).</summary>
     public const int ConditionFailed = 3;
 
+    // Within 80 columns, so that no terminal wraps an option (SanjiaCliTests checks every command's help).
     private const string Usage = """
         Usage:
-          sanjia compare --suite FILE --models a,b,c [--baseline a] [--url http://127.0.0.1:4000] [--key KEY]
-                         [--concurrency 4] [--run-id ID] [--out DIR] [--data data] [--seed N] [--no-stream] [--retry-errors]
-                         [--margin 5] [--samples N] [--max-cost X] [--dry-run] [--fail-if "quality(candidate) < 90"] [--log-cost]
-          sanjia compare --replay [--alias A] [--since T] [--until T] [--sample N] [--key-id K] --models a,b ...
+          sanjia compare --suite FILE --models a,b,c [--baseline a] [--key KEY]
+                         [--url http://127.0.0.1:4000] [--concurrency 4]
+                         [--run-id ID] [--out DIR] [--data data] [--seed N]
+                         [--no-stream] [--retry-errors] [--margin 5]
+                         [--samples N] [--max-cost X] [--dry-run] [--log-cost]
+                         [--fail-if "quality(candidate) < 90"]
+          sanjia compare --replay [--alias A] [--since T] [--until T]
+                         [--sample N] [--key-id K] --models a,b ...
 
-          Runs every case of the suite against every model through the gateway (so routing, budgets, cost and
-          latency are the real ones), grades the answers and writes report.md, report.html and report.json.
-          An interrupted run is resumed by running the same command with the same --run-id.
+          Runs every case of the suite against every model through the gateway
+          (so routing, budgets, cost and latency are the real ones), grades the
+          answers and writes report.md, report.html and report.json. An
+          interrupted run is resumed by running the same command with the same
+          --run-id.
 
         Options:
-          --suite         Suite file (.yaml, .yml, .json or .jsonl); see docs/compare.md.
+          --suite         Suite file (.yaml, .yml, .json or .jsonl); see
+                          docs/compare.md.
           --models        Models or aliases to compare, comma-separated.
-          --baseline      The current model the others are compared with (default: the first of --models).
-          --url           Gateway address (default: $SANJIA_URL, else http://127.0.0.1:4000).
-          --key           API key the calls are charged to (default: $SANJIA_API_KEY).
+          --baseline      The current model the others are compared with
+                          (default: the first of --models).
+          --url           Gateway address (default: $SANJIA_URL, else
+                          http://127.0.0.1:4000).
+          --key           API key the calls are charged to (default:
+                          $SANJIA_API_KEY).
           --concurrency   Calls in flight at once (default: 4).
-          --run-id        Name of the run; reuse it to resume (default: suite name + time).
+          --run-id        Name of the run; reuse it to resume (default: suite
+                          name + time).
           --out           Report folder (default: <data>/compare/<run-id>).
           --data          Data folder holding evaluations.db (default: data).
-          --seed          Seed of the bootstrap (default: fixed, so reports are reproducible).
+          --seed          Seed of the bootstrap (default: fixed, so reports are
+                          reproducible).
           --no-stream     Non-streaming calls: no time to first token.
           --retry-errors  On resume, run failed calls again.
-          --margin        Non-inferiority margin in quality points (default 5): "switch" only when the 95 % interval's
-                          lower bound of the quality difference is above −margin.
-          --samples       Calls per case and model (default 1): variance and pass@k, bootstrapped by case.
-          --max-cost      Stop starting calls once the run has cost this much (the gateway's currency).
-          --dry-run       Check the suite and every model (judge models too), print the cost estimate, make no call.
-          --fail-if       Exit 3 when a condition holds, e.g. "quality(candidate) < 90" (repeatable; metrics quality,
-                          quality_low, errors, cost, p50, p95; model: a name, baseline or candidate).
+          --margin        Non-inferiority margin in quality points (default 5):
+                          "switch" only when the 95 % interval's lower bound of
+                          the quality difference is above −margin.
+          --samples       Calls per case and model (default 1): variance and
+                          pass@k, bootstrapped by case.
+          --max-cost      Stop starting calls once the run has cost this much
+                          (the gateway's currency).
+          --dry-run       Check the suite and every model (judge models too),
+                          print the cost estimate, make no call.
+          --fail-if       Exit 3 when a condition holds, e.g.
+                          "quality(candidate) < 90" (repeatable; metrics quality,
+                          quality_low, errors, cost, p50, p95; model: a name,
+                          baseline or candidate).
           --log-cost      Open the HTML chart with a log-scale cost axis.
 
-        Replay of logged traffic (instead of --suite; needs Sanjia:Logging:Bodies and the gateway's --data folder):
-          sanjia compare --replay --alias chat --since 2025-01-01 --until 2025-01-08 --sample 200 [--key-id K]
-                         --models chat,deepseek/deepseek-chat [--judge MODEL --rubric TEXT] [--embedding-model M] [--threshold 0.8]
-          The original answers are the references, graded by embedding similarity or, with --judge, by a judge model.
+        Replay of logged traffic (instead of --suite; needs Sanjia:Logging:Bodies
+        and the gateway's --data folder):
+          sanjia compare --replay --alias chat --since 2025-01-01
+                         --until 2025-01-08 --sample 200 [--key-id K]
+                         --models chat,deepseek/deepseek-v4-flash
+                         [--judge MODEL --rubric TEXT] [--embedding-model M]
+                         [--threshold 0.8]
+          The original answers are the references, graded by embedding
+          similarity or, with --judge, by a judge model.
         """;
 
     public static Task<int> RunAsync(string[] args, CancellationToken ct) =>

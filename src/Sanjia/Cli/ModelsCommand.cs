@@ -23,28 +23,34 @@ public static class ModelsCommand
     public const int BadUsage = 2;
     public const int Interrupted = 130;
 
+    // Within 80 columns, so that no terminal wraps an option (SanjiaCliTests checks every command's help).
     private const string Usage = """
         Usage:
-          sanjia models pull <repo>[:<quant>] [--name NAME] [--revision main] [--dir models] [--sha256 HEX] [--endpoint URL]
+          sanjia models pull <repo>[:<quant>] [--name NAME] [--revision main]
+                             [--dir models] [--sha256 HEX] [--endpoint URL]
           sanjia models pull <repo> <file> [--name NAME] [...same options]
           sanjia models list [--dir models]
           sanjia models rm <name> [--dir models]
 
-          pull  Download a GGUF model from a Hugging Face repository into the models folder, where the gateway
-                serves it as local/<name> (also while it runs). <repo>:<quant> picks the file whose name carries
-                the quantisation tag (default Q4_K_M) and names the model <repo name without -GGUF>-<quant> in
-                lower case; <repo> <file> takes that file and keeps its name. The download goes to <name>.gguf.part
-                and is renamed when complete and checked against its SHA-256; an interrupted download is resumed by
-                running the same command again.
-          list  Show the models in the models folder (subfolders included) with the names they are served under.
-          rm    Delete local/<name> from the models folder; a running gateway stops serving it (requests in
-                progress finish first).
+          pull  Download a GGUF model from a Hugging Face repository into the
+                models folder, where the gateway serves it as local/<name> (also
+                while it runs). <repo>:<quant> picks the file whose name carries
+                the quantisation tag (default Q4_K_M) and names the model
+                <repo name without -GGUF>-<quant> in lower case; <repo> <file>
+                takes that file and keeps its name. The download goes to
+                <name>.gguf.part, is renamed when complete and checked against
+                its SHA-256; run the same command again to resume it.
+          list  Show the models in the models folder (subfolders included) with
+                the names they are served under.
+          rm    Delete local/<name> from the models folder; a running gateway
+                stops serving it (requests in progress finish first).
 
         Options:
           --name      Serve the model as local/NAME instead of the derived name.
           --revision  Branch, tag or commit (default: main).
           --dir       Models folder (default: models).
-          --sha256    Expected SHA-256 of the file (default: the one the hub publishes for LFS files).
+          --sha256    Expected SHA-256 of the file (default: the one the hub
+                      publishes for LFS files).
           --endpoint  Hub URL (default: $HF_ENDPOINT, else https://huggingface.co).
 
         Environment:
@@ -52,8 +58,10 @@ public static class ModelsCommand
           HF_ENDPOINT  Hub URL, e.g. a mirror.
 
         Examples:
-          sanjia models pull Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M     # served as local/qwen2.5-0.5b-instruct-q4_k_m
-          sanjia models pull ggml-org/models tinyllamas/stories260K.gguf # served as local/stories260K
+          sanjia models pull Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M
+              (served as local/qwen2.5-0.5b-instruct-q4_k_m)
+          sanjia models pull ggml-org/models tinyllamas/stories260K.gguf
+              (served as local/stories260K)
           sanjia models rm qwen2.5-0.5b-instruct-q4_k_m
         """;
 

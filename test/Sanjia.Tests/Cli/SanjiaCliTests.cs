@@ -78,4 +78,29 @@ public sealed class SanjiaCliTests
             Assert.All(output.Split('\n'), line => Assert.True(line.TrimEnd('\r').Length <= 80, $"{commandLine}: '{line}'"));
         }
     }
+
+    [Fact]
+    public async Task Compare_and_models_help_lines_fit_80_columns_too()
+    {
+        // These two print through Spectre.Console, which wraps at the terminal's width: rendered here 200 wide, so a
+        // line the help itself makes too long shows up as it is.
+        foreach (var command in new[] { "compare", "models" })
+        {
+            var output = new StringWriter();
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            {
+                Ansi = Spectre.Console.AnsiSupport.No,
+                Interactive = Spectre.Console.InteractionSupport.No,
+                Out = new Spectre.Console.AnsiConsoleOutput(output),
+            });
+            console.Profile.Width = 200;
+            var code = command == "compare"
+                ? await CompareCommand.RunAsync(["--help"], new CompareCommandEnvironment(console, _ => null), CancellationToken.None)
+                : await ModelsCommand.RunAsync(["--help"], new ModelsCommandEnvironment(console, _ => null), CancellationToken.None);
+            Assert.Equal(0, code);
+            var lines = output.ToString().Split('\n');
+            Assert.Contains(lines, l => l.Contains("--help", StringComparison.Ordinal) || l.Contains("Usage", StringComparison.Ordinal));
+            Assert.All(lines, line => Assert.True(line.TrimEnd('\r').Length <= 80, $"{command} --help: '{line}'"));
+        }
+    }
 }
