@@ -87,7 +87,7 @@ public static class CompareCommand
         and the gateway's --data folder):
           sanjia compare --replay --alias chat --since 2025-01-01
                          --until 2025-01-08 --sample 200 [--key-id K]
-                         --models chat,deepseek/deepseek-v4-flash
+                         --models chat,deepseek/deepseek-flash
                          [--judge MODEL --rubric TEXT] [--embedding-model M]
                          [--threshold 0.8]
           The original answers are the references, graded by embedding
@@ -391,7 +391,7 @@ public static class CompareCommand
                     throw new ArgumentException(e.Message);
                 }
             }
-            var list = (models ?? throw new ArgumentException("--models is required (e.g. --models gpt-4o,deepseek-chat)."))
+            var list = (models ?? throw new ArgumentException("--models is required (e.g. --models openai/gpt-5-mini,deepseek/deepseek-flash)."))
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (list.Length == 0) throw new ArgumentException("--models lists no model.");
             if (list.Distinct(StringComparer.Ordinal).Count() != list.Length) throw new ArgumentException("--models lists a model twice.");
