@@ -15,7 +15,10 @@ public class PipelineTests
         ChatRequestParser.Parse(System.Text.Encoding.UTF8.GetBytes(
             $$"""{"model":"chat","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hello there"}]}""")).Request!;
 
-    private static (GatewayEngine Engine, RecordingLedger Ledger) Engine(params ScriptedProvider[] providers)
+    private static (GatewayEngine Engine, RecordingLedger Ledger) Engine(params ScriptedProvider[] providers) => Engine(new RoutingOptions(), providers);
+
+    /// <summary>Alias <c>chat</c> over <paramref name="providers"/> in order, on a fake clock that does not move.</summary>
+    internal static (GatewayEngine Engine, RecordingLedger Ledger) Engine(RoutingOptions options, params ScriptedProvider[] providers)
     {
         var aliases = new Dictionary<string, AliasOptions>
         {
@@ -26,7 +29,7 @@ public class PipelineTests
         Assert.False(errors.Any, string.Join("\n", errors.Errors));
         var ledger = new RecordingLedger();
         var time = new FakeTimeProvider();
-        return (new GatewayEngine(registry, ledger, time, RoutingServiceCollectionExtensions.CreateRouter(new RoutingOptions(), time)), ledger);
+        return (new GatewayEngine(registry, ledger, time, RoutingServiceCollectionExtensions.CreateRouter(options, time)), ledger);
     }
 
     [Theory]

@@ -18,20 +18,9 @@ public class RouterIsolationTests
     private static ChatRequest Request() =>
         ChatRequestParser.Parse("""{"model":"chat","messages":[{"role":"user","content":"hello"}]}"""u8.ToArray()).Request!;
 
-    private static GatewayEngine Engine(params ScriptedProvider[] providers)
-    {
-        var aliases = new Dictionary<string, AliasOptions>
-        {
-            ["chat"] = new() { Deployments = [.. providers.Select(p => new DeploymentOptions { Provider = p.Name, Model = "m-" + p.Name })] },
-        };
-        var errors = new ConfigErrors();
-        var registry = new ModelRegistry(providers, aliases, errors, DateTimeOffset.UnixEpoch);
-        Assert.False(errors.Any, string.Join("\n", errors.Errors));
-        var time = new FakeTimeProvider();
-        // One failure opens a breaker, and it stays open for the whole test (the fake clock does not move).
-        var options = new RoutingOptions { Health = new HealthOptions { ConsecutiveFailures = 1, BreakSeconds = 600 } };
-        return new GatewayEngine(registry, new RecordingLedger(), time, RoutingServiceCollectionExtensions.CreateRouter(options, time));
-    }
+    // One failure opens a breaker, and it stays open for the whole test (the fake clock does not move).
+    private static GatewayEngine Engine(params ScriptedProvider[] providers) =>
+        Pipeline.PipelineTests.Engine(new RoutingOptions { Health = new HealthOptions { ConsecutiveFailures = 1, BreakSeconds = 600 } }, providers).Engine;
 
     private static readonly Caller Evaluation = new("key_eval", null, IsMaster: false) { IsEvaluation = true };
     private static readonly Caller Production = new("key_prod", null, IsMaster: false);
