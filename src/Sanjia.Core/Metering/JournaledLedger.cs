@@ -49,7 +49,14 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     // The journal lines being written (under _journalLock): one buffer and one JSON writer for the process.
     private ArrayBufferWriter<byte> _lines = new(4096);
     private Utf8JsonWriter? _json;
-    private bool _journalHasUnstored;
+    // Entries the store refused (after a batch's retries) and their segments, retried by the writer loop until the
+    // store takes them; their segments' counts stay above zero until then, so only those segments wait. Only the
+    // writer loop touches it (one drain at a time). Past MaxUnstored the rest wait in the journal for the next start.
+    private readonly List<(LedgerEntry Entry, long Segment)> _unstored = [];
+    private const int MaxUnstored = 100_000;
+    private long _retryDueTicks;
+    private TimeSpan _retryDelay = FirstRetryDelay;
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromSeconds(30);
     private long _pending;
     private readonly long _segmentBytes;
 
@@ -223,9 +230,10 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            while (await WaitForWorkAsync(reader, stoppingToken).ConfigureAwait(false))
             {
                 await DrainAsync().ConfigureAwait(false);
+                if (_unstored.Count > 0 && Environment.TickCount64 >= _retryDueTicks) await RetryUnstoredAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -233,11 +241,67 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         }
     }
 
+    /// <summary>Waits for new entries, or (with refused entries waiting) until their next retry is due; false once the queue is closed.</summary>
+    private async ValueTask<bool> WaitForWorkAsync(ChannelReader<(LedgerEntry, TaskCompletionSource?, long)> reader, CancellationToken stoppingToken)
+    {
+        if (_unstored.Count == 0) return await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false);
+        using var due = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        due.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, _retryDueTicks - Environment.TickCount64)));
+        try
+        {
+            return await reader.WaitToReadAsync(due.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return true; // the retry is due
+        }
+    }
+
+    /// <summary>
+    /// Offers the refused entries to the store again, a batch at a time (one try each: the store already had a batch's
+    /// retries). Stored ones release their segments, which are then reclaimed; on a failure the next try waits twice as
+    /// long (1 s up to 30 s), or less when a new batch is stored first (the store is back).
+    /// </summary>
+    private async Task RetryUnstoredAsync()
+    {
+        while (_unstored.Count > 0)
+        {
+            var n = Math.Min(MaxBatch, _unstored.Count);
+            _entries.Clear();
+            for (var i = 0; i < n; i++) _entries.Add(_unstored[i].Entry);
+            try
+            {
+                await _store.AppendAsync(_entries, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogRetry(_logger, ex, n, 0);
+                _retryDueTicks = Environment.TickCount64 + (long)_retryDelay.TotalMilliseconds;
+                _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
+                return;
+            }
+            lock (_journalLock)
+            {
+                for (var i = 0; i < n; i++) Release(_unstored[i].Segment);
+                _unstored.RemoveRange(0, n);
+                ReclaimLocked();
+            }
+            LogStoredLate(_logger, n);
+        }
+        _retryDelay = FirstRetryDelay;
+    }
+
+    private void Release(long segment)
+    {
+        if (segment != NotJournaled && _outstanding.TryGetValue(segment, out var n)) _outstanding[segment] = n - 1;
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await DrainAsync().ConfigureAwait(false);
+        if (_unstored.Count > 0) await RetryUnstoredAsync().ConfigureAwait(false); // what still fails waits in the journal for the next start
         lock (_journalLock)
         {
             _journal?.Dispose();
@@ -302,33 +366,37 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                     await Task.Delay(100 * attempt).ConfigureAwait(false);
                 }
             }
-            if (!stored)
+            if (stored)
+            {
+                _retryDueTicks = 0; // the store is back: refused entries are offered again after this drain
+            }
+            else
             {
                 LogKeptInJournal(_logger, entries.Count);
-                _journalHasUnstored = true;
+                foreach (var (entry, _, segment) in batch)
+                {
+                    if (_unstored.Count < MaxUnstored) _unstored.Add((entry, segment));
+                }
+                _retryDueTicks = Environment.TickCount64 + (long)_retryDelay.TotalMilliseconds;
             }
             Interlocked.Add(ref _pending, -batch.Count);
             lock (_journalLock)
             {
                 if (stored)
                 {
-                    foreach (var (_, _, segment) in batch)
-                    {
-                        if (segment != NotJournaled && _outstanding.TryGetValue(segment, out var n)) _outstanding[segment] = n - 1;
-                    }
+                    foreach (var (_, _, segment) in batch) Release(segment);
                 }
                 ReclaimLocked();
             }
         }
     }
 
-    /// <summary>Seals a full segment, deletes sealed segments whose entries are all stored, empties a stored current one.</summary>
+    /// <summary>
+    /// Deletes sealed segments whose entries are all stored and empties a stored current one. A segment holding an
+    /// entry the store refused keeps a count above zero, so it alone waits (for the retry, or the next start's replay).
+    /// </summary>
     private void ReclaimLocked()
     {
-        if (_journalHasUnstored)
-        {
-            return; // a failed store: everything stays for replay at next start
-        }
         foreach (var (segment, n) in _outstanding.ToList())
         {
             if (n > 0) continue;
@@ -423,7 +491,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Writing {Count} ledger entries failed (attempt {Attempt}); retrying")]
     private static partial void LogRetry(ILogger logger, Exception ex, int count, int attempt);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Writing {Count} ledger entries to the store failed; they stay in the journal and are replayed at next start")]
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Writing {Count} ledger entries to the store failed; they stay in the journal and are offered again until the store takes them (or replayed at next start)")]
     private static partial void LogKeptInJournal(ILogger logger, int count);
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Appending {Count} entries to the ledger journal failed")]
@@ -433,6 +501,9 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private static partial void LogInterruptedCore(ILogger logger, int count, string code);
 
     private static void LogInterrupted(ILogger logger, int count) => LogInterruptedCore(logger, count, InterruptedCode);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Stored {Count} ledger entries the store had refused before")]
+    private static partial void LogStoredLate(ILogger logger, int count);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Replayed {Count} ledger entries from the journal")]
     private static partial void LogReplayed(ILogger logger, int count);

@@ -103,6 +103,43 @@ public sealed class JournalSegmentTests : IDisposable
         Assert.False(File.Exists(JournalPath));
     }
 
+    /// <summary>Refuses the first <paramref name="failures"/> writes (one batch's retries: an outage), then stores like <see cref="SlowStore"/>.</summary>
+    private sealed class FlakyStore(JournalSegmentTests owner, int failures) : ILedgerStore
+    {
+        public readonly SlowStore Inner = new(owner);
+        private int _calls;
+
+        public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _calls) <= failures ? throw new IOException("connection refused") : Inner.AppendAsync(entries, cancellationToken);
+
+        public Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<LedgerEntry>>([]);
+    }
+
+    [Fact]
+    public async Task After_a_transient_store_failure_the_refused_entries_are_stored_once_and_every_segment_is_reclaimed()
+    {
+        // Five refusals = every try of the first batch: before, that one failure kept every segment until a restart.
+        var store = new FlakyStore(this, failures: 5);
+        var ledger = Ledger(store);
+        await ledger.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 20; i++) await ledger.RecordDurableAsync(Entry(i));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (ledger.Pending > 0 && DateTime.UtcNow < deadline) await Task.Delay(20); // the first batch given up on
+        // More traffic after the store is back, enough to seal segments (2 KiB each) past the one with refused entries.
+        for (var i = 20; i < 300; i++) await ledger.RecordDurableAsync(Entry(i));
+        await ledger.FlushAsync();
+        while (store.Inner.Stored.Count < 300 && DateTime.UtcNow < deadline) await Task.Delay(20); // the refused ones, retried
+        while (Segments().Length > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+
+        Assert.Equal(300, store.Inner.Stored.Count);
+        Assert.All(store.Inner.Stored.Values, n => Assert.Equal(1, n));
+        Assert.True(store.Inner.MostSegmentsSeen >= 1, "the journal was never sealed into a segment");
+        Assert.Empty(Segments()); // reclaimed while running, no restart needed
+        await ledger.StopAsync(CancellationToken.None);
+        Assert.Equal(0, await Ledger(new SlowStore(this)).ReplayAsync(CancellationToken.None)); // nothing left to replay
+    }
+
     private sealed class ListStore : ILedgerStore
     {
         public readonly List<LedgerEntry> Entries = [];
