@@ -17,11 +17,9 @@ public readonly struct ChatOutcome
 }
 
 /// <summary>A successful answer, complete or streaming, always in OpenAI Chat Completions format.</summary>
+/// <remarks>Which deployment answered is the request's <c>ChatContext.Deployment</c>, not the response's.</remarks>
 public abstract class ChatResponse : IAsyncDisposable
 {
-    /// <summary>Which deployment answered (set by the router).</summary>
-    public string? Deployment { get; set; }
-
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
@@ -59,8 +57,12 @@ public abstract class StreamingChatResponse : ChatResponse
     /// </summary>
     public virtual int CurrentUsageEnd => -1;
 
-    /// <summary>Time the first chunk arrived, if any did.</summary>
-    public TimeSpan? TimeToFirstChunk { get; protected set; }
+    /// <summary>
+    /// Time the first chunk arrived, if any did. Adapters measure it from their upstream call; the router replaces it
+    /// with the time from the request's arrival on the engine's clock, which is what every stage above it (and the
+    /// ledger) sees, as <see cref="DelegatingStreamingChatResponse"/> forwards it.
+    /// </summary>
+    public virtual TimeSpan? TimeToFirstChunk { get; protected set; }
 
     /// <summary>
     /// True once the upstream has sent any stream event (even one that is then rejected as malformed or an error):

@@ -77,38 +77,18 @@ public sealed class BudgetHandler(ChatHandler inner, BudgetPolicy policy) : Dele
     /// event, as the ledger row is recorded) or, when it ends otherwise, on disposal. Settling only on disposal left
     /// a window after the client had read the end in which the ledger held the row but the budget did not.
     /// </summary>
-    private sealed class SettlingStream(StreamingChatResponse inner, Action<TokenUsage> settle) : StreamingChatResponse
+    private sealed class SettlingStream(StreamingChatResponse inner, Action<TokenUsage> settle) : DelegatingStreamingChatResponse(inner)
     {
-        private int _settled;
-
-        public override ReadOnlyMemory<byte> Current => inner.Current;
-        public override int CurrentUsageEnd => inner.CurrentUsageEnd;
-        public override TokenUsage Usage => inner.Usage;
-        public override bool UpstreamProduced => inner.UpstreamProduced;
-
-        public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+        protected override ValueTask OnEndedAsync()
         {
-            var more = await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
-            TimeToFirstChunk = inner.TimeToFirstChunk;
-            if (!more)
-            {
-                Settle();
-            }
-            return more;
+            settle(Inner.Usage);
+            return ValueTask.CompletedTask;
         }
 
-        public override async ValueTask DisposeAsync()
+        protected override ValueTask OnDisposedAsync(StreamEnd end)
         {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            Settle();
-        }
-
-        private void Settle()
-        {
-            if (Interlocked.Exchange(ref _settled, 1) == 0)
-            {
-                settle(inner.Usage);
-            }
+            if (end != StreamEnd.Ended) settle(Inner.Usage);
+            return ValueTask.CompletedTask;
         }
     }
 }

@@ -17,7 +17,7 @@ namespace Sanjia.Core.Budgets;
 /// stops generating. Usage is what the upstream sent, the held-back chunk included. Only streams of keys with a budget
 /// pay for the count (docs/metering.md, "What bounds a budget").
 /// </summary>
-internal sealed class OutputLimitedStream(StreamingChatResponse inner, int limit, ChatRequest request) : StreamingChatResponse
+internal sealed class OutputLimitedStream(StreamingChatResponse inner, int limit, ChatRequest request) : DelegatingStreamingChatResponse(inner)
 {
     private readonly StringBuilder _delta = new();
     private int _output;
@@ -32,30 +32,27 @@ internal sealed class OutputLimitedStream(StreamingChatResponse inner, int limit
 
     public override ReadOnlyMemory<byte> Current => _current;
     public override int CurrentUsageEnd => _currentUsageEnd;
-    public override TokenUsage Usage => inner.Usage;
-    public override bool UpstreamProduced => inner.UpstreamProduced;
 
     /// <summary>Output tokens counted so far (what the limit is compared with).</summary>
     public int OutputTokens => _output;
 
-    public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    protected override async ValueTask<bool> MoveNextCoreAsync(CancellationToken cancellationToken)
     {
         if (_ending is not null)
         {
             return NextEnding();
         }
-        if (!await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+        if (!await Inner.MoveNextAsync(cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
-        TimeToFirstChunk = inner.TimeToFirstChunk;
-        var chunk = inner.Current;
-        _currentUsageEnd = inner.CurrentUsageEnd;
+        var chunk = Inner.Current;
+        _currentUsageEnd = Inner.CurrentUsageEnd;
         if (_id is null) ReadEnvelope(chunk.Span);
         _delta.Clear();
         ChunkScanner.Scan(chunk.Span, _delta);
         foreach (var piece in _delta.GetChunks()) _output += TokenCounter.Count(piece.Span);
-        if (_currentUsageEnd >= 0) _output = Math.Max(_output, inner.Usage.Output); // the vendor's own count, when it gives one
+        if (_currentUsageEnd >= 0) _output = Math.Max(_output, Inner.Usage.Output); // the vendor's own count, when it gives one
         if (_output <= limit)
         {
             _current = chunk;
@@ -77,10 +74,10 @@ internal sealed class OutputLimitedStream(StreamingChatResponse inner, int limit
         }
         // Closing the upstream response stops the vendor generating (and billing) more.
         _innerDisposed = true;
-        await inner.DisposeAsync().ConfigureAwait(false);
+        await Inner.DisposeAsync().ConfigureAwait(false);
         if (request.IncludeUsage)
         {
-            _ending.Enqueue(OpenAiChatJson.UsageChunk(id, _created, model, inner.Usage));
+            _ending.Enqueue(OpenAiChatJson.UsageChunk(id, _created, model, Inner.Usage));
         }
     }
 
@@ -120,12 +117,5 @@ internal sealed class OutputLimitedStream(StreamingChatResponse inner, int limit
         }
     }
 
-    public override async ValueTask DisposeAsync()
-    {
-        if (!_innerDisposed)
-        {
-            _innerDisposed = true;
-            await inner.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    protected override ValueTask DisposeCoreAsync() => _innerDisposed ? ValueTask.CompletedTask : Inner.DisposeAsync();
 }

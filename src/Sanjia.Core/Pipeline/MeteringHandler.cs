@@ -147,68 +147,35 @@ public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvi
     }
 
     /// <summary>Passes the stream through and meters it exactly once, however it ends.</summary>
-    private sealed class MeteredStream(StreamingChatResponse inner, MeteringHandler owner, ChatContext context) : StreamingChatResponse
+    private sealed class MeteredStream(StreamingChatResponse inner, MeteringHandler owner, ChatContext context) : DelegatingStreamingChatResponse(inner)
     {
-        private GatewayError? _failure;
         private (TokenUsage Usage, Cost Cost)? _stamped;
         private long _progressAt = owner._time.GetTimestamp();
-        private TimeSpan? _ttft;
-        private bool _completed;
-        private int _recorded;
 
-        public override ReadOnlyMemory<byte> Current => inner.Current;
-        public override int CurrentUsageEnd => inner.CurrentUsageEnd;
-        public override TokenUsage Usage => inner.Usage;
-
-        public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+        protected override void OnChunk()
         {
-            try
+            if (owner._time.GetElapsedTime(_progressAt) >= ProgressInterval)
             {
-                var more = await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
-                if (more && _ttft is null)
-                {
-                    _ttft = owner._time.GetElapsedTime(context.StartTimestamp);
-                    TimeToFirstChunk = _ttft;
-                }
-                _completed = !more;
-                if (more && owner._time.GetElapsedTime(_progressAt) >= ProgressInterval)
-                {
-                    // Tokens so far into the journal, for the row a kill would otherwise lose (at most one interval old).
-                    _progressAt = owner._time.GetTimestamp();
-                    owner.RecordInFlight(context, inner.Usage, _ttft);
-                }
-                if (more && inner.CurrentUsageEnd >= 0)
-                {
-                    var usage = inner.Usage;
-                    if (owner.StampCost(context, usage) is { } cost) _stamped = (usage, cost);
-                }
-                if (!more && Interlocked.Exchange(ref _recorded, 1) == 0)
-                {
-                    // The stream ended: record before the caller writes the final [DONE], so it is durable first.
-                    await owner.Record(context, inner.Usage, 200, null, _ttft, _stamped).ConfigureAwait(false);
-                }
-                return more;
+                // Tokens so far into the journal, for the row a kill would otherwise lose (at most one interval old).
+                _progressAt = owner._time.GetTimestamp();
+                owner.RecordInFlight(context, Inner.Usage, Inner.TimeToFirstChunk);
             }
-            catch (GatewayException ex)
+            if (Inner.CurrentUsageEnd >= 0)
             {
-                _failure = ex.Error;
-                if (Interlocked.Exchange(ref _recorded, 1) == 0)
-                {
-                    await owner.Record(context, inner.Usage, ErrorStatus.For(ex.Error), ex.Error.Code ?? ex.Error.Kind.ToString(), _ttft, _stamped).ConfigureAwait(false);
-                }
-                throw;
+                var usage = Inner.Usage;
+                if (owner.StampCost(context, usage) is { } cost) _stamped = (usage, cost);
             }
         }
 
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            if (Interlocked.Exchange(ref _recorded, 1) == 0)
-            {
-                var (status, code) = _failure is not null ? (ErrorStatus.For(_failure), _failure.Code ?? _failure.Kind.ToString())
-                    : _completed ? (200, (string?)null) : (499, "client_closed_request");
-                await owner.Record(context, inner.Usage, status, code, _ttft, _stamped).ConfigureAwait(false);
-            }
-        }
+        // The stream ended: record before the caller writes the final [DONE], so it is durable first.
+        protected override ValueTask OnEndedAsync() => owner.Record(context, Inner.Usage, 200, null, Inner.TimeToFirstChunk, _stamped);
+
+        protected override ValueTask OnFailedAsync(GatewayError error) =>
+            owner.Record(context, Inner.Usage, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), Inner.TimeToFirstChunk, _stamped);
+
+        // Neither ended nor failed: the client went away (the inner stream is disposed, so its usage is final).
+        protected override ValueTask OnDisposedAsync(StreamEnd end) => end == StreamEnd.Abandoned
+            ? owner.Record(context, Inner.Usage, 499, "client_closed_request", Inner.TimeToFirstChunk, _stamped)
+            : ValueTask.CompletedTask;
     }
 }

@@ -133,10 +133,9 @@ public sealed partial class ResilientRouter(
                 context.Deployment = candidate.Deployment;
 
                 var outcome = await AttemptAsync(context, candidate, probe, isolated, options, cancellationToken).ConfigureAwait(false);
-                if (outcome.Response is { } response)
+                if (outcome.IsSuccess)
                 {
                     context.Route.Add(new RouteStep(id, "ok"));
-                    response.Deployment = id;
                     return outcome;
                 }
                 var error = outcome.Error!;
@@ -231,7 +230,9 @@ public sealed partial class ResilientRouter(
                     var more = await s.MoveNextAsync(linked.Token).ConfigureAwait(false);
                     RecordSuccess(state, probe, isolated, started);
                     handedOver = true;
-                    return new RoutedStream(s, more, state, timeouts, options, time, started, this, isolated);
+                    // Time to first token, measured here once: from the request's arrival, on the engine's clock.
+                    var firstChunk = more ? time.GetElapsedTime(context.StartTimestamp) : (TimeSpan?)null;
+                    return new RoutedStream(s, more, state, timeouts, options, time, started, firstChunk, this, isolated);
                 default:
                     RecordSuccess(state, probe, isolated, started);
                     return outcome;

@@ -12,9 +12,8 @@ namespace Sanjia.Core.Routing;
 /// read is cancelled at once, unless <see cref="RoutingOptions.CompleteOnClientDisconnect"/> lets it run to the end
 /// (so its usage is metered in full).
 /// </summary>
-internal sealed class RoutedStream : StreamingChatResponse
+internal sealed class RoutedStream : DelegatingStreamingChatResponse
 {
-    private readonly StreamingChatResponse _inner;
     private readonly DeploymentState _state;
     private readonly AttemptTimeouts _timeouts;
     private readonly RoutingOptions _options;
@@ -28,14 +27,14 @@ internal sealed class RoutedStream : StreamingChatResponse
     private CancellationToken _linkedCaller;
     private bool _replayFirst;
     private readonly bool _firstResult;
+    private readonly TimeSpan? _timeToFirstChunk;
     private bool _ended;
-    private int _disposed;
 
+    /// <param name="timeToFirstChunk">From the request's arrival to the peeked first chunk, on the engine's clock (null: the stream was empty).</param>
     public RoutedStream(StreamingChatResponse inner, bool firstResult, DeploymentState state, AttemptTimeouts timeouts,
-        RoutingOptions options, TimeProvider time, long started, ResilientRouter router, bool isolated)
+        RoutingOptions options, TimeProvider time, long started, TimeSpan? timeToFirstChunk, ResilientRouter router, bool isolated) : base(inner)
     {
         _isolated = isolated;
-        _inner = inner;
         _firstResult = firstResult;
         _replayFirst = true;
         _ended = !firstResult;
@@ -44,21 +43,18 @@ internal sealed class RoutedStream : StreamingChatResponse
         _options = options;
         _time = time;
         _router = router;
-        TimeToFirstChunk = inner.TimeToFirstChunk ?? time.GetElapsedTime(started);
+        _timeToFirstChunk = timeToFirstChunk;
         if (timeouts.Total is { } total)
         {
             var left = total - time.GetElapsedTime(started);
             _total = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, time);
         }
-        Deployment = inner.Deployment;
     }
 
-    public override ReadOnlyMemory<byte> Current => _inner.Current;
-    public override int CurrentUsageEnd => _inner.CurrentUsageEnd;
+    /// <summary>The one time to first token every stage above reports (the adapter's own counts from its upstream call).</summary>
+    public override TimeSpan? TimeToFirstChunk => _timeToFirstChunk;
 
-    public override TokenUsage Usage => _inner.Usage;
-
-    public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    protected override async ValueTask<bool> MoveNextCoreAsync(CancellationToken cancellationToken)
     {
         if (_replayFirst)
         {
@@ -79,7 +75,7 @@ internal sealed class RoutedStream : StreamingChatResponse
         _idle!.CancelAfter(_timeouts.StreamIdle);
         try
         {
-            var more = await _inner.MoveNextAsync(_linked.Token).ConfigureAwait(false);
+            var more = await Inner.MoveNextAsync(_linked.Token).ConfigureAwait(false);
             _idle.CancelAfter(Timeout.InfiniteTimeSpan);
             _ended = !more;
             return more;
@@ -111,16 +107,15 @@ internal sealed class RoutedStream : StreamingChatResponse
         }
     }
 
-    public override async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeCoreAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try
         {
             if (!_ended && _options.CompleteOnClientDisconnect)
             {
                 try
                 {
-                    while (await MoveNextAsync(CancellationToken.None).ConfigureAwait(false))
+                    while (await MoveNextCoreAsync(CancellationToken.None).ConfigureAwait(false))
                     {
                     }
                 }
@@ -129,7 +124,7 @@ internal sealed class RoutedStream : StreamingChatResponse
                     // Already recorded against the deployment; the client is gone.
                 }
             }
-            await _inner.DisposeAsync().ConfigureAwait(false);
+            await Inner.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {

@@ -55,35 +55,19 @@ public sealed class TapHandler(ChatHandler inner, IReadOnlyList<IChatTap> taps, 
     }
 
     /// <summary>Collects the streamed text and publishes once the stream has ended normally and is disposed.</summary>
-    private sealed class TappedStream(StreamingChatResponse inner, TapHandler owner, ChatContext context, List<IChatTap> taps) : StreamingChatResponse
+    private sealed class TappedStream(StreamingChatResponse inner, TapHandler owner, ChatContext context, List<IChatTap> taps) : DelegatingStreamingChatResponse(inner)
     {
         private readonly StringBuilder _text = new();
-        private bool _completed;
-        private int _published;
 
-        public override ReadOnlyMemory<byte> Current => inner.Current;
-        public override int CurrentUsageEnd => inner.CurrentUsageEnd;
-        public override TokenUsage Usage => inner.Usage;
+        protected override void OnChunk() => ChunkScanner.Scan(Inner.Current.Span, _text);
 
-        public override async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+        protected override ValueTask OnDisposedAsync(StreamEnd end)
         {
-            var more = await inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
-            if (more)
+            if (end == StreamEnd.Ended)
             {
-                TimeToFirstChunk ??= inner.TimeToFirstChunk;
-                ChunkScanner.Scan(inner.Current.Span, _text);
+                Publish(taps, owner.Snapshot(context, Inner.Usage) with { StreamedText = _text.ToString() });
             }
-            _completed = !more;
-            return more;
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            if (_completed && Interlocked.Exchange(ref _published, 1) == 0)
-            {
-                Publish(taps, owner.Snapshot(context, inner.Usage) with { StreamedText = _text.ToString() });
-            }
+            return ValueTask.CompletedTask;
         }
     }
 }
