@@ -12,6 +12,7 @@ using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Pricing;
 using Sanjia.Core.Reports;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Admin;
 
@@ -313,7 +314,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
     private static async Task WriteAsync(HttpContext http, int status, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer)) write(w);
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer)) write(w);
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
         http.Response.ContentLength = buffer.Length;

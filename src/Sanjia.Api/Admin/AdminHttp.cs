@@ -4,13 +4,13 @@ using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Admin;
 
 /// <summary>What every admin endpoint needs: the master-key check, a JSON object body, JSON answers, not-found errors.</summary>
 public static class AdminHttp
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = false };
 
     /// <summary>
     /// True when the caller may make this admin request (the master key, an <c>admin</c> key, an <c>admin:read</c>
@@ -70,7 +70,7 @@ public static class AdminHttp
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
-        await http.Response.WriteAsync(body.ToJsonString(Indented), http.RequestAborted).ConfigureAwait(false);
+        await http.Response.WriteAsync(body.ToJsonString(SanjiaJson.Serializer), http.RequestAborted).ConfigureAwait(false);
     }
 
     public static string? Text(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing.Health;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Admin;
 
@@ -32,7 +33,7 @@ public sealed class DeploymentsEndpoint(GatewayEngine engine, DeploymentStateSto
             }
         }
         http.Response.ContentType = "application/json";
-        await using var w = new Utf8JsonWriter(http.Response.Body);
+        await using var w = new Utf8JsonWriter(http.Response.Body, SanjiaJson.Writer);
         w.WriteStartObject();
         w.WriteString("object"u8, "list"u8);
         w.WriteStartArray("data"u8);

@@ -5,6 +5,7 @@ using Sanjia.Evaluation.Reports;
 using Sanjia.Evaluation.Running;
 using Sanjia.Evaluation.Storage;
 using Sanjia.Evaluation.Suites;
+using Sanjia.Abstractions;
 
 namespace Sanjia.Api.Compare;
 
@@ -149,9 +150,9 @@ public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogg
         _stopping.Dispose();
     }
 
-    [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Comparison {RunId} completed with {Cells} cells")]
+    [LoggerMessage(EventId = LogEvents.CompareCompleted, Level = LogLevel.Information, Message = "Comparison {RunId} completed with {Cells} cells")]
     private static partial void LogCompleted(ILogger logger, string runId, int cells);
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Comparison {RunId} failed: {Error}")]
+    [LoggerMessage(EventId = LogEvents.CompareFailed, Level = LogLevel.Warning, Message = "Comparison {RunId} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string runId, string error);
 }

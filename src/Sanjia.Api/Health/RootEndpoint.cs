@@ -1,6 +1,6 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Health;
 
@@ -21,7 +21,7 @@ public sealed class RootEndpoint(GatewayInfo info)
         var request = http.Request;
         var baseUrl = $"{request.Scheme}://{request.Host}{request.PathBase}";
         using var buffer = new MemoryStream(512);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("name", "Sanjia");

@@ -92,6 +92,6 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
         { Code = "request_header_fields_too_large" };
     }
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled error in request {RequestId}")]
+    [LoggerMessage(EventId = LogEvents.UnhandledRequestError, Level = LogLevel.Error, Message = "Unhandled error in request {RequestId}")]
     private static partial void LogUnhandled(ILogger logger, Exception ex, string requestId);
 }

@@ -1,15 +1,14 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Infrastructure;
 
 /// <summary>Writes a <see cref="GatewayError"/> in OpenAI's shape: <c>{"error":{"message","type","param","code"}}</c>.</summary>
 public static class OpenAiErrorWriter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string TypeFor(GatewayErrorKind kind) => kind switch
     {
@@ -27,7 +26,7 @@ public static class OpenAiErrorWriter
     public static byte[] Serialize(GatewayError error)
     {
         using var buffer = new MemoryStream(256);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteStartObject("error"u8);

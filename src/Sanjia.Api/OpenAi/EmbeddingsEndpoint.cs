@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
@@ -14,7 +13,6 @@ namespace Sanjia.Api.OpenAi;
 public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
 {
     public const string Route = "/v1/embeddings";
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -108,7 +106,7 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
     internal static byte[] Serialize(EmbeddingRequest request, EmbeddingResult result)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("object"u8, "list"u8);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
@@ -8,6 +7,7 @@ using Sanjia.Core.Keys;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pricing;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Api.OpenAi;
 
@@ -23,14 +23,13 @@ public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, 
 {
     private const decimal TokensPerPrice = 1_000_000m;
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public Task ListAsync(HttpContext http)
     {
         var key = CallerKey(http);
         var registry = engine.Registry;
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("object"u8, "list"u8);
@@ -66,7 +65,7 @@ public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, 
         }
         info ??= new ModelInfo(id, resolved!.Kind, resolved.Deployments.FirstOrDefault()?.Provider.Name ?? "sanjia", registry.Created);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             WriteModel(w, info, resolved);
         }

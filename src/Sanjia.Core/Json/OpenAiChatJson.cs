@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sanjia.Abstractions;
 
@@ -12,7 +11,6 @@ namespace Sanjia.Core.Json;
 /// </summary>
 public static class OpenAiChatJson
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string NewCompletionId() => "chatcmpl-" + Guid.CreateVersion7().ToString("N");
 
@@ -21,7 +19,7 @@ public static class OpenAiChatJson
     public static byte[] Completion(string id, long created, string model, IReadOnlyList<Choice> choices, TokenUsage usage)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("id"u8, id);
@@ -53,7 +51,7 @@ public static class OpenAiChatJson
     public static byte[] Chunk(string id, long created, string model, int index, string? role, string? content, string? finishReason, bool includeUsageNull = false)
     {
         var buffer = new ArrayBufferWriter<byte>(160);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             WriteChunkHeader(w, id, created, model);
             w.WriteStartArray("choices"u8);
@@ -78,7 +76,7 @@ public static class OpenAiChatJson
     public static byte[] UsageChunk(string id, long created, string model, TokenUsage usage)
     {
         var buffer = new ArrayBufferWriter<byte>(200);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             WriteChunkHeader(w, id, created, model);
             w.WriteStartArray("choices"u8);

@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sanjia.Abstractions;
 
@@ -8,7 +7,6 @@ namespace Sanjia.Core.Json;
 public static class RequestRewriter
 {
     private static readonly byte[] StreamUsageProperty = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Rewrites the top-level <c>model</c> value and optionally adds <c>stream_options.include_usage</c>.</summary>
     public static byte[] Rewrite(ChatRequest request, string upstreamModel, bool addStreamUsage) =>
@@ -81,7 +79,7 @@ public static class RequestRewriter
             return bytes;
         }
         using var buffer = new MemoryStream(value.Length + 8);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStringValue(value);
         }

@@ -485,27 +485,27 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         return MappedJournalFile.Open(_journalPath, Math.Max(_segmentBytes, room + 2L), _fsync);
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Ledger queue closed; entry for request {RequestId} not recorded")]
+    [LoggerMessage(EventId = LogEvents.LedgerEntryDropped, Level = LogLevel.Error, Message = "Ledger queue closed; entry for request {RequestId} not recorded")]
     private static partial void LogDropped(ILogger logger, string requestId);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Writing {Count} ledger entries failed (attempt {Attempt}); retrying")]
+    [LoggerMessage(EventId = LogEvents.LedgerRetry, Level = LogLevel.Warning, Message = "Writing {Count} ledger entries failed (attempt {Attempt}); retrying")]
     private static partial void LogRetry(ILogger logger, Exception ex, int count, int attempt);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Writing {Count} ledger entries to the store failed; they stay in the journal and are offered again until the store takes them (or replayed at next start)")]
+    [LoggerMessage(EventId = LogEvents.LedgerKeptInJournal, Level = LogLevel.Error, Message = "Writing {Count} ledger entries to the store failed; they stay in the journal and are offered again until the store takes them (or replayed at next start)")]
     private static partial void LogKeptInJournal(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Appending {Count} entries to the ledger journal failed")]
+    [LoggerMessage(EventId = LogEvents.LedgerJournalFailed, Level = LogLevel.Critical, Message = "Appending {Count} entries to the ledger journal failed")]
     private static partial void LogJournalFailed(ILogger logger, Exception ex, int count);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "{Count} streams were in flight when the previous process stopped; recorded with the tokens known so far ({Code})")]
+    [LoggerMessage(EventId = LogEvents.LedgerStreamsInterrupted, Level = LogLevel.Warning, Message = "{Count} streams were in flight when the previous process stopped; recorded with the tokens known so far ({Code})")]
     private static partial void LogInterruptedCore(ILogger logger, int count, string code);
 
     private static void LogInterrupted(ILogger logger, int count) => LogInterruptedCore(logger, count, InterruptedCode);
 
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Stored {Count} ledger entries the store had refused before")]
+    [LoggerMessage(EventId = LogEvents.LedgerStoredLate, Level = LogLevel.Information, Message = "Stored {Count} ledger entries the store had refused before")]
     private static partial void LogStoredLate(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Replayed {Count} ledger entries from the journal")]
+    [LoggerMessage(EventId = LogEvents.LedgerReplayed, Level = LogLevel.Information, Message = "Replayed {Count} ledger entries from the journal")]
     private static partial void LogReplayed(ILogger logger, int count);
 }
 

@@ -314,17 +314,17 @@ public sealed partial class ResilientRouter(
 
     private static TimeSpan? Min(TimeSpan? a, TimeSpan b) => a is { } x && x < b ? x : b;
 
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Debug, Message = "Request {RequestId}: {Deployment} failed ({Error}), trying the next deployment")]
+    [LoggerMessage(EventId = LogEvents.FallingBack, Level = LogLevel.Debug, Message = "Request {RequestId}: {Deployment} failed ({Error}), trying the next deployment")]
     private static partial void LogFallingBack(ILogger logger, string requestId, string deployment, string error);
 
     internal void OnStreamEndedByShutdown(DeploymentState state) => LogStreamEndedByShutdown(logger, state.Id);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "A stream from {Deployment} was ended by the shutdown: the drain time is over")]
+    [LoggerMessage(EventId = LogEvents.StreamEndedByShutdown, Level = LogLevel.Warning, Message = "A stream from {Deployment} was ended by the shutdown: the drain time is over")]
     private static partial void LogStreamEndedByShutdown(ILogger logger, string deployment);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Circuit breaker opened for {Deployment} after {Failures} consecutive failures")]
+    [LoggerMessage(EventId = LogEvents.BreakerOpened, Level = LogLevel.Warning, Message = "Circuit breaker opened for {Deployment} after {Failures} consecutive failures")]
     private static partial void LogBreakerOpened(ILogger logger, string deployment, int failures);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Request {RequestId} for {Model} {Result} after {Attempts} attempts: {Route}")]
+    [LoggerMessage(EventId = LogEvents.Routed, Level = LogLevel.Information, Message = "Request {RequestId} for {Model} {Result} after {Attempts} attempts: {Route}")]
     private static partial void LogRouted(ILogger logger, string requestId, string model, string result, int attempts, string route);
 }

@@ -330,6 +330,6 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         }
     }
 
-    [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Shadow replay for alias {Alias} failed: {Error}")]
+    [LoggerMessage(EventId = LogEvents.ShadowReplayFailed, Level = LogLevel.Warning, Message = "Shadow replay for alias {Alias} failed: {Error}")]
     private static partial void LogReplayFailed(ILogger logger, string alias, string error);
 }

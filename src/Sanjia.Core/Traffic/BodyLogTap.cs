@@ -92,6 +92,6 @@ public sealed partial class BodyLogTap(IBodyLogStore store, int queueSize, ILogg
         };
     }
 
-    [LoggerMessage(EventId = 4300, Level = LogLevel.Error, Message = "Body log: {Count} exchanges could not be written ({Error})")]
+    [LoggerMessage(EventId = LogEvents.BodyLogWriteFailed, Level = LogLevel.Error, Message = "Body log: {Count} exchanges could not be written ({Error})")]
     private static partial void LogWriteFailed(ILogger logger, int count, string error);
 }

@@ -1,13 +1,12 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
 /// <summary>Pieces of Anthropic's wire format shared by the response translator, the stream writer and the HTTP layer.</summary>
 public static class AnthropicJson
 {
-    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Anthropic <c>tool_use</c> blocks as an OpenAI assistant message's <c>tool_calls</c> (nothing when there are none).</summary>
     internal static void WriteToolCalls(Utf8JsonWriter w, IReadOnlyList<AnthropicBlock> toolUses)
@@ -67,7 +66,7 @@ public static class AnthropicJson
     public static byte[] Error(GatewayError error, string? requestId = null)
     {
         using var buffer = new MemoryStream(256);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("type"u8, "error"u8);

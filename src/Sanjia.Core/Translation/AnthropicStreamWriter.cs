@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -286,7 +287,7 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
     private void Write(ReadOnlySpan<byte> eventName, Action<Utf8JsonWriter> body)
     {
         var data = new ArrayBufferWriter<byte>(128);
-        using (var w = new Utf8JsonWriter(data, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(data, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             body(w);

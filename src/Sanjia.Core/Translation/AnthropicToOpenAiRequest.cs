@@ -1,7 +1,7 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -15,7 +15,6 @@ namespace Sanjia.Core.Translation;
 /// </summary>
 public static class AnthropicToOpenAiRequest
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Top-level fields accepted without translation because they change nothing the client can observe.</summary>
     private static readonly HashSet<string> Ignorable = new(StringComparer.Ordinal) { "container", "anthropic_version" };
@@ -97,7 +96,7 @@ public static class AnthropicToOpenAiRequest
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         var drop = r.DropParams == true;
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("model"u8, r.Model);

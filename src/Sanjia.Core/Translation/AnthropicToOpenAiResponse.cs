@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -46,7 +47,7 @@ public static class AnthropicToOpenAiResponse
         var usage = Usage(m.Usage);
         var cacheWrite = m.Usage?.CacheCreationInputTokens ?? 0;
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("id"u8, "chatcmpl-" + (m.Id ?? Guid.NewGuid().ToString("N")));

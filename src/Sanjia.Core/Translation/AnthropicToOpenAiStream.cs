@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Streaming;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -171,7 +172,7 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
     private byte[] Chunk(Action<Utf8JsonWriter>? delta, string? finishReason)
     {
         var buffer = new ArrayBufferWriter<byte>(160);
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             Header(w);
             w.WriteStartArray("choices"u8);
@@ -193,7 +194,7 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
     private byte[] UsageChunk()
     {
         var buffer = new ArrayBufferWriter<byte>(200);
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             Header(w);
             w.WriteStartArray("choices"u8);

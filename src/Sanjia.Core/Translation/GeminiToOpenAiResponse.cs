@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -29,7 +30,7 @@ public static class GeminiToOpenAiResponse
         }
         var usage = GeminiJson.Usage(r.UsageMetadata);
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("id"u8, "chatcmpl-" + (r.ResponseId ?? Guid.NewGuid().ToString("N")));

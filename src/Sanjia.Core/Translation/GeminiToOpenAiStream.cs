@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Streaming;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -126,7 +127,7 @@ public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long c
     private byte[] Chunk(Action<Utf8JsonWriter> choice, bool usage = false)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("id"u8, _id);

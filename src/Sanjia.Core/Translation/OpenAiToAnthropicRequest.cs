@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -50,7 +51,7 @@ public static class OpenAiToAnthropicRequest
             }
             var buffer = new ArrayBufferWriter<byte>(1024);
             bool emulated;
-            using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+            using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
             {
                 emulated = Write(w, root, upstreamModel, backend, dropUnsupported);
             }

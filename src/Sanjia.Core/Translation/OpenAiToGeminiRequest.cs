@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -45,7 +46,7 @@ public static class OpenAiToGeminiRequest
         try
         {
             var buffer = new ArrayBufferWriter<byte>(1024);
-            using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+            using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
             {
                 Write(w, root);
             }

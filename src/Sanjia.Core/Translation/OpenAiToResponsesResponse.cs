@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -30,7 +31,7 @@ public static class OpenAiToResponsesResponse
         var output = Items(m);
         var (status, reason) = ResponsesJson.Status(choice.FinishReason);
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             ResponsesJson.WriteResponse(w, envelope, status, output, c!.Usage ?? ResponsesJson.FromTokens(engineUsage), reason,
                 completedAt: status == "completed" ? completedAt : null);

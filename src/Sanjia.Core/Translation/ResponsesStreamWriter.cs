@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -271,7 +272,7 @@ public sealed class ResponsesStreamWriter(IBufferWriter<byte> output, ResponsesE
     private void Write(string type, Action<Utf8JsonWriter> body)
     {
         var data = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(data, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(data, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("type"u8, type);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
+using Sanjia.Core.Json;
 
 namespace Sanjia.Core.Translation;
 
@@ -100,7 +101,7 @@ public static class ResponsesToOpenAiRequest
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         var drop = r.DropParams == true;
-        using (var w = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("model"u8, r.Model);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
@@ -16,12 +15,11 @@ internal static class ToolCallJson
     /// <summary>Largest arguments fragment per chunk (in UTF-16 units; a surrogate pair is never split).</summary>
     public const int FragmentLength = 32;
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] Completion(string id, long created, string model, string? content, IReadOnlyList<ParsedToolCall> calls, TokenUsage usage)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("id"u8, id);
@@ -91,7 +89,7 @@ internal static class ToolCallJson
     private static byte[] Chunk(string id, long created, string model, int index, string? callId, string? name, string arguments, bool includeUsageNull)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("id"u8, id);

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sanjia.Core.Json;
 
@@ -17,7 +16,6 @@ internal static class ToolPrompt
     public const string CallOpen = "<tool_call>";
     public const string CallClose = "</tool_call>";
 
-    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static List<(string Role, string Content)> Messages(IReadOnlyList<ChatMessageDto> messages, ToolSet? tools)
     {
@@ -88,7 +86,7 @@ internal static class ToolPrompt
         sb.Append("You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n");
         foreach (var tool in tools.Tools)
         {
-            sb.Append(JsonSerializer.Serialize(tool, Compact)).Append('\n');
+            sb.Append(JsonSerializer.Serialize(tool, SanjiaJson.Serializer)).Append('\n');
         }
         sb.Append("</tools>\n\n");
         sb.Append("For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n");
@@ -128,7 +126,7 @@ internal static class ToolPrompt
             }
         }
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("name", name);

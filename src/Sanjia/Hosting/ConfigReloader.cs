@@ -3,6 +3,7 @@ using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Routing.Health;
+using Sanjia.Abstractions;
 
 namespace Sanjia.Hosting;
 
@@ -120,9 +121,9 @@ public sealed partial class ConfigReloader(
         _gate.Dispose();
     }
 
-    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Configuration reloaded: providers, models and routing are in force")]
+    [LoggerMessage(EventId = LogEvents.ConfigurationReloaded, Level = LogLevel.Information, Message = "Configuration reloaded: providers, models and routing are in force")]
     private static partial void LogReloaded(ILogger logger);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Configuration change rejected, the running configuration stays: {Error}")]
+    [LoggerMessage(EventId = LogEvents.ConfigurationRejected, Level = LogLevel.Error, Message = "Configuration change rejected, the running configuration stays: {Error}")]
     private static partial void LogRejected(ILogger logger, string error);
 }

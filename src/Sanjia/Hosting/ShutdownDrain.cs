@@ -1,5 +1,6 @@
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Routing;
+using Sanjia.Abstractions;
 
 namespace Sanjia.Hosting;
 
@@ -43,11 +44,11 @@ internal sealed partial class ShutdownDrain : IDisposable
 
     public void Dispose() => _expired.Dispose();
 
-    [LoggerMessage(EventId = 3100, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.ShutdownDraining, Level = LogLevel.Information,
         Message = "Shutting down: no new connections; requests in flight get up to {Seconds} s to finish (Sanjia:ShutdownDrainSeconds)")]
     private static partial void LogStopping(ILogger logger, double seconds);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = LogEvents.ShutdownDrainOver, Level = LogLevel.Warning,
         Message = "Drain time of {Seconds} s is over: streams still open end now with an error event")]
     private static partial void LogDrainOver(ILogger logger, double seconds);
 }

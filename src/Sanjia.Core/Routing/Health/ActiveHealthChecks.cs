@@ -76,6 +76,6 @@ public sealed partial class ActiveHealthChecks(GatewayEngine engine, DeploymentS
         }
     }
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Health check of {Deployment} failed: {Error}")]
+    [LoggerMessage(EventId = LogEvents.HealthCheckFailed, Level = LogLevel.Warning, Message = "Health check of {Deployment} failed: {Error}")]
     private static partial void LogCheckFailed(ILogger logger, string deployment, string error);
 }

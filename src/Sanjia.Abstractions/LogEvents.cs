@@ -1,0 +1,57 @@
+namespace Sanjia.Abstractions;
+
+/// <summary>
+/// Every log event id the gateway uses, in one list, so that an id names one event for log queries and alerts. A
+/// <c>[LoggerMessage]</c> takes its <c>EventId</c> from here; a test checks that the values are unique and that no
+/// <c>[LoggerMessage]</c> in the gateway's assemblies uses an id missing from this list. Ids are stable: a new event
+/// gets a new number in its area's block, a retired one leaves a gap.
+/// </summary>
+public static class LogEvents
+{
+    // 1000: the HTTP layer.
+    public const int UnhandledRequestError = 1000;
+
+    // 2000: routing and deployment health.
+    public const int FallingBack = 2000;
+    public const int BreakerOpened = 2001;
+    public const int StreamEndedByShutdown = 2002;
+    public const int Routed = 2003;
+    public const int HealthCheckFailed = 2010;
+
+    // 3000: configuration reload.
+    public const int ConfigurationReloaded = 3000;
+    public const int ConfigurationRejected = 3001;
+
+    // 3002-3008: the ledger and its journal. The dropped-entry event used 3001 too, the reload's; it took the free 3003.
+    public const int LedgerRetry = 3002;
+    public const int LedgerEntryDropped = 3003;
+    public const int LedgerKeptInJournal = 3004;
+    public const int LedgerJournalFailed = 3005;
+    public const int LedgerReplayed = 3006;
+    public const int LedgerStreamsInterrupted = 3007;
+    public const int LedgerStoredLate = 3008;
+
+    // 3100: shutdown.
+    public const int ShutdownDraining = 3100;
+    public const int ShutdownDrainOver = 3101;
+
+    // 4000: local models.
+    public const int LocalModelLoaded = 4001;
+    public const int LocalModelLoadFailed = 4002;
+    public const int LocalTemplateUnusable = 4003;
+    public const int LocalOverloaded = 4004;
+    public const int LocalGenerationFailed = 4005;
+    public const int LocalNative = 4006;
+    public const int LocalEncoderLoaded = 4007;
+    public const int LocalEmbeddingFailed = 4008;
+    public const int LocalModelRetired = 4009;
+    public const int LocalModelsFolderChanged = 4010;
+    public const int LocalModelsFolderNotWatched = 4011;
+    public const int LocalRescanFailed = 4012;
+
+    // 4100: comparisons; 4200: shadow traffic; 4300: the body log.
+    public const int CompareCompleted = 4100;
+    public const int CompareFailed = 4101;
+    public const int ShadowReplayFailed = 4200;
+    public const int BodyLogWriteFailed = 4300;
+}
