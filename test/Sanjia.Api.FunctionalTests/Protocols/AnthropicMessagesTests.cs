@@ -133,7 +133,7 @@ public sealed class AnthropicMessagesTests
             {"model":"vendor/gpt-4o","max_tokens":64,"stream":true,"tools":[{{WeatherTool}}],"messages":[{"role":"user","content":"Oslo?"}]}
             """));
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
-        var events = ParseSse(await response.Content.ReadAsStringAsync());
+        var events = Sse.ParseEvents(await response.Content.ReadAsStringAsync());
 
         Assert.Equal(
             ["message_start", "ping", "content_block_start", "content_block_delta", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"],
@@ -170,7 +170,7 @@ public sealed class AnthropicMessagesTests
         using var response = await http.PostAsync("v1/messages", Json("""
             {"model":"vendor/gpt-4o","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Go"}]}
             """));
-        var events = ParseSse(await response.Content.ReadAsStringAsync());
+        var events = Sse.ParseEvents(await response.Content.ReadAsStringAsync());
 
         Assert.Equal("error", events[^1].Event);
         Assert.DoesNotContain(events, e => e.Event == "message_stop");
@@ -264,20 +264,4 @@ public sealed class AnthropicMessagesTests
         : "other";
 
     internal static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
-
-    internal static List<(string Event, string Data)> ParseSse(string text)
-    {
-        var events = new List<(string, string)>();
-        foreach (var block in text.Replace("\r\n", "\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
-        {
-            string? name = null, data = null;
-            foreach (var line in block.Split('\n'))
-            {
-                if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
-                else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
-            }
-            if (name is not null && data is not null) events.Add((name, data));
-        }
-        return events;
-    }
 }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Time.Testing;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Json;
@@ -15,21 +13,10 @@ public class PipelineTests
         ChatRequestParser.Parse(System.Text.Encoding.UTF8.GetBytes(
             $$"""{"model":"chat","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hello there"}]}""")).Request!;
 
-    private static (GatewayEngine Engine, RecordingLedger Ledger) Engine(params ScriptedProvider[] providers) => Engine(new RoutingOptions(), providers);
-
-    /// <summary>Alias <c>chat</c> over <paramref name="providers"/> in order, on a fake clock that does not move.</summary>
-    internal static (GatewayEngine Engine, RecordingLedger Ledger) Engine(RoutingOptions options, params ScriptedProvider[] providers)
+    private static (GatewayEngine Engine, RecordingLedger Ledger) Engine(params ScriptedProvider[] providers)
     {
-        var aliases = new Dictionary<string, AliasOptions>
-        {
-            ["chat"] = new() { Deployments = [.. providers.Select(p => new DeploymentOptions { Provider = p.Name, Model = "m-" + p.Name })] },
-        };
-        var errors = new ConfigErrors();
-        var registry = new ModelRegistry(providers, aliases, errors, DateTimeOffset.UnixEpoch);
-        Assert.False(errors.Any, string.Join("\n", errors.Errors));
-        var ledger = new RecordingLedger();
-        var time = new FakeTimeProvider();
-        return (new GatewayEngine(registry, ledger, time, RoutingServiceCollectionExtensions.CreateRouter(options, time)), ledger);
+        var gateway = ScriptedGateway.Create(providers);
+        return (gateway.Engine, gateway.Ledger);
     }
 
     [Theory]
@@ -116,45 +103,5 @@ public class PipelineTests
         var entry = Assert.Single(ledger.Entries);
         Assert.Equal(502, entry.Status);
         Assert.Equal(2, entry.Usage.Output);
-    }
-
-    internal sealed class RecordingLedger : ILedger
-    {
-        public ConcurrentQueue<LedgerEntry> Entries { get; } = new();
-        public void Record(LedgerEntry entry) => Entries.Enqueue(entry);
-    }
-
-    /// <summary>A provider whose one chat model fails with a given error or answers with a 5-chunk stream / fixed body.</summary>
-    internal sealed class ScriptedProvider(string name, GatewayError? error) : IProvider, IChatBackend
-    {
-        public List<string> Calls { get; } = [];
-        public int? FailStreamAfter { get; init; }
-        public string Name => name;
-        public string Describe => name;
-        public string Description => name;
-        public IChatBackend Chat => this;
-        public IEmbeddingBackend? Embeddings => null;
-        public IReadOnlyList<(string Model, ModelKind Kind)> Models => [];
-        public bool AcceptsUnlistedModels => true;
-
-        public ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
-        {
-            lock (Calls) Calls.Add(call.UpstreamModel);
-            if (error is not null) return ValueTask.FromResult<ChatOutcome>(error);
-            if (call.Request.Stream) return ValueTask.FromResult<ChatOutcome>(new CountingStream(FailStreamAfter));
-            return ValueTask.FromResult<ChatOutcome>(new CompleteChatResponse("{}"u8.ToArray(), new TokenUsage(3, 4)));
-        }
-    }
-
-    private sealed class CountingStream(int? failAfter) : StreamingChatResponse
-    {
-        private int _n;
-        public override ReadOnlyMemory<byte> Current => "{}"u8.ToArray();
-        public override TokenUsage Usage => new(3, _n);
-        public override ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
-        {
-            if (_n == failAfter) throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, "broke"));
-            return ValueTask.FromResult(++_n <= 5);
-        }
     }
 }

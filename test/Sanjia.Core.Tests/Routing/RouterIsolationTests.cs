@@ -1,11 +1,9 @@
-using Microsoft.Extensions.Time.Testing;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Json;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing;
-using static Sanjia.Core.Tests.Pipeline.PipelineTests;
 
 namespace Sanjia.Core.Tests.Routing;
 
@@ -20,7 +18,7 @@ public class RouterIsolationTests
 
     // One failure opens a breaker, and it stays open for the whole test (the fake clock does not move).
     private static GatewayEngine Engine(params ScriptedProvider[] providers) =>
-        Pipeline.PipelineTests.Engine(new RoutingOptions { Health = new HealthOptions { ConsecutiveFailures = 1, BreakSeconds = 600 } }, providers).Engine;
+        ScriptedGateway.Create(new RoutingOptions { Health = new HealthOptions { ConsecutiveFailures = 1, BreakSeconds = 600 } }, providers).Engine;
 
     private static readonly Caller Evaluation = new("key_eval", null, IsMaster: false) { IsEvaluation = true };
     private static readonly Caller Production = new("key_prod", null, IsMaster: false);

@@ -12,33 +12,8 @@ public class StrategyTests
 {
     private static readonly FakeTimeProvider Time = new();
 
-    private sealed class StubProvider(string name) : IProvider
-    {
-        public string Name => name;
-        public string Describe => name;
-        public IChatBackend? Chat => null;
-        public IEmbeddingBackend? Embeddings => null;
-        public IReadOnlyList<(string Model, ModelKind Kind)> Models => [];
-        public bool AcceptsUnlistedModels => true;
-    }
-
-    /// <summary>Replays scripted draws, so a test states exactly which random numbers a strategy sees.</summary>
-    private sealed class ScriptedRandom(params double[] draws) : IRandomSource
-    {
-        private int _i;
-        public double NextDouble() => draws[_i++ % draws.Length];
-        public int Next(int maxExclusive) => (int)(NextDouble() * maxExclusive);
-    }
-
-    private sealed class SeededRandom(int seed) : IRandomSource
-    {
-        private readonly Random _r = new(seed);
-        public double NextDouble() => _r.NextDouble();
-        public int Next(int maxExclusive) => _r.Next(maxExclusive);
-    }
-
     private static RouteCandidate Candidate(string name, int index, DeploymentSettings? settings = null) =>
-        new(new Deployment(new StubProvider(name), "m") { Settings = settings ?? DeploymentSettings.Default }, new DeploymentState(name + "/m", Time), index);
+        new(new Deployment(new ScriptedProvider(name), "m") { Settings = settings ?? DeploymentSettings.Default }, new DeploymentState(name + "/m", Time), index);
 
     private static RouteRequest Request(int promptTokens = 100, int? maxTokens = null) => new(
         ChatRequestParser.Parse(System.Text.Encoding.UTF8.GetBytes(

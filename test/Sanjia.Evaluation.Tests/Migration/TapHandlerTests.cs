@@ -4,6 +4,7 @@ using Sanjia.Core.Json;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pipeline.Taps;
+using Sanjia.Testing;
 
 namespace Sanjia.Evaluation.Tests.Migration;
 
@@ -18,25 +19,12 @@ public sealed class TapHandlerTests
         public void Completed(CompletedChat chat) => Seen.Add(chat);
     }
 
-    private sealed class Terminal(Func<ChatOutcome> answer) : ChatHandler
-    {
-        public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken) => ValueTask.FromResult(answer());
-    }
-
-    private sealed class WordStream(string[] words) : StreamingChatResponse
-    {
-        private int _i = -1;
-        public override ReadOnlyMemory<byte> Current => Encoding.UTF8.GetBytes($$$"""{"choices":[{"index":0,"delta":{"content":"{{{words[_i]}}}"}}]}""");
-        public override TokenUsage Usage => new(2, _i + 1);
-        public override ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken) => ValueTask.FromResult(++_i < words.Length);
-    }
-
     private static ChatContext Context(bool stream) => new("req-1", "/v1/chat/completions",
         ChatRequestParser.Parse(Encoding.UTF8.GetBytes($$"""{"model":"chat","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""")).Request!,
         new ResolvedModel("chat", ModelKind.Chat, [], IsAlias: true), new Caller("key-1", null, false), 0);
 
     private static ChatHandler Pipeline(Func<ChatOutcome> answer, params IChatTap[] taps) =>
-        new ChatPipelineBuilder().UseTaps(taps, TimeProvider.System).Build(new Terminal(answer));
+        new ChatPipelineBuilder().UseTaps(taps, TimeProvider.System).Build(new ScriptedHandler(answer));
 
     [Fact]
     public async Task A_complete_answer_reaches_the_taps_that_want_it_with_the_request_and_answer()
@@ -60,7 +48,7 @@ public sealed class TapHandlerTests
     public async Task A_stream_is_published_once_after_it_ended_and_its_chunks_pass_unchanged()
     {
         var tap = new RecordingTap(true);
-        var outcome = await Pipeline(() => new WordStream(["Hel", "lo"]), tap).HandleAsync(Context(true), CancellationToken.None);
+        var outcome = await Pipeline(() => ScriptedStream.Words(["Hel", "lo"]), tap).HandleAsync(Context(true), CancellationToken.None);
         var stream = (StreamingChatResponse)outcome.Response!;
 
         var chunks = new List<string>();
@@ -78,7 +66,7 @@ public sealed class TapHandlerTests
     public async Task An_abandoned_stream_or_an_error_reaches_no_tap()
     {
         var tap = new RecordingTap(true);
-        var outcome = await Pipeline(() => new WordStream(["a", "b", "c"]), tap).HandleAsync(Context(true), CancellationToken.None);
+        var outcome = await Pipeline(() => ScriptedStream.Words(["a", "b", "c"]), tap).HandleAsync(Context(true), CancellationToken.None);
         var stream = (StreamingChatResponse)outcome.Response!;
         await stream.MoveNextAsync(CancellationToken.None);
         await stream.DisposeAsync();
@@ -91,7 +79,7 @@ public sealed class TapHandlerTests
     [Fact]
     public void Without_taps_no_stage_is_added()
     {
-        var terminal = new Terminal(() => GatewayError.Invalid("x"));
+        var terminal = new ScriptedHandler(() => GatewayError.Invalid("x"));
         Assert.Same(terminal, new ChatPipelineBuilder().UseTaps([], TimeProvider.System).Build(terminal));
     }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Sanjia.Api.FunctionalTests.Infrastructure;
+namespace Sanjia.Testing;
 
 /// <summary>Reads a Server-Sent Events body as a client would, keeping every <c>data:</c> payload in order (the final <c>[DONE]</c> included).</summary>
 public static class Sse
@@ -26,6 +26,23 @@ public static class Sse
             }
         }
         if (data.Length > 0) events.Add(data.ToString());
+        return events;
+    }
+
+    /// <summary>The named events of a whole SSE body, as (event, data) pairs in order; events without a name are left out.</summary>
+    public static List<(string Event, string Data)> ParseEvents(string text)
+    {
+        var events = new List<(string, string)>();
+        foreach (var block in text.Replace("\r\n", "\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            string? name = null, data = null;
+            foreach (var line in block.Split('\n'))
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
+                else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
+            }
+            if (name is not null && data is not null) events.Add((name, data));
+        }
         return events;
     }
 }
