@@ -100,13 +100,14 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task A_429_with_retry_after_as_an_http_date_is_waited_for_and_retried()
     {
-        var date = DateTimeOffset.UtcNow.AddSeconds(2).ToString("R", CultureInfo.InvariantCulture);
-        _a.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = date }));
         await using var gw = await StartGatewayAsync(
         [
             .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
             .. GatewayServer.Deployment("solo", 0, "a", "m1"),
         ]);
+        // Dated once the gateway is up: a start-up slower than the date's lead would eat the wait this test measures.
+        var date = DateTimeOffset.UtcNow.AddSeconds(2).ToString("R", CultureInfo.InvariantCulture);
+        _a.Enqueue(FakeBehavior.Status(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = date }));
 
         var clock = Stopwatch.StartNew();
         using var response = await gw.SendAsync(GatewayServer.Chat("solo", stream: true));
