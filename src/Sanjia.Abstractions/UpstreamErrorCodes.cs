@@ -42,4 +42,19 @@ public static class UpstreamErrorCodes
 
     /// <summary>The upstream's content filter refused the prompt.</summary>
     public const string ContentFilter = "content_filter";
+
+    /// <summary>A local model has every generation slot and queue place taken: try elsewhere, or here again shortly.</summary>
+    public const string ModelOverloaded = "model_overloaded";
+
+    /// <summary>A local model's weights could not be loaded: this deployment cannot serve it now.</summary>
+    public const string ModelLoadFailed = "model_load_failed";
+
+    /// <summary>A local generation failed to start or run.</summary>
+    public const string LocalGenerationFailed = "local_generation_failed";
+
+    /// <summary>A local model failed to evaluate its input (llama.cpp decode).</summary>
+    public const string LocalDecodeFailed = "local_decode_failed";
+
+    /// <summary>The local embedding model failed on the input.</summary>
+    public const string LocalEmbeddingFailed = "local_embedding_failed";
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Sanjia.Abstractions;
-using Sanjia.Core.Routing;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Anthropic;
 
@@ -11,8 +11,8 @@ internal static class AnthropicUpstreamErrors
     public static async Task<GatewayError> FromResponseAsync(HttpResponseMessage response, string provider, TimeProvider time, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        var message = Encoding.UTF8.GetString(body);
+        var body = await UpstreamErrors.ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+        var message = body.Length > 0 ? Encoding.UTF8.GetString(body) : UpstreamErrors.ReasonOf(response);
         string? type = null;
         try
         {
@@ -26,16 +26,11 @@ internal static class AnthropicUpstreamErrors
         catch (JsonException)
         {
         }
-        TimeSpan? retry = response.Headers.RetryAfter?.Delta;
-        if (response.Headers.RetryAfter?.Date is { } date) retry = date - time.GetUtcNow();
-        return status switch
-        {
-            429 => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned 429: {message}") { UpstreamStatus = status, Code = UpstreamErrorCodes.RateLimited, RetryAfter = retry },
-            529 => new GatewayError(GatewayErrorKind.UpstreamOverloaded, $"{provider} is overloaded: {message}") { UpstreamStatus = status, Code = UpstreamErrorCodes.Overloaded, RetryAfter = retry },
-            401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({status}): {message}") { UpstreamStatus = status, Code = UpstreamErrorCodes.AuthenticationFailed },
-            408 or >= 500 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {status}: {message}") { UpstreamStatus = status, Code = UpstreamErrorCodes.Error },
-            // "prompt is too long: 210000 tokens > 200000 maximum" (400 invalid_request_error) fails over like OpenAI's context_length_exceeded.
-            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = status, Code = FailureClassifier.RejectionCode(type, message) },
-        };
+        var retry = UpstreamErrors.RetryAfter(response.Headers, time);
+        // 529 overloaded_error is Anthropic's own; "prompt is too long: 210000 tokens > 200000 maximum" (400
+        // invalid_request_error) fails over like OpenAI's context_length_exceeded, through the shared map.
+        return status == 529
+            ? UpstreamErrors.Overloaded($"{provider} is overloaded: {message}", status, retry)
+            : UpstreamErrors.FromStatus(provider, status, status.ToString(System.Globalization.CultureInfo.InvariantCulture), message, type, retry);
     }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Sanjia.Abstractions;
-using Sanjia.Core.Routing;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.Gemini;
 
@@ -16,8 +16,8 @@ internal static class GeminiUpstreamErrors
     public static async Task<GatewayError> FromResponseAsync(HttpResponseMessage response, string provider, TimeProvider time, CancellationToken cancellationToken)
     {
         var code = (int)response.StatusCode;
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        var message = Encoding.UTF8.GetString(body);
+        var body = await UpstreamErrors.ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+        var message = body.Length > 0 ? Encoding.UTF8.GetString(body) : UpstreamErrors.ReasonOf(response);
         string? status = null;
         string? reason = null;
         TimeSpan? retryDelay = null;
@@ -31,17 +31,16 @@ internal static class GeminiUpstreamErrors
         {
         }
         // Google says when to come back in the body (google.rpc.RetryInfo); a Retry-After header, if any, wins.
-        var retry = response.Headers.RetryAfter?.Delta ?? retryDelay;
-        if (response.Headers.RetryAfter?.Date is { } date) retry = date - time.GetUtcNow();
+        var retry = UpstreamErrors.RetryAfter(response.Headers, time) ?? retryDelay;
+        var label = $"{code} {status}";
         return (code, status) switch
         {
-            (429, _) or (_, "RESOURCE_EXHAUSTED") => new GatewayError(GatewayErrorKind.RateLimited, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.RateLimited, RetryAfter = retry },
-            (503, _) or (_, "UNAVAILABLE") => new GatewayError(GatewayErrorKind.UpstreamOverloaded, $"{provider} is unavailable ({code} {status}): {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.Overloaded, RetryAfter = retry },
-            (504, _) or (_, "DEADLINE_EXCEEDED") => new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{provider} timed out ({code} {status}): {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.Timeout },
+            (429, _) or (_, "RESOURCE_EXHAUSTED") => UpstreamErrors.RateLimited($"{provider} returned {label}: {message}", code, retry),
+            (503, _) or (_, "UNAVAILABLE") => UpstreamErrors.Overloaded($"{provider} is unavailable ({label}): {message}", code, retry),
+            (504, _) or (_, "DEADLINE_EXCEEDED") => UpstreamErrors.TimedOut($"{provider} timed out ({label}): {message}", code),
             // A bad key is 400 INVALID_ARGUMENT with reason API_KEY_INVALID: the gateway's fault, not the caller's.
-            _ when reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" || code is 401 or 403 => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} refused the gateway's credentials ({code} {status}): {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.AuthenticationFailed },
-            (408 or >= 500, _) => new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} returned {code} {status}: {message}") { UpstreamStatus = code, Code = UpstreamErrorCodes.Error },
-            _ => new GatewayError(GatewayErrorKind.UpstreamRejected, message) { UpstreamStatus = code, Code = FailureClassifier.RejectionCode(status, message) },
+            _ when reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" => UpstreamErrors.AuthenticationFailed(provider, code, label, message),
+            _ => UpstreamErrors.FromStatus(provider, code, label, message, status, retry),
         };
     }
 

@@ -214,7 +214,7 @@ internal sealed class Generation : IDisposable
         {
             throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model failed to evaluate the input ({result}).")
             {
-                Code = "local_decode_failed",
+                Code = UpstreamErrorCodes.LocalDecodeFailed,
             });
         }
     }

@@ -81,7 +81,7 @@ internal sealed class LocalChatModel
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.ModelLoadFailed(_logger, Path, ex);
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not be loaded.") { Code = "model_load_failed" };
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not be loaded.") { Code = UpstreamErrorCodes.ModelLoadFailed };
         }
 
         var (format, contextParams) = prepared;
@@ -113,7 +113,7 @@ internal sealed class LocalChatModel
             Log.Overloaded(_logger, Name, call.RequestId);
             return new GatewayError(GatewayErrorKind.Overloaded, $"The local model '{Name}' is busy ({_options.MaxConcurrency} running, {_options.MaxQueue} waiting). Retry shortly.")
             {
-                Code = "model_overloaded",
+                Code = UpstreamErrorCodes.ModelOverloaded,
                 RetryAfter = TimeSpan.FromSeconds(1),
             };
         }
@@ -155,7 +155,7 @@ internal sealed class LocalChatModel
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.GenerationFailed(_logger, call.RequestId, Name, ex);
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not run a generation.") { Code = "local_generation_failed" };
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not run a generation.") { Code = UpstreamErrorCodes.LocalGenerationFailed };
         }
     }
 
@@ -175,7 +175,7 @@ internal sealed class LocalChatModel
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.ModelLoadFailed(_logger, Path, ex);
-            return (null, new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not be loaded.") { Code = "model_load_failed" });
+            return (null, new GatewayError(GatewayErrorKind.UpstreamFailed, $"The local model '{Name}' could not be loaded.") { Code = UpstreamErrorCodes.ModelLoadFailed });
         }
         finally
         {

@@ -38,7 +38,7 @@ internal sealed class LocalEmbeddingBackend(MiniLmEncoder encoder, ILogger logge
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.EmbeddingFailed(logger, call.RequestId, ex);
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{Description} failed to embed the input.") { Code = "local_embedding_failed" };
+            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{Description} failed to embed the input.") { Code = UpstreamErrorCodes.LocalEmbeddingFailed };
         }
     }
 }

@@ -63,106 +63,82 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     public bool AcceptsUnlistedModels => true;
     public OpenAiProviderSettings Settings => _settings;
 
-    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
+    public ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
     {
         var request = call.Request;
         if (CheckQuirks(request, call.UpstreamModel) is { } unsupported)
         {
-            return unsupported;
+            return new(unsupported);
         }
         var addUsage = request.Stream && !request.HasStreamOptions && _settings.StreamUsage;
         var body = RequestRewriter.Rewrite(request, _settings.Azure?.BodyModel(call.UpstreamModel) ?? call.UpstreamModel, addUsage);
-        using var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "chat/completions") ?? _chatUri, body, request.Stream);
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                var error = await UpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
-                response.Dispose();
-                return error;
-            }
-            if (request.Stream)
-            {
-                if (response.Content.Headers.ContentType?.MediaType is { } mediaType && !mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase))
-                {
-                    response.Dispose();
-                    return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} answered a streaming request with '{mediaType}' instead of an event stream.") { Code = UpstreamErrorCodes.ProtocolError };
-                }
-                var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                var result = new OpenAiStream(response, stream, request, hideUsageChunk: addUsage, _settings.Name, TimeSpan.FromSeconds(_settings.Timeouts.StreamIdleSeconds));
-                response = null; // owned by the stream now
-                return result;
-            }
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
-            var info = ChunkScanner.Scan(bytes, text: null);
-            if (!info.Valid)
-            {
-                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = UpstreamErrorCodes.ProtocolError };
-            }
-            var usage = info.Usage ?? EstimateUsage(request, bytes);
-            return new CompleteChatResponse(bytes, usage);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamHttp.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
-        }
-        catch (HttpRequestException ex)
-        {
-            return UpstreamErrors.Unreachable(_settings.Name, message.RequestUri, ex);
-        }
-        catch (IOException ex)
-        {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = UpstreamErrorCodes.Error };
-        }
-        finally
-        {
-            response?.Dispose();
-        }
+        var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "chat/completions") ?? _chatUri, body, request.Stream);
+        return _http.SendAsync<ChatExchange, ChatOutcome>(message, new ChatExchange(this, request, addUsage), _settings.Name, _settings.Timeouts, cancellationToken);
     }
 
-    public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    public ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
     {
         var body = RequestRewriter.ReplaceModel(call.Request.Body.Span, _settings.Azure?.BodyModel(call.UpstreamModel) ?? call.UpstreamModel);
         if (body is null)
         {
-            return GatewayError.Invalid("You must provide a model parameter.", "model");
+            return new(GatewayError.Invalid("You must provide a model parameter.", "model"));
         }
-        using var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "embeddings") ?? _embeddingsUri, body, stream: false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.Timeouts.RequestSeconds));
-        try
+        var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "embeddings") ?? _embeddingsUri, body, stream: false);
+        return _http.SendAsync<EmbeddingExchange, EmbeddingOutcome>(message, new EmbeddingExchange(this), _settings.Name, _settings.Timeouts, cancellationToken);
+    }
+
+    /// <summary>A chat answer: passed on as it came, streamed or whole, read only for usage.</summary>
+    private readonly struct ChatExchange(OpenAiCompatibleProvider provider, ChatRequest request, bool addUsage) : IUpstreamExchange<ChatOutcome>
+    {
+        public bool Streams => request.Stream;
+
+        public Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) => provider.ErrorAsync(response, cancellationToken);
+
+        public GatewayError? RefuseStream(HttpResponseMessage response) =>
+            response.Content.Headers.ContentType?.MediaType is { } mediaType && !mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)
+                ? UpstreamErrors.ProtocolError($"{provider.Name} answered a streaming request with '{mediaType}' instead of an event stream.")
+                : null;
+
+        public ChatOutcome Stream(HttpResponseMessage response, Stream body) =>
+            new OpenAiStream(response, body, request, hideUsageChunk: addUsage, provider.Name, TimeSpan.FromSeconds(provider._settings.Timeouts.StreamIdleSeconds));
+
+        public ChatOutcome Complete(byte[] body)
         {
-            using var response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                return await UpstreamErrors.FromResponseAsync(response, _settings.Name, _time, timeout.Token).ConfigureAwait(false);
-            }
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
-            var info = ChunkScanner.Scan(bytes, text: null);
+            var info = ChunkScanner.Scan(body, text: null);
             if (!info.Valid)
             {
-                return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} returned a body that is not a JSON object.") { Code = UpstreamErrorCodes.ProtocolError };
+                return provider.NotJson();
             }
-            return new EmbeddingResult { Body = bytes, Usage = info.Usage ?? default };
+            return new CompleteChatResponse(body, info.Usage ?? EstimateUsage(request, body));
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamHttp.Timeout(_settings.Name, $"no answer within {_settings.Timeouts.RequestSeconds:0.#} s");
-        }
-        catch (HttpRequestException ex)
-        {
-            return UpstreamErrors.Unreachable(_settings.Name, message.RequestUri, ex);
-        }
-        catch (IOException ex)
-        {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{_settings.Name} broke off the response: {ex.Message}") { Code = UpstreamErrorCodes.Error };
-        }
+
+        public ChatOutcome Fail(GatewayError error) => error;
     }
+
+    /// <summary>An embeddings answer: passed on whole, read only for usage.</summary>
+    private readonly struct EmbeddingExchange(OpenAiCompatibleProvider provider) : IUpstreamExchange<EmbeddingOutcome>
+    {
+        public bool Streams => false;
+
+        public Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) => provider.ErrorAsync(response, cancellationToken);
+
+        public GatewayError? RefuseStream(HttpResponseMessage response) => null;
+
+        public EmbeddingOutcome Stream(HttpResponseMessage response, Stream body) => throw new InvalidOperationException("Embeddings are not streamed.");
+
+        public EmbeddingOutcome Complete(byte[] body)
+        {
+            var info = ChunkScanner.Scan(body, text: null);
+            return info.Valid ? new EmbeddingResult { Body = body, Usage = info.Usage ?? default } : provider.NotJson();
+        }
+
+        public EmbeddingOutcome Fail(GatewayError error) => error;
+    }
+
+    private Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        OpenAiUpstreamErrors.FromResponseAsync(response, _settings.Name, _time, cancellationToken);
+
+    private GatewayError NotJson() => UpstreamErrors.ProtocolError($"{_settings.Name} returned a body that is not a JSON object.");
 
     /// <summary>
     /// The vendor's <c>GET {base}/models</c> ids (OpenAI's list format: <c>data[].id</c>); null when it has none (404,

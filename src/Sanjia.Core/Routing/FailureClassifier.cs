@@ -23,14 +23,21 @@ public static class FailureClassifier
     public const string ContextLengthExceeded = UpstreamErrorCodes.ContextLengthExceeded;
     public const string ContentFilter = UpstreamErrorCodes.ContentFilter;
 
-    public static FailureAction Classify(GatewayError error, RoutingOptions options) => error switch
+    /// <summary>
+    /// Decides on the <see cref="UpstreamErrorCodes"/> the providers set (through <c>Sanjia.Core.Upstream.UpstreamErrors</c>);
+    /// an error without one of them (the gateway's own, an unknown code) is judged by its kind.
+    /// </summary>
+    public static FailureAction Classify(GatewayError error, RoutingOptions options) => error.Code switch
     {
-        { Code: ContextLengthExceeded } => FailureAction.NextDeployment,
-        { Code: ContentFilter } => options.FallbackOnContentFilter ? FailureAction.NextDeployment : FailureAction.Return,
-        { Code: UpstreamErrorCodes.AuthenticationFailed } => FailureAction.NextDeployment,
-        { Kind: GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable or GatewayErrorKind.UpstreamTimeout
-            or GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded or GatewayErrorKind.UpstreamOverloaded } => FailureAction.Retry,
-        _ => FailureAction.Return,
+        UpstreamErrorCodes.ContextLengthExceeded or UpstreamErrorCodes.AuthenticationFailed => FailureAction.NextDeployment,
+        UpstreamErrorCodes.ContentFilter => options.FallbackOnContentFilter ? FailureAction.NextDeployment : FailureAction.Return,
+        UpstreamErrorCodes.Rejected => FailureAction.Return,
+        UpstreamErrorCodes.RateLimited or UpstreamErrorCodes.Overloaded or UpstreamErrorCodes.ModelOverloaded or UpstreamErrorCodes.Error
+            or UpstreamErrorCodes.Timeout or UpstreamErrorCodes.Unreachable or UpstreamErrorCodes.StreamInterrupted
+            or UpstreamErrorCodes.MalformedChunk or UpstreamErrorCodes.ProtocolError
+            or UpstreamErrorCodes.ModelLoadFailed or UpstreamErrorCodes.LocalGenerationFailed or UpstreamErrorCodes.LocalDecodeFailed or UpstreamErrorCodes.LocalEmbeddingFailed => FailureAction.Retry,
+        _ => error.Kind is GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable or GatewayErrorKind.UpstreamTimeout
+            or GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded or GatewayErrorKind.UpstreamOverloaded ? FailureAction.Retry : FailureAction.Return,
     };
 
     /// <summary>Does this failure say something about the deployment's health (for its breaker)?</summary>
@@ -47,7 +54,7 @@ public static class FailureClassifier
     public static string RejectionCode(string? upstreamCode, string message)
     {
         if (IsContextOverflow(upstreamCode, message)) return ContextLengthExceeded;
-        if (upstreamCode is "content_filter" or "content_policy_violation"
+        if (upstreamCode is VendorCodes.ContentFilter or VendorCodes.ContentPolicyViolation
             || message.Contains("content management policy", StringComparison.OrdinalIgnoreCase))
         {
             return ContentFilter;
@@ -72,7 +79,7 @@ public static class FailureClassifier
     /// </summary>
     public static bool IsContextOverflow(string? upstreamCode, string message)
     {
-        if (upstreamCode is "context_length_exceeded" or "string_above_max_length" or "exceed_context_size_error" or "1261")
+        if (upstreamCode is VendorCodes.ContextLengthExceeded or VendorCodes.StringAboveMaxLength or VendorCodes.ExceedContextSize or VendorCodes.GlmPromptTooLong)
         {
             return true;
         }
@@ -82,6 +89,17 @@ public static class FailureClassifier
         }
         // Gemini: "The input token count (N) exceeds the maximum number of tokens allowed (M)."
         return message.Contains("token count", StringComparison.OrdinalIgnoreCase) && message.Contains("exceeds", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The vendors' own error codes (their <c>error.code</c> or <c>error.type</c>) that carry a meaning here.</summary>
+    private static class VendorCodes
+    {
+        public const string ContextLengthExceeded = "context_length_exceeded";   // OpenAI, Azure
+        public const string StringAboveMaxLength = "string_above_max_length";   // OpenAI
+        public const string ExceedContextSize = "exceed_context_size_error";    // llama.cpp server
+        public const string GlmPromptTooLong = "1261";                          // GLM (Zhipu) business code
+        public const string ContentFilter = "content_filter";                    // Azure
+        public const string ContentPolicyViolation = "content_policy_violation"; // OpenAI
     }
 
     private static readonly string[] ContextOverflowPhrases =

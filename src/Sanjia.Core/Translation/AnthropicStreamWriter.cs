@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -70,7 +71,7 @@ public sealed class AnthropicStreamWriter(IBufferWriter<byte> output, string mod
         }
         catch (JsonException)
         {
-            throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, "The backend sent a malformed stream chunk.") { Code = "upstream_malformed_chunk" });
+            throw new GatewayException(UpstreamErrors.MalformedChunk("The backend sent a malformed stream chunk."));
         }
         if (chunk is null) return;
         if (chunk.Usage is not null) _usage = chunk.Usage;

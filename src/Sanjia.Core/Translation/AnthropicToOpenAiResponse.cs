@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -42,7 +43,7 @@ public static class AnthropicToOpenAiResponse
         }
         if (m?.Content is null)
         {
-            return (null, default, new GatewayError(GatewayErrorKind.UpstreamFailed, "The Anthropic backend returned a body that is not a message.") { Code = "upstream_protocol_error" });
+            return (null, default, UpstreamErrors.ProtocolError("The Anthropic backend returned a body that is not a message."));
         }
         var usage = Usage(m.Usage);
         var cacheWrite = m.Usage?.CacheCreationInputTokens ?? 0;

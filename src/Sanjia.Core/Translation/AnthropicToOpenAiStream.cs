@@ -3,6 +3,7 @@ using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Streaming;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -49,7 +50,7 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
         }
         if (e?.Type is null)
         {
-            throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, "The Anthropic backend sent a malformed stream event.") { Code = "upstream_malformed_chunk" });
+            throw new GatewayException(UpstreamErrors.MalformedChunk("The Anthropic backend sent a malformed stream event."));
         }
         switch (e.Type)
         {
@@ -74,7 +75,7 @@ public sealed class AnthropicToOpenAiStream(string model, bool includeUsage, boo
                     "rate_limit_error" => GatewayErrorKind.RateLimited,
                     _ => GatewayErrorKind.UpstreamFailed,
                 };
-                throw new GatewayException(new GatewayError(kind, $"The Anthropic backend reported an error mid-stream: {e.Error?.Message}") { Code = "upstream_error" });
+                throw new GatewayException(UpstreamErrors.MidStream(kind, $"The Anthropic backend reported an error mid-stream: {e.Error?.Message}"));
             default:
                 return []; // ping, content_block_stop, and event types added after this was written
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -26,7 +27,7 @@ public static class GeminiToOpenAiResponse
         }
         if (r is null || (r.Candidates is null && r.PromptFeedback is null))
         {
-            return (null, default, new GatewayError(GatewayErrorKind.UpstreamFailed, "The Gemini backend returned a body that is not a GenerateContentResponse.") { Code = "upstream_protocol_error" });
+            return (null, default, UpstreamErrors.ProtocolError("The Gemini backend returned a body that is not a GenerateContentResponse."));
         }
         var usage = GeminiJson.Usage(r.UsageMetadata);
         var buffer = new ArrayBufferWriter<byte>(512);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Streaming;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -47,7 +48,7 @@ public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long c
         }
         if (r is null)
         {
-            throw new GatewayException(new GatewayError(GatewayErrorKind.UpstreamFailed, "The Gemini backend sent a malformed stream chunk.") { Code = "upstream_malformed_chunk" });
+            throw new GatewayException(UpstreamErrors.MalformedChunk("The Gemini backend sent a malformed stream chunk."));
         }
         if (r.Error is { } error)
         {
@@ -57,7 +58,7 @@ public sealed class GeminiToOpenAiStream(string model, bool includeUsage, long c
                 "UNAVAILABLE" => GatewayErrorKind.UpstreamOverloaded,
                 _ => GatewayErrorKind.UpstreamFailed,
             };
-            throw new GatewayException(new GatewayError(kind, $"The Gemini backend reported an error mid-stream: {error.Message}") { Code = "upstream_error" });
+            throw new GatewayException(UpstreamErrors.MidStream(kind, $"The Gemini backend reported an error mid-stream: {error.Message}"));
         }
         if (r.UsageMetadata is not null) _usage = r.UsageMetadata;
         var output = new List<byte[]>();

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -25,7 +26,7 @@ public static class OpenAiToAnthropicResponse
         }
         if (c?.Choices is not { Count: > 0 } choices || choices[0].Message is not { } message)
         {
-            return (null, new GatewayError(GatewayErrorKind.UpstreamFailed, "The backend returned a completion without a message.") { Code = "upstream_protocol_error" });
+            return (null, UpstreamErrors.ProtocolError("The backend returned a completion without a message."));
         }
         var usage = c.Usage is null ? fallbackUsage : AnthropicJson.ToUsage(c.Usage, out _);
         var cacheCreation = c.Usage?.PromptDetails?.CacheCreationTokens ?? 0;

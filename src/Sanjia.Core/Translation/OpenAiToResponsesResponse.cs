@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
+using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Translation;
 
@@ -26,7 +27,7 @@ public static class OpenAiToResponsesResponse
         var choice = c?.Choices?.FirstOrDefault(x => x.Index == 0) ?? c?.Choices?.FirstOrDefault();
         if (choice?.Message is not { } m)
         {
-            return (null, new GatewayError(GatewayErrorKind.UpstreamFailed, "The backend returned a body that is not a chat completion.") { Code = "upstream_protocol_error" });
+            return (null, UpstreamErrors.ProtocolError("The backend returned a body that is not a chat completion."));
         }
         var output = Items(m);
         var (status, reason) = ResponsesJson.Status(choice.FinishReason);

@@ -65,37 +65,42 @@ public abstract class TranslatingChatProvider : IProvider, IChatBackend, IDispos
 
     protected abstract (byte[]? Body, TokenUsage Usage, GatewayError? Error) TranslateAnswer(ReadOnlySpan<byte> body, ChatCall call, VendorRequest request, long created);
 
-    public async ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
+    public ValueTask<ChatOutcome> ChatAsync(ChatCall call, CancellationToken cancellationToken)
     {
         var request = call.Request;
         var vendorRequest = TranslateRequest(call);
         if (vendorRequest.Error is not null)
         {
-            return vendorRequest.Error;
+            return new(vendorRequest.Error);
         }
-        using var message = new HttpRequestMessage(HttpMethod.Post, RequestUri(call)) { Content = new ByteArrayContent(vendorRequest.Body!) };
+        var message = new HttpRequestMessage(HttpMethod.Post, RequestUri(call)) { Content = new ByteArrayContent(vendorRequest.Body!) };
         message.Content.Headers.ContentType = JsonContentType;
         Authorize(message);
         if (request.Stream) message.Headers.Accept.ParseAdd("text/event-stream");
         foreach (var (name, value) in Settings.Headers) message.Headers.TryAddWithoutValidation(name, value);
+        return _http.SendAsync<Exchange, ChatOutcome>(message, new Exchange(this, call, vendorRequest), Settings.Name, Settings.Timeouts, cancellationToken);
+    }
 
-        return await _http.SendChatAsync(message, Settings.Name, Settings.Timeouts, async (response, token) =>
+    /// <summary>One call's answer: the vendor's error, stream or body translated back to OpenAI's.</summary>
+    private readonly struct Exchange(TranslatingChatProvider provider, ChatCall call, VendorRequest request) : IUpstreamExchange<ChatOutcome>
+    {
+        public bool Streams => call.Request.Stream;
+
+        public Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) => provider.ErrorAsync(response, cancellationToken);
+
+        public GatewayError? RefuseStream(HttpResponseMessage response) => null;
+
+        public ChatOutcome Stream(HttpResponseMessage response, Stream body) =>
+            new TranslatedStream(response, body, provider.StreamTranslator(call, request, provider.Time.GetUtcNow().ToUnixTimeSeconds()), provider.Settings.Name,
+                TimeSpan.FromSeconds(provider.Settings.Timeouts.StreamIdleSeconds));
+
+        public ChatOutcome Complete(byte[] body)
         {
-            if (!response.IsSuccessStatusCode)
-            {
-                return (await ErrorAsync(response, token).ConfigureAwait(false), false);
-            }
-            var created = Time.GetUtcNow().ToUnixTimeSeconds();
-            if (request.Stream)
-            {
-                var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
-                return (new TranslatedStream(response, body, StreamTranslator(call, vendorRequest, created), Settings.Name,
-                    TimeSpan.FromSeconds(Settings.Timeouts.StreamIdleSeconds)), true);
-            }
-            var bytes = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
-            var (completion, usage, error) = TranslateAnswer(bytes, call, vendorRequest, created);
-            return (error is not null ? error : new CompleteChatResponse(completion!, usage), false);
-        }, cancellationToken).ConfigureAwait(false);
+            var (completion, usage, error) = provider.TranslateAnswer(body, call, request, provider.Time.GetUtcNow().ToUnixTimeSeconds());
+            return error is not null ? error : new CompleteChatResponse(completion!, usage);
+        }
+
+        public ChatOutcome Fail(GatewayError error) => error;
     }
 
     public void Dispose()

@@ -32,18 +32,21 @@ public static class UpstreamHttp
         }, disposeHandler: true);
 
     /// <summary>
-    /// Sends <paramref name="message"/> within the request timeout, lets <paramref name="read"/> turn the response
-    /// into an outcome, and maps transport failures to <see cref="GatewayError"/> values: no answer in time, vendor
-    /// unreachable, body broken off. The response is disposed afterwards unless <paramref name="read"/> hands it to
-    /// a stream it returns (it answers <c>OwnsResponse: true</c>). <paramref name="read"/> gets the timeout-bound token.
+    /// The one upstream send, for every kind of call: sends <paramref name="message"/> within the request timeout,
+    /// turns a non-success status into the vendor's error (<see cref="IUpstreamExchange{TOutcome}.ErrorAsync"/>),
+    /// hands a success to <paramref name="exchange"/> (whole body, or the open stream), and maps transport failures
+    /// to <see cref="GatewayError"/> values: no answer in time, vendor unreachable, body broken off mid-read. The
+    /// message is disposed afterwards, and the response too unless the exchange took it for a stream. The exchange
+    /// is a struct so that a call costs no delegate or closure.
     /// </summary>
-    public static async ValueTask<ChatOutcome> SendChatAsync(
+    public static async ValueTask<TOutcome> SendAsync<TExchange, TOutcome>(
         this HttpMessageInvoker http,
         HttpRequestMessage message,
+        TExchange exchange,
         string provider,
         TimeoutOptions timeouts,
-        Func<HttpResponseMessage, CancellationToken, ValueTask<(ChatOutcome Outcome, bool OwnsResponse)>> read,
         CancellationToken cancellationToken)
+        where TExchange : struct, IUpstreamExchange<TOutcome>
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(timeouts.RequestSeconds));
@@ -51,35 +54,76 @@ public static class UpstreamHttp
         try
         {
             response = await http.SendAsync(message, timeout.Token).ConfigureAwait(false);
-            var (outcome, owned) = await read(response, timeout.Token).ConfigureAwait(false);
-            if (owned)
+            if (!response.IsSuccessStatusCode)
             {
-                response = null; // owned by the stream now
+                return exchange.Fail(await exchange.ErrorAsync(response, timeout.Token).ConfigureAwait(false));
             }
-            return outcome;
+            if (exchange.Streams)
+            {
+                if (exchange.RefuseStream(response) is { } refused)
+                {
+                    return exchange.Fail(refused);
+                }
+                var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+                var streamed = exchange.Stream(response, body);
+                response = null; // owned by the stream now
+                return streamed;
+            }
+            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            return exchange.Complete(bytes);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return Timeout(provider, $"no answer within {timeouts.RequestSeconds:0.#} s");
+            return exchange.Fail(UpstreamErrors.Timeout(provider, $"no answer within {timeouts.RequestSeconds:0.#} s"));
+        }
+        // Once the headers are in, a broken connection is a body cut mid-read (HttpContent wraps the IOException in an
+        // HttpRequestException), not an unreachable vendor: the vendor was reached, and may have billed the call.
+        catch (Exception ex) when (ex is HttpRequestException or IOException && response is not null)
+        {
+            return exchange.Fail(UpstreamErrors.BrokeOff(provider, ex));
         }
         catch (HttpRequestException ex)
         {
-            return new GatewayError(GatewayErrorKind.UpstreamUnreachable, $"{provider} ({HostOf(message.RequestUri)}) could not be reached: {ex.Message}") { Code = UpstreamErrorCodes.Unreachable };
+            return exchange.Fail(UpstreamErrors.Unreachable(provider, message.RequestUri, ex));
         }
         catch (IOException ex)
         {
-            return new GatewayError(GatewayErrorKind.UpstreamFailed, $"{provider} broke off the response: {ex.Message}") { Code = UpstreamErrorCodes.Error };
+            return exchange.Fail(UpstreamErrors.BrokeOff(provider, ex));
         }
         finally
         {
             response?.Dispose();
+            message.Dispose();
         }
     }
 
     /// <summary><c>host:port</c> of an upstream URL for error messages: never its path, query or user info, where keys may sit.</summary>
     public static string HostOf(Uri? uri) => uri is { IsAbsoluteUri: true } u ? $"{u.Host}:{u.Port}" : "unknown host";
 
-    /// <summary>The vendor did not answer in time (<paramref name="what"/> says which limit).</summary>
-    public static GatewayError Timeout(string provider, string what) =>
-        new(GatewayErrorKind.UpstreamTimeout, $"{provider} did not answer in time ({what}).") { Code = UpstreamErrorCodes.Timeout };
+    /// <inheritdoc cref="UpstreamErrors.Timeout"/>
+    public static GatewayError Timeout(string provider, string what) => UpstreamErrors.Timeout(provider, what);
+}
+
+/// <summary>
+/// What one kind of upstream call does with the answer (chat, embeddings, each vendor's translation); the transport,
+/// the timeout and the failure mapping are <see cref="UpstreamHttp.SendAsync"/>'s.
+/// </summary>
+public interface IUpstreamExchange<TOutcome>
+{
+    /// <summary>True: a success is handed over as an open stream (<see cref="Stream"/>); false: read whole (<see cref="Complete"/>).</summary>
+    bool Streams { get; }
+
+    /// <summary>The vendor's error for a non-success status: its error body read, then <see cref="UpstreamErrors"/>.</summary>
+    Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken);
+
+    /// <summary>Why a successful answer to a streaming request cannot be streamed (e.g. it is not an event stream); null if it can.</summary>
+    GatewayError? RefuseStream(HttpResponseMessage response);
+
+    /// <summary>The stream outcome; it owns <paramref name="response"/> from here.</summary>
+    TOutcome Stream(HttpResponseMessage response, Stream body);
+
+    /// <summary>The outcome of a whole answer.</summary>
+    TOutcome Complete(byte[] body);
+
+    TOutcome Fail(GatewayError error);
 }
