@@ -45,10 +45,7 @@ public sealed class UpstreamErrorVocabularyTests
 
         foreach (var error in new[] { chat.Error, streamed.Error, embedded.Error })
         {
-            Assert.NotNull(error);
-            Assert.Equal(code, error.Code);
-            Assert.Equal(status, error.UpstreamStatus);
-            Assert.Equal(action, FailureClassifier.Classify(error, Routing));
+            AssertClassified(error, status, code, action);
         }
         Assert.Equal(3, fake.Requests.Count);
     }
@@ -114,10 +111,7 @@ public sealed class UpstreamErrorVocabularyTests
 
         var outcome = await provider.ChatAsync(ChatCall(stream: false, model: "claude-sonnet-4-5"), CancellationToken.None);
 
-        Assert.NotNull(outcome.Error);
-        Assert.Equal(code, outcome.Error.Code);
-        Assert.Equal(status, outcome.Error.UpstreamStatus);
-        Assert.Equal(action, FailureClassifier.Classify(outcome.Error, Routing));
+        AssertClassified(outcome.Error, status, code, action);
     }
 
     public static TheoryData<int, string, string, string, FailureAction> GeminiFailures => new()
@@ -143,10 +137,15 @@ public sealed class UpstreamErrorVocabularyTests
 
         var outcome = await provider.ChatAsync(ChatCall(stream: false, model: "gemini-2.5-flash"), CancellationToken.None);
 
-        Assert.NotNull(outcome.Error);
-        Assert.Equal(code, outcome.Error.Code);
-        Assert.Equal(status, outcome.Error.UpstreamStatus);
-        Assert.Equal(action, FailureClassifier.Classify(outcome.Error, Routing));
+        AssertClassified(outcome.Error, status, code, action);
+    }
+
+    private static void AssertClassified(GatewayError? error, int status, string code, FailureAction action)
+    {
+        Assert.NotNull(error);
+        Assert.Equal(code, error.Code);
+        Assert.Equal(status, error.UpstreamStatus);
+        Assert.Equal(action, FailureClassifier.Classify(error, Routing));
     }
 
     private static OpenAiCompatibleProvider OpenAi(FakeOpenAiServer fake)
