@@ -159,7 +159,9 @@ public sealed partial class ResilientRouter(
                         break;
                 }
             }
-            if (context.Attempts >= maxAttempts || again.Count == 0)
+            // No round follows the last one: a wait now would only delay the answer (a round may make no attempt at
+            // all when every candidate was busy or cooling, so the attempt count alone does not end the loop in time).
+            if (context.Attempts >= maxAttempts || again.Count == 0 || round == maxAttempts - 1)
             {
                 break;
             }
