@@ -27,12 +27,15 @@ namespace Sanjia.Api;
 /// <summary>The HTTP surface: middleware order and routes, in one readable place.</summary>
 public static class SanjiaApi
 {
-    /// <summary>Outermost first: error handling and request id, then authentication, then routing.</summary>
+    /// <summary>
+    /// Outermost first: routing (so that what follows reads the matched route's metadata: <see cref="RouteAccess"/>,
+    /// <see cref="ErrorDialect"/>), error handling and request id, then authentication; the endpoint runs last.
+    /// </summary>
     public static WebApplication UseSanjiaApi(this WebApplication app)
     {
+        app.UseRouting();
         app.UseMiddleware<GatewayErrorHandling>();
         app.UseMiddleware<ApiKeyAuthentication>();
-        app.UseRouting();
         return app;
     }
 
@@ -50,50 +53,63 @@ public static class SanjiaApi
         var responses = new ResponsesEndpoint(engine, options.MaxRequestBodyBytes);
         var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
 
-        routes.MapPost(ChatCompletionsEndpoint.Route, chat.HandleAsync);
-        routes.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
-        routes.MapPost(MessagesEndpoint.Route, messages.HandleAsync);
-        routes.MapPost(MessagesEndpoint.CountTokensRoute, messages.CountTokensAsync);
-        routes.MapPost(ResponsesEndpoint.Route, responses.HandleAsync);
-        routes.MapGet("/v1/models", models.ListAsync);
-        routes.MapGet("/v1/models/{**id}", models.GetAsync);
-        routes.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);
+        // Who may call a route and the shape of its errors are metadata on these groups, read after routing by
+        // authentication and the error writer; every route belongs to exactly one access group.
+        var anonymous = routes.MapGroup("").WithMetadata(RouteAccess.Anonymous);
+        var keyed = routes.MapGroup("").WithMetadata(RouteAccess.Key);
+        var anthropic = keyed.MapGroup("").WithMetadata(ErrorDialect.Anthropic);
+        var admin = routes.MapGroup("").WithMetadata(RouteAccess.Admin);
+
+        keyed.MapPost(ChatCompletionsEndpoint.Route, chat.HandleAsync);
+        keyed.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
+        anthropic.MapPost(MessagesEndpoint.Route, messages.HandleAsync);
+        anthropic.MapPost(MessagesEndpoint.CountTokensRoute, messages.CountTokensAsync);
+        keyed.MapPost(ResponsesEndpoint.Route, responses.HandleAsync);
+        keyed.MapGet("/v1/models", models.ListAsync);
+        keyed.MapGet("/v1/models/{**id}", models.GetAsync);
+        admin.MapGet(DeploymentsEndpoint.Route, new DeploymentsEndpoint(engine, services.GetRequiredService<DeploymentStateStore>()).HandleAsync);
         if (services.GetService<Abstractions.IKeyStore>() is not null)
         {
-            AdminEndpoints.Map(routes);
+            AdminEndpoints.Map(admin);
         }
-        MapPromptsAndMigration(routes, services, engine, options, availability);
-        routes.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
-        routes.MapGet("/health/live", HealthEndpoints.LiveAsync);
-        routes.MapGet("/health/ready", health.ReadyAsync);
-        routes.MapFallback(http => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
-            $"Unknown route: {http.Request.Method} {http.Request.Path}.") { Code = "unknown_route" }));
+        MapPromptsAndMigration(keyed, admin, services, engine, options, availability);
+        anonymous.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
+        anonymous.MapGet("/health/live", HealthEndpoints.LiveAsync);
+        anonymous.MapGet("/health/ready", health.ReadyAsync);
+        // Unknown routes answer 404 in the dialect, and after the access check, of the area they fall in: an unknown
+        // admin path refuses a model key as every admin route does.
+        keyed.MapFallback("{**path}", UnknownRouteAsync);
+        anthropic.MapFallback(MessagesEndpoint.Route + "/{**path}", UnknownRouteAsync);
+        admin.MapFallback("/admin/{**path}", UnknownRouteAsync);
         return routes;
     }
 
+    private static Task UnknownRouteAsync(HttpContext http) => ErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound,
+        $"Unknown route: {http.Request.Method} {http.Request.Path}.") { Code = "unknown_route" });
+
     /// <summary>The prompt library, its completions route, alias promotion and admin comparisons (docs/compare.md).</summary>
-    private static void MapPromptsAndMigration(IEndpointRouteBuilder routes, IServiceProvider services, GatewayEngine engine, SanjiaOptions options, ModelAvailability availability)
+    private static void MapPromptsAndMigration(IEndpointRouteBuilder keyed, IEndpointRouteBuilder admin, IServiceProvider services, GatewayEngine engine, SanjiaOptions options, ModelAvailability availability)
     {
         var store = services.GetRequiredService<IPromptStore>();
         var time = services.GetRequiredService<TimeProvider>();
         var prompts = new PromptAdminEndpoints(store, time, options.MaxRequestBodyBytes);
-        routes.MapPost(PromptAdminEndpoints.Route, prompts.CreateAsync);
-        routes.MapGet(PromptAdminEndpoints.Route, prompts.ListAsync);
-        routes.MapGet(PromptAdminEndpoints.Route + "/{id}", prompts.GetAsync);
-        routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions", prompts.AddVersionAsync);
-        routes.MapGet(PromptAdminEndpoints.Route + "/{id}/versions/{version}", prompts.GetVersionAsync);
-        routes.MapPost(PromptAdminEndpoints.Route + "/{id}/versions/{version}/variants", prompts.AddVariantAsync);
-        routes.MapPost(PromptCompletionsEndpoint.Route, new PromptCompletionsEndpoint(engine, store, options.MaxRequestBodyBytes).HandleAsync);
+        admin.MapPost(PromptAdminEndpoints.Route, prompts.CreateAsync);
+        admin.MapGet(PromptAdminEndpoints.Route, prompts.ListAsync);
+        admin.MapGet(PromptAdminEndpoints.Route + "/{id}", prompts.GetAsync);
+        admin.MapPost(PromptAdminEndpoints.Route + "/{id}/versions", prompts.AddVersionAsync);
+        admin.MapGet(PromptAdminEndpoints.Route + "/{id}/versions/{version}", prompts.GetVersionAsync);
+        admin.MapPost(PromptAdminEndpoints.Route + "/{id}/versions/{version}/variants", prompts.AddVariantAsync);
+        keyed.MapPost(PromptCompletionsEndpoint.Route, new PromptCompletionsEndpoint(engine, store, options.MaxRequestBodyBytes).HandleAsync);
         var aliases = new AliasesEndpoints(engine, services.GetRequiredService<AliasOverrides>(), services.GetRequiredService<IRegistryReloader>(), time, options.MaxRequestBodyBytes) { Availability = availability };
-        routes.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
-        routes.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
-        routes.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
+        admin.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
+        admin.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
+        admin.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
         var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes) { Availability = availability };
-        routes.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
-        routes.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
-        routes.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);
+        admin.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
+        admin.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
+        admin.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);
         var shadow = new ShadowAdminEndpoints(services.GetRequiredService<ShadowTap>(), services.GetRequiredService<IShadowStore>(), time);
-        routes.MapGet(ShadowAdminEndpoints.Route + "/{alias}", shadow.GetAsync);
-        routes.MapGet(ShadowAdminEndpoints.Route + "/{alias}/report.html", shadow.ReportHtmlAsync);
+        admin.MapGet(ShadowAdminEndpoints.Route + "/{alias}", shadow.GetAsync);
+        admin.MapGet(ShadowAdminEndpoints.Route + "/{alias}/report.html", shadow.ReportHtmlAsync);
     }
 }

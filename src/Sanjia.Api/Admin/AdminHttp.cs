@@ -8,26 +8,12 @@ using Sanjia.Core.Json;
 
 namespace Sanjia.Api.Admin;
 
-/// <summary>What every admin endpoint needs: the master-key check, a JSON object body, JSON answers, not-found errors.</summary>
+/// <summary>
+/// What every admin endpoint needs: a JSON object body, JSON answers, not-found errors. Who may call them is the
+/// admin route group's metadata (<see cref="RouteAccess.Admin"/>), checked by authentication.
+/// </summary>
 public static class AdminHttp
 {
-
-    /// <summary>
-    /// True when the caller may make this admin request (the master key, an <c>admin</c> key, an <c>admin:read</c>
-    /// key for GET); otherwise writes 403 and returns false. Authentication applies the same rule to every
-    /// <c>/admin</c> path; endpoints served elsewhere call this.
-    /// </summary>
-    public static async ValueTask<bool> RequireMasterAsync(HttpContext http)
-    {
-        var access = http.Features.Get<Caller>() is { } caller ? (caller.IsMaster ? AdminAccess.Full : caller.Admin) : AdminAccess.None;
-        if (ApiKeyAuthentication.AdminRefusal(access, http.Request.Method) is not { } refused)
-        {
-            return true;
-        }
-        await OpenAiErrorWriter.WriteAsync(http, refused).ConfigureAwait(false);
-        return false;
-    }
-
     /// <summary>
     /// Reads the body as a JSON object; writes the error and returns null when it is not one, or when it has a field
     /// outside <paramref name="fields"/> (null only for non-admin routes, which follow OpenAI in ignoring extras).

@@ -24,7 +24,6 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
 
     public async Task ListAsync(HttpContext http)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         var list = new JsonArray();
         foreach (var a in engine.Registry.Aliases.OrderBy(a => a.RequestedId, StringComparer.Ordinal))
         {
@@ -35,7 +34,6 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
 
     public async Task PromoteAsync(HttpContext http, string alias)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.Promote).ConfigureAwait(false) is not { } body) return;
         var provider = AdminHttp.Text(body, "provider");
         var model = AdminHttp.Text(body, "model");
@@ -87,7 +85,6 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
 
     public async Task RevertAsync(HttpContext http, string alias)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
         try
         {

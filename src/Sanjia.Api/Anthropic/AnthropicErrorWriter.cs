@@ -8,9 +8,6 @@ namespace Sanjia.Api.Anthropic;
 /// <summary>Writes a <see cref="GatewayError"/> in Anthropic's shape: <c>{"type":"error","error":{"type","message"},"request_id"}</c>.</summary>
 public static class AnthropicErrorWriter
 {
-    /// <summary>Routes whose failures are reported in Anthropic's dialect.</summary>
-    public static bool Handles(PathString path) => path.StartsWithSegments("/v1/messages", StringComparison.OrdinalIgnoreCase);
-
     public static Task WriteAsync(HttpContext context, GatewayError error) =>
         OpenAiErrorWriter.WriteAsync(context, error, AnthropicJson.Error(error, context.TraceIdentifier), ErrorStatus.ForAnthropic(error));
 }

@@ -38,7 +38,6 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
 
     public async Task StartAsync(HttpContext http)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, _fields).ConfigureAwait(false) is not { } body) return;
 
         if (body["models"] is not JsonArray modelNodes || modelNodes.Count == 0 || modelNodes.Any(m => m is not JsonValue mv || !mv.TryGetValue<string>(out _)))
@@ -177,7 +176,6 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
 
     public async Task GetAsync(HttpContext http, string id)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (jobs.Find(id) is { } job)
         {
             await AdminHttp.WriteJsonAsync(http, Status(job)).ConfigureAwait(false);
@@ -199,7 +197,6 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
 
     public async Task ReportHtmlAsync(HttpContext http, string id)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         var report = jobs.Find(id) is { } job ? job.Report : jobs.StoredReport(id);
         if (report is null)
         {

@@ -8,24 +8,20 @@ using Sanjia.Core.Security;
 namespace Sanjia.Api.Infrastructure;
 
 /// <summary>
-/// Every route needs a key except the explicit allow-list below. The key may come as <c>Authorization: Bearer</c>,
+/// Every route needs a key unless its endpoint metadata says otherwise (<see cref="RouteAccess"/>, set on the route
+/// groups in <see cref="SanjiaApi"/>; routing runs first). The key may come as <c>Authorization: Bearer</c>,
 /// <c>x-api-key</c> (Anthropic clients) or <c>api-key</c> (Azure clients); all three are treated the same. A virtual
-/// key past its <c>expires_at</c> is refused; the admin API takes the master key or a key with the <c>admin</c> scope,
-/// and <c>admin:read</c> keys for GET (docs/decisions/0004-key-model.md).
+/// key past its <c>expires_at</c> is refused; admin routes take the master key or a key with the <c>admin</c> scope,
+/// and <c>admin:read</c> keys for GET (docs/decisions/0004-key-model.md). Every refusal is written by
+/// <see cref="ErrorWriter"/>, in the route's dialect.
 /// </summary>
 public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time, EvaluationCallers? evaluationCallers = null)
 {
-    /// <summary>The only routes served without a key.</summary>
-    public static readonly IReadOnlySet<string> AnonymousPaths = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        "/", // what this server is and where to go next (RootEndpoint)
-        "/health/live",
-        "/health/ready",
-    };
-
     public Task InvokeAsync(HttpContext context)
     {
-        if (AnonymousPaths.Contains(context.Request.Path.Value ?? ""))
+        // One metadata lookup on the matched endpoint (cached per endpoint by the routing system).
+        var access = RouteAccess.Of(context);
+        if (access == RouteAccess.Anonymous)
         {
             return next(context);
         }
@@ -35,12 +31,12 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
             return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,
                 "You didn't provide an API key. Send it as 'Authorization: Bearer KEY', 'x-api-key: KEY' or 'api-key: KEY'.") { Code = "missing_api_key" });
         }
-        var admin = IsAdminPath(context.Request.Path);
+        var admin = access == RouteAccess.Admin;
         if (masterKey.Matches(key))
         {
             if (admin && masterKey.IsWeak)
             {
-                return OpenAiErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.PermissionDenied,
+                return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.PermissionDenied,
                     "The admin API is disabled because the master key is empty, a well-known default or too simple. Set Sanjia:MasterKey to a long random secret (or leave it unset to have one generated) and restart.")
                 { Code = "weak_master_key" });
             }
@@ -60,18 +56,18 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
                 $"This API key expired at {expires.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}. Ask for a new key, or for this one's expires_at to be extended.")
             { Code = "key_expired" });
         }
-        var access = AdminAccess.None;
+        var adminAccess = AdminAccess.None;
         var evaluation = false;
         if (virtualKey.Scopes.Count > 0)
         {
-            access = virtualKey.HasScope(KeyScopes.Admin) ? AdminAccess.Full : virtualKey.HasScope(KeyScopes.AdminRead) ? AdminAccess.Read : AdminAccess.None;
+            adminAccess = virtualKey.HasScope(KeyScopes.Admin) ? AdminAccess.Full : virtualKey.HasScope(KeyScopes.AdminRead) ? AdminAccess.Read : AdminAccess.None;
             evaluation = virtualKey.HasScope(KeyScopes.Evaluation);
         }
-        if (admin && AdminRefusal(access, context.Request.Method) is { } refused)
+        if (admin && AdminRefusal(adminAccess, context.Request.Method) is { } refused)
         {
-            return OpenAiErrorWriter.WriteAsync(context, refused);
+            return ErrorWriter.WriteAsync(context, refused);
         }
-        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = access, IsEvaluation = evaluation || IsOwnEvaluation(context) });
+        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = adminAccess, IsEvaluation = evaluation || IsOwnEvaluation(context) });
         return next(context);
     }
 
@@ -92,8 +88,6 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
         _ => new GatewayError(GatewayErrorKind.PermissionDenied,
             $"The admin API needs the master key or a key with the '{KeyScopes.Admin}' (or, to read, '{KeyScopes.AdminRead}') scope.") { Code = "admin_only" },
     };
-
-    public static bool IsAdminPath(PathString path) => path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase);
 
     public static ReadOnlySpan<char> ReadKey(IHeaderDictionary headers)
     {

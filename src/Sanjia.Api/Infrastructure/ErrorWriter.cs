@@ -1,17 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
-using Sanjia.Api.Anthropic;
 
 namespace Sanjia.Api.Infrastructure;
 
 /// <summary>
-/// Writes an error in the dialect of the route that was called, for middleware that runs before routing
-/// (authentication, error handling): Anthropic's shape on <c>/v1/messages*</c>, OpenAI's everywhere else.
+/// Writes an error in the dialect of the route that was called (<see cref="ErrorDialect"/>, endpoint metadata):
+/// Anthropic's shape on the Messages routes, OpenAI's everywhere else. Routing runs first, so this holds for the
+/// middleware too (authentication, error handling).
 /// </summary>
 public static class ErrorWriter
 {
-    public static Task WriteAsync(HttpContext context, GatewayError error) =>
-        AnthropicErrorWriter.Handles(context.Request.Path)
-            ? AnthropicErrorWriter.WriteAsync(context, error)
-            : OpenAiErrorWriter.WriteAsync(context, error);
+    public static Task WriteAsync(HttpContext context, GatewayError error) => ErrorDialect.Of(context).WriteAsync(context, error);
 }

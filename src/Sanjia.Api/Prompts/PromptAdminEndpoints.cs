@@ -18,7 +18,6 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
 
     public async Task CreateAsync(HttpContext http)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.PromptCreate).ConfigureAwait(false) is not { } body) return;
         var id = AdminHttp.Text(body, "id");
         if (id is null || !PromptTemplate.IsValidId(id))
@@ -43,7 +42,6 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
 
     public async Task AddVersionAsync(HttpContext http, string id)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.PromptVersion).ConfigureAwait(false) is not { } body) return;
         var (version, error) = PromptJson.ReadVersion(body, time.GetUtcNow());
         if (error is not null)
@@ -57,7 +55,6 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
     /// <summary>Copies a version into a new one that adds (or replaces) the variant for <c>model</c>; <c>messages</c> default to the copied version's.</summary>
     public async Task AddVariantAsync(HttpContext http, string id, string version)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.PromptVariant).ConfigureAwait(false) is not { } body) return;
         if (await FindAsync(http, id, version).ConfigureAwait(false) is not { } source) return;
         var model = AdminHttp.Text(body, "model");
@@ -84,7 +81,6 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
 
     public async Task ListAsync(HttpContext http)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         var prompts = await store.ListAsync(http.RequestAborted).ConfigureAwait(false);
         await AdminHttp.WriteJsonAsync(http, new JsonObject
         {
@@ -95,7 +91,6 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
 
     public async Task GetAsync(HttpContext http, string id)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await store.GetAsync(id, http.RequestAborted).ConfigureAwait(false) is not { } prompt)
         {
             await AdminHttp.NotFoundAsync(http, $"No prompt named '{id}'.", "prompt_not_found").ConfigureAwait(false);
@@ -106,7 +101,6 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
 
     public async Task GetVersionAsync(HttpContext http, string id, string version)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (await FindAsync(http, id, version).ConfigureAwait(false) is not { } v) return;
         await AdminHttp.WriteJsonAsync(http, PromptJson.Write(id, v)).ConfigureAwait(false);
     }

@@ -18,7 +18,6 @@ public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, T
 
     public async Task GetAsync(HttpContext http, string alias)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (shadow.Settings(alias) is not { } settings)
         {
             await NotConfiguredAsync(http, alias).ConfigureAwait(false);
@@ -76,7 +75,6 @@ public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, T
 
     public async Task ReportHtmlAsync(HttpContext http, string alias)
     {
-        if (!await AdminHttp.RequireMasterAsync(http).ConfigureAwait(false)) return;
         if (shadow.Settings(alias) is not { } settings)
         {
             await NotConfiguredAsync(http, alias).ConfigureAwait(false);
