@@ -7,7 +7,7 @@ namespace Sanjia.Storage.Sqlite;
 /// The body log in its own table (<c>body_log</c>) of the traffic database, keyed by request id. <c>cost</c> and
 /// <c>currency</c> are added to tables made before they existed (older rows read back as unpriced).
 /// </summary>
-public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databasePath, """
+public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databasePath, "body_log", """
     CREATE TABLE IF NOT EXISTS body_log (
         request_id TEXT PRIMARY KEY,
         ts TEXT NOT NULL,

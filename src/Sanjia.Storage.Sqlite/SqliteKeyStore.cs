@@ -1,7 +1,7 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using Sanjia.Abstractions;
+using Sanjia.Core.Keys;
 using Sanjia.Core.Security;
 
 namespace Sanjia.Storage.Sqlite;
@@ -21,29 +21,33 @@ public sealed class SqliteKeyStore : IKeyStore, IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString());
-        _connection.Open();
-        using var cmd = _connection.CreateCommand();
-        cmd.CommandText = """
-            PRAGMA journal_mode=WAL;
-            PRAGMA busy_timeout=5000;
-            CREATE TABLE IF NOT EXISTS virtual_keys (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, team_id TEXT, revoked INTEGER NOT NULL, record TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS teams (id TEXT PRIMARY KEY, record TEXT NOT NULL);
-            """;
-        cmd.ExecuteNonQuery();
-        Migrate();
+        try
+        {
+            _connection.Open();
+            SqliteMigrations.Execute(_connection, "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;");
+            SqliteMigrations.Apply(_connection, "keys", Migrations);
+        }
+        catch
+        {
+            _connection.Dispose(); // a file newer than this build, or not a database: nothing stays open
+            throw;
+        }
     }
 
-    /// <summary>Brings a table made by an older version up to date; idempotent, runs at every start.</summary>
-    private void Migrate()
+    /// <summary>The key tables' schema versions (docs/decisions/0005-schema-migrations.md); add a version, never edit one.</summary>
+    internal static readonly IReadOnlyList<SqliteMigration> Migrations = [new(1, "keys and teams as of the ad-hoc upgrades", Baseline)];
+
+    /// <summary>Version 1: the tables as every earlier release's ad-hoc upgrades left them, reached from any of them (idempotent).</summary>
+    private static void Baseline(SqliteConnection c)
     {
-        using var info = _connection.CreateCommand();
-        info.CommandText = "SELECT COUNT(*) FROM pragma_table_info('virtual_keys') WHERE name = 'expires_at'";
-        if (Convert.ToInt64(info.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0) return;
-        using var alter = _connection.CreateCommand();
+        SqliteMigrations.Execute(c, """
+            CREATE TABLE IF NOT EXISTS virtual_keys (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, team_id TEXT, revoked INTEGER NOT NULL, record TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS teams (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+            """);
+        if (SqliteMigrations.HasColumn(c, "virtual_keys", "expires_at")) return;
         // Rows written before expiry existed have none in their record, so the backfill leaves them NULL (never).
-        alter.CommandText = "ALTER TABLE virtual_keys ADD COLUMN expires_at TEXT; "
-            + "UPDATE virtual_keys SET expires_at = json_extract(record, '$.ExpiresAt');";
-        alter.ExecuteNonQuery();
+        SqliteMigrations.Execute(c, "ALTER TABLE virtual_keys ADD COLUMN expires_at TEXT; "
+            + "UPDATE virtual_keys SET expires_at = json_extract(record, '$.ExpiresAt');");
     }
 
     public Task UpsertKeyAsync(VirtualKey key, CancellationToken cancellationToken) => Run(async () =>
@@ -137,8 +141,3 @@ public sealed class SqliteKeyStore : IKeyStore, IDisposable
         _gate.Dispose();
     }
 }
-
-[JsonSourceGenerationOptions(UseStringEnumConverter = true)]
-[JsonSerializable(typeof(VirtualKey))]
-[JsonSerializable(typeof(Team))]
-internal sealed partial class KeyStoreJson : JsonSerializerContext;

@@ -30,9 +30,19 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
         if (_connection is not null) return _connection;
         var c = new SqliteConnection(_connectionString);
         c.Open();
+        Execute(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        SqliteMigrations.Apply(c, "ledger", Migrations);
+        _connection = c;
+        return c;
+    }
+
+    /// <summary>The ledger's schema versions (docs/decisions/0005-schema-migrations.md); add a version, never edit one.</summary>
+    internal static readonly IReadOnlyList<SqliteMigration> Migrations = [new(1, "ledger as of the ad-hoc upgrades", Baseline)];
+
+    /// <summary>Version 1: the table as every earlier release's ad-hoc upgrades left it, reached from any of them (idempotent).</summary>
+    private static void Baseline(SqliteConnection c)
+    {
         Execute(c, """
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=NORMAL;
             CREATE TABLE IF NOT EXISTS ledger (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 request_id TEXT NOT NULL,
@@ -51,7 +61,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
             CREATE INDEX IF NOT EXISTS ix_ledger_ts ON ledger(ts);
             """);
         // Cost columns: added to ledgers created before pricing existed. Cost is a decimal string (exact, no float).
-        if (!HasColumn(c, "ledger", "cost"))
+        if (!SqliteMigrations.HasColumn(c, "ledger", "cost"))
         {
             Execute(c, "ALTER TABLE ledger ADD COLUMN cost TEXT; ALTER TABLE ledger ADD COLUMN currency TEXT;");
         }
@@ -71,8 +81,6 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
             CREATE INDEX IF NOT EXISTS ix_ledger_key_spend ON ledger(key_id, ts) WHERE key_id IS NOT NULL;
             CREATE INDEX IF NOT EXISTS ix_ledger_team_spend ON ledger(team_id, ts) WHERE team_id IS NOT NULL;
             """);
-        _connection = c;
-        return c;
     }
 
     public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
@@ -243,14 +251,6 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
     }
 
     private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
-
-    private static bool HasColumn(SqliteConnection c, string table, string column)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $n";
-        cmd.Parameters.AddWithValue("$n", column);
-        return cmd.ExecuteScalar() is not null;
-    }
 
     private static async Task<IReadOnlyList<LedgerEntry>> ReadEntriesAsync(SqliteCommand cmd, CancellationToken cancellationToken)
     {

@@ -9,7 +9,6 @@ namespace Sanjia.Storage.Sqlite;
 /// <summary>The prompt library in a SQLite file of the data folder: one row per prompt, one per version (JSON).</summary>
 public sealed class SqlitePromptStore : IPromptStore, IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _connectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SqliteConnection? _connection;
@@ -111,7 +110,7 @@ public sealed class SqlitePromptStore : IPromptStore, IDisposable
         cmd.CommandText = "INSERT INTO prompt_versions (prompt_id, version, body) VALUES ($id, $v, $b)";
         cmd.Parameters.AddWithValue("$id", id);
         cmd.Parameters.AddWithValue("$v", version.Version);
-        cmd.Parameters.AddWithValue("$b", JsonSerializer.Serialize(StoredVersion.From(version), Json));
+        cmd.Parameters.AddWithValue("$b", JsonSerializer.Serialize(StoredPromptVersion.From(version), StoredPromptVersion.Json));
         cmd.ExecuteNonQuery();
     }
 
@@ -135,7 +134,7 @@ public sealed class SqlitePromptStore : IPromptStore, IDisposable
             cmd.CommandText = "SELECT body FROM prompt_versions WHERE prompt_id = $id ORDER BY version";
             cmd.Parameters.AddWithValue("$id", id);
             using var r = cmd.ExecuteReader();
-            while (r.Read()) versions.Add(JsonSerializer.Deserialize<StoredVersion>(r.GetString(0), Json)!.ToVersion());
+            while (r.Read()) versions.Add(JsonSerializer.Deserialize<StoredPromptVersion>(r.GetString(0), StoredPromptVersion.Json)!.ToVersion());
         }
         return new Prompt(id, description, created, versions);
     }
@@ -145,9 +144,15 @@ public sealed class SqlitePromptStore : IPromptStore, IDisposable
         if (_connection is not null) return _connection;
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            PRAGMA journal_mode=WAL;
+        SqliteMigrations.Execute(c, "PRAGMA journal_mode=WAL;");
+        SqliteMigrations.Apply(c, "prompts", [new(1, "prompts and versions", Baseline)]);
+        _connection = c;
+        return c;
+    }
+
+    private static void Baseline(SqliteConnection c)
+    {
+        SqliteMigrations.Execute(c, """
             CREATE TABLE IF NOT EXISTS prompts (
                 id TEXT PRIMARY KEY COLLATE NOCASE,
                 description TEXT,
@@ -157,34 +162,12 @@ public sealed class SqlitePromptStore : IPromptStore, IDisposable
                 version INTEGER NOT NULL,
                 body TEXT NOT NULL,
                 PRIMARY KEY (prompt_id, version));
-            """;
-        cmd.ExecuteNonQuery();
-        _connection = c;
-        return c;
+            """);
     }
 
     public void Dispose()
     {
         _connection?.Dispose();
         _gate.Dispose();
-    }
-
-    /// <summary>The JSON shape of a stored version (concrete collection types for the serializer).</summary>
-    private sealed record StoredVersion(int Version, List<PromptMessage> Messages, Dictionary<string, List<PromptMessage>> Variants,
-        string? Model, System.Text.Json.Nodes.JsonObject? Defaults, string? Note, DateTimeOffset CreatedAt)
-    {
-        public static StoredVersion From(PromptVersion v) => new(v.Version, [.. v.Messages],
-            v.Variants.ToDictionary(x => x.Key, x => x.Value.ToList()), v.Model, v.Defaults, v.Note, v.CreatedAt);
-
-        public PromptVersion ToVersion() => new()
-        {
-            Version = Version,
-            Messages = Messages,
-            Variants = Variants.ToDictionary(x => x.Key, x => (IReadOnlyList<PromptMessage>)x.Value, StringComparer.OrdinalIgnoreCase),
-            Model = Model,
-            Defaults = Defaults,
-            Note = Note,
-            CreatedAt = CreatedAt,
-        };
     }
 }

@@ -7,7 +7,7 @@ using Sanjia.Core.Security;
 namespace Sanjia.Storage.Sqlite;
 
 /// <summary>Shadow pairs in their own table (<c>shadow_pairs</c>) of the traffic database in the data folder.</summary>
-public sealed class SqliteShadowStore(string databasePath) : SqliteTable(databasePath, """
+public sealed class SqliteShadowStore(string databasePath) : SqliteTable(databasePath, "shadow", """
     CREATE TABLE IF NOT EXISTS shadow_pairs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         alias TEXT NOT NULL COLLATE NOCASE,
@@ -55,8 +55,13 @@ public abstract class SqliteTable : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SqliteConnection? _connection;
 
-    protected SqliteTable(string databasePath, string schema)
+    private readonly string _component;
+
+    /// <param name="component">The tables' name in <c>schema_migrations</c> (docs/decisions/0005-schema-migrations.md).</param>
+    /// <param name="schema">Version 1: the tables, created if missing; <see cref="Migrate"/> then brings older ones up to it.</param>
+    protected SqliteTable(string databasePath, string component, string schema)
     {
+        _component = component;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
         _schema = schema;
@@ -75,9 +80,9 @@ public abstract class SqliteTable : IDisposable
                 var c = new SqliteConnection(_connectionString);
                 c.Open();
                 using var cmd = c.CreateCommand();
-                cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;" + _schema;
+                cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;";
                 cmd.ExecuteNonQuery();
-                Migrate(c);
+                SqliteMigrations.Apply(c, _component, [new(1, _component + " as of the ad-hoc upgrades", Baseline)]);
                 _connection = c;
             }
             return work(_connection);
@@ -88,7 +93,14 @@ public abstract class SqliteTable : IDisposable
         }
     }
 
-    /// <summary>Brings a table made by an older version up to date (e.g. adds columns); runs once after the schema.</summary>
+    /// <summary>Version 1: the schema, then what the ad-hoc upgrades of earlier releases did (idempotent).</summary>
+    private void Baseline(SqliteConnection connection)
+    {
+        SqliteMigrations.Execute(connection, _schema);
+        Migrate(connection);
+    }
+
+    /// <summary>Brings a table made by an older release up to version 1 (e.g. adds columns); runs after the schema.</summary>
     protected virtual void Migrate(SqliteConnection connection)
     {
     }

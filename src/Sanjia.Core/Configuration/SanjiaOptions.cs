@@ -58,6 +58,9 @@ public sealed class SanjiaOptions
 
     public MeteringOptions Metering { get; set; } = new();
 
+    /// <summary>SQLite files in <see cref="DataDir"/> (default) or a PostgreSQL database (see <see cref="StorageOptions"/>).</summary>
+    public StorageOptions Storage { get; set; } = new();
+
     /// <summary>Shadow testing per alias (see <see cref="ShadowOptions"/>).</summary>
     public Dictionary<string, ShadowOptions> Shadow { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 

@@ -8,7 +8,6 @@ using Sanjia.Core.Prompts;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Shadow;
 using Sanjia.Core.Traffic;
-using Sanjia.Storage.Sqlite;
 
 namespace Sanjia.Hosting;
 
@@ -27,7 +26,6 @@ internal static class CompareServices
         if (options.Logging.BodyQueueSize < 1) errors.Add($"{SanjiaOptions.Section}:Logging:BodyQueueSize", "must be at least 1.");
         errors.ThrowIfAny();
 
-        services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, PromptsDatabase)));
         services.AddSingleton<EvaluationCallers>();
         services.AddSingleton(sp =>
         {
@@ -35,12 +33,10 @@ internal static class CompareServices
             sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(jobs.Cancel);
             return jobs;
         });
-        services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
             sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>(),
             sp.GetRequiredService<Pricer>(), options.Metering,
             (keyId, currency, since, ct) => sp.GetRequiredService<LedgerSpend>().SpentSinceAsync("key", keyId, currency, since, ct)));
-        services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, TrafficDatabase)));
         services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
         if (options.Logging.Bodies)
         {

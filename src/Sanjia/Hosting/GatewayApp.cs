@@ -17,7 +17,6 @@ using Sanjia.Providers.Anthropic;
 using Sanjia.Providers.Gemini;
 using Sanjia.Providers.Local;
 using Sanjia.Providers.OpenAi;
-using Sanjia.Storage.Sqlite;
 
 namespace Sanjia.Hosting;
 
@@ -44,6 +43,7 @@ public static class GatewayApp
         options!.Urls = urls;
         OptionsValidator.Validate(options, errors);
         StartupChecks.Validate(options, builder.Configuration, errors);
+        StorageSetup.Validate(options, errors);
         errors.ThrowIfAny();
 
         builder.Logging.ClearProviders();
@@ -82,9 +82,7 @@ public static class GatewayApp
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => MasterKey.Load(options.MasterKey, options.DataDir));
-        services.AddSingleton(_ => new SqliteLedgerStore(Path.Combine(options.DataDir, "sanjia.db")));
-        services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<SqliteLedgerStore>());
-        services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<SqliteLedgerStore>());
+        services.AddSanjiaStorage(options);
         services.AddMetering(options);
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();

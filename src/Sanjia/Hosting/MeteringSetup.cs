@@ -4,7 +4,6 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Pricing;
-using Sanjia.Storage.Sqlite;
 
 namespace Sanjia.Hosting;
 
@@ -19,7 +18,6 @@ internal static class MeteringSetup
         services.AddSingleton(_ => LoadCatalogue(options));
         services.AddSingleton(sp => new Pricer(sp.GetRequiredService<PriceCatalogue>(), options, sp.GetService<TimeProvider>()));
         services.AddSingleton<VirtualKeyCache>();
-        services.AddSingleton<IKeyStore>(_ => new SqliteKeyStore(Path.Combine(options.DataDir, "sanjia.db")));
         services.AddSingleton(sp => new JournaledLedger(sp.GetRequiredService<ILedgerStore>(), sp.GetRequiredService<Pricer>(),
             Path.Combine(options.DataDir, JournalFile), options.Metering.JournalFsync, sp.GetRequiredService<ILogger<JournaledLedger>>()));
         services.AddSingleton<ILedger>(sp => sp.GetRequiredService<JournaledLedger>());

@@ -1,0 +1,58 @@
+using Npgsql;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Prompts;
+using Sanjia.Core.Shadow;
+using Sanjia.Core.Traffic;
+using Sanjia.Storage.Postgres;
+using Sanjia.Storage.Sqlite;
+
+namespace Sanjia.Hosting;
+
+/// <summary>
+/// The durable stores, chosen once by <c>Sanjia:Storage:Postgres</c>: SQLite files in the data folder (the default),
+/// or one PostgreSQL database shared by every instance, its schema migrated when the first store is resolved
+/// (before serving: <see cref="MeteringSetup.Start"/> replays the journal into the ledger store).
+/// </summary>
+internal static class StorageSetup
+{
+    public const string LedgerDatabase = "sanjia.db";
+
+    public static IServiceCollection AddSanjiaStorage(this IServiceCollection services, SanjiaOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Storage.Postgres))
+        {
+            services.AddSingleton(_ => new SqliteLedgerStore(Path.Combine(options.DataDir, LedgerDatabase)));
+            services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<SqliteLedgerStore>());
+            services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<SqliteLedgerStore>());
+            services.AddSingleton<IKeyStore>(_ => new SqliteKeyStore(Path.Combine(options.DataDir, LedgerDatabase)));
+            services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, CompareServices.PromptsDatabase)));
+            services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
+            services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
+            return services;
+        }
+        services.AddSingleton(_ => PostgresDatabase.OpenAsync(options.Storage.Postgres, CancellationToken.None).GetAwaiter().GetResult());
+        services.AddSingleton(sp => new PostgresLedgerStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<PostgresLedgerStore>());
+        services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<PostgresLedgerStore>());
+        services.AddSingleton<IKeyStore>(sp => new PostgresKeyStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IPromptStore>(sp => new PostgresPromptStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IShadowStore>(sp => new PostgresShadowStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IBodyLogStore>(sp => new PostgresBodyLogStore(sp.GetRequiredService<PostgresDatabase>()));
+        return services;
+    }
+
+    /// <summary>A connection string Npgsql cannot parse stops start-up with its path (the value is not echoed: it may hold a password).</summary>
+    public static void Validate(SanjiaOptions options, ConfigErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(options.Storage.Postgres)) return;
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(options.Storage.Postgres);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add($"{SanjiaOptions.Section}:Storage:Postgres", $"not a PostgreSQL connection string ({ex.Message.TrimEnd('.')}).");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+using Sanjia.Api.FunctionalTests.Infrastructure;
+using Sanjia.Api.FunctionalTests.Metering;
+using Sanjia.Core.Metering;
+using Sanjia.Testing.FakeUpstream;
+using Sanjia.Testing.Postgres;
+
+namespace Sanjia.Api.FunctionalTests.Storage;
+
+/// <summary>
+/// The gateway on PostgreSQL (<c>Sanjia:Storage:Postgres</c>), as an operator runs it: two instances, each with its own
+/// data folder and journal, on one database. Needs the PostgreSQL binaries (<c>.ci/run</c> installs them): skipped
+/// without them, except under CI, where their absence fails.
+/// </summary>
+public sealed class PostgresGatewayTests
+{
+    private static async Task<string> DatabaseAsync()
+    {
+        if (PostgresServer.Unavailable is { } reason)
+        {
+            Assert.False(PostgresServer.RequiredByCi, $"CI is set, so PostgreSQL is required: {reason}");
+            Skip.If(true, reason);
+        }
+        var server = await PostgresServer.GetAsync();
+        return await server.CreateDatabaseAsync($"sanjia_gateway_{Guid.NewGuid():N}");
+    }
+
+    [SkippableFact]
+    public async Task Two_instances_on_one_database_share_keys_and_one_ledger_and_each_reports_the_others_spend()
+    {
+        var database = await DatabaseAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        string[] Args() => [.. MeteringSetup.Settings(upstream), $"--Sanjia:Storage:Postgres={database}"];
+        await using var a = await GatewayServer.StartWithArgsAsync(Args());
+        var (keyId, secret) = await a.CreateKeyAsync(new { name = "shared", budget = new { amount = 100, currency = "USD", period = "monthly" } });
+        // B starts after the key exists: it loads it from the database (not from a file of its own).
+        await using var b = await GatewayServer.StartWithArgsAsync(Args());
+
+        foreach (var (gw, i) in new[] { (a, 0), (b, 1), (b, 2) })
+        {
+            var m = gw.Request(HttpMethod.Post, "/v1/chat/completions", secret);
+            m.Content = MeteringSetup.ChatBody($"request {i}", stream: i == 2);
+            using var r = await gw.Anonymous.SendAsync(m);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            await r.Content.ReadAsStringAsync();
+        }
+        await a.Service<JournaledLedger>().FlushAsync();
+        await b.Service<JournaledLedger>().FlushAsync();
+
+        // The rows, read straight from PostgreSQL: one per request, whichever instance served it.
+        await using var ds = NpgsqlDataSource.Create(database);
+        await using var cmd = ds.CreateCommand("SELECT count(*), sum(cost) FROM ledger WHERE key_id = $1 AND status = 200");
+        cmd.Parameters.Add(new() { Value = keyId });
+        await using var r2 = await cmd.ExecuteReaderAsync();
+        Assert.True(await r2.ReadAsync());
+        Assert.Equal(3L, r2.GetInt64(0));
+        var total = r2.GetDecimal(1);
+        Assert.True(total > 0m);
+
+        // Either instance's spend report covers all three.
+        foreach (var gw in new[] { a, b })
+        {
+            var spend = await gw.AdminAsync(HttpMethod.Get, "/admin/spend?group_by=key");
+            var row = spend.GetProperty("rows").EnumerateArray().Single(x => x.GetProperty("group").GetString() == keyId);
+            Assert.Equal(3, row.GetProperty("requests").GetInt32());
+            Assert.Equal(total, decimal.Parse(row.GetProperty("cost").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        // Nothing went to SQLite files.
+        Assert.False(File.Exists(a.DatabasePath));
+        Assert.False(File.Exists(b.DatabasePath));
+    }
+
+    [Fact]
+    public void A_misspelt_storage_setting_or_a_malformed_connection_string_stops_start_up_naming_the_path()
+    {
+        var dataDir = GatewayServer.NewDataDir();
+        try
+        {
+            var misspelt = Assert.Throws<Sanjia.Core.Configuration.ConfigurationException>(() => Sanjia.Hosting.GatewayApp.Build(
+                [.. GatewayServer.BaseArgs(dataDir), "--Sanjia:Storage:Postgress=Host=x"]));
+            Assert.Contains(misspelt.Errors, e => e.StartsWith("Sanjia:Storage:Postgress", StringComparison.Ordinal) && e.Contains("'Postgres'", StringComparison.Ordinal));
+
+            var malformed = Assert.Throws<Sanjia.Core.Configuration.ConfigurationException>(() => Sanjia.Hosting.GatewayApp.Build(
+                [.. GatewayServer.BaseArgs(dataDir), "--Sanjia:Storage:Postgres=Hots=db;Password=secret"]));
+            var error = Assert.Single(malformed.Errors);
+            Assert.StartsWith("Sanjia:Storage:Postgres:", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+}

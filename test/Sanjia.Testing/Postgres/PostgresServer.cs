@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Sanjia.Testing.Postgres;
+
+/// <summary>
+/// A throwaway PostgreSQL server for the test run: initdb into a temporary folder, loopback only, a free port, fsync
+/// off (the data dies with the run). One per test process, started on first use and stopped at exit; each test class
+/// gets its own database (<see cref="CreateDatabaseAsync"/>). The binaries come from the Debian <c>postgresql</c>
+/// package (/usr/lib/postgresql/&lt;version&gt;/bin; <c>.ci/run</c> installs it). PostgreSQL refuses to run as root,
+/// so as root the server runs as the <c>postgres</c> user, in a folder it owns.
+/// </summary>
+public sealed class PostgresServer
+{
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
+    private readonly string _root;
+
+    private PostgresServer(string root, int port)
+    {
+        _root = root;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    /// <summary>A connection string to <paramref name="database"/> on this server.</summary>
+    public string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database }.ToString();
+
+    /// <summary>The newest /usr/lib/postgresql/*/bin holding initdb, or null.</summary>
+    public static string? FindBinaries()
+    {
+        const string Base = "/usr/lib/postgresql";
+        if (!Directory.Exists(Base)) return null;
+        return Directory.GetDirectories(Base)
+            .Select(d => (Dir: Path.Combine(d, "bin"), Version: int.TryParse(Path.GetFileName(d), out var v) ? v : 0))
+            .Where(x => File.Exists(Path.Combine(x.Dir, "initdb")) && File.Exists(Path.Combine(x.Dir, "pg_ctl")))
+            .OrderByDescending(x => x.Version)
+            .Select(x => x.Dir)
+            .FirstOrDefault();
+    }
+
+    /// <summary>Why PostgreSQL tests cannot run here, or null. See <see cref="RequiredByCi"/>.</summary>
+    public static string? Unavailable => FindBinaries() is null
+        ? "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt-get install postgresql; .ci/run does)"
+        : null;
+
+    /// <summary>With <c>CI</c> set (as CI services set it) or <c>SANJIA_REQUIRE_POSTGRES=1</c> (<c>.ci/run</c>), a missing server fails the tests instead of skipping them.</summary>
+    public static bool RequiredByCi => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))
+        || Environment.GetEnvironmentVariable("SANJIA_REQUIRE_POSTGRES") == "1";
+
+    public static Task<PostgresServer> GetAsync() => Shared.Value;
+
+    private static async Task<PostgresServer> StartAsync()
+    {
+        var bin = FindBinaries() ?? throw new InvalidOperationException(Unavailable);
+        RemoveStale();
+        var root = Directory.CreateTempSubdirectory("sanjia-pg-").FullName;
+        var asRoot = Environment.UserName == "root";
+        if (asRoot) await RunAsync("chown", ["postgres:postgres", root], asPostgres: false);
+        var data = Path.Combine(root, "data");
+        await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"], asRoot);
+        var port = FreePort();
+        var server = new PostgresServer(root, port);
+        // Loopback TCP only and a socket folder of our own (the Debian cluster's /var/run/postgresql is not ours).
+        await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "-o",
+            $"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "start"], asRoot);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        return server;
+    }
+
+    /// <summary>Creates an empty database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        await using var admin = NpgsqlDataSource.Create(ConnectionString("postgres"));
+        await using var cmd = admin.CreateCommand($"CREATE DATABASE \"{name}\"");
+        await cmd.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    /// <summary>
+    /// Immediate shutdown (SIGQUIT to the postmaster, as <c>pg_ctl -m immediate</c> sends) without starting a process:
+    /// the test host gives its exit handlers little time, and the data is thrown away anyway. Then the folder goes.
+    /// </summary>
+    private void Stop()
+    {
+        try
+        {
+            if (Postmaster(_root) is { } pid && Kill(pid, SigQuit) == 0)
+            {
+                for (var i = 0; i < 200 && Directory.Exists($"/proc/{pid}"); i++) Thread.Sleep(10);
+            }
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next run's RemoveStale.
+        }
+    }
+
+    private const int SigQuit = 3;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>The running postmaster's process id for a server folder, or null.</summary>
+    private static int? Postmaster(string root)
+    {
+        var pidFile = Path.Combine(root, "data", "postmaster.pid");
+        try
+        {
+            return int.TryParse(System.IO.File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Directory.Exists($"/proc/{pid}") ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Folders of earlier runs whose server is gone: the test platform ends the test host's process tree (the server
+    /// with it) without always leaving the exit handler time to remove the folder.
+    /// </summary>
+    private static void RemoveStale()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), "sanjia-pg-*"))
+        {
+            if (Postmaster(dir) is not null) continue; // another run's server, still running
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task RunAsync(string file, string[] args, bool asPostgres)
+    {
+        var psi = asPostgres ? new ProcessStartInfo("runuser") { ArgumentList = { "-u", "postgres", "--", file } } : new ProcessStartInfo(file);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+        psi.WorkingDirectory = "/"; // postgres as another user cannot always enter the test's working folder
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {p.ExitCode}: {await stderr}{await stdout}");
+        }
+    }
+}
