@@ -7,15 +7,22 @@ namespace Sanjia.Core.Budgets;
 
 public static class BudgetPipelineExtensions
 {
-    /// <summary>The key policy shared by chat and embeddings.</summary>
+    /// <summary>The key policy shared by every kind of call.</summary>
     public static BudgetPolicy CreateBudgetPolicy(VirtualKeyCache keys, Pricer pricer, IBudgetTracker budgets, IRateLimiter limiter, SanjiaOptions options, TimeProvider time) =>
         new(keys, pricer, new CurrencyConverter(options.Metering), budgets, limiter, options.Metering, time);
 
-    /// <summary>Key policy, rate limits and budget reservations (see <see cref="BudgetHandler"/>); add it before routing.</summary>
-    public static ChatPipelineBuilder UseBudgets(this ChatPipelineBuilder builder, VirtualKeyCache keys, Pricer pricer, IBudgetTracker budgets,
+    /// <summary>Key policy, rate limits and budget reservations (see <see cref="BudgetHandler{TKind, TContext, TOutcome}"/>); add it before routing.</summary>
+    public static PipelineBuilder UseBudgets(this PipelineBuilder builder, VirtualKeyCache keys, Pricer pricer, IBudgetTracker budgets,
         IRateLimiter limiter, SanjiaOptions options, TimeProvider time) =>
         builder.UseBudgets(CreateBudgetPolicy(keys, pricer, budgets, limiter, options, time));
 
-    public static ChatPipelineBuilder UseBudgets(this ChatPipelineBuilder builder, BudgetPolicy policy) =>
-        builder.Use(inner => new BudgetHandler(inner, policy));
+    public static PipelineBuilder UseBudgets(this PipelineBuilder builder, BudgetPolicy policy) => builder.Use(new BudgetStage(policy));
+
+    private sealed class BudgetStage(BudgetPolicy policy) : IPipelineStage
+    {
+        public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
+            where TKind : struct, ICallKind<TContext, TOutcome>
+            where TContext : CallContext =>
+            new BudgetHandler<TKind, TContext, TOutcome>(inner, policy);
+    }
 }

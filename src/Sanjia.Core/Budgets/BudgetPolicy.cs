@@ -11,8 +11,8 @@ namespace Sanjia.Core.Budgets;
 public sealed record BudgetAdmission(VirtualKey Key, IReadOnlyList<BudgetScope> Scopes, BudgetReservation? Reservation);
 
 /// <summary>
-/// The one place a virtual key's policy is applied, for every endpoint that calls a model (chat through
-/// <see cref="BudgetHandler"/>, embeddings through <see cref="EmbeddingBudgetGuard"/>): revoked key, allowed models,
+/// The one place a virtual key's policy is applied, for every kind of call (the budget stage,
+/// <see cref="BudgetHandler{TKind, TContext, TOutcome}"/>): revoked key, allowed models,
 /// RPM/TPM, then a reservation of the worst-case cost on the key's and the team's budgets; afterwards settle to the
 /// cost of every ledger row the request wrote, or release.
 /// </summary>

@@ -26,19 +26,27 @@ public enum AdminAccess
     Full,
 }
 
-/// <summary>Per-request state that flows through the chat pipeline; stages record what they did on it.</summary>
-public sealed class ChatContext(string requestId, string endpoint, ChatRequest request, ResolvedModel model, Caller caller, long startTimestamp)
+/// <summary>
+/// Per-request state that flows through the pipeline, whatever the kind of call (chat, embeddings); stages record
+/// what they did on it. Each kind adds its request (<see cref="ChatContext"/>, <see cref="EmbeddingContext"/>).
+/// </summary>
+public abstract class CallContext(string requestId, string endpoint, ResolvedModel model, Caller caller, long startTimestamp)
 {
     public string RequestId { get; } = requestId;
     /// <summary>The inbound route, e.g. <c>/v1/chat/completions</c>.</summary>
     public string Endpoint { get; } = endpoint;
-    public ChatRequest Request { get; } = request;
     public ResolvedModel Model { get; } = model;
     public Caller Caller { get; } = caller;
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when the request arrived.</summary>
     public long StartTimestamp { get; } = startTimestamp;
 
-    /// <summary>The deployment that answered (or failed last).</summary>
+    /// <summary>Whether the answer is streamed (for the ledger row and timeout messages).</summary>
+    public abstract bool Stream { get; }
+
+    /// <summary>The caller's own, shorter time limit for the answer (<c>x-sanjia-timeout</c>), if any.</summary>
+    public abstract TimeSpan? RequestedTimeout { get; }
+
+    /// <summary>The deployment that answered (or failed last): the one record of it (responses do not carry it).</summary>
     public Deployment? Deployment { get; set; }
     public int Attempts { get; set; }
     public int Fallbacks { get; set; }
@@ -59,6 +67,53 @@ public sealed class ChatContext(string requestId, string endpoint, ChatRequest r
     /// client is told (<c>x-sanjia-cost</c>, <c>usage.cost</c>) comes from here, so it is what the ledger holds.
     /// </summary>
     public Cost? Cost { get; set; }
+}
+
+/// <summary>A chat request on its way through the pipeline.</summary>
+public sealed class ChatContext(string requestId, string endpoint, ChatRequest request, ResolvedModel model, Caller caller, long startTimestamp)
+    : CallContext(requestId, endpoint, model, caller, startTimestamp)
+{
+    private int _promptTokens = -1;
+
+    public ChatRequest Request { get; } = request;
+
+    public override bool Stream => Request.Stream;
+
+    public override TimeSpan? RequestedTimeout => Request.RequestedTimeout;
+
+    /// <summary>
+    /// The prompt's o200k token estimate (<see cref="Tokens.TokenCounter.CountPrompt"/>), counted when first asked
+    /// for and kept: budgets and the router both need it, and counting costs a pass over the prompt text.
+    /// </summary>
+    public int PromptTokens => _promptTokens >= 0 ? _promptTokens : _promptTokens = Tokens.TokenCounter.CountPrompt(Request.PromptText);
+}
+
+/// <summary>An embeddings request on its way through the pipeline.</summary>
+public sealed class EmbeddingContext(string requestId, string endpoint, EmbeddingRequest request, ResolvedModel model, Caller caller, long startTimestamp)
+    : CallContext(requestId, endpoint, model, caller, startTimestamp)
+{
+    private int _inputTokens = -1;
+
+    public EmbeddingRequest Request { get; } = request;
+
+    public override bool Stream => false;
+
+    public override TimeSpan? RequestedTimeout => null;
+
+    /// <summary>The inputs' o200k token count, counted when first asked for and kept (budget hold, usage estimate, routing).</summary>
+    public int InputTokens
+    {
+        get
+        {
+            if (_inputTokens < 0)
+            {
+                var n = 0;
+                foreach (var input in Request.Inputs) n += Tokens.TokenCounter.Count(input);
+                _inputTokens = n;
+            }
+            return _inputTokens;
+        }
+    }
 }
 
 /// <summary>One failed attempt that cost tokens: its number within the request, where it went, what it used and how it failed.</summary>

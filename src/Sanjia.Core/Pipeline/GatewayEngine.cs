@@ -1,39 +1,45 @@
 using Sanjia.Abstractions;
 using Sanjia.Core.Models;
-using Sanjia.Core.Tokens;
 
 namespace Sanjia.Core.Pipeline;
 
-/// <summary>The engine's entry points, free of HTTP: resolve the model, run the pipeline, meter.</summary>
+/// <summary>
+/// The engine's entry points, free of HTTP: resolve the model, then run the one pipeline (<see cref="PipelineBuilder"/>)
+/// built for the kind of call. Each entry point only makes its kind's context.
+/// </summary>
 public sealed class GatewayEngine
 {
-    private readonly ChatHandler _pipeline;
-    private readonly ILedger _ledger;
+    private readonly CallHandler<ChatContext, ChatOutcome> _chat;
+    private readonly CallHandler<EmbeddingContext, EmbeddingOutcome> _embeddings;
+    private readonly Meter? _meter;
     private readonly TimeProvider _time;
-    private readonly Routing.ResilientRouter _router;
-    private readonly Pricing.Pricer? _pricer;
     private volatile ModelRegistry _registry;
 
-    /// <param name="router">The pipeline's terminal stage, which also decides embedding fallbacks.</param>
-    /// <param name="configure">Stages between metering (always outermost) and the router.</param>
-    /// <param name="pricer">Prices the ledger rows on the request path, so answers can carry their cost (null: no cost is reported).</param>
-    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<ChatPipelineBuilder>? configure = null,
-        Pricing.Pricer? pricer = null)
+    /// <summary>The pipeline <paramref name="pipeline"/> describes (metering, when it has it, outermost) over <paramref name="router"/>.</summary>
+    public GatewayEngine(ModelRegistry registry, TimeProvider time, Routing.ResilientRouter router, PipelineBuilder pipeline)
     {
         _registry = registry;
-        _ledger = ledger;
         _time = time;
-        _router = router;
-        _pricer = pricer;
-        var builder = new ChatPipelineBuilder().UseMetering(ledger, time, pricer);
+        _meter = pipeline.Metering?.Meter;
+        _chat = pipeline.Build<ChatKind, ChatContext, ChatOutcome>(router.For<ChatKind, ChatContext, ChatOutcome>());
+        _embeddings = pipeline.Build<EmbeddingKind, EmbeddingContext, EmbeddingOutcome>(router.For<EmbeddingKind, EmbeddingContext, EmbeddingOutcome>());
+    }
+
+    /// <summary>Metering into <paramref name="ledger"/>, the stages <paramref name="configure"/> adds, and the router.</summary>
+    /// <param name="pricer">Prices the ledger rows on the request path, so answers can carry their cost (null: no cost is reported).</param>
+    public GatewayEngine(ModelRegistry registry, ILedger ledger, TimeProvider time, Routing.ResilientRouter router, Action<PipelineBuilder>? configure = null,
+        Pricing.Pricer? pricer = null)
+        : this(registry, time, router, Configure(new PipelineBuilder().UseMetering(ledger, time, pricer), configure))
+    {
+    }
+
+    private static PipelineBuilder Configure(PipelineBuilder builder, Action<PipelineBuilder>? configure)
+    {
         configure?.Invoke(builder);
-        _pipeline = builder.Build(router);
+        return builder;
     }
 
     public ModelRegistry Registry => _registry;
-
-    /// <summary>Key policy and budgets for embeddings (chat gets them as a pipeline stage); null = none.</summary>
-    public Budgets.EmbeddingBudgetGuard? EmbeddingBudgets { get; init; }
 
     public TimeProvider Time => _time;
 
@@ -53,95 +59,26 @@ public sealed class GatewayEngine
             return (null, refusal);
         }
         var context = new ChatContext(requestId, endpoint, request, model, caller, startTimestamp);
-        return (context, await _pipeline.HandleAsync(context, cancellationToken).ConfigureAwait(false));
+        return (context, await _chat.HandleAsync(context, cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>
+    /// Embeddings through the same stages as chat: metering, budgets and limits, the router (strategy, health,
+    /// retries, fallbacks, timeouts). A model none of whose deployments embeds is refused by the router.
+    /// </summary>
     public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingRequest request, Caller caller, string requestId, long startTimestamp, CancellationToken cancellationToken)
     {
+        const string endpoint = "/v1/embeddings";
         var model = _registry.Resolve(request.Model);
         if (model is null)
         {
             var refusal = GatewayError.ModelNotFound(request.Model);
-            await RecordRefusalAsync(requestId, caller, "/v1/embeddings", request.Model, refusal, startTimestamp).ConfigureAwait(false);
+            await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
             return refusal;
         }
-        EmbeddingOutcome outcome = GatewayError.Invalid($"The model '{request.Model}' is not an embedding model.", "model", "model_not_embedding");
-        Deployment? used = null;
-        var attempts = 0;
-        Budgets.BudgetAdmission? admission = null;
-        GatewayError? refused = null;
-        if (model.Kind == ModelKind.Embedding && EmbeddingBudgets is { } guard)
-        {
-            (admission, refused) = await guard.AdmitAsync(caller, model, request, cancellationToken).ConfigureAwait(false);
-            if (refused is not null) outcome = refused; // before any upstream call
-        }
-        try
-        {
-            foreach (var deployment in refused is null ? model.Deployments : [])
-            {
-                if (deployment.Provider.Embeddings is not { } backend)
-                {
-                    continue;
-                }
-                used = deployment;
-                attempts++;
-                outcome = await backend.EmbedAsync(new EmbeddingCall(request, deployment.UpstreamModel, requestId), cancellationToken).ConfigureAwait(false);
-                if (outcome.Result is not null || Routing.FailureClassifier.Classify(outcome.Error!, _router.Options) == Routing.FailureAction.Return)
-                {
-                    break;
-                }
-            }
-        }
-        catch
-        {
-            EmbeddingBudgets?.Abandon(admission);
-            throw;
-        }
-        var usage = outcome.Result?.Usage ?? default;
-        if (outcome.Result is not null && usage.Input == 0)
-        {
-            usage = new TokenUsage(request.Inputs.Sum(TokenCounter.Count), 0, Estimated: true);
-            outcome = new EmbeddingResult { Body = outcome.Result.Body, Vectors = outcome.Result.Vectors, Usage = usage };
-        }
-        EmbeddingBudgets?.Finish(admission, used, outcome);
-        // Priced by the deployment (an alias entry's own prices), as the budget settled it.
-        var now = _time.GetUtcNow();
-        var cost = used is not null ? _pricer?.CostOf(used, usage, now) : null;
-        // Durable before the endpoint answers (see docs/decisions/0003-ledger-write-ahead-journal.md).
-        await _ledger.RecordDurableAsync(new LedgerEntry
-        {
-            RequestId = requestId,
-            Attempt = Math.Max(1, attempts),
-            Timestamp = now,
-            KeyId = caller.KeyId,
-            TeamId = caller.TeamId,
-            Endpoint = "/v1/embeddings",
-            Model = request.Model,
-            Deployment = used?.Id,
-            Provider = used?.Provider.Name,
-            Usage = usage,
-            Status = outcome.Error is { } e ? ErrorStatus.For(e) : 200,
-            ErrorCode = outcome.Error?.Code,
-            LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
-            Cost = cost?.Amount,
-            Currency = cost?.Currency,
-        }).ConfigureAwait(false);
-        return outcome;
+        return await _embeddings.HandleAsync(new EmbeddingContext(requestId, endpoint, request, model, caller, startTimestamp), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A request refused before any model was chosen still gets its ledger row (no deployment, no tokens).</summary>
     private ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp) =>
-        _ledger.RecordDurableAsync(new LedgerEntry
-        {
-            RequestId = requestId,
-            Attempt = 1,
-            Timestamp = _time.GetUtcNow(),
-            KeyId = caller.KeyId,
-            TeamId = caller.TeamId,
-            Endpoint = endpoint,
-            Model = model,
-            Status = ErrorStatus.For(error),
-            ErrorCode = error.Code,
-            LatencyMs = _time.GetElapsedTime(startTimestamp).TotalMilliseconds,
-        });
+        _meter?.RecordRefusalAsync(requestId, caller, endpoint, model, error, startTimestamp) ?? ValueTask.CompletedTask;
 }

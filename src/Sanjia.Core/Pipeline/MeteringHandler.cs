@@ -4,178 +4,190 @@ using Sanjia.Core.Pricing;
 namespace Sanjia.Core.Pipeline;
 
 /// <summary>
-/// Writes one ledger entry per request: at once for complete answers and errors, and when a stream is disposed
-/// (ended, failed or abandoned by the client) for streams, with the usage counted up to that point. Before it, one
-/// entry per failed attempt that consumed upstream tokens (<see cref="ChatContext.ConsumedAttempts"/>), under the
-/// same request id with its own attempt number, deployment, usage and status; the final entry keeps its own number.
-/// With a <see cref="Pricer"/>, entries are priced here and the final entry's cost is put on
-/// <see cref="ChatContext.Cost"/>, which is what the client is told (header, <c>usage.cost</c>): for a stream, the cost
+/// Writes one ledger entry per request, for every kind of call: at once for complete answers and errors, and when a
+/// stream is disposed (ended, failed or abandoned by the client) for streams, with the usage counted up to that
+/// point. Before it, one entry per failed attempt that consumed upstream tokens (<see cref="CallContext.ConsumedAttempts"/>),
+/// under the same request id with its own attempt number, deployment, usage and status; the final entry keeps its own
+/// number. With a <see cref="Pricer"/>, entries are priced here and the final entry's cost is put on
+/// <see cref="CallContext.Cost"/>, which is what the client is told (header, <c>usage.cost</c>): for a stream, the cost
 /// is computed when its usage chunk passes, and the ledger row takes that same figure when the usage did not change
 /// after it, so the client and the ledger always agree.
 /// </summary>
-public sealed class MeteringHandler(ChatHandler inner, ILedger ledger, TimeProvider time, Pricer? pricer = null) : DelegatingChatHandler(inner)
+public sealed class MeteringHandler<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner, Meter meter) : DelegatingCallHandler<TContext, TOutcome>(inner)
+    where TKind : struct, ICallKind<TContext, TOutcome>
+    where TContext : CallContext
 {
-    private readonly TimeProvider _time = time;
-
-    /// <summary>How often a running stream's tokens so far are journaled (one usage count and one journal copy each).</summary>
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
-
-    public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
+    public override async ValueTask<TOutcome> HandleAsync(TContext context, CancellationToken cancellationToken)
     {
-        ChatOutcome outcome;
+        TOutcome outcome;
         try
         {
             outcome = await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await RecordAttempts(context).ConfigureAwait(false);
-            await Record(context, default, status: 499, "client_closed_request", ttft: null).ConfigureAwait(false);
+            await meter.RecordAttemptsAsync(context).ConfigureAwait(false);
+            await meter.RecordAsync(context, default, status: 499, "client_closed_request", ttft: null).ConfigureAwait(false);
             throw;
         }
-        await RecordAttempts(context).ConfigureAwait(false);
-        switch (outcome.Response)
+        await meter.RecordAttemptsAsync(context).ConfigureAwait(false);
+        if (TKind.ErrorOf(outcome) is { } error)
         {
-            case CompleteChatResponse complete:
-                // Durable before the endpoint writes the body: a response the client got is never missing from the ledger.
-                await Record(context, complete.Usage, 200, null, ttft: null).ConfigureAwait(false);
-                return outcome;
-            case StreamingChatResponse stream:
-                // Its row is written when it ends; until then an in-flight line stands in for it (decision 0003).
-                RecordInFlight(context, new TokenUsage(0, 0, Estimated: true), ttft: null);
-                return new MeteredStream(stream, this, context);
-            default:
-                var error = outcome.Error!;
-                await Record(context, default, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), ttft: null).ConfigureAwait(false);
-                return outcome;
+            await meter.RecordAsync(context, default, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), ttft: null).ConfigureAwait(false);
+            return outcome;
         }
+        if (TKind.StreamOf(outcome) is { } stream)
+        {
+            // Its row is written when it ends; until then an in-flight line stands in for it (decision 0003).
+            meter.RecordInFlight(context, new TokenUsage(0, 0, Estimated: true), ttft: null);
+            return TKind.From(new MeteredStream(stream, meter, context));
+        }
+        // Durable before the endpoint writes the body: a response the client got is never missing from the ledger.
+        await meter.RecordAsync(context, TKind.UsageOf(outcome) ?? default, 200, null, ttft: null).ConfigureAwait(false);
+        return outcome;
     }
 
+    /// <summary>Passes the stream through and meters it exactly once, however it ends.</summary>
+    private sealed class MeteredStream(StreamingChatResponse inner, Meter meter, TContext context) : DelegatingStreamingChatResponse(inner)
+    {
+        private (TokenUsage Usage, Cost Cost)? _stamped;
+        private long _progressAt = meter.Time.GetTimestamp();
+
+        protected override void OnChunk()
+        {
+            if (meter.Time.GetElapsedTime(_progressAt) >= Meter.ProgressInterval)
+            {
+                // Tokens so far into the journal, for the row a kill would otherwise lose (at most one interval old).
+                _progressAt = meter.Time.GetTimestamp();
+                meter.RecordInFlight(context, Inner.Usage, Inner.TimeToFirstChunk);
+            }
+            if (Inner.CurrentUsageEnd >= 0)
+            {
+                var usage = Inner.Usage;
+                if (meter.StampCost(context, usage) is { } cost) _stamped = (usage, cost);
+            }
+        }
+
+        // The stream ended: record before the caller writes the final [DONE], so it is durable first.
+        protected override ValueTask OnEndedAsync() => meter.RecordAsync(context, Inner.Usage, 200, null, Inner.TimeToFirstChunk, _stamped);
+
+        protected override ValueTask OnFailedAsync(GatewayError error) =>
+            meter.RecordAsync(context, Inner.Usage, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), Inner.TimeToFirstChunk, _stamped);
+
+        // Neither ended nor failed: the client went away (the inner stream is disposed, so its usage is final).
+        protected override ValueTask OnDisposedAsync(StreamEnd end) => end == StreamEnd.Abandoned
+            ? meter.RecordAsync(context, Inner.Usage, 499, "client_closed_request", Inner.TimeToFirstChunk, _stamped)
+            : ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The metering stage: wraps every kind of call, and is always the outermost stage (<see cref="PipelineBuilder"/>).</summary>
+public sealed class MeteringStage(Meter meter) : IPipelineStage
+{
+    public Meter Meter { get; } = meter;
+
+    public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext =>
+        new MeteringHandler<TKind, TContext, TOutcome>(inner, Meter);
+}
+
+/// <summary>
+/// What metering records, priced, and the one place a <see cref="LedgerEntry"/> is built: each request's own row
+/// (final or in flight), the rows of its failed attempts that consumed tokens, and the row of a request refused
+/// before any model was chosen.
+/// </summary>
+public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = null)
+{
+    /// <summary>How often a running stream's tokens so far are journaled (one usage count and one journal copy each).</summary>
+    internal static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
+    internal TimeProvider Time => time;
+
     /// <summary>The final attempt, when it failed after consuming tokens, is the request's own (final) entry.</summary>
-    private static ConsumedAttempt? FinalAttempt(ChatContext context) =>
+    private static ConsumedAttempt? FinalAttempt(CallContext context) =>
         context.ConsumedAttempts.Count > 0 && context.ConsumedAttempts[^1].Attempt == Math.Max(1, context.Attempts) ? context.ConsumedAttempts[^1] : null;
 
-    private async ValueTask RecordAttempts(ChatContext context)
+    internal async ValueTask RecordAttemptsAsync(CallContext context)
     {
         var final = FinalAttempt(context);
         foreach (var a in context.ConsumedAttempts)
         {
             if (ReferenceEquals(a, final)) continue;
-            var now = _time.GetUtcNow();
+            var now = time.GetUtcNow();
             var cost = pricer?.CostOf(a.Deployment, a.Usage, now);
-            await ledger.RecordDurableAsync(new LedgerEntry
-            {
-                RequestId = context.RequestId,
-                Attempt = a.Attempt,
-                Timestamp = now,
-                KeyId = context.Caller.KeyId,
-                TeamId = context.Caller.TeamId,
-                Endpoint = context.Endpoint,
-                Model = context.Model.RequestedId,
-                Deployment = a.Deployment.Id,
-                Provider = a.Deployment.Provider.Name,
-                Usage = a.Usage,
-                Cost = cost?.Amount,
-                Currency = cost?.Currency,
-                Status = ErrorStatus.For(a.Error),
-                ErrorCode = a.Error.Code ?? a.Error.Kind.ToString(),
-                LatencyMs = a.Latency.TotalMilliseconds,
-                Stream = context.Request.Stream,
-            }).ConfigureAwait(false);
+            await ledger.RecordDurableAsync(Entry(context.RequestId, a.Attempt, context.Caller, context.Endpoint, context.Model.RequestedId, a.Deployment, a.Usage,
+                ErrorStatus.For(a.Error), a.Error.Code ?? a.Error.Kind.ToString(), a.Latency, ttft: null, context.Stream, now, cost)).ConfigureAwait(false);
         }
     }
 
     /// <param name="stamped">The usage and cost already sent to the client in the stream's usage chunk.</param>
-    private ValueTask Record(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, (TokenUsage Usage, Cost Cost)? stamped = null)
+    internal ValueTask RecordAsync(CallContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, (TokenUsage Usage, Cost Cost)? stamped = null)
     {
         if (status != 200 && usage.Total == 0 && FinalAttempt(context) is { } failed)
         {
             usage = failed.Usage;
         }
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         Cost? cost = null;
         if (pricer is not null)
         {
             cost = stamped is { } s && s.Usage == usage ? s.Cost : pricer.CostOf(context.Deployment, usage, now);
             context.Cost = cost;
         }
-        return ledger.RecordDurableAsync(Entry(context, usage, status, errorCode, ttft, now, cost));
+        return ledger.RecordDurableAsync(Own(context, usage, status, errorCode, ttft, now, cost));
     }
 
     /// <summary>
     /// A stream's start or progress line: its row as it stands, which replay stores (as <c>gateway_interrupted</c>)
     /// if the process dies before the row itself is recorded.
     /// </summary>
-    private void RecordInFlight(ChatContext context, TokenUsage usage, TimeSpan? ttft)
+    internal void RecordInFlight(CallContext context, TokenUsage usage, TimeSpan? ttft)
     {
-        var now = _time.GetUtcNow();
-        ledger.RecordInFlight(Entry(context, usage, Metering.JournaledLedger.InFlightStatus, null, ttft, now, pricer?.CostOf(context.Deployment, usage, now)));
+        var now = time.GetUtcNow();
+        ledger.RecordInFlight(Own(context, usage, Metering.JournaledLedger.InFlightStatus, null, ttft, now, pricer?.CostOf(context.Deployment, usage, now)));
     }
 
-    private LedgerEntry Entry(ChatContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost)
+    /// <summary>A request refused before any model was chosen still gets its ledger row (no deployment, no tokens).</summary>
+    public ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp)
     {
-        var deployment = context.Deployment;
-        return new LedgerEntry
+        var now = time.GetUtcNow();
+        return ledger.RecordDurableAsync(Entry(requestId, 1, caller, endpoint, model, deployment: null, default, ErrorStatus.For(error), error.Code,
+            time.GetElapsedTime(startTimestamp), ttft: null, stream: false, now, cost: null));
+    }
+
+    /// <summary>The cost of the usage a stream's usage chunk carries, as the client will be told it.</summary>
+    internal Cost? StampCost(CallContext context, TokenUsage usage)
+    {
+        if (pricer is null) return null;
+        var cost = pricer.CostOf(context.Deployment, usage, time.GetUtcNow());
+        context.Cost = cost;
+        return cost;
+    }
+
+    private LedgerEntry Own(CallContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost) =>
+        Entry(context.RequestId, Math.Max(1, context.Attempts), context.Caller, context.Endpoint, context.Model.RequestedId, context.Deployment, usage, status, errorCode,
+            time.GetElapsedTime(context.StartTimestamp), ttft, context.Stream, now, cost);
+
+    private static LedgerEntry Entry(string requestId, int attempt, Caller caller, string endpoint, string model, Models.Deployment? deployment, TokenUsage usage,
+        int status, string? errorCode, TimeSpan latency, TimeSpan? ttft, bool stream, DateTimeOffset now, Cost? cost) => new()
         {
-            RequestId = context.RequestId,
-            Attempt = Math.Max(1, context.Attempts),
+            RequestId = requestId,
+            Attempt = attempt,
             Timestamp = now,
-            KeyId = context.Caller.KeyId,
-            TeamId = context.Caller.TeamId,
-            Endpoint = context.Endpoint,
-            Model = context.Model.RequestedId,
+            KeyId = caller.KeyId,
+            TeamId = caller.TeamId,
+            Endpoint = endpoint,
+            Model = model,
             Deployment = deployment?.Id,
             Provider = deployment?.Provider.Name,
             Usage = usage,
             Status = status,
             ErrorCode = errorCode,
-            LatencyMs = _time.GetElapsedTime(context.StartTimestamp).TotalMilliseconds,
+            LatencyMs = latency.TotalMilliseconds,
             TimeToFirstTokenMs = ttft?.TotalMilliseconds,
-            Stream = context.Request.Stream,
+            Stream = stream,
             Cost = cost?.Amount,
             Currency = cost?.Currency,
         };
-    }
-
-    /// <summary>The cost of the usage a stream's usage chunk carries, as the client will be told it.</summary>
-    private Cost? StampCost(ChatContext context, TokenUsage usage)
-    {
-        if (pricer is null) return null;
-        var cost = pricer.CostOf(context.Deployment, usage, _time.GetUtcNow());
-        context.Cost = cost;
-        return cost;
-    }
-
-    /// <summary>Passes the stream through and meters it exactly once, however it ends.</summary>
-    private sealed class MeteredStream(StreamingChatResponse inner, MeteringHandler owner, ChatContext context) : DelegatingStreamingChatResponse(inner)
-    {
-        private (TokenUsage Usage, Cost Cost)? _stamped;
-        private long _progressAt = owner._time.GetTimestamp();
-
-        protected override void OnChunk()
-        {
-            if (owner._time.GetElapsedTime(_progressAt) >= ProgressInterval)
-            {
-                // Tokens so far into the journal, for the row a kill would otherwise lose (at most one interval old).
-                _progressAt = owner._time.GetTimestamp();
-                owner.RecordInFlight(context, Inner.Usage, Inner.TimeToFirstChunk);
-            }
-            if (Inner.CurrentUsageEnd >= 0)
-            {
-                var usage = Inner.Usage;
-                if (owner.StampCost(context, usage) is { } cost) _stamped = (usage, cost);
-            }
-        }
-
-        // The stream ended: record before the caller writes the final [DONE], so it is durable first.
-        protected override ValueTask OnEndedAsync() => owner.Record(context, Inner.Usage, 200, null, Inner.TimeToFirstChunk, _stamped);
-
-        protected override ValueTask OnFailedAsync(GatewayError error) =>
-            owner.Record(context, Inner.Usage, ErrorStatus.For(error), error.Code ?? error.Kind.ToString(), Inner.TimeToFirstChunk, _stamped);
-
-        // Neither ended nor failed: the client went away (the inner stream is disposed, so its usage is final).
-        protected override ValueTask OnDisposedAsync(StreamEnd end) => end == StreamEnd.Abandoned
-            ? owner.Record(context, Inner.Usage, 499, "client_closed_request", Inner.TimeToFirstChunk, _stamped)
-            : ValueTask.CompletedTask;
-    }
 }

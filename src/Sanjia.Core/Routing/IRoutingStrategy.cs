@@ -10,8 +10,8 @@ public sealed record RouteCandidate(Deployment Deployment, DeploymentState State
     public DeploymentSettings Settings => Deployment.Settings;
 }
 
-/// <summary>What a strategy may look at about the request.</summary>
-public sealed record RouteRequest(ChatRequest Request, int EstimatedPromptTokens);
+/// <summary>What a strategy may look at about the request: the chat request (null for other kinds of call, e.g. embeddings) and its estimated input tokens.</summary>
+public sealed record RouteRequest(ChatRequest? Request, int EstimatedPromptTokens);
 
 /// <summary>
 /// A routing strategy, selected by <see cref="Name"/> per alias (<c>Sanjia:Models:&lt;alias&gt;:Strategy</c>).

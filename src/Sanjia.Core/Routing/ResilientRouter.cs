@@ -5,12 +5,12 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
 using Sanjia.Core.Routing.Health;
-using Sanjia.Core.Tokens;
 
 namespace Sanjia.Core.Routing;
 
 /// <summary>
-/// The terminal stage of the chat pipeline. Per request: keep the deployments whose context window fits, let the
+/// The terminal stage of the pipeline, for every kind of call (<see cref="ICallKind{TContext, TOutcome}"/>: chat,
+/// embeddings). Per request: keep the deployments that serve the kind and whose context window fits, let the
 /// alias's strategy order them, then try them within ONE attempt budget (<see cref="RetryOptions.MaxAttempts"/>):
 /// a transient failure moves on to the next deployment at once; when every deployment has been tried, the ones that
 /// failed transiently are tried again after an exponential, jittered backoff that honours <c>Retry-After</c>.
@@ -24,41 +24,58 @@ public sealed partial class ResilientRouter(
     RoutingSettings settings,
     TimeProvider time,
     IRandomSource random,
-    ILogger<ResilientRouter> logger) : ChatHandler
+    ILogger<ResilientRouter> logger)
 {
     /// <summary>The routing options in force (they change on reload).</summary>
     public RoutingOptions Options => settings.Current;
 
     internal CancellationToken DrainExpired => settings.DrainExpired;
 
-    public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
+    /// <summary>Routes a chat request.</summary>
+    public ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken) =>
+        RouteAsync<ChatKind, ChatContext, ChatOutcome>(context, cancellationToken);
+
+    /// <summary>The router as the terminal stage of the pipeline for one kind of call.</summary>
+    public CallHandler<TContext, TOutcome> For<TKind, TContext, TOutcome>()
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext =>
+        new Terminal<TKind, TContext, TOutcome>(this);
+
+    private sealed class Terminal<TKind, TContext, TOutcome>(ResilientRouter router) : CallHandler<TContext, TOutcome>
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext
+    {
+        public override ValueTask<TOutcome> HandleAsync(TContext context, CancellationToken cancellationToken) =>
+            router.RouteAsync<TKind, TContext, TOutcome>(context, cancellationToken);
+    }
+
+    public async ValueTask<TOutcome> RouteAsync<TKind, TContext, TOutcome>(TContext context, CancellationToken cancellationToken)
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext
     {
         var options = settings.Current;
         var model = context.Model;
         var candidates = new List<RouteCandidate>();
         for (var i = 0; i < model.Deployments.Count; i++)
         {
-            if (model.Deployments[i].Provider.Chat is not null)
+            if (TKind.Serves(model.Deployments[i]))
             {
                 candidates.Add(new RouteCandidate(model.Deployments[i], states.Get(model.Deployments[i]), i));
             }
         }
         if (candidates.Count == 0)
         {
-            return GatewayError.Invalid($"The model '{model.RequestedId}' is not a chat model.", "model", "model_not_chat");
+            return TKind.From(TKind.NotServed(model));
         }
 
         var promptTokens = -1;
         if (candidates.Any(c => c.Settings.ContextWindow is not null) || string.Equals(model.Strategy ?? options.DefaultStrategy, "lowest-cost", StringComparison.OrdinalIgnoreCase))
         {
-            promptTokens = TokenCounter.CountPrompt(context.Request.PromptText) + (context.Request.MaxTokens ?? 0);
+            promptTokens = TKind.EstimatedTokens(context);
             var fitting = candidates.Where(c => c.Settings.ContextWindow is not { } w || promptTokens <= w).ToList();
             if (fitting.Count == 0)
             {
-                var largest = candidates.Max(c => c.Settings.ContextWindow ?? 0);
-                return new GatewayError(GatewayErrorKind.InvalidRequest,
-                    $"This request needs about {promptTokens} tokens (prompt plus max_tokens), more than the largest context window ({largest} tokens) of the deployments behind '{model.RequestedId}'. Shorten the messages or lower max_tokens.")
-                { Param = "messages", Code = FailureClassifier.ContextLengthExceeded };
+                return TKind.From(TKind.TooLarge(context, promptTokens, candidates.Max(c => c.Settings.ContextWindow ?? 0)));
             }
             foreach (var skipped in candidates.Except(fitting))
             {
@@ -68,17 +85,19 @@ public sealed partial class ResilientRouter(
         }
 
         var strategy = strategies.Find(model.Strategy ?? options.DefaultStrategy) ?? new PriorityStrategy();
-        var ordered = strategy.Order(candidates, new RouteRequest(context.Request, Math.Max(0, promptTokens)));
-        var result = await RunAsync(context, ordered, options, cancellationToken).ConfigureAwait(false);
+        var ordered = strategy.Order(candidates, new RouteRequest(TKind.ChatRequestOf(context), Math.Max(0, promptTokens)));
+        var result = await RunAsync<TKind, TContext, TOutcome>(context, ordered, options, cancellationToken).ConfigureAwait(false);
         // One line per request that needed more than one attempt (the per-attempt lines are at Debug level).
         if (context.Attempts > 1 && logger.IsEnabled(LogLevel.Information))
         {
-            LogRouted(logger, context.RequestId, context.Model.RequestedId, result.IsSuccess ? "answered" : "failed", context.Attempts, string.Join(" -> ", context.Route));
+            LogRouted(logger, context.RequestId, context.Model.RequestedId, TKind.ErrorOf(result) is null ? "answered" : "failed", context.Attempts, string.Join(" -> ", context.Route));
         }
         return result;
     }
 
-    private async ValueTask<ChatOutcome> RunAsync(ChatContext context, IReadOnlyList<RouteCandidate> ordered, RoutingOptions options, CancellationToken cancellationToken)
+    private async ValueTask<TOutcome> RunAsync<TKind, TContext, TOutcome>(TContext context, IReadOnlyList<RouteCandidate> ordered, RoutingOptions options, CancellationToken cancellationToken)
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext
     {
         var tried = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var pending = ordered;
@@ -132,19 +151,18 @@ public sealed partial class ResilientRouter(
                 else if (context.Attempts > 1) context.Fallbacks++;
                 context.Deployment = candidate.Deployment;
 
-                var outcome = await AttemptAsync(context, candidate, probe, isolated, options, cancellationToken).ConfigureAwait(false);
-                if (outcome.IsSuccess)
+                var outcome = await AttemptAsync<TKind, TContext, TOutcome>(context, candidate, probe, isolated, options, cancellationToken).ConfigureAwait(false);
+                if (TKind.ErrorOf(outcome) is not { } error)
                 {
                     context.Route.Add(new RouteStep(id, "ok"));
                     return outcome;
                 }
-                var error = outcome.Error!;
                 last = error;
                 context.Route.Add(new RouteStep(id, FailureClassifier.Label(error)));
                 switch (FailureClassifier.Classify(error, options))
                 {
                     case FailureAction.Return:
-                        return error;
+                        return outcome;
                     case FailureAction.Retry:
                         again.Add(candidate);
                         if (error.RetryAfter is { } ra)
@@ -187,31 +205,34 @@ public sealed partial class ResilientRouter(
         if (last is null && !busy && cooledBy is not null)
         {
             // Nothing was attempted because the deployments asked to be left alone: say why, as they did.
-            return cooledBy with { RetryAfter = retryAfter is { } wait && wait > TimeSpan.Zero ? wait : cooledBy.RetryAfter ?? TimeSpan.FromSeconds(1) };
+            return TKind.From(cooledBy with { RetryAfter = retryAfter is { } wait && wait > TimeSpan.Zero ? wait : cooledBy.RetryAfter ?? TimeSpan.FromSeconds(1) });
         }
         if (last is null)
         {
             // Nothing was attempted: every deployment was open, cooling down or at its limit.
-            return new GatewayError(GatewayErrorKind.Overloaded,
+            return TKind.From(new GatewayError(GatewayErrorKind.Overloaded,
                 busy ? $"Every deployment of '{context.Model.RequestedId}' is at its concurrency limit; retry shortly."
                      : $"Every deployment of '{context.Model.RequestedId}' is temporarily unavailable after repeated failures; retry later.")
             {
                 Code = busy ? "deployments_busy" : "no_healthy_deployment",
                 RetryAfter = retryAfter is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1),
-            };
+            });
         }
         if (retryAfter is { } after && after > TimeSpan.Zero && (last.RetryAfter is null || last.RetryAfter < after))
         {
             last = last with { RetryAfter = after };
         }
-        return last;
+        return TKind.From(last);
     }
 
-    private async ValueTask<ChatOutcome> AttemptAsync(ChatContext context, RouteCandidate candidate, bool probe, bool isolated, RoutingOptions options, CancellationToken cancellationToken)
+    private async ValueTask<TOutcome> AttemptAsync<TKind, TContext, TOutcome>(TContext context, RouteCandidate candidate, bool probe, bool isolated, RoutingOptions options,
+        CancellationToken cancellationToken)
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext
     {
         var state = candidate.State;
         var deployment = candidate.Deployment;
-        var timeouts = AttemptTimeouts.For(options.Timeouts, candidate.Settings, context.Request.RequestedTimeout);
+        var timeouts = AttemptTimeouts.For(options.Timeouts, candidate.Settings, context.RequestedTimeout);
         var started = time.GetTimestamp();
         using var firstToken = new CancellationTokenSource(timeouts.FirstToken, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, firstToken.Token);
@@ -219,44 +240,44 @@ public sealed partial class ResilientRouter(
         var handedOver = false;
         try
         {
-            var outcome = await deployment.Provider.Chat!.ChatAsync(new ChatCall(context.Request, deployment.UpstreamModel, context.RequestId), linked.Token).ConfigureAwait(false);
-            switch (outcome.Response)
+            var outcome = await TKind.CallAsync(context, deployment, linked.Token).ConfigureAwait(false);
+            if (TKind.ErrorOf(outcome) is { } error)
             {
-                case null:
-                    NoteConsumed(context, deployment, outcome.Error!.Usage, outcome.Error!, started);
-                    Fail(state, probe, outcome.Error!, countIt: !isolated && FailureClassifier.CountsAgainstDeployment(outcome.Error!), options);
-                    return outcome;
-                case StreamingChatResponse s:
-                    stream = s;
-                    // Peek: fail over is only possible until the first chunk reaches the client.
-                    var more = await s.MoveNextAsync(linked.Token).ConfigureAwait(false);
-                    RecordSuccess(state, probe, isolated, started);
-                    handedOver = true;
-                    // Time to first token, measured here once: from the request's arrival, on the engine's clock.
-                    var firstChunk = more ? time.GetElapsedTime(context.StartTimestamp) : (TimeSpan?)null;
-                    return new RoutedStream(s, more, state, timeouts, options, time, started, firstChunk, this, isolated);
-                default:
-                    RecordSuccess(state, probe, isolated, started);
-                    return outcome;
+                NoteConsumed(context, deployment, error.Usage, error, started);
+                Fail(state, probe, error, countIt: !isolated && FailureClassifier.CountsAgainstDeployment(error), options);
+                return outcome;
             }
+            if (TKind.StreamOf(outcome) is { } s)
+            {
+                stream = s;
+                // Peek: fail over is only possible until the first chunk reaches the client.
+                var more = await s.MoveNextAsync(linked.Token).ConfigureAwait(false);
+                RecordSuccess(state, probe, isolated, started);
+                handedOver = true;
+                // Time to first token, measured here once: from the request's arrival, on the engine's clock.
+                var firstChunk = more ? time.GetElapsedTime(context.StartTimestamp) : (TimeSpan?)null;
+                return TKind.From(new RoutedStream(s, more, state, timeouts, options, time, started, firstChunk, this, isolated));
+            }
+            RecordSuccess(state, probe, isolated, started);
+            return outcome;
         }
         catch (GatewayException ex)
         {
             // A stream that failed while being peeked: nothing reached the client, but the upstream may have produced.
             NoteConsumed(context, deployment, ex.Error.Usage ?? (stream is { UpstreamProduced: true } ? stream.Usage : null), ex.Error, started);
             Fail(state, probe, ex.Error, !isolated && FailureClassifier.CountsAgainstDeployment(ex.Error), options);
-            return ex.Error;
+            return TKind.From(ex.Error);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout,
-                $"{deployment.Id} sent no {(context.Request.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
+                $"{deployment.Id} sent no {(context.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
             { Code = UpstreamErrorCodes.Timeout };
             // Timed out after the upstream had started producing: estimate from what was received.
             NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.
             Fail(state, probe, error, countIt: !isolated && !timeouts.ShortenedByCaller, options);
-            return error;
+            return TKind.From(error);
         }
         catch (OperationCanceledException)
         {
@@ -280,7 +301,7 @@ public sealed partial class ResilientRouter(
         state.Breaker.OnSuccess(probe);
     }
 
-    private void NoteConsumed(ChatContext context, Deployment deployment, TokenUsage? usage, GatewayError error, long started)
+    private void NoteConsumed(CallContext context, Deployment deployment, TokenUsage? usage, GatewayError error, long started)
     {
         if (usage is { Total: > 0 } u)
         {

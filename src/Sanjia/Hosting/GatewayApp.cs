@@ -102,18 +102,14 @@ public static class GatewayApp
         services.AddSanjiaRouting(options.Routing);
         services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
             sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ResilientRouter>(),
-            pipeline =>
-            {
-                // Taps (shadow copies, body log) see what the caller got; budgets refuse before any upstream call.
-                pipeline.UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>());
-                pipeline.UseBudgets(sp.GetRequiredService<BudgetPolicy>());
-            },
-            sp.GetRequiredService<Pricer>())
-        {
-            EmbeddingBudgets = new EmbeddingBudgetGuard(sp.GetRequiredService<BudgetPolicy>()),
-        });
+            // One pipeline for every kind of call. Metering is outermost (the builder keeps it there); taps (shadow
+            // copies, body log) see what the caller got; budgets refuse before any upstream call.
+            new PipelineBuilder()
+                .UseMetering(sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Pricer>())
+                .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
+                .UseBudgets(sp.GetRequiredService<BudgetPolicy>())));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());

@@ -23,8 +23,8 @@ public sealed class TapHandlerTests
         ChatRequestParser.Parse(Encoding.UTF8.GetBytes($$"""{"model":"chat","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""")).Request!,
         new ResolvedModel("chat", ModelKind.Chat, [], IsAlias: true), new Caller("key-1", null, false), 0);
 
-    private static ChatHandler Pipeline(Func<ChatOutcome> answer, params IChatTap[] taps) =>
-        new ChatPipelineBuilder().UseTaps(taps, TimeProvider.System).Build(new ScriptedHandler(answer));
+    private static CallHandler<ChatContext, ChatOutcome> Pipeline(Func<ChatOutcome> answer, params IChatTap[] taps) =>
+        new PipelineBuilder().UseTaps(taps, TimeProvider.System).BuildChat(new ScriptedHandler(answer));
 
     [Fact]
     public async Task A_complete_answer_reaches_the_taps_that_want_it_with_the_request_and_answer()
@@ -80,6 +80,6 @@ public sealed class TapHandlerTests
     public void Without_taps_no_stage_is_added()
     {
         var terminal = new ScriptedHandler(() => GatewayError.Invalid("x"));
-        Assert.Same(terminal, new ChatPipelineBuilder().UseTaps([], TimeProvider.System).Build(terminal));
+        Assert.Same(terminal, new PipelineBuilder().UseTaps([], TimeProvider.System).BuildChat(terminal));
     }
 }

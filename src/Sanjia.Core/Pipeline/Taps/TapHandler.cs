@@ -9,7 +9,7 @@ namespace Sanjia.Core.Pipeline.Taps;
 /// returns it (the taps only enqueue); a stream when it has ended normally, after its last chunk went to the caller.
 /// Requests no tap wants pass through untouched.
 /// </summary>
-public sealed class TapHandler(ChatHandler inner, IReadOnlyList<IChatTap> taps, TimeProvider time) : DelegatingChatHandler(inner)
+public sealed class TapHandler(CallHandler<ChatContext, ChatOutcome> inner, IReadOnlyList<IChatTap> taps, TimeProvider time) : DelegatingCallHandler<ChatContext, ChatOutcome>(inner)
 {
     public override async ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
     {

@@ -2,7 +2,8 @@ namespace Sanjia.Core.Routing;
 
 /// <summary>
 /// Cheapest estimated request first: prompt tokens at the input price plus the expected output (the request's
-/// <c>max_tokens</c>, else <see cref="AssumedOutputTokens"/>) at the output price. Unpriced deployments go last.
+/// <c>max_tokens</c>, else <see cref="AssumedOutputTokens"/>; none for embeddings) at the output price. Unpriced
+/// deployments go last.
 /// </summary>
 public sealed class LowestCostStrategy(IPriceLookup prices) : IRoutingStrategy
 {
@@ -12,7 +13,7 @@ public sealed class LowestCostStrategy(IPriceLookup prices) : IRoutingStrategy
 
     public IReadOnlyList<RouteCandidate> Order(IReadOnlyList<RouteCandidate> candidates, RouteRequest request)
     {
-        var output = request.Request.MaxTokens ?? AssumedOutputTokens;
+        var output = request.Request is { } chat ? chat.MaxTokens ?? AssumedOutputTokens : 0;
         return
         [
             .. candidates
