@@ -223,6 +223,34 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
         }
     }
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> rows after the row id <paramref name="afterId"/>, in insertion order, and the id
+    /// of the last one (or <paramref name="afterId"/> when none): the whole ledger a page at a time (<c>sanjia db copy</c>).
+    /// </summary>
+    public async Task<(IReadOnlyList<LedgerEntry> Rows, long LastId)> ReadPageAsync(long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Open().CreateCommand();
+            cmd.CommandText = """
+                SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
+                    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
+                    latency_ms, ttft_ms, stream, cost, currency, id
+                FROM ledger WHERE id > $after ORDER BY id LIMIT $limit
+                """;
+            cmd.Parameters.AddWithValue("$after", afterId);
+            cmd.Parameters.AddWithValue("$limit", limit);
+            var ids = new List<long>();
+            var rows = await ReadEntriesAsync(cmd, cancellationToken, ids).ConfigureAwait(false);
+            return (rows, ids.Count > 0 ? ids[^1] : afterId);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async Task<decimal> SpentSinceAsync(string scope, string id, string currency, DateTimeOffset since, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -252,7 +280,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
 
     private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
-    private static async Task<IReadOnlyList<LedgerEntry>> ReadEntriesAsync(SqliteCommand cmd, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<LedgerEntry>> ReadEntriesAsync(SqliteCommand cmd, CancellationToken cancellationToken, List<long>? ids = null)
     {
         {
             var list = new List<LedgerEntry>();
@@ -279,6 +307,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
                     Cost = r.IsDBNull(19) ? null : decimal.Parse(r.GetString(19), NumberStyles.Float, CultureInfo.InvariantCulture),
                     Currency = r.IsDBNull(20) ? null : r.GetString(20),
                 });
+                ids?.Add(r.GetInt64(21));
             }
             return list;
         }

@@ -45,6 +45,16 @@ public sealed class SqliteShadowStore(string databasePath) : SqliteTable(databas
         while (r.Read()) list.Add(JsonSerializer.Deserialize<ShadowPair>(r.GetString(0), Json)!);
         return (IReadOnlyList<ShadowPair>)list;
     }, cancellationToken);
+    /// <summary>Every pair of every alias, oldest first (<c>sanjia db copy</c>).</summary>
+    public Task<IReadOnlyList<ShadowPair>> ReadAllAsync(CancellationToken cancellationToken) => WithConnectionAsync(c =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT pair FROM shadow_pairs ORDER BY id";
+        using var r = cmd.ExecuteReader();
+        var list = new List<ShadowPair>();
+        while (r.Read()) list.Add(JsonSerializer.Deserialize<ShadowPair>(r.GetString(0), Json)!);
+        return (IReadOnlyList<ShadowPair>)list;
+    }, cancellationToken);
 }
 
 /// <summary>One SQLite file, one connection guarded by a gate, schema created on first use: the shared plumbing of the small stores.</summary>

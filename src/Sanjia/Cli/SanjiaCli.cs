@@ -15,7 +15,7 @@ public static class SanjiaCli
     public const int Failed = 1;
     public const int BadUsage = 2;
 
-    public static readonly IReadOnlyList<string> Commands = ["serve", "models", "compare", "prices", "help", "version"];
+    public static readonly IReadOnlyList<string> Commands = ["serve", "models", "compare", "prices", "db", "help", "version"];
 
     /// <summary>The product version: the assembly's informational version, with a source revision shortened to 7 characters.</summary>
     public static string Version { get; } = ReadVersion();
@@ -29,6 +29,7 @@ public static class SanjiaCli
           sanjia models <pull|list>    Download and list GGUF models.
           sanjia compare [options]     Compare models on a suite of cases.
           sanjia prices import <file>  Import a genai-prices price list.
+          sanjia db copy --to CONN     Copy the SQLite stores into PostgreSQL.
 
         Options:
           -h, --help     Show help; 'sanjia <command> --help' for a command.
@@ -96,6 +97,8 @@ public static class SanjiaCli
                 return await ModelsCommand.RunAsync(args[1..], ct).ConfigureAwait(false);
             case "compare":
                 return await CompareCommand.RunAsync(args[1..], ct).ConfigureAwait(false);
+            case "db":
+                return await DbCommand.RunAsync(args[1..], output, error, ct).ConfigureAwait(false);
             default:
                 var suggestion = Spelling.Closest(command, Commands);
                 error.WriteLine(suggestion is not null

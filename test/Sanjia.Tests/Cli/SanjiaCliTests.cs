@@ -61,6 +61,8 @@ public sealed class SanjiaCliTests
     [InlineData("help serve", "-p, --port N")]
     [InlineData("prices --help", "Usage: sanjia prices import")]
     [InlineData("prices import --help", "--out FILE")]
+    [InlineData("db --help", "Usage: sanjia db copy")]
+    [InlineData("db copy --help", "--to CONNECTION")]
     public async Task Help_works_on_every_command_and_exits_0(string commandLine, string expected)
     {
         var (code, output, error) = await RunAsync(commandLine.Split(' '));
@@ -72,7 +74,7 @@ public sealed class SanjiaCliTests
     [Fact]
     public async Task Help_lines_fit_80_columns_so_no_terminal_wraps_an_option()
     {
-        foreach (var commandLine in new[] { "--help", "serve --help", "prices --help" })
+        foreach (var commandLine in new[] { "--help", "serve --help", "prices --help", "db --help" })
         {
             var (_, output, _) = await RunAsync(commandLine.Split(' '));
             Assert.All(output.Split('\n'), line => Assert.True(line.TrimEnd('\r').Length <= 80, $"{commandLine}: '{line}'"));
