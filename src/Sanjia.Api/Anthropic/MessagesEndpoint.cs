@@ -16,16 +16,15 @@ namespace Sanjia.Api.Anthropic;
 /// <c>POST /v1/messages</c> and <c>POST /v1/messages/count_tokens</c>: Anthropic Messages in, translated to the
 /// engine's OpenAI form, answered in Anthropic's JSON or event stream whatever backend served it.
 /// </summary>
-public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes) : TranslatingChatEndpoint<string>(engine, maxBodyBytes)
+public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes) : ChatEndpoint<string>(engine, maxBodyBytes)
 {
     public const string Route = "/v1/messages";
     public const string CountTokensRoute = "/v1/messages/count_tokens";
 
     protected override string LedgerRoute => Route;
 
-    protected override Task WriteErrorAsync(HttpContext http, GatewayError error) => AnthropicErrorWriter.WriteAsync(http, error);
-
-    protected override (ChatRequest? Request, string? State, GatewayError? Error) Translate(ReadOnlyMemory<byte> body) => Translate(body, countOnly: false);
+    protected override ValueTask<(ChatRequest? Request, string? State, GatewayError? Error)> ParseAsync(HttpContext http, ReadOnlyMemory<byte> body) =>
+        ValueTask.FromResult(Translate(body, countOnly: false));
 
     private static (ChatRequest? Request, string? Model, GatewayError? Error) Translate(ReadOnlyMemory<byte> body, bool countOnly)
     {
@@ -38,22 +37,36 @@ public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes) : 
         return parseError is not null ? (null, null, parseError) : (request, translated.Request!.Model, null);
     }
 
-    protected override (byte[]? Body, GatewayError? Error) TranslateAnswer(CompleteChatResponse complete, string model) =>
-        OpenAiToAnthropicResponse.Translate(complete.Body.Span, model, complete.Usage);
-
-    protected override StreamEvents CreateStream(PipeWriter output, ChatRequest request, string model)
+    protected override (ReadOnlyMemory<byte> Body, int UsageEnd, GatewayError? Error) Answer(CompleteChatResponse complete, string model)
     {
-        var events = new AnthropicStreamWriter(output, model);
+        var (body, error) = OpenAiToAnthropicResponse.Translate(complete.Body.Span, model, complete.Usage);
+        return (body, -1, error);
+    }
+
+    protected override StreamEvents CreateStream(PipeWriter output, StreamingChatResponse stream, ChatContext? context, ChatRequest request, string model) =>
+        new Events(new AnthropicStreamWriter(output, model), request);
+
+    /// <summary>Anthropic's typed events; a failure after the first byte is its <c>error</c> event, which ends the stream.</summary>
+    private sealed class Events(AnthropicStreamWriter writer, ChatRequest request) : StreamEvents
+    {
         // message_start carries the same estimate count_tokens gives (prompt and tool definitions); the final
         // message_delta carries the exact usage.
-        return new StreamEvents(() => events.Start(InputTokens(request)), events.Chunk, events.Finish, events.Error);
+        public override void Start() => writer.Start(InputTokens(request));
+
+        public override void Chunk(ReadOnlySpan<byte> chunk) => writer.Chunk(chunk);
+
+        public override void Finish(TokenUsage usage, Cost? cost) => writer.Finish(usage, cost);
+
+        public override void Fail(GatewayError error) => writer.Error(error);
     }
 
     public async Task CountTokensAsync(HttpContext http)
     {
-        var (body, error) = await ReadBodyAsync(http).ConfigureAwait(false);
-        var (request, model, translateError) = error is null ? Translate(body, countOnly: true) : (null, null, error);
-        error = translateError;
+        if (await Exchange.ReadBodyAsync(http, MaxBodyBytes).ConfigureAwait(false) is not { } body)
+        {
+            return;
+        }
+        var (request, model, error) = Translate(body, countOnly: true);
         var resolved = error is null ? Engine.Registry.Resolve(model!) : null;
         if (error is null && resolved is null)
         {
@@ -69,7 +82,7 @@ public sealed class MessagesEndpoint(GatewayEngine engine, long maxBodyBytes) : 
         }
         if (error is not null)
         {
-            await AnthropicErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            await ErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
         http.Response.ContentType = "application/json";

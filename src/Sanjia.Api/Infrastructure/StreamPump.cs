@@ -4,8 +4,30 @@ using Sanjia.Abstractions;
 
 namespace Sanjia.Api.Infrastructure;
 
-/// <summary>Turns one upstream chunk (OpenAI chunk JSON) into the caller's protocol, written into the response buffer.</summary>
-public delegate void ChunkWriter(ReadOnlySpan<byte> chunk);
+/// <summary>
+/// A protocol's side of a streamed answer (<see cref="ChatEndpoint{TState}"/>): each method writes into the response
+/// buffer; <see cref="StreamPump"/> and the endpoint flow decide when it leaves. One object per stream.
+/// </summary>
+public abstract class StreamEvents
+{
+    /// <summary>What precedes the first chunk (Anthropic's <c>message_start</c>); it leaves with that chunk.</summary>
+    public virtual void Start() { }
+
+    /// <summary>One upstream chunk (OpenAI chunk JSON) in the caller's protocol.</summary>
+    public abstract void Chunk(ReadOnlySpan<byte> chunk);
+
+    /// <summary>The stream's end: its usage, and the cost metering recorded (null when metering has no prices).</summary>
+    public abstract void Finish(TokenUsage usage, Cost? cost);
+
+    /// <summary>A failure after the first byte, as the protocol's error event.</summary>
+    public abstract void Fail(GatewayError error);
+
+    /// <summary>
+    /// True for protocols without a terminal error event (Chat Completions): after <see cref="Fail"/> the connection
+    /// is reset, so no client can mistake the failure for a clean end. Others end the stream after their error event.
+    /// </summary>
+    public virtual bool AbortAfterFailure => false;
+}
 
 /// <summary>
 /// The one loop that moves a chat stream to the client for every streaming protocol: each chunk leaves as soon as it
@@ -27,12 +49,12 @@ internal static class StreamPump
     }
 
     /// <summary>Returns false when the client went away (the caller writes nothing more).</summary>
-    public static async Task<bool> PumpAsync(StreamingChatResponse stream, PipeWriter output, ChunkWriter write, CancellationToken ct)
+    public static async Task<bool> PumpAsync(StreamingChatResponse stream, PipeWriter output, StreamEvents events, CancellationToken ct)
     {
         var next = stream.MoveNextAsync(ct);
         while (await next.ConfigureAwait(false))
         {
-            write(stream.Current.Span);
+            events.Chunk(stream.Current.Span);
             // Flush whenever the next chunk is not already here.
             next = stream.MoveNextAsync(ct);
             if (!next.IsCompleted)

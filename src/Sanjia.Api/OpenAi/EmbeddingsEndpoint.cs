@@ -14,26 +14,24 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
 {
     public const string Route = "/v1/embeddings";
 
+    /// <summary>The steps of the chat flow that apply (<see cref="Exchange"/>): body, caller, errors in the route's dialect.</summary>
     public async Task HandleAsync(HttpContext http)
     {
         var start = engine.Time.GetTimestamp();
-        var (body, readError) = await RequestBody.ReadAsync(http, maxBodyBytes).ConfigureAwait(false);
-        if (readError is not null)
+        if (await Exchange.ReadBodyAsync(http, maxBodyBytes).ConfigureAwait(false) is not { } body)
         {
-            await OpenAiErrorWriter.WriteAsync(http, readError).ConfigureAwait(false);
             return;
         }
         var (request, error) = Parse(body);
         if (error is not null)
         {
-            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            await ErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
-        var caller = http.Features.Get<Caller>() ?? Caller.Master;
-        var outcome = await engine.EmbedAsync(request!, caller, http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
+        var outcome = await engine.EmbedAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
         if (outcome.Error is { } e)
         {
-            await OpenAiErrorWriter.WriteAsync(http, e).ConfigureAwait(false);
+            await ErrorWriter.WriteAsync(http, e).ConfigureAwait(false);
             return;
         }
         var result = outcome.Result!;

@@ -1,5 +1,5 @@
 using System.Buffers;
-using Microsoft.AspNetCore.Http;
+using System.IO.Pipelines;
 using Sanjia.Abstractions;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Metering;
@@ -8,48 +8,30 @@ using Sanjia.Core.Pipeline;
 namespace Sanjia.Api.OpenAi;
 
 /// <summary>
-/// Writes an OpenAI chat stream as Server-Sent Events, flushing every chunk as it arrives (no coalescing).
-/// A failure after the first byte becomes an error event and the connection is aborted, so no client can mistake
-/// it for a clean end: there is no <c>[DONE]</c> after a failure.
+/// An OpenAI chat stream as Server-Sent Events: each chunk as it came, the cost written into the usage chunk, then
+/// <c>[DONE]</c>. A failure after the first byte becomes an error event and the connection is reset, so no client can
+/// mistake it for a clean end: there is no <c>[DONE]</c> after a failure.
 /// </summary>
-internal static class SseWriter
+internal sealed class SseWriter(PipeWriter output, StreamingChatResponse stream, ChatContext? context) : StreamEvents
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-    private static readonly TimeSpan ErrorDrainDelay = TimeSpan.FromMilliseconds(100);
 
-    /// <param name="context">Carries the cost metering computed for the usage chunk, which is written into that chunk's <c>usage</c>.</param>
-    public static async Task WriteAsync(HttpContext http, StreamingChatResponse stream, ChatContext? context)
+    /// <summary>The usage chunk gets the cost metering computed for it (<see cref="ChatContext.Cost"/>, set as that chunk passed).</summary>
+    public override void Chunk(ReadOnlySpan<byte> chunk) => WriteEvent(output, chunk, stream.CurrentUsageEnd, context?.Cost);
+
+    /// <summary>[DONE] and the chunked-encoding terminator leave in one write (flushing [DONE] first cost a send per stream).</summary>
+    public override void Finish(TokenUsage usage, Cost? cost) => output.Write(Done);
+
+    public override void Fail(GatewayError error)
     {
-        var response = http.Response;
-        var writer = StreamPump.BeginEventStream(response);
-        var ct = http.RequestAborted;
-        try
-        {
-            var completed = await StreamPump.PumpAsync(stream, writer,
-                chunk => WriteEvent(writer, chunk, stream.CurrentUsageEnd, context?.Cost), ct).ConfigureAwait(false);
-            if (!completed)
-            {
-                return;
-            }
-            // [DONE] and the chunked-encoding terminator leave in one write (flushing [DONE] first cost a send per stream).
-            writer.Write(Done);
-            await response.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (GatewayException ex)
-        {
-            var payload = OpenAiErrorWriter.Serialize(ex.Error);
-            await writer.WriteAsync(DataPrefix, ct).ConfigureAwait(false);
-            await writer.WriteAsync(payload, ct).ConfigureAwait(false);
-            await writer.WriteAsync(EventEnd, ct).ConfigureAwait(false);
-            await writer.FlushAsync(ct).ConfigureAwait(false);
-            // A flush hands the bytes to the transport, not to the socket: an immediate abort can drop the error
-            // event (and the chunks before it). Give the transport a moment to send them before the reset.
-            await Task.Delay(ErrorDrainDelay, CancellationToken.None).ConfigureAwait(false);
-            http.Abort();
-        }
+        output.Write(DataPrefix);
+        output.Write(OpenAiErrorWriter.Serialize(error));
+        output.Write(EventEnd);
     }
+
+    public override bool AbortAfterFailure => true;
 
     /// <summary>
     /// One <c>data:</c> event, copied into the response buffer; the usage chunk (<paramref name="usageEnd"/> ≥ 0) gets

@@ -20,26 +20,39 @@ namespace Sanjia.Api.Prompts;
 /// The answer is a normal chat completion (or SSE stream) with <c>x-sanjia-prompt</c> = <c>id@version</c> and, when a
 /// per-model variant was used, <c>x-sanjia-prompt-variant</c>.
 /// </summary>
-public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore store, long maxBodyBytes)
+public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore store, long maxBodyBytes) : ChatCompletionsEndpoint(engine, maxBodyBytes)
 {
-    public const string Route = "/v1/prompts/{id}/completions";
+    public new const string Route = "/v1/prompts/{id}/completions";
 
     private static readonly string[] ControlFields = ["version", "variables", "messages"];
 
-    public async Task HandleAsync(HttpContext http, string id)
+    protected override string LedgerRoute => "/v1/prompts/completions";
+
+    /// <summary>The rendered prompt as a chat request; sets <c>x-sanjia-prompt</c> (and the variant) once it is known.</summary>
+    protected override async ValueTask<(ChatRequest? Request, None State, GatewayError? Error)> ParseAsync(HttpContext http, ReadOnlyMemory<byte> json)
     {
-        var start = engine.Time.GetTimestamp();
-        if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, fields: null).ConfigureAwait(false) is not { } body) return;
+        var id = (string)http.Request.RouteValues["id"]!;
+        JsonObject body;
+        try
+        {
+            if (JsonNode.Parse(json.Span) is not JsonObject o)
+            {
+                return Refuse(GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json"));
+            }
+            body = o;
+        }
+        catch (JsonException e)
+        {
+            return Refuse(GatewayError.Invalid($"The request body is not valid JSON: {e.Message}", code: "invalid_json"));
+        }
         if (body.ContainsKey("messages"))
         {
-            await AdminHttp.BadRequestAsync(http, "'messages' comes from the prompt template; send 'variables' instead.", "messages").ConfigureAwait(false);
-            return;
+            return Refuse(GatewayError.Invalid("'messages' comes from the prompt template; send 'variables' instead.", "messages", "invalid_request"));
         }
         var prompt = await store.GetAsync(id, http.RequestAborted).ConfigureAwait(false);
         if (prompt is null)
         {
-            await AdminHttp.NotFoundAsync(http, $"No prompt named '{id}'.", "prompt_not_found").ConfigureAwait(false);
-            return;
+            return Refuse(NotFound($"No prompt named '{id}'.", "prompt_not_found"));
         }
         PromptVersion? version = prompt.Latest;
         if (body["version"] is { } vNode)
@@ -47,29 +60,25 @@ public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore
             version = vNode is JsonValue vv && vv.TryGetValue<int>(out var n) ? prompt.Find(n) : null;
             if (version is null)
             {
-                await AdminHttp.NotFoundAsync(http, $"Prompt '{id}' has no version {vNode.ToJsonString()} (versions 1–{prompt.Latest.Version}).", "prompt_version_not_found").ConfigureAwait(false);
-                return;
+                return Refuse(NotFound($"Prompt '{id}' has no version {vNode.ToJsonString()} (versions 1–{prompt.Latest.Version}).", "prompt_version_not_found"));
             }
         }
         var (variables, varError) = ReadVariables(body["variables"]);
         if (varError is not null)
         {
-            await OpenAiErrorWriter.WriteAsync(http, varError).ConfigureAwait(false);
-            return;
+            return Refuse(varError);
         }
         var model = AdminHttp.Text(body, "model") ?? version.Model;
         if (model is null)
         {
-            await AdminHttp.BadRequestAsync(http, $"Prompt '{id}' version {version.Version} names no model; send 'model'.", "model", "missing_model").ConfigureAwait(false);
-            return;
+            return Refuse(GatewayError.Invalid($"Prompt '{id}' version {version.Version} names no model; send 'model'.", "model", "missing_model"));
         }
-        var resolved = engine.Registry.Resolve(model);
+        var resolved = Engine.Registry.Resolve(model);
         var (template, variant) = version.Select(model, resolved?.Deployments.Count > 0 ? resolved.Deployments[0].Id : null);
         var (messages, renderError) = PromptTemplate.Render(template, variables!);
         if (renderError is not null)
         {
-            await OpenAiErrorWriter.WriteAsync(http, renderError).ConfigureAwait(false);
-            return;
+            return Refuse(renderError);
         }
         var fields = new JsonObject();
         foreach (var (k, v) in body)
@@ -79,15 +88,16 @@ public sealed class PromptCompletionsEndpoint(GatewayEngine engine, IPromptStore
         var (request, parseError) = ChatRequestParser.Parse(PromptTemplate.BuildRequest(version, messages!, model, fields));
         if (parseError is not null)
         {
-            await OpenAiErrorWriter.WriteAsync(http, parseError).ConfigureAwait(false);
-            return;
+            return Refuse(parseError);
         }
         http.Response.Headers["x-sanjia-prompt"] = HeaderValues.Safe($"{prompt.Id}@{version.Version.ToString(CultureInfo.InvariantCulture)}");
         if (variant is not null) http.Response.Headers["x-sanjia-prompt-variant"] = HeaderValues.Safe(variant);
-        var caller = http.Features.Get<Caller>() ?? Caller.Master;
-        var (context, outcome) = await engine.ChatAsync(request!, caller, http.TraceIdentifier, "/v1/prompts/completions", start, http.RequestAborted).ConfigureAwait(false);
-        await ChatCompletionsEndpoint.WriteOutcomeAsync(http, context, outcome).ConfigureAwait(false);
+        return (request, default, null);
     }
+
+    private static (ChatRequest?, None, GatewayError?) Refuse(GatewayError error) => (null, default, error);
+
+    private static GatewayError NotFound(string message, string code) => new(GatewayErrorKind.ModelNotFound, message) { Code = code };
 
     /// <summary>Variables as text: strings as they are, numbers and booleans in invariant form.</summary>
     internal static (Dictionary<string, string>? Values, GatewayError? Error) ReadVariables(JsonNode? node)
