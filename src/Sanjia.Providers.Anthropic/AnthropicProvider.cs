@@ -22,6 +22,10 @@ public sealed class AnthropicProvider(TranslatingProviderSettings settings, stri
 
     protected override Uri RequestUri(ChatCall call) => _messagesUri;
 
+    private string Version => version;
+
+    protected override bool SameVendorSettings(TranslatingChatProvider other) => other is AnthropicProvider a && a.Version == version;
+
     protected override void Authorize(HttpRequestMessage message)
     {
         if (!string.IsNullOrEmpty(Settings.ApiKey)) message.Headers.TryAddWithoutValidation("x-api-key", Settings.ApiKey);

@@ -32,11 +32,11 @@ public sealed record OpenAiProviderSettings(
 /// with only <c>model</c> rewritten (and <c>stream_options</c> added when the gateway needs usage); responses
 /// are passed back as they come, read only for usage.
 /// </summary>
-public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IListsModels, IDisposable
+public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IListsModels, IReusableProvider, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly OpenAiProviderSettings _settings;
-    private readonly HttpMessageInvoker _http;
+    private readonly UpstreamClient _http;
     private readonly Uri _chatUri;
     private readonly Uri _embeddingsUri;
     private readonly TimeProvider _time;
@@ -45,7 +45,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     {
         _settings = settings;
         _time = time;
-        _http = UpstreamHttp.CreateInvoker(settings.Timeouts, handler);
+        _http = new UpstreamClient(settings.Timeouts, handler);
         var baseUrl = settings.BaseUrl.ToString().TrimEnd('/') + "/";
         _chatUri = new Uri(new Uri(baseUrl), "chat/completions");
         _embeddingsUri = new Uri(new Uri(baseUrl), "embeddings");
@@ -148,15 +148,18 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     {
         if (_settings.Azure is not null) return null;
         using var message = CreateRequest(new Uri(new Uri(_settings.BaseUrl.ToString().TrimEnd('/') + "/"), "models"), body: null, stream: false);
-        using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed) return null;
-        response.EnsureSuccessStatusCode();
-        await using var content = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var doc = await System.Text.Json.JsonDocument.ParseAsync(content, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!doc.RootElement.TryGetProperty("data", out var data) || data.ValueKind != System.Text.Json.JsonValueKind.Array) return null;
-        return [.. data.EnumerateArray()
-            .Where(m => m.ValueKind == System.Text.Json.JsonValueKind.Object && m.TryGetProperty("id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String)
-            .Select(m => m.GetProperty("id").GetString()!)];
+        return await _http.UseAsync(async http =>
+        {
+            using var response = await http.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed) return null;
+            response.EnsureSuccessStatusCode();
+            await using var content = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            using var doc = await System.Text.Json.JsonDocument.ParseAsync(content, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!doc.RootElement.TryGetProperty("data", out var data) || data.ValueKind != System.Text.Json.JsonValueKind.Array) return null;
+            return (IReadOnlyList<string>?)[.. data.EnumerateArray()
+                .Where(m => m.ValueKind == System.Text.Json.JsonValueKind.Object && m.TryGetProperty("id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String)
+                .Select(m => m.GetProperty("id").GetString()!)];
+        }).ConfigureAwait(false);
     }
 
     private HttpRequestMessage CreateRequest(Uri uri, byte[]? body, bool stream)
@@ -228,5 +231,9 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         return new TokenUsage(TokenCounter.CountPrompt(request.PromptText), TokenCounter.Count(text.ToString()), Estimated: true);
     }
 
+    /// <summary>The same resolved settings (preset, URL, key, headers, models, quirks, timeouts): a reload keeps this one, and its open connections.</summary>
+    public bool SameSettings(IProvider other) => other is OpenAiCompatibleProvider o && ProviderSettings.Same(_settings, o._settings);
+
+    /// <summary>Lets go of the connection; it closes when the answers still streaming are done.</summary>
     public void Dispose() => _http.Dispose();
 }

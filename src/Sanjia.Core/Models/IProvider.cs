@@ -28,3 +28,23 @@ public interface IProviderSource
 {
     IEnumerable<IProvider> Create(SanjiaOptions options, ConfigErrors errors);
 }
+
+/// <summary>
+/// A provider that can tell whether a newly built one has the same settings: a configuration reload then keeps the
+/// running one (and its open connections) instead of replacing it (<see cref="Configuration.GatewaySnapshotBuilder"/>).
+/// </summary>
+public interface IReusableProvider
+{
+    bool SameSettings(IProvider other);
+}
+
+/// <summary>Compares providers' resolved settings for <see cref="IReusableProvider"/>.</summary>
+public static class ProviderSettings
+{
+    /// <summary>
+    /// Whether two resolved settings say the same, compared by value through their JSON form: the settings records
+    /// hold lists, dictionaries and option classes, which record equality compares by reference. Runs on reload only.
+    /// </summary>
+    public static bool Same<T>(T a, T b) where T : class =>
+        ReferenceEquals(a, b) || System.Text.Json.JsonSerializer.Serialize(a, a.GetType()) == System.Text.Json.JsonSerializer.Serialize(b, b.GetType());
+}

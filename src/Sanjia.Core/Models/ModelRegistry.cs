@@ -18,6 +18,12 @@ public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnly
 {
     /// <summary>The alias's routing strategy by name; null = the configured default.</summary>
     public string? Strategy { get; init; }
+
+    /// <summary>
+    /// The routing options of the configuration this model was resolved in (<see cref="ModelRegistry.Routing"/>): the
+    /// router reads them from here, so a request keeps its snapshot's retries and timeouts across a reload.
+    /// </summary>
+    public RoutingOptions? Routing { get; init; }
 }
 
 /// <summary>
@@ -30,8 +36,11 @@ public sealed class ModelRegistry
     private readonly FrozenDictionary<string, ResolvedModel> _aliases;
     private readonly FrozenDictionary<string, ResolvedModel> _listed;
 
-    public ModelRegistry(IEnumerable<IProvider> providers, IReadOnlyDictionary<string, AliasOptions> aliases, ConfigErrors errors, DateTimeOffset created)
+    /// <param name="routing">The routing options that go with these models (null: the router's own, for tools and tests).</param>
+    public ModelRegistry(IEnumerable<IProvider> providers, IReadOnlyDictionary<string, AliasOptions> aliases, ConfigErrors errors, DateTimeOffset created,
+        RoutingOptions? routing = null)
     {
+        Routing = routing;
         var byName = new Dictionary<string, IProvider>(StringComparer.OrdinalIgnoreCase);
         foreach (var p in providers)
         {
@@ -48,7 +57,7 @@ public sealed class ModelRegistry
             foreach (var (model, kind) in p.Models)
             {
                 var d = new Deployment(p, model);
-                listed[d.Id] = new ResolvedModel(d.Id, kind, [d], IsAlias: false);
+                listed[d.Id] = new ResolvedModel(d.Id, kind, [d], IsAlias: false) { Routing = routing };
             }
         }
         _listed = listed.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -85,13 +94,16 @@ public sealed class ModelRegistry
                 kind ??= depKind;
                 deployments.Add(d);
             }
-            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true) { Strategy = a.Strategy };
+            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true) { Strategy = a.Strategy, Routing = routing };
         }
         _aliases = resolvedAliases.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         Created = created;
     }
 
     public DateTimeOffset Created { get; }
+
+    /// <summary>The routing options built with these models (one snapshot); null outside the host.</summary>
+    public RoutingOptions? Routing { get; }
 
     public IEnumerable<IProvider> Providers => _providers.Values;
 
@@ -112,7 +124,7 @@ public sealed class ModelRegistry
         if (slash > 0 && slash < model.Length - 1
             && _providers.TryGetValue(model[..slash], out var provider) && provider.AcceptsUnlistedModels)
         {
-            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false);
+            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false) { Routing = Routing };
         }
         return null;
     }

@@ -13,12 +13,12 @@ public sealed class GatewayEngine
     private readonly CallHandler<EmbeddingContext, EmbeddingOutcome> _embeddings;
     private readonly Meter? _meter;
     private readonly TimeProvider _time;
-    private volatile ModelRegistry _registry;
+    private volatile Configuration.GatewaySnapshot _snapshot;
 
     /// <summary>The pipeline <paramref name="pipeline"/> describes (metering, when it has it, outermost) over <paramref name="router"/>.</summary>
     public GatewayEngine(ModelRegistry registry, TimeProvider time, Routing.ResilientRouter router, PipelineBuilder pipeline)
     {
-        _registry = registry;
+        _snapshot = new Configuration.GatewaySnapshot(registry);
         _time = time;
         _meter = pipeline.Metering?.Meter;
         _chat = pipeline.Build<ChatKind, ChatContext, ChatOutcome>(router.For<ChatKind, ChatContext, ChatOutcome>());
@@ -39,17 +39,39 @@ public sealed class GatewayEngine
         return builder;
     }
 
-    public ModelRegistry Registry => _registry;
+    public ModelRegistry Registry => _snapshot.Registry;
+
+    /// <summary>The configuration in force; a reload replaces it whole with <see cref="Swap"/>.</summary>
+    public Configuration.GatewaySnapshot Snapshot
+    {
+        get => _snapshot;
+        init => _snapshot = value;
+    }
 
     public TimeProvider Time => _time;
 
-    /// <summary>Swaps in a new validated registry; requests in flight keep the one they resolved against.</summary>
-    public void SwapRegistry(ModelRegistry registry) => _registry = registry;
+    /// <summary>
+    /// Puts a new configuration in force with one write. Requests in flight keep the snapshot they captured (models,
+    /// providers, routing options); the replaced one lets go of its providers when the last of them is done.
+    /// </summary>
+    public void Swap(Configuration.GatewaySnapshot snapshot) => Interlocked.Exchange(ref _snapshot, snapshot).Retire();
+
+    /// <summary>A lease on the snapshot in force for one request (the one just replaced may be drained already: read again).</summary>
+    private Configuration.GatewaySnapshot.Lease Enter()
+    {
+        while (true)
+        {
+            var snapshot = _snapshot;
+            if (snapshot.TryEnter()) return new(snapshot);
+        }
+    }
 
     public async ValueTask<(ChatContext? Context, ChatOutcome Outcome)> ChatAsync(
         ChatRequest request, Caller caller, string requestId, string endpoint, long startTimestamp, CancellationToken cancellationToken)
     {
-        var model = _registry.Resolve(request.Model);
+        // The request's one read of the configuration: its models, providers and routing options, held to the end.
+        using var lease = Enter();
+        var model = lease.Snapshot.Registry.Resolve(request.Model);
         if (model is null || model.Kind != ModelKind.Chat)
         {
             var refusal = model is null
@@ -69,7 +91,9 @@ public sealed class GatewayEngine
     public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingRequest request, Caller caller, string requestId, long startTimestamp, CancellationToken cancellationToken)
     {
         const string endpoint = "/v1/embeddings";
-        var model = _registry.Resolve(request.Model);
+        // The request's one read of the configuration: its models, providers and routing options, held to the end.
+        using var lease = Enter();
+        var model = lease.Snapshot.Registry.Resolve(request.Model);
         if (model is null)
         {
             var refusal = GatewayError.ModelNotFound(request.Model);

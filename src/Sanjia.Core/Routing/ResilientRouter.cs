@@ -53,7 +53,8 @@ public sealed partial class ResilientRouter(
         where TKind : struct, ICallKind<TContext, TOutcome>
         where TContext : CallContext
     {
-        var options = settings.Current;
+        // The options of the snapshot the request resolved its model in, never a newer one's (null outside the host).
+        var options = context.Model.Routing ?? settings.Current;
         var model = context.Model;
         var candidates = new List<RouteCandidate>();
         for (var i = 0; i < model.Deployments.Count; i++)

@@ -3,7 +3,11 @@ using Sanjia.Core.Configuration;
 
 namespace Sanjia.Core.Routing;
 
-/// <summary>The routing options in force; a configuration reload replaces them whole.</summary>
+/// <summary>
+/// The routing options the router starts with, for models resolved outside a configuration snapshot (tools, tests).
+/// In the host every model carries its snapshot's options (<see cref="Models.ResolvedModel.Routing"/>), which a reload
+/// replaces together with the models.
+/// </summary>
 public sealed class RoutingSettings(RoutingOptions initial)
 {
     private volatile RoutingOptions _current = initial;

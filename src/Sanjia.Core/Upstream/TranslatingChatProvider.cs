@@ -23,10 +23,10 @@ public sealed record TranslatingProviderSettings(
 /// <see cref="TranslatedStream"/>) comes back as OpenAI's. A vendor adapter supplies only what differs: the request
 /// translation, the address, the credentials and the answer and error translations. No retries here: routing decides.
 /// </summary>
-public abstract class TranslatingChatProvider : IProvider, IChatBackend, IDisposable
+public abstract class TranslatingChatProvider : IProvider, IChatBackend, IReusableProvider, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
-    private readonly HttpMessageInvoker _http;
+    private readonly UpstreamClient _http;
     private readonly string _vendor;
 
     protected TranslatingChatProvider(TranslatingProviderSettings settings, string vendor, TimeProvider time, HttpMessageHandler? handler)
@@ -34,7 +34,7 @@ public abstract class TranslatingChatProvider : IProvider, IChatBackend, IDispos
         Settings = settings;
         Time = time;
         _vendor = vendor;
-        _http = UpstreamHttp.CreateInvoker(settings.Timeouts, handler);
+        _http = new UpstreamClient(settings.Timeouts, handler);
         Models = [.. settings.Models.Select(m => (m, ModelKind.Chat))];
     }
 
@@ -103,6 +103,14 @@ public abstract class TranslatingChatProvider : IProvider, IChatBackend, IDispos
         public ChatOutcome Fail(GatewayError error) => error;
     }
 
+    /// <summary>The same vendor with the same settings: a reload keeps this one, and its open connections.</summary>
+    public bool SameSettings(IProvider other) =>
+        other is TranslatingChatProvider o && o.GetType() == GetType() && ProviderSettings.Same(Settings, o.Settings) && SameVendorSettings(o);
+
+    /// <summary>Settings a vendor adapter keeps beside <see cref="Settings"/> (e.g. Anthropic's API version).</summary>
+    protected virtual bool SameVendorSettings(TranslatingChatProvider other) => true;
+
+    /// <summary>Lets go of the connection; it closes when the answers still streaming are done.</summary>
     public void Dispose()
     {
         _http.Dispose();

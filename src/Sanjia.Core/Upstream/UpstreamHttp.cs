@@ -31,72 +31,6 @@ public static class UpstreamHttp
             MaxResponseDrainSize = 0,
         }, disposeHandler: true);
 
-    /// <summary>
-    /// The one upstream send, for every kind of call: sends <paramref name="message"/> within the request timeout,
-    /// turns a non-success status into the vendor's error (<see cref="IUpstreamExchange{TOutcome}.ErrorAsync"/>),
-    /// hands a success to <paramref name="exchange"/> (whole body, or the open stream), and maps transport failures
-    /// to <see cref="GatewayError"/> values: no answer in time, vendor unreachable, body broken off mid-read. The
-    /// message is disposed afterwards, and the response too unless the exchange took it for a stream. The exchange
-    /// is a struct so that a call costs no delegate or closure.
-    /// </summary>
-    public static async ValueTask<TOutcome> SendAsync<TExchange, TOutcome>(
-        this HttpMessageInvoker http,
-        HttpRequestMessage message,
-        TExchange exchange,
-        string provider,
-        TimeoutOptions timeouts,
-        CancellationToken cancellationToken)
-        where TExchange : struct, IUpstreamExchange<TOutcome>
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(timeouts.RequestSeconds));
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await http.SendAsync(message, timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                return exchange.Fail(await exchange.ErrorAsync(response, timeout.Token).ConfigureAwait(false));
-            }
-            if (exchange.Streams)
-            {
-                if (exchange.RefuseStream(response) is { } refused)
-                {
-                    return exchange.Fail(refused);
-                }
-                var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-                var streamed = exchange.Stream(response, body);
-                response = null; // owned by the stream now
-                return streamed;
-            }
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
-            return exchange.Complete(bytes);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return exchange.Fail(UpstreamErrors.Timeout(provider, $"no answer within {timeouts.RequestSeconds:0.#} s"));
-        }
-        // Once the headers are in, a broken connection is a body cut mid-read (HttpContent wraps the IOException in an
-        // HttpRequestException), not an unreachable vendor: the vendor was reached, and may have billed the call.
-        catch (Exception ex) when (ex is HttpRequestException or IOException && response is not null)
-        {
-            return exchange.Fail(UpstreamErrors.BrokeOff(provider, ex));
-        }
-        catch (HttpRequestException ex)
-        {
-            return exchange.Fail(UpstreamErrors.Unreachable(provider, message.RequestUri, ex));
-        }
-        catch (IOException ex)
-        {
-            return exchange.Fail(UpstreamErrors.BrokeOff(provider, ex));
-        }
-        finally
-        {
-            response?.Dispose();
-            message.Dispose();
-        }
-    }
-
     /// <summary><c>host:port</c> of an upstream URL for error messages: never its path, query or user info, where keys may sit.</summary>
     public static string HostOf(Uri? uri) => uri is { IsAbsoluteUri: true } u ? $"{u.Host}:{u.Port}" : "unknown host";
 
@@ -106,7 +40,7 @@ public static class UpstreamHttp
 
 /// <summary>
 /// What one kind of upstream call does with the answer (chat, embeddings, each vendor's translation); the transport,
-/// the timeout and the failure mapping are <see cref="UpstreamHttp.SendAsync"/>'s.
+/// the timeout and the failure mapping are <see cref="UpstreamClient.SendAsync"/>'s.
 /// </summary>
 public interface IUpstreamExchange<TOutcome>
 {

@@ -10,21 +10,18 @@ namespace Sanjia.Hosting;
 /// <summary>
 /// Hot reload of providers, aliases and routing: watches <c>sanjia.json</c> and the <c>--config</c> file; on a change
 /// it reads the configuration afresh (same sources and precedence as at start-up), validates it, builds a new
-/// registry and swaps it in. Requests in flight finish on the registry they resolved against; deployment health
-/// is kept for deployments that stay. An invalid file is rejected with the exact path of every error and the
+/// snapshot with the builder start-up used (<see cref="GatewaySnapshotBuilder"/>: unchanged providers are kept) and
+/// swaps it in with one write. Requests in flight finish on the snapshot they captured, and its replaced providers
+/// are disposed after them; deployment health is kept for deployments that stay. An invalid file is rejected with the exact path of every error and the
 /// running configuration stays. Settings outside providers, models and routing (URLs, data folder, keys) need a restart.
 /// </summary>
 public sealed partial class ConfigReloader(
     Func<IConfiguration> readConfiguration,
     IReadOnlyList<string> watchedFiles,
-    IEnumerable<IProviderSource> sources,
+    GatewaySnapshotBuilder snapshots,
     GatewayEngine engine,
-    RoutingStrategies strategies,
-    RoutingSettings routing,
     DeploymentStateStore states,
-    TimeProvider time,
-    ILogger<ConfigReloader> logger,
-    AliasOverrides? overrides = null) : IHostedService, IRegistryReloader, IDisposable
+    ILogger<ConfigReloader> logger) : IHostedService, IRegistryReloader, IDisposable
 {
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -96,15 +93,11 @@ public sealed partial class ConfigReloader(
         }
         if (options is null) return [.. errors.Errors];
         OptionsValidator.Validate(options, errors);
-        RoutingValidator.Validate(options, strategies.Names, errors);
         if (errors.Any) return [.. errors.Errors];
-        var providers = sources.SelectMany(s => s.Create(options, errors)).ToList();
-        var models = overrides?.Apply(options.Models) ?? options.Models;
-        var registry = new ModelRegistry(providers, models, errors, time.GetUtcNow());
-        if (errors.Any) return [.. errors.Errors];
-        engine.SwapRegistry(registry);
-        routing.Current = options.Routing;
-        states.Retain(registry.Aliases.SelectMany(a => a.Deployments).Select(d => d.Id));
+        var snapshot = snapshots.Build(options, errors);
+        if (snapshot is null) return [.. errors.Errors];
+        engine.Swap(snapshot);
+        states.Retain(snapshot.Registry.Aliases.SelectMany(a => a.Deployments).Select(d => d.Id));
         return [];
     }
 

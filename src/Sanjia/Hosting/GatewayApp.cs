@@ -89,27 +89,31 @@ public static class GatewayApp
         services.AddSanjiaGeminiProviders();
         services.AddSanjiaLocalModels();
         services.AddSingleton(_ => new AliasOverrides(options.DataDir));
+        // One builder for the configuration in force, at start-up and on every reload (ConfigReloader); disposed at
+        // shutdown with every provider it made.
+        services.AddSingleton(sp => new GatewaySnapshotBuilder(sp.GetServices<IProviderSource>(), sp.GetRequiredService<RoutingStrategies>().Names,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<AliasOverrides>()));
         services.AddSingleton(sp =>
         {
             var errs = new ConfigErrors();
-            var providers = sp.GetServices<IProviderSource>().SelectMany(s => s.Create(options, errs)).ToList();
-            var models = sp.GetRequiredService<AliasOverrides>().Apply(options.Models);
-            var registry = new ModelRegistry(providers, models, errs, sp.GetRequiredService<TimeProvider>().GetUtcNow());
-            RoutingValidator.Validate(options, sp.GetRequiredService<RoutingStrategies>().Names, errs);
+            var snapshot = sp.GetRequiredService<GatewaySnapshotBuilder>().Build(options, errs);
             errs.ThrowIfAny();
-            return registry;
+            return snapshot!;
         });
         services.AddSanjiaRouting(options.Routing);
         services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
             sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<GatewaySnapshot>().Registry, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ResilientRouter>(),
             // One pipeline for every kind of call. Metering is outermost (the builder keeps it there); taps (shadow
             // copies, body log) see what the caller got; budgets refuse before any upstream call.
             new PipelineBuilder()
                 .UseMetering(sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Pricer>())
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
-                .UseBudgets(sp.GetRequiredService<BudgetPolicy>())));
+                .UseBudgets(sp.GetRequiredService<BudgetPolicy>()))
+        {
+            Snapshot = sp.GetRequiredService<GatewaySnapshot>(),
+        });
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigReloader>(sp,
             (Func<IConfiguration>)(() => AddSources(new ConfigurationBuilder(), args, configFiles).Build()), configFiles));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());

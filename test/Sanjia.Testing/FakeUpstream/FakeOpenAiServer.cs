@@ -29,12 +29,26 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     private FakeBehavior _default = FakeBehavior.Default;
     private int _active;
     private int _disposed;
+    private readonly Connections _connections;
 
-    private FakeOpenAiServer(WebApplication app, FakeServerOptions options, string apiKey)
+    private FakeOpenAiServer(WebApplication app, FakeServerOptions options, string apiKey, Connections connections)
     {
         _app = app;
         _options = options;
         ApiKey = apiKey;
+        _connections = connections;
+    }
+
+    /// <summary>TCP connections the gateway has open to this server now (Kestrel's view: closed once the client closes).</summary>
+    public int OpenConnections => Volatile.Read(ref _connections.Open);
+
+    /// <summary>TCP connections accepted since the start.</summary>
+    public int AcceptedConnections => Volatile.Read(ref _connections.Accepted);
+
+    private sealed class Connections
+    {
+        public int Open;
+        public int Accepted;
     }
 
     /// <summary>The API root to configure a client with, e.g. <c>http://127.0.0.1:54321/v1</c>.</summary>
@@ -63,10 +77,23 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         options ??= new FakeServerOptions();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var connections = new Connections();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+        {
+            Interlocked.Increment(ref connections.Accepted);
+            Interlocked.Increment(ref connections.Open);
+            try
+            {
+                await next(connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref connections.Open);
+            }
+        })));
         var app = builder.Build();
 
-        var server = new FakeOpenAiServer(app, options, options.ApiKey ?? "sk-fake-" + Guid.NewGuid().ToString("N"));
+        var server = new FakeOpenAiServer(app, options, options.ApiKey ?? "sk-fake-" + Guid.NewGuid().ToString("N"), connections);
         app.Run(server.HandleAsync);
         await app.StartAsync().ConfigureAwait(false);
 

@@ -21,7 +21,7 @@ public sealed partial class ActiveHealthChecks(GatewayEngine engine, DeploymentS
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var health = settings.Current.Health;
+            var health = (engine.Registry.Routing ?? settings.Current).Health;
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(health.ActiveCheckIntervalSeconds), time, stoppingToken).ConfigureAwait(false);
@@ -40,8 +40,10 @@ public sealed partial class ActiveHealthChecks(GatewayEngine engine, DeploymentS
     /// <summary>Checks every aliased deployment once.</summary>
     public async Task CheckAllAsync(CancellationToken cancellationToken)
     {
-        var options = settings.Current;
-        var deployments = engine.Registry.Aliases.SelectMany(a => a.Deployments).DistinctBy(d => d.Id).ToList();
+        // One read of the configuration in force: its deployments with its routing options.
+        var registry = engine.Registry;
+        var options = registry.Routing ?? settings.Current;
+        var deployments = registry.Aliases.SelectMany(a => a.Deployments).DistinctBy(d => d.Id).ToList();
         foreach (var d in deployments)
         {
             if (d.Provider.Chat is not { } chat) continue;
