@@ -12,7 +12,7 @@ namespace Sanjia.Core.Configuration;
 public sealed class GatewaySnapshot
 {
     // The holder's lease (until the snapshot is replaced) plus one per request inside the engine.
-    private int _leases = 1;
+    private RefCount _leases = new();
     private readonly Action<GatewaySnapshot>? _drained;
 
     /// <param name="drained">Called once when the snapshot has been replaced and its last request is done.</param>
@@ -29,22 +29,12 @@ public sealed class GatewaySnapshot
     public ModelRegistry Registry { get; }
 
     /// <summary>Takes a lease for one request; false once the snapshot is drained (read the current one again).</summary>
-    public bool TryEnter()
-    {
-        var n = Volatile.Read(ref _leases);
-        while (n > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _leases, n + 1, n);
-            if (seen == n) return true;
-            n = seen;
-        }
-        return false;
-    }
+    public bool TryEnter() => _leases.TryAdd();
 
     /// <summary>Ends a request's lease (or, once, the holder's: <see cref="Retire"/>).</summary>
     public void Exit()
     {
-        if (Interlocked.Decrement(ref _leases) == 0)
+        if (_leases.Release())
         {
             _drained?.Invoke(this);
         }

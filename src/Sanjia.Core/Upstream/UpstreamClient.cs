@@ -13,13 +13,10 @@ namespace Sanjia.Core.Upstream;
 public sealed class UpstreamClient : IDisposable
 {
     private readonly HttpMessageInvoker _http;
-    private int _users = 1;
+    private RefCount _users = new();
     private int _disposed;
 
     public UpstreamClient(TimeoutOptions timeouts, HttpMessageHandler? handler = null) => _http = UpstreamHttp.CreateInvoker(timeouts, handler);
-
-    /// <summary>False once disposed and every call has finished (the handler is gone).</summary>
-    public bool IsOpen => Volatile.Read(ref _users) > 0;
 
     /// <summary>
     /// The one upstream send, for every kind of call: sends <paramref name="message"/> within the request timeout,
@@ -112,21 +109,11 @@ public sealed class UpstreamClient : IDisposable
         }
     }
 
-    private bool TryEnter()
-    {
-        var n = Volatile.Read(ref _users);
-        while (n > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _users, n + 1, n);
-            if (seen == n) return true;
-            n = seen;
-        }
-        return false;
-    }
+    private bool TryEnter() => _users.TryAdd();
 
     private void Exit()
     {
-        if (Interlocked.Decrement(ref _users) == 0)
+        if (_users.Release())
         {
             _http.Dispose();
         }
