@@ -22,9 +22,8 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
     // Evaluation traffic: a mid-stream failure is not reported to the deployment's health.
     private readonly bool _isolated;
     private readonly CancellationTokenSource? _total;
-    private CancellationTokenSource? _idle;
-    private CancellationTokenSource? _linked;
-    private CancellationToken _linkedCaller;
+    // Rented at the first read after the peeked chunk, returned when the stream is disposed.
+    private ActivityTimeout? _activity;
     private bool _replayFirst;
     private readonly bool _firstResult;
     private readonly TimeSpan? _timeToFirstChunk;
@@ -63,20 +62,9 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         }
         if (_ended) return false;
         var caller = _options.CompleteOnClientDisconnect ? CancellationToken.None : cancellationToken;
-        // One idle timer and one linked token per stream, re-armed per chunk: allocating them per chunk cost more
-        // than forwarding the chunk. The caller's token is the same on every call; relink only if it changes.
-        if (_linked is null || caller != _linkedCaller)
-        {
-            _linked?.Dispose();
-            _idle ??= new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller, _idle.Token, _total?.Token ?? CancellationToken.None, _router.DrainExpired);
-            _linkedCaller = caller;
-        }
-        _idle!.CancelAfter(_timeouts.StreamIdle);
         try
         {
-            var more = await Inner.MoveNextAsync(_linked.Token).ConfigureAwait(false);
-            _idle.CancelAfter(Timeout.InfiniteTimeSpan);
+            var more = await Inner.MoveNextAsync(Activity(caller).Token).ConfigureAwait(false);
             _ended = !more;
             return more;
         }
@@ -128,11 +116,30 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         }
         finally
         {
-            _linked?.Dispose();
-            _idle?.Dispose();
+            _activity?.Return();
             _total?.Dispose();
             _state.Release();
         }
+    }
+
+    /// <summary>
+    /// The stream's one activity timeout, re-armed for this read: it fires after <see cref="AttemptTimeouts.StreamIdle"/>
+    /// without a chunk, or when the caller, the total limit or the shutdown drain cancels. Timed from the start of each
+    /// read, not from the end of the last: the time the client takes to receive a chunk is not the upstream's silence.
+    /// </summary>
+    private ActivityTimeout Activity(CancellationToken caller)
+    {
+        if (_activity is { IsCancellationRequested: true } fired && !caller.IsCancellationRequested
+            && _total?.IsCancellationRequested != true && !_router.DrainExpired.IsCancellationRequested)
+        {
+            // It fired between two reads, while the client took longer than the idle time to receive the last chunk
+            // (or a caller token it was linked to before was cancelled): nothing to hold against the upstream.
+            fired.Return();
+            _activity = null;
+        }
+        _activity ??= ActivityTimeout.Rent(_timeouts.StreamIdle, _time, _total?.Token ?? CancellationToken.None, _router.DrainExpired);
+        _activity.Reset(caller);
+        return _activity;
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);

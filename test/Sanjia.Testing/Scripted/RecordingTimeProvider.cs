@@ -4,9 +4,10 @@ using Microsoft.Extensions.Time.Testing;
 namespace Sanjia.Testing;
 
 /// <summary>
-/// A <see cref="FakeTimeProvider"/> that also tells the test every timer the code under test starts (its due time,
-/// in order), so a test waits until the code is waiting before it moves the clock: no real sleeps and no race between
-/// the test's <see cref="FakeTimeProvider.Advance(TimeSpan)"/> and the code's <c>Task.Delay</c>.
+/// A <see cref="FakeTimeProvider"/> that also tells the test every timer the code under test starts or re-arms (its
+/// due time, in order; a timer created or changed to never fire is left out), so a test waits until the code is
+/// waiting before it moves the clock: no real sleeps and no race between the test's
+/// <see cref="FakeTimeProvider.Advance(TimeSpan)"/> and the code's <c>Task.Delay</c> or <c>CancelAfter</c>.
 /// </summary>
 public sealed class RecordingTimeProvider : FakeTimeProvider
 {
@@ -16,9 +17,28 @@ public sealed class RecordingTimeProvider : FakeTimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = base.CreateTimer(callback, state, dueTime, period);
-        _started.Writer.TryWrite(dueTime);
+        var timer = new Recorded(base.CreateTimer(callback, state, dueTime, period), this);
+        Started(dueTime);
         return timer;
+    }
+
+    private void Started(TimeSpan dueTime)
+    {
+        if (dueTime != Timeout.InfiniteTimeSpan) _started.Writer.TryWrite(dueTime);
+    }
+
+    private sealed class Recorded(ITimer inner, RecordingTimeProvider owner) : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            var changed = inner.Change(dueTime, period);
+            owner.Started(dueTime);
+            return changed;
+        }
+
+        public void Dispose() => inner.Dispose();
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
     /// <summary>

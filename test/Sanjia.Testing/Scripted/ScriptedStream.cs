@@ -22,8 +22,8 @@ public sealed class ScriptedStream(IReadOnlyList<ReadOnlyMemory<byte>> chunks, i
     public bool Disposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary><paramref name="count"/> chunks of <c>{}</c>, prompt 3 tokens.</summary>
-    public static ScriptedStream Counting(int count = 5, int? failAfter = null) =>
-        new([.. Enumerable.Repeat<ReadOnlyMemory<byte>>("{}"u8.ToArray(), count)], 3) { FailAfter = failAfter };
+    public static ScriptedStream Counting(int count = 5, int? failAfter = null, int? stallAfter = null) =>
+        new([.. Enumerable.Repeat<ReadOnlyMemory<byte>>("{}"u8.ToArray(), count)], 3) { FailAfter = failAfter, StallAfter = stallAfter };
 
     /// <summary>One <c>chat.completion.chunk</c> content delta a word, prompt 2 tokens.</summary>
     public static ScriptedStream Words(params string[] words) =>
