@@ -21,6 +21,8 @@ public static class LogEvents
     // 3000: configuration reload.
     public const int ConfigurationReloaded = 3000;
     public const int ConfigurationRejected = 3001;
+    // A deprecated setting in use (it still works; the warning names its new path), once at start.
+    public const int ConfigurationDeprecated = 3010;
 
     // 3002-3008: the ledger and its journal. The dropped-entry event used 3001 too, the reload's; it took the free 3003.
     public const int LedgerRetry = 3002;

@@ -100,7 +100,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
                 : null;
 
         public ChatOutcome Stream(HttpResponseMessage response, Stream body) =>
-            new OpenAiStream(response, body, request, hideUsageChunk: addUsage, provider.Name, TimeSpan.FromSeconds(provider._settings.Timeouts.StreamIdleSeconds));
+            new OpenAiStream(response, body, request, hideUsageChunk: addUsage, provider.Name);
 
         public ChatOutcome Complete(byte[] body)
         {

@@ -4,14 +4,14 @@ using Sanjia.Abstractions;
 using Sanjia.Core.Json;
 using Sanjia.Core.Streaming;
 using Sanjia.Core.Tokens;
-using Sanjia.Core.Upstream;
 
 namespace Sanjia.Providers.OpenAi;
 
 /// <summary>
 /// An upstream OpenAI SSE stream passed through chunk by chunk. Usage comes from the upstream's usage chunk; when
 /// the gateway asked for that chunk itself it is kept from the caller. Without it, usage is estimated from the
-/// text seen. A stream that ends without <c>[DONE]</c>, stalls, or carries a malformed chunk fails.
+/// text seen. A stream that ends without <c>[DONE]</c>, breaks off, or carries a malformed chunk fails. A stream that
+/// falls silent is the router's to cut (its one stream-activity timeout cancels the read): the adapter runs no timer.
 /// </summary>
 internal sealed class OpenAiStream : StreamingChatResponse
 {
@@ -20,10 +20,6 @@ internal sealed class OpenAiStream : StreamingChatResponse
     private readonly ChatRequest _request;
     private readonly bool _hideUsageChunk;
     private readonly string _provider;
-    private readonly TimeSpan _idleTimeout;
-    private readonly CancellationTokenSource _idle = new();
-    private CancellationTokenSource? _linked;
-    private CancellationToken _linkedCaller;
     private readonly StringBuilder _text = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private TokenUsage? _reported;
@@ -33,14 +29,13 @@ internal sealed class OpenAiStream : StreamingChatResponse
     private int _currentUsageEnd = -1;
     private bool _done;
 
-    public OpenAiStream(HttpResponseMessage response, Stream body, ChatRequest request, bool hideUsageChunk, string provider, TimeSpan idleTimeout)
+    public OpenAiStream(HttpResponseMessage response, Stream body, ChatRequest request, bool hideUsageChunk, string provider)
     {
         _response = response;
         _reader = new SseLineReader(body);
         _request = request;
         _hideUsageChunk = hideUsageChunk;
         _provider = provider;
-        _idleTimeout = idleTimeout;
     }
 
     public override ReadOnlyMemory<byte> Current => _current;
@@ -59,22 +54,9 @@ internal sealed class OpenAiStream : StreamingChatResponse
         while (true)
         {
             ReadOnlyMemory<byte>? data;
-            // One linked token per stream (the caller's token does not change between reads), re-armed per read.
-            if (_linked is null || cancellationToken != _linkedCaller)
-            {
-                _linked?.Dispose();
-                _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
-                _linkedCaller = cancellationToken;
-            }
-            _idle.CancelAfter(_idleTimeout);
             try
             {
-                data = await _reader.ReadAsync(_linked.Token).ConfigureAwait(false);
-                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new GatewayException(UpstreamHttp.Timeout(_provider, $"no stream data for {_idleTimeout.TotalSeconds:0.#} s"));
+                data = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
@@ -121,7 +103,5 @@ internal sealed class OpenAiStream : StreamingChatResponse
         // Disposing the response closes the connection if the body was not read to the end: the upstream sees
         // the cancellation and stops generating (and billing).
         _response.Dispose();
-        _linked?.Dispose();
-        _idle.Dispose();
     }
 }

@@ -1,14 +1,22 @@
 namespace Sanjia.Core.Configuration;
 
-/// <summary>Collects configuration errors, each with the exact configuration path it concerns.</summary>
+/// <summary>
+/// Collects configuration errors, each with the exact configuration path it concerns, and warnings (a setting that
+/// still works but moved), which do not stop start-up and are logged once it has started.
+/// </summary>
 public sealed class ConfigErrors
 {
     private readonly List<string> _errors = [];
+    private readonly List<string> _warnings = [];
 
     public IReadOnlyList<string> Errors => _errors;
     public bool Any => _errors.Count > 0;
 
+    public IReadOnlyList<string> Warnings => _warnings;
+
     public void Add(string path, string message) => _errors.Add($"{path}: {message}");
+
+    public void Warn(string path, string message) => _warnings.Add($"{path}: {message}");
 
     public void ThrowIfAny()
     {

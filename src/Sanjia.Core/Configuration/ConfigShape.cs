@@ -26,6 +26,7 @@ public static class ConfigShape
         }
         var options = new SanjiaOptions();
         section.Bind(options);
+        DeprecatedSettings.Apply(section, options, errors);
         return options;
     }
 

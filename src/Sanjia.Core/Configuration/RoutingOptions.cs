@@ -75,6 +75,12 @@ public sealed class RouteTimeoutOptions
     public double MinRequestOverrideSeconds { get; set; } = 1;
 
     public double MaxRequestOverrideSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// Provider name → the idle limit its deprecated <c>Sanjia:Providers:&lt;name&gt;:Timeouts:StreamIdleSeconds</c> set
+    /// (<see cref="DeprecatedSettings"/>); it shortens the idle limit of that provider's deployments. Not a setting.
+    /// </summary>
+    internal Dictionary<string, double> ProviderStreamIdleSeconds { get; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>Per-deployment timeout overrides (empty = the routing default).</summary>

@@ -148,7 +148,10 @@ public sealed class TimeoutOptions
     /// <summary>Until the response headers (streams) or the whole body (non-streaming).</summary>
     public double RequestSeconds { get; set; } = 600;
 
-    /// <summary>Longest silence between two stream chunks.</summary>
+    /// <summary>
+    /// Deprecated: the stream idle limit is the router's (<c>Sanjia:Routing:Timeouts:StreamIdleSeconds</c>, or a
+    /// deployment's <c>Timeouts:StreamIdleSeconds</c>). When set it still shortens that limit, with a warning at start.
+    /// </summary>
     public double StreamIdleSeconds { get; set; } = 120;
 }
 

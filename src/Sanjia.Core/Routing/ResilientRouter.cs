@@ -233,7 +233,7 @@ public sealed partial class ResilientRouter(
     {
         var state = candidate.State;
         var deployment = candidate.Deployment;
-        var timeouts = AttemptTimeouts.For(options.Timeouts, candidate.Settings, context.RequestedTimeout);
+        var timeouts = AttemptTimeouts.For(options.Timeouts, candidate.Settings, context.RequestedTimeout, deployment.Provider.Name);
         var started = time.GetTimestamp();
         using var firstToken = new CancellationTokenSource(timeouts.FirstToken, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, firstToken.Token);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Sanjia.Abstractions;
-using Sanjia.Core.Upstream;
 
 namespace Sanjia.Core.Streaming;
 
@@ -30,17 +29,15 @@ public interface IStreamTranslator
 
 /// <summary>
 /// A vendor's SSE stream read event by event through its <see cref="IStreamTranslator"/> and handed to the engine as
-/// OpenAI chunks. A stream that ends before its end marker, breaks off, or falls silent fails as an upstream error.
+/// OpenAI chunks. A stream that ends before its end marker or breaks off fails as an upstream error; one that falls
+/// silent is the router's to cut (its one stream-activity timeout cancels the read): the adapter runs no timer.
 /// </summary>
-public sealed class TranslatedStream(HttpResponseMessage response, Stream body, IStreamTranslator translator, string provider, TimeSpan idleTimeout)
+public sealed class TranslatedStream(HttpResponseMessage response, Stream body, IStreamTranslator translator, string provider)
     : StreamingChatResponse
 {
     private readonly SseLineReader _reader = new(body);
     private readonly Queue<byte[]> _pending = new();
     private readonly long _started = Stopwatch.GetTimestamp();
-    private readonly CancellationTokenSource _idle = new();
-    private CancellationTokenSource? _linked;
-    private CancellationToken _linkedCaller;
     private ReadOnlyMemory<byte> _current;
     private int _currentUsageEnd = -1;
     private bool _closed;
@@ -56,23 +53,10 @@ public sealed class TranslatedStream(HttpResponseMessage response, Stream body, 
         while (_pending.Count == 0)
         {
             if (_closed || (translator.Finished && !translator.EndsOnClose)) return false;
-            // One linked token per stream (the caller's token is the same on every read), re-armed per read.
-            if (_linked is null || cancellationToken != _linkedCaller)
-            {
-                _linked?.Dispose();
-                _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
-                _linkedCaller = cancellationToken;
-            }
-            _idle.CancelAfter(idleTimeout);
             ReadOnlyMemory<byte>? data;
             try
             {
-                data = await _reader.ReadAsync(_linked.Token).ConfigureAwait(false);
-                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new GatewayException(UpstreamHttp.Timeout(provider, $"no stream data for {idleTimeout.TotalSeconds:0.#} s"));
+                data = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
@@ -102,7 +86,5 @@ public sealed class TranslatedStream(HttpResponseMessage response, Stream body, 
     {
         await _reader.DisposeAsync().ConfigureAwait(false);
         response.Dispose();
-        _linked?.Dispose();
-        _idle.Dispose();
     }
 }

@@ -91,8 +91,7 @@ public abstract class TranslatingChatProvider : IProvider, IChatBackend, IReusab
         public GatewayError? RefuseStream(HttpResponseMessage response) => null;
 
         public ChatOutcome Stream(HttpResponseMessage response, Stream body) =>
-            new TranslatedStream(response, body, provider.StreamTranslator(call, request, provider.Time.GetUtcNow().ToUnixTimeSeconds()), provider.Settings.Name,
-                TimeSpan.FromSeconds(provider.Settings.Timeouts.StreamIdleSeconds));
+            new TranslatedStream(response, body, provider.StreamTranslator(call, request, provider.Time.GetUtcNow().ToUnixTimeSeconds()), provider.Settings.Name);
 
         public ChatOutcome Complete(byte[] body)
         {

@@ -124,6 +124,7 @@ public static class GatewayApp
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => started = true);
+        StartupChecks.LogWarnings(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sanjia.Configuration"), errors);
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.
         _ = app.Services.GetRequiredService<GatewayEngine>();
         _ = app.Services.GetRequiredService<MasterKey>();

@@ -1,3 +1,4 @@
+using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 
 namespace Sanjia.Hosting;
@@ -6,7 +7,7 @@ namespace Sanjia.Hosting;
 /// What the host needs from the machine before it starts, checked up front so that each problem is one line naming
 /// the setting and the fix instead of an exception from deep inside start-up.
 /// </summary>
-internal static class StartupChecks
+internal static partial class StartupChecks
 {
     private const string P = SanjiaOptions.Section;
 
@@ -20,6 +21,18 @@ internal static class StartupChecks
             errors.Add($"{P}:ModelsDir", $"the folder '{options.ModelsDir}' does not exist. Create it, or correct --models-dir.");
         }
     }
+
+    /// <summary>Logs, once at start, each setting that still works but moved (the warning names its new path).</summary>
+    public static void LogWarnings(ILogger logger, ConfigErrors errors)
+    {
+        foreach (var warning in errors.Warnings)
+        {
+            LogDeprecated(logger, warning);
+        }
+    }
+
+    [LoggerMessage(EventId = LogEvents.ConfigurationDeprecated, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
+    private static partial void LogDeprecated(ILogger logger, string warning);
 
     /// <summary>The data folder must exist (or be creatable) and take new files: the key, the database and the journal live there.</summary>
     private static void CheckDataDir(string dataDir, ConfigErrors errors)

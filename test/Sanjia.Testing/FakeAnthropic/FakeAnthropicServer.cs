@@ -30,6 +30,8 @@ public sealed record FakeAnthropicReply
     public string ErrorMessage { get; init; } = "scripted failure";
     /// <summary>Cut the stream with an <c>error</c> event (overloaded) after the first text delta.</summary>
     public bool ErrorMidStream { get; init; }
+    /// <summary>Go silent this long after the first text delta (a vendor that stops sending mid-answer), then carry on.</summary>
+    public TimeSpan? StallAfterFirstDelta { get; init; }
 }
 
 public sealed record FakeAnthropicRequest(string Path, IReadOnlyDictionary<string, string> Headers, string Body, int Status, string? Error);
@@ -187,6 +189,17 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
                 {
                     await Send("error", new { type = "error", error = new { type = "overloaded_error", message = "Overloaded" } }).ConfigureAwait(false);
                     return;
+                }
+                if (i == 0 && reply.StallAfterFirstDelta is { } stall)
+                {
+                    try
+                    {
+                        await Task.Delay(stall, http.RequestAborted).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return; // the gateway gave up on the stream
+                    }
                 }
             }
             await Send("content_block_stop", new { type = "content_block_stop", index }).ConfigureAwait(false);
