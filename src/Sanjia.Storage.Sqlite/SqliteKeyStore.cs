@@ -24,7 +24,7 @@ public sealed class SqliteKeyStore : IKeyStore, IDisposable
         try
         {
             _connection.Open();
-            SqliteMigrations.Execute(_connection, "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;");
+            SqliteMigrations.Execute(_connection, "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL;");
             SqliteMigrations.Apply(_connection, "keys", Migrations);
         }
         catch

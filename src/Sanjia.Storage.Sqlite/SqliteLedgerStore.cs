@@ -30,7 +30,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
         if (_connection is not null) return _connection;
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        Execute(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        Execute(c, "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
         SqliteMigrations.Apply(c, "ledger", Migrations);
         _connection = c;
         return c;

@@ -144,7 +144,7 @@ public sealed class SqlitePromptStore : IPromptStore, IDisposable
         if (_connection is not null) return _connection;
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        SqliteMigrations.Execute(c, "PRAGMA journal_mode=WAL;");
+        SqliteMigrations.Execute(c, "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL;");
         SqliteMigrations.Apply(c, "prompts", [new(1, "prompts and versions", Baseline)]);
         _connection = c;
         return c;

@@ -90,7 +90,7 @@ public abstract class SqliteTable : IDisposable
                 var c = new SqliteConnection(_connectionString);
                 c.Open();
                 using var cmd = c.CreateCommand();
-                cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;";
+                cmd.CommandText = "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
                 cmd.ExecuteNonQuery();
                 SqliteMigrations.Apply(c, _component, [new(1, _component + " as of the ad-hoc upgrades", Baseline)]);
                 _connection = c;

@@ -13,12 +13,13 @@ public sealed class PostgresMigrationTests(PostgresDatabaseFixture db) : IClassF
         var instances = new[] { new PostgresDatabase(connectionString), new PostgresDatabase(connectionString), new PostgresDatabase(connectionString) };
         try
         {
+            // Threads of their own: three blocked on a barrier would wait for a busy thread pool to grow.
             using var start = new Barrier(3);
-            var applied = await Task.WhenAll(instances.Select(i => Task.Run(() =>
+            var applied = await Task.WhenAll(instances.Select(i => Task.Factory.StartNew(() =>
             {
                 start.SignalAndWait();
-                return i.MigrateAsync(CancellationToken.None);
-            })));
+                return i.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
 
             var all = PostgresDatabase.Migrations.Select(m => m.Version).ToList();
             Assert.Equal(all, applied.SelectMany(a => a).Order()); // each version applied by exactly one instance

@@ -28,18 +28,19 @@ public sealed class SqliteMigrationTests : IDisposable
     [Fact]
     public async Task Stores_opening_one_new_file_at_once_record_each_version_once()
     {
+        // Threads of their own: six blocked on a barrier would wait for a busy thread pool to grow (seconds on 2 cores).
         using var start = new Barrier(6);
-        var stores = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run<IDisposable>(async () =>
+        var stores = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Factory.StartNew<IDisposable>(() =>
         {
             start.SignalAndWait();
             if (i % 2 == 0)
             {
                 var ledger = new SqliteLedgerStore(Db);
-                await ledger.ReadAsync(DateTimeOffset.MinValue, 1, CancellationToken.None); // opens (and migrates) lazily
+                ledger.ReadAsync(DateTimeOffset.MinValue, 1, CancellationToken.None).GetAwaiter().GetResult(); // opens (and migrates) lazily
                 return ledger;
             }
             return new SqliteKeyStore(Db);
-        })));
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         foreach (var s in stores) s.Dispose();
 
         Assert.Equal([("keys", 1), ("ledger", 1)], Recorded());
