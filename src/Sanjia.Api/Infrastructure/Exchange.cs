@@ -88,7 +88,7 @@ public static class Exchange
     }
 
     /// <summary><c>x-sanjia-deployment</c>, <c>-attempts</c>, <c>-fallbacks</c>, <c>-retries</c> and <c>-route</c>: how the engine served the request.</summary>
-    public static void WriteRouteHeaders(HttpResponse response, ChatContext context)
+    public static void WriteRouteHeaders(HttpResponse response, CallContext context)
     {
         var headers = response.Headers;
         if (context.Deployment is { } d)

@@ -14,7 +14,11 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
 {
     public const string Route = "/v1/embeddings";
 
-    /// <summary>The steps of the chat flow that apply (<see cref="Exchange"/>): body, caller, errors in the route's dialect.</summary>
+    /// <summary>
+    /// The steps of the chat flow that apply (<see cref="Exchange"/>): body, caller, route and cost headers, errors in
+    /// the route's dialect. The cost goes in the headers only: finding <c>usage</c> in a body of vectors to splice it
+    /// in would mean scanning megabytes.
+    /// </summary>
     public async Task HandleAsync(HttpContext http)
     {
         var start = engine.Time.GetTimestamp();
@@ -28,7 +32,12 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
             await ErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
-        var outcome = await engine.EmbedAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
+        var (context, outcome) = await engine.EmbedAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
+        if (context is not null)
+        {
+            Exchange.WriteRouteHeaders(http.Response, context);
+            if (context.Cost is { } cost) Exchange.WriteCostHeaders(http.Response, cost);
+        }
         if (outcome.Error is { } e)
         {
             await ErrorWriter.WriteAsync(http, e).ConfigureAwait(false);

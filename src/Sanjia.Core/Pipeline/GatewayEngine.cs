@@ -88,7 +88,8 @@ public sealed class GatewayEngine
     /// Embeddings through the same stages as chat: metering, budgets and limits, the router (strategy, health,
     /// retries, fallbacks, timeouts). A model none of whose deployments embeds is refused by the router.
     /// </summary>
-    public async ValueTask<EmbeddingOutcome> EmbedAsync(EmbeddingRequest request, Caller caller, string requestId, long startTimestamp, CancellationToken cancellationToken)
+    /// <returns>The context (null when the model is unknown), which carries the route taken and the cost, as <see cref="ChatAsync"/> does.</returns>
+    public async ValueTask<(EmbeddingContext? Context, EmbeddingOutcome Outcome)> EmbedAsync(EmbeddingRequest request, Caller caller, string requestId, long startTimestamp, CancellationToken cancellationToken)
     {
         const string endpoint = "/v1/embeddings";
         // The request's one read of the configuration: its models, providers and routing options, held to the end.
@@ -98,9 +99,10 @@ public sealed class GatewayEngine
         {
             var refusal = GatewayError.ModelNotFound(request.Model);
             await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
-            return refusal;
+            return (null, refusal);
         }
-        return await _embeddings.HandleAsync(new EmbeddingContext(requestId, endpoint, request, model, caller, startTimestamp), cancellationToken).ConfigureAwait(false);
+        var context = new EmbeddingContext(requestId, endpoint, request, model, caller, startTimestamp);
+        return (context, await _embeddings.HandleAsync(context, cancellationToken).ConfigureAwait(false));
     }
 
     private ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp) =>

@@ -249,7 +249,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         EmbeddingOutcome outcome;
         try
         {
-            outcome = await engine.EmbedAsync(new EmbeddingRequest { Body = body, Model = model, Inputs = inputs }, caller, requestId + "-shadow-embed", _time.GetTimestamp(), ct).ConfigureAwait(false);
+            (_, outcome) = await engine.EmbedAsync(new EmbeddingRequest { Body = body, Model = model, Inputs = inputs }, caller, requestId + "-shadow-embed", _time.GetTimestamp(), ct).ConfigureAwait(false);
         }
         catch
         {

@@ -182,4 +182,31 @@ public sealed class EndpointFlowTests : IAsyncLifetime
             Assert.Equal(seen.First(s => s.Stream == stream).Headers.Keys.Order(), headers.Keys.Order());
         }
     }
+
+    /// <summary>Embeddings share the flow's headers: the same route headers, and the cost once metering priced it.</summary>
+    [Fact]
+    public async Task Embeddings_answer_with_the_same_route_and_cost_headers()
+    {
+        _a.Enqueue(FakeBehavior.Status(500, "vendor a is down"));
+        await using var gw = await StartAsync(
+        [
+            "--Sanjia:Providers:a:EmbeddingModels:0=e1",
+            "--Sanjia:Providers:b:EmbeddingModels:0=e2",
+            .. GatewayServer.Deployment("embed", 0, "a", "e1"),
+            .. GatewayServer.Deployment("embed", 1, "b", "e2"),
+            "--Sanjia:Metering:Prices:b/e2:Currency=USD",
+            "--Sanjia:Metering:Prices:b/e2:Input=1",
+        ]);
+
+        using var response = await gw.SendAsync(Post("/v1/embeddings", new { model = "embed", input = "hello" }));
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        Assert.Equal("a/e1(500) -> b/e2(ok)", response.Get("x-sanjia-route"));
+        Assert.Equal("b/e2", response.Get("x-sanjia-deployment"));
+        Assert.Equal("2", response.Get("x-sanjia-attempts"));
+        Assert.Equal("1", response.Get("x-sanjia-fallbacks"));
+        Assert.Equal("0", response.Get("x-sanjia-retries"));
+        Assert.True(decimal.Parse(response.Get("x-sanjia-cost")!, CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("USD", response.Get("x-sanjia-cost-currency"));
+    }
 }
