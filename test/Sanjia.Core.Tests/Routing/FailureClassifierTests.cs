@@ -68,4 +68,21 @@ public class FailureClassifierTests
     public void A_refused_gateway_key_moves_on_without_retrying() =>
         Assert.Equal(FailureAction.NextDeployment, FailureClassifier.Classify(
             new GatewayError(GatewayErrorKind.UpstreamFailed, "x") { Code = UpstreamErrorCodes.AuthenticationFailed }, new RoutingOptions()));
+
+    [Theory]
+    [InlineData(GatewayErrorKind.Overloaded, UpstreamErrorCodes.ModelOverloaded)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.ModelLoadFailed)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.LocalGenerationFailed)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.LocalDecodeFailed)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.LocalEmbeddingFailed)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.StreamInterrupted)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.MalformedChunk)]
+    [InlineData(GatewayErrorKind.UpstreamFailed, UpstreamErrorCodes.ProtocolError)]
+    public void Local_model_and_broken_answer_codes_are_retried_like_any_transient_failure(GatewayErrorKind kind, string code) =>
+        Assert.Equal(FailureAction.Retry, FailureClassifier.Classify(new GatewayError(kind, "x") { Code = code }, new RoutingOptions()));
+
+    [Fact]
+    public void A_rejected_code_is_returned_to_the_caller() =>
+        Assert.Equal(FailureAction.Return, FailureClassifier.Classify(
+            new GatewayError(GatewayErrorKind.UpstreamRejected, "x") { Code = UpstreamErrorCodes.Rejected, UpstreamStatus = 400 }, new RoutingOptions()));
 }
