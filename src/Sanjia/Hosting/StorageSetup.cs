@@ -31,7 +31,7 @@ internal static class StorageSetup
             services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
             return services;
         }
-        services.AddSingleton(_ => PostgresDatabase.OpenAsync(options.Storage.Postgres, CancellationToken.None).GetAwaiter().GetResult());
+        services.AddSingleton(_ => OpenPostgres(options.Storage.Postgres));
         services.AddSingleton(sp => new PostgresLedgerStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<PostgresLedgerStore>());
         services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<PostgresLedgerStore>());
@@ -40,6 +40,24 @@ internal static class StorageSetup
         services.AddSingleton<IShadowStore>(sp => new PostgresShadowStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IBodyLogStore>(sp => new PostgresBodyLogStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
+    }
+
+    /// <summary>
+    /// Opens and migrates the database. Unreachable or refusing, start-up stops with one line naming the setting and
+    /// the server's reason (as an <see cref="InvalidOperationException"/>, which <c>GatewayRun</c> prints without a stack
+    /// trace); the connection string itself is not echoed: it may hold a password.
+    /// </summary>
+    private static PostgresDatabase OpenPostgres(string connectionString)
+    {
+        try
+        {
+            return PostgresDatabase.OpenAsync(connectionString, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new InvalidOperationException(
+                $"the PostgreSQL database of {SanjiaOptions.Section}:Storage:Postgres cannot be used: {ex.Message.TrimEnd('.')}{(ex.InnerException is { } inner ? $" ({inner.Message.TrimEnd('.')})" : "")}.", ex);
+        }
     }
 
     /// <summary>A connection string Npgsql cannot parse stops start-up with its path (the value is not echoed: it may hold a password).</summary>

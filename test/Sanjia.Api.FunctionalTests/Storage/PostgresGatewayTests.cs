@@ -93,4 +93,25 @@ public sealed class PostgresGatewayTests
             Directory.Delete(dataDir, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_database_that_cannot_be_reached_stops_start_up_in_one_line_without_the_password()
+    {
+        var dataDir = GatewayServer.NewDataDir();
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now
+        try
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => Sanjia.Hosting.GatewayApp.Build(
+                [.. GatewayServer.BaseArgs(dataDir), $"--Sanjia:Storage:Postgres=Host=127.0.0.1;Port={port};Username=u;Password=secret;Timeout=3"]));
+            Assert.StartsWith("the PostgreSQL database of Sanjia:Storage:Postgres cannot be used: ", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
 }
