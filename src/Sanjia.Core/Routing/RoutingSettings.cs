@@ -10,13 +10,7 @@ namespace Sanjia.Core.Routing;
 /// </summary>
 public sealed class RoutingSettings(RoutingOptions initial)
 {
-    private volatile RoutingOptions _current = initial;
-
-    public RoutingOptions Current
-    {
-        get => _current;
-        set => _current = value;
-    }
+    public RoutingOptions Current { get; } = initial;
 
     /// <summary>
     /// Cancelled when the shutdown drain time is over: every stream still open then ends with a

@@ -33,9 +33,6 @@ public static class UpstreamHttp
 
     /// <summary><c>host:port</c> of an upstream URL for error messages: never its path, query or user info, where keys may sit.</summary>
     public static string HostOf(Uri? uri) => uri is { IsAbsoluteUri: true } u ? $"{u.Host}:{u.Port}" : "unknown host";
-
-    /// <inheritdoc cref="UpstreamErrors.Timeout"/>
-    public static GatewayError Timeout(string provider, string what) => UpstreamErrors.Timeout(provider, what);
 }
 
 /// <summary>

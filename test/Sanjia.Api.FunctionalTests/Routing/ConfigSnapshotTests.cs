@@ -166,4 +166,20 @@ public sealed class ConfigSnapshotTests
             Assert.Equal(2, a.AcceptedConnections);
         });
     }
+
+    [Fact]
+    public async Task Shutdown_disposes_every_provider_and_closes_its_connections()
+    {
+        await using var a = await FakeOpenAiServer.StartAsync();
+        await WithConfigFileAsync(Config(a, 0), async file =>
+        {
+            var gw = await GatewayServer.StartWithArgsAsync("--config", file);
+            await AskAsync(gw);
+            Assert.Equal(1, a.OpenConnections);
+
+            await gw.DisposeAsync();
+
+            Assert.Equal(0, await EventuallyAsync(() => a.OpenConnections, n => n == 0));
+        });
+    }
 }
