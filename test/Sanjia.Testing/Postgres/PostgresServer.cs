@@ -58,6 +58,9 @@ public sealed class PostgresServer
         var bin = FindBinaries() ?? throw new InvalidOperationException(Unavailable);
         RemoveStale();
         var root = Directory.CreateTempSubdirectory("sanjia-pg-").FullName;
+        // Claimed before anything else: test projects run in parallel processes, and another one's RemoveStale must not
+        // take this folder for a dead run's while initdb is still filling it (no postmaster.pid yet).
+        File.WriteAllText(Path.Combine(root, OwnerFile), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var asRoot = Environment.UserName == "root";
         if (asRoot) await RunAsync("chown", ["postgres:postgres", root], asPostgres: false);
         var data = Path.Combine(root, "data");
@@ -129,6 +132,7 @@ public sealed class PostgresServer
         foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), "sanjia-pg-*"))
         {
             if (Postmaster(dir) is not null) continue; // another run's server, still running
+            if (Owner(dir) is not false) continue; // a live test process's folder, or one created a moment ago
             try
             {
                 Directory.Delete(dir, recursive: true);
@@ -136,6 +140,25 @@ public sealed class PostgresServer
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
             }
+        }
+    }
+
+    private const string OwnerFile = "owner.pid";
+
+    /// <summary>
+    /// Whether the test process that made a server folder is alive: true, false, or null for a folder younger than a
+    /// minute without its owner file yet (created, not yet claimed).
+    /// </summary>
+    private static bool? Owner(string root)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(root, OwnerFile));
+            return int.TryParse(text, out var pid) && Directory.Exists($"/proc/{pid}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return DateTime.UtcNow - Directory.GetCreationTimeUtc(root) < TimeSpan.FromMinutes(1) ? null : false;
         }
     }
 
