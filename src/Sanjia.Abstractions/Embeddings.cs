@@ -9,6 +9,11 @@ public sealed class EmbeddingRequest
     public bool InputIsTokens { get; init; }
     public bool Base64 { get; init; }
     public int? Dimensions { get; init; }
+    /// <summary>
+    /// The caller's own per-attempt timeout (the <c>x-sanjia-timeout</c> header), clamped by the router to configured
+    /// bounds as for a chat; it covers the whole answer, as for a chat that is not streamed.
+    /// </summary>
+    public TimeSpan? RequestedTimeout { get; set; }
 }
 
 public sealed record EmbeddingCall(EmbeddingRequest Request, string UpstreamModel, string RequestId);

@@ -32,9 +32,26 @@ public static class Exchange
     /// <summary>Who is calling: set by authentication (<see cref="ApiKeyAuthentication"/>).</summary>
     public static Caller CallerOf(HttpContext http) => http.Features.Get<Caller>() ?? Caller.Master;
 
-    /// <summary>Applies <see cref="TimeoutHeader"/> to <paramref name="request"/>; the 400 when its value is not a positive number.</summary>
+    /// <summary>Applies <see cref="TimeoutHeader"/> to a chat <paramref name="request"/>; the 400 when its value is not a positive number.</summary>
     public static GatewayError? ApplyTimeout(HttpContext http, ChatRequest request)
     {
+        var error = ReadTimeout(http, out var timeout);
+        if (timeout is not null) request.RequestedTimeout = timeout;
+        return error;
+    }
+
+    /// <summary>Applies <see cref="TimeoutHeader"/> to an embeddings <paramref name="request"/>: the same parse and 400 as for a chat.</summary>
+    public static GatewayError? ApplyTimeout(HttpContext http, EmbeddingRequest request)
+    {
+        var error = ReadTimeout(http, out var timeout);
+        if (timeout is not null) request.RequestedTimeout = timeout;
+        return error;
+    }
+
+    /// <summary>The one parse of <see cref="TimeoutHeader"/>: absent = no timeout; anything but a positive, finite number of seconds = the 400.</summary>
+    private static GatewayError? ReadTimeout(HttpContext http, out TimeSpan? timeout)
+    {
+        timeout = null;
         if (http.Request.Headers[TimeoutHeader].ToString() is not { Length: > 0 } text)
         {
             return null;
@@ -43,7 +60,7 @@ public static class Exchange
         {
             return GatewayError.Invalid($"The header '{TimeoutHeader}' must be a positive number of seconds, not '{text}'.", TimeoutHeader, "invalid_timeout");
         }
-        request.RequestedTimeout = TimeSpan.FromSeconds(seconds);
+        timeout = TimeSpan.FromSeconds(seconds);
         return null;
     }
 

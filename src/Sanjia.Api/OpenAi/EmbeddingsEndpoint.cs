@@ -15,8 +15,9 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
     public const string Route = "/v1/embeddings";
 
     /// <summary>
-    /// The steps of the chat flow that apply (<see cref="Exchange"/>): body, caller, route and cost headers, errors in
-    /// the route's dialect. The cost goes in the headers only: finding <c>usage</c> in a body of vectors to splice it
+    /// The steps of the chat flow that apply (<see cref="Exchange"/>): body, <c>x-sanjia-timeout</c> (the same parse and
+    /// 400; the router's per-attempt limit then covers the whole answer, as for a chat that is not streamed), caller,
+    /// route and cost headers, errors in the route's dialect. The cost goes in the headers only: finding <c>usage</c> in a body of vectors to splice it
     /// in would mean scanning megabytes.
     /// </summary>
     public async Task HandleAsync(HttpContext http)
@@ -27,9 +28,9 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
             return;
         }
         var (request, error) = Parse(body);
-        if (error is not null)
+        if ((error ?? Exchange.ApplyTimeout(http, request!)) is { } refused)
         {
-            await ErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            await ErrorWriter.WriteAsync(http, refused).ConfigureAwait(false);
             return;
         }
         var (context, outcome) = await engine.EmbedAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);

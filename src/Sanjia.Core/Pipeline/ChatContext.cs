@@ -98,7 +98,7 @@ public sealed class EmbeddingContext(string requestId, string endpoint, Embeddin
 
     public override bool Stream => false;
 
-    public override TimeSpan? RequestedTimeout => null;
+    public override TimeSpan? RequestedTimeout => Request.RequestedTimeout;
 
     /// <summary>The inputs' o200k token count, counted when first asked for and kept (budget hold, usage estimate, routing).</summary>
     public int InputTokens

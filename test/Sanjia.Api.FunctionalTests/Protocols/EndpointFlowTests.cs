@@ -11,7 +11,7 @@ namespace Sanjia.Api.FunctionalTests.Protocols;
 /// <summary>
 /// Chat Completions, Anthropic Messages, Responses and prompt completions share one endpoint flow: the caller's
 /// <c>x-sanjia-timeout</c>, its 400 in the protocol's own error shape, and the route and cost headers are the same on
-/// all four. Alias <c>chat</c> = vendor a (<c>a/m1</c>) first, vendor b (<c>b/m2</c>, priced) second.
+/// all four, and on embeddings. Alias <c>chat</c> = vendor a (<c>a/m1</c>) first, vendor b (<c>b/m2</c>, priced) second.
 /// </summary>
 public sealed class EndpointFlowTests : IAsyncLifetime
 {
@@ -91,17 +91,27 @@ public sealed class EndpointFlowTests : IAsyncLifetime
     {
         _a.Enqueue(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromSeconds(20)));
         await using var gw = await StartAsync("--Sanjia:Routing:Timeouts:FirstTokenSeconds=30");
-        var request = Request(protocol, stream);
-        request.Headers.Add("x-sanjia-timeout", "1");
 
-        var clock = Stopwatch.StartNew();
-        using var response = await gw.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
+        var (sent, body) = await SendWithOneSecondTimeoutAsync(gw, Request(protocol, stream));
 
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        using var response = sent;
         Assert.Equal("a/m1(timeout) -> b/m2(ok)", response.Get("x-sanjia-route"));
         Assert.Contains(Complete(protocol, stream), body);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> with <c>x-sanjia-timeout: 1</c>, to a vendor a that is 20 s late within the
+    /// configured 30 s: only the header can make it fall back, and well within 15 s. The answer must be a 200.
+    /// </summary>
+    private static async Task<(HttpResponseMessage Response, string Body)> SendWithOneSecondTimeoutAsync(GatewayServer gw, HttpRequestMessage request)
+    {
+        request.Headers.Add("x-sanjia-timeout", "1");
+        var clock = Stopwatch.StartNew();
+        var response = await gw.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        return (response, body);
     }
 
     [Theory]
@@ -188,17 +198,9 @@ public sealed class EndpointFlowTests : IAsyncLifetime
     public async Task Embeddings_answer_with_the_same_route_and_cost_headers()
     {
         _a.Enqueue(FakeBehavior.Status(500, "vendor a is down"));
-        await using var gw = await StartAsync(
-        [
-            "--Sanjia:Providers:a:EmbeddingModels:0=e1",
-            "--Sanjia:Providers:b:EmbeddingModels:0=e2",
-            .. GatewayServer.Deployment("embed", 0, "a", "e1"),
-            .. GatewayServer.Deployment("embed", 1, "b", "e2"),
-            "--Sanjia:Metering:Prices:b/e2:Currency=USD",
-            "--Sanjia:Metering:Prices:b/e2:Input=1",
-        ]);
+        await using var gw = await StartEmbeddingsAsync();
 
-        using var response = await gw.SendAsync(Post("/v1/embeddings", new { model = "embed", input = "hello" }));
+        using var response = await gw.SendAsync(Embed());
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         Assert.Equal("a/e1(500) -> b/e2(ok)", response.Get("x-sanjia-route"));
@@ -208,5 +210,79 @@ public sealed class EndpointFlowTests : IAsyncLifetime
         Assert.Equal("0", response.Get("x-sanjia-retries"));
         Assert.True(decimal.Parse(response.Get("x-sanjia-cost")!, CultureInfo.InvariantCulture) > 0);
         Assert.Equal("USD", response.Get("x-sanjia-cost-currency"));
+    }
+
+    /// <summary>Alias <c>embed</c> = vendor a (<c>a/e1</c>) first, vendor b (<c>b/e2</c>, priced) second.</summary>
+    private Task<GatewayServer> StartEmbeddingsAsync(params string[] extra) => StartAsync(
+    [
+        "--Sanjia:Providers:a:EmbeddingModels:0=e1",
+        "--Sanjia:Providers:b:EmbeddingModels:0=e2",
+        .. GatewayServer.Deployment("embed", 0, "a", "e1"),
+        .. GatewayServer.Deployment("embed", 1, "b", "e2"),
+        "--Sanjia:Metering:Prices:b/e2:Currency=USD",
+        "--Sanjia:Metering:Prices:b/e2:Input=1",
+        .. extra,
+    ]);
+
+    private static HttpRequestMessage Embed() => Post("/v1/embeddings", new { model = "embed", input = "hello" });
+
+    /// <summary>
+    /// The caller's timeout bounds an embeddings attempt as it bounds a chat: vendor a answers after 20 s, well inside
+    /// the configured 30 s, so only the header's 1 s sends the request on to vendor b.
+    /// </summary>
+    [Fact]
+    public async Task The_callers_timeout_header_falls_back_from_a_slow_embeddings_vendor()
+    {
+        _a.Enqueue(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromSeconds(20)));
+        await using var gw = await StartEmbeddingsAsync("--Sanjia:Routing:Timeouts:FirstTokenSeconds=30");
+
+        var (sent, body) = await SendWithOneSecondTimeoutAsync(gw, Embed());
+
+        using var response = sent;
+        Assert.Equal("a/e1(timeout) -> b/e2(ok)", response.Get("x-sanjia-route"));
+        Assert.Equal("b/e2", response.Get("x-sanjia-deployment"));
+        var doc = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("list", doc.GetProperty("object").GetString());
+        Assert.Equal("e2", doc.GetProperty("model").GetString()); // vendor b's own answer, passed on
+        Assert.Single(_b.Requests);
+    }
+
+    /// <summary>Without the header the configured limit stands: the same slow vendor a answers within it.</summary>
+    [Fact]
+    public async Task Without_the_timeout_header_a_slow_embeddings_vendor_answers_within_the_configured_limit()
+    {
+        _a.Enqueue(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromSeconds(2)));
+        await using var gw = await StartEmbeddingsAsync("--Sanjia:Routing:Timeouts:FirstTokenSeconds=30");
+
+        using var response = await gw.SendAsync(Embed());
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        Assert.Equal("a/e1(ok)", response.Get("x-sanjia-route"));
+        Assert.Empty(_b.Requests);
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-1")]
+    [InlineData("0")]
+    [InlineData("Infinity")]
+    public async Task A_bad_timeout_header_on_embeddings_is_the_same_400_as_on_chat(string value)
+    {
+        await using var gw = await StartEmbeddingsAsync();
+        var request = Embed();
+        request.Headers.Add("x-sanjia-timeout", value);
+
+        using var response = await gw.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.False(doc.TryGetProperty("type", out _)); // OpenAI's shape: only the error object
+        var error = doc.GetProperty("error");
+        Assert.Equal($"The header 'x-sanjia-timeout' must be a positive number of seconds, not '{value}'.", error.GetProperty("message").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("invalid_timeout", error.GetProperty("code").GetString());
+        Assert.Equal("x-sanjia-timeout", error.GetProperty("param").GetString());
+        Assert.Empty(_a.Requests);
+        Assert.Empty(_b.Requests);
     }
 }
