@@ -86,13 +86,15 @@ public sealed class DurabilityTests(ITestOutputHelper output)
     public async Task Streams_in_flight_at_sigkill_have_a_ledger_row_with_their_tokens_so_far_after_restart()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        // 400 words, one every 50 ms: each stream runs for 20 s, far longer than the test lets it.
-        upstream.SetDefault(FakeBehavior.StreamChunks(400, TimeSpan.FromMilliseconds(50)));
+        // 2400 words, one every 50 ms: each stream runs for two minutes, longer than the test's bounded waits together
+        // (a stream that ended before the kill would have its normal row, and the test would check nothing).
+        upstream.SetDefault(FakeBehavior.StreamChunks(2400, TimeSpan.FromMilliseconds(50)));
         var dataDir = GatewayServer.NewDataDir();
         var url = $"http://127.0.0.1:{FakeOpenAiServer.GetUnusedPort()}";
         var args = MeteringSetup.Args(upstream, dataDir, url);
 
         var inFlight = new List<string>();
+        Dictionary<string, int> journaled;
         using (var gateway = Start(args))
         {
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
@@ -111,8 +113,10 @@ public sealed class DurabilityTests(ITestOutputHelper output)
                 inFlight.Add(r.Headers.GetValues("x-request-id").Single());
                 open.Add((r, reader));
             }
-            // Long enough for each stream's tokens to be journaled (once a second) and far short of its end.
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            // Kill once every stream has a progress line with tokens in the journal (written at most once a second,
+            // at the first chunk a second after the last line). A fixed wait (3 s) was too short on a loaded machine:
+            // a stream whose first progress line was not written yet is stored with its start line's zero tokens.
+            journaled = await WaitForProgressLinesAsync(Path.Combine(dataDir, "ledger.journal"), inFlight, gateway);
             gateway.Kill(); // SIGKILL: no stream ends, no row is written the normal way
             await gateway.WaitForExitAsync();
             foreach (var (r, reader) in open)
@@ -142,8 +146,55 @@ public sealed class DurabilityTests(ITestOutputHelper output)
             Assert.Equal(500, row.GetInt32(0));
             Assert.Equal("gateway_interrupted", row.GetString(1));
             Assert.True(row.GetInt32(2) > 0 && row.GetInt32(3) > 0, "the row carries the tokens known at the last progress line");
+            // Replay keeps a stream's latest line: never fewer tokens than a line already journaled before the kill.
+            Assert.True(row.GetInt32(3) >= journaled[id], $"{row.GetInt32(3)} output tokens stored, {journaled[id]} were journaled before the kill");
             Assert.True(decimal.Parse(row.GetString(4), System.Globalization.CultureInfo.InvariantCulture) > 0m);
             Assert.False(row.Read()); // one row per stream
+        }
+    }
+
+    /// <summary>
+    /// Polls the gateway's journal until each stream has an in-flight line (status 0) with output tokens; returns the
+    /// highest output count seen per stream. Bounded (60 s), so a gateway that never writes one fails the test.
+    /// </summary>
+    private static async Task<Dictionary<string, int>> WaitForProgressLinesAsync(string journalPath, IReadOnlyList<string> requestIds, Process gateway)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(gateway.HasExited, "the gateway exited while the streams ran");
+            byte[] bytes;
+            // The gateway has the segment mapped for writing; it is read as replay reads it, up to the first zero byte.
+            using (var file = new FileStream(journalPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            {
+                bytes = new byte[file.Length];
+                file.ReadExactly(bytes);
+            }
+            var zero = Array.IndexOf(bytes, (byte)0);
+            var text = System.Text.Encoding.UTF8.GetString(bytes, 0, zero < 0 ? bytes.Length : zero);
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                System.Text.Json.JsonDocument doc;
+                try
+                {
+                    doc = System.Text.Json.JsonDocument.Parse(line);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    continue; // read while the gateway wrote it (a read is not atomic): the next poll reads it again
+                }
+                using (doc)
+                {
+                    var e = doc.RootElement;
+                    var id = e.GetProperty("RequestId").GetString()!;
+                    var output = e.GetProperty("Usage").GetProperty("Output").GetInt32();
+                    if (e.GetProperty("Status").GetInt32() == 0 && requestIds.Contains(id) && output > seen.GetValueOrDefault(id)) seen[id] = output;
+                }
+            }
+            if (requestIds.All(seen.ContainsKey)) return seen;
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"after 60 s, {seen.Count} of {requestIds.Count} streams have a progress line with tokens");
+            await Task.Delay(100);
         }
     }
 
