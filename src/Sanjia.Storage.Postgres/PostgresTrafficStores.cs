@@ -9,7 +9,7 @@ namespace Sanjia.Storage.Postgres;
 /// <summary>Shadow pairs in PostgreSQL (<c>shadow_pairs</c>), aliases matched case-insensitively as in SQLite.</summary>
 public sealed class PostgresShadowStore(PostgresDatabase database) : IShadowStore
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static JsonSerializerOptions Json => Sanjia.Core.Json.SanjiaJson.Stored;
 
     public async Task SaveAsync(ShadowPair pair, CancellationToken cancellationToken)
     {

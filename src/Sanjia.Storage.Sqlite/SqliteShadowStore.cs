@@ -18,7 +18,7 @@ public sealed class SqliteShadowStore(string databasePath) : SqliteTable(databas
     CREATE INDEX IF NOT EXISTS shadow_pairs_alias_ts ON shadow_pairs (alias, ts);
     """), IShadowStore
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static JsonSerializerOptions Json => Sanjia.Core.Json.SanjiaJson.Stored;
 
     public Task SaveAsync(ShadowPair pair, CancellationToken cancellationToken) => WithConnectionAsync(c =>
     {

@@ -15,4 +15,10 @@ public static class SanjiaJson
 
     /// <summary>The same escaping for <see cref="JsonSerializer"/> and <c>JsonNode.ToJsonString</c>.</summary>
     public static readonly JsonSerializerOptions Serializer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Records the stores keep as JSON (prompt versions, shadow pairs), in SQLite and PostgreSQL alike:
+    /// web names (camelCase), default escaping, so rows written before this one set existed read back unchanged.
+    /// </summary>
+    public static readonly JsonSerializerOptions Stored = new(JsonSerializerDefaults.Web);
 }

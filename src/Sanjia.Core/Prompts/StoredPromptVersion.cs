@@ -10,7 +10,7 @@ namespace Sanjia.Core.Prompts;
 public sealed record StoredPromptVersion(int Version, List<PromptMessage> Messages, Dictionary<string, List<PromptMessage>> Variants,
     string? Model, JsonObject? Defaults, string? Note, DateTimeOffset CreatedAt)
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    public static JsonSerializerOptions Json => Sanjia.Core.Json.SanjiaJson.Stored;
 
     public static StoredPromptVersion From(PromptVersion v) => new(v.Version, [.. v.Messages],
         v.Variants.ToDictionary(x => x.Key, x => x.Value.ToList()), v.Model, v.Defaults, v.Note, v.CreatedAt);
