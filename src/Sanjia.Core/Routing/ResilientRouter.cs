@@ -26,14 +26,7 @@ public sealed partial class ResilientRouter(
     IRandomSource random,
     ILogger<ResilientRouter> logger)
 {
-    /// <summary>The routing options in force (they change on reload).</summary>
-    public RoutingOptions Options => settings.Current;
-
     internal CancellationToken DrainExpired => settings.DrainExpired;
-
-    /// <summary>Routes a chat request.</summary>
-    public ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken) =>
-        RouteAsync<ChatKind, ChatContext, ChatOutcome>(context, cancellationToken);
 
     /// <summary>The router as the terminal stage of the pipeline for one kind of call.</summary>
     public CallHandler<TContext, TOutcome> For<TKind, TContext, TOutcome>()
