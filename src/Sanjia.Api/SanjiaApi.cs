@@ -72,6 +72,7 @@ public static class SanjiaApi
         {
             AdminEndpoints.Map(admin);
         }
+        ObservabilityRoutes.Map(admin);
         MapPromptsAndMigration(keyed, admin, services, engine, options, availability);
         anonymous.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
         anonymous.MapGet("/health/live", HealthEndpoints.LiveAsync);

@@ -11,7 +11,7 @@ namespace Sanjia.Storage.Postgres;
 /// journal replayed after a kill, or a batch retried after its commit was not acknowledged, counts nothing twice
 /// (COPY itself has no conflict clause). One round trip for the rows however many there are.
 /// </summary>
-public sealed class PostgresLedgerStore(PostgresDatabase database) : ILedgerStore, ISpendSource
+public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILedgerStore, ISpendSource, ILedgerQuery
 {
     private const string Columns = """
         request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
@@ -108,7 +108,7 @@ public sealed class PostgresLedgerStore(PostgresDatabase database) : ILedgerStor
         return (decimal)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    private static async Task<IReadOnlyList<LedgerEntry>> ReadEntriesAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<LedgerEntry>> ReadEntriesAsync(NpgsqlCommand cmd, CancellationToken cancellationToken, List<long>? ids = null)
     {
         var list = new List<LedgerEntry>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -134,6 +134,7 @@ public sealed class PostgresLedgerStore(PostgresDatabase database) : ILedgerStor
                 Cost = r.IsDBNull(19) ? null : r.GetDecimal(19),
                 Currency = r.IsDBNull(20) ? null : r.GetString(20),
             });
+            ids?.Add(r.GetInt64(21));
         }
         return list;
     }

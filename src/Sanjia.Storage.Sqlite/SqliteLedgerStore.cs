@@ -9,7 +9,7 @@ namespace Sanjia.Storage.Sqlite;
 /// <summary>
 /// The ledger in a local SQLite file (WAL journal, one transaction per batch). The default store: no server to run.
 /// </summary>
-public sealed class SqliteLedgerStore : ILedgerStore, ISpendSource, IDisposable
+public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILedgerQuery, IDisposable
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);

@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Sanjia.Abstractions;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Metering;
+using Sanjia.Core.Traffic;
+
+namespace Sanjia.Api.Admin;
+
+/// <summary>The admin routes that watch the gateway: the request log (docs/admin-api.md).</summary>
+public static class ObservabilityRoutes
+{
+    public static void Map(IEndpointRouteBuilder admin)
+    {
+        var s = admin.ServiceProvider;
+        var options = s.GetRequiredService<SanjiaOptions>();
+        var ledger = s.GetService<JournaledLedger>();
+        if (s.GetService<ILedgerStore>() is ILedgerQuery query)
+        {
+            // Bodies only where they are logged: with Sanjia:Logging:Bodies off the store holds none to show.
+            var bodies = options.Logging.Bodies ? s.GetService<IBodyLogStore>() : null;
+            admin.MapGet(RequestsEndpoint.Route, new RequestsEndpoint(query, ledger, bodies).HandleAsync);
+        }
+    }
+}
