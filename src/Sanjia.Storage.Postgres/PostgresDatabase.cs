@@ -89,6 +89,25 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
                 currency text);
             CREATE INDEX ix_body_log_model_ts ON body_log (lower(model), ts);
             """),
+        new(3, "compare runs", """
+            CREATE TABLE eval_runs (
+                run_id text PRIMARY KEY,
+                suite_name text NOT NULL,
+                suite_fingerprint text NOT NULL,
+                models jsonb NOT NULL,
+                status text NOT NULL,
+                created timestamptz NOT NULL);
+            CREATE TABLE eval_cells (
+                id bigint GENERATED ALWAYS AS IDENTITY,
+                run_id text NOT NULL,
+                case_id text NOT NULL,
+                model text NOT NULL,
+                sample integer NOT NULL,
+                score double precision NOT NULL,
+                failed boolean NOT NULL,
+                result jsonb NOT NULL,
+                PRIMARY KEY (run_id, case_id, model, sample));
+            """),
     ];
 
     /// <summary>Opens the database and brings its schema to this build's version (see <see cref="MigrateAsync"/>).</summary>

@@ -64,19 +64,19 @@ public sealed class CompareJob(CompareJobRequest request, DateTimeOffset created
 
 /// <summary>
 /// Runs comparisons in the background, through the gateway's own HTTP endpoint (so routing, the key's budget, cost and
-/// latency are the real ones), storing cells in <c>&lt;data&gt;/evaluations.db</c> like <c>sanjia compare</c> and
+/// latency are the real ones), storing cells in the gateway's evaluation store (<c>&lt;data&gt;/evaluations.db</c> like
+/// <c>sanjia compare</c>, or PostgreSQL with <c>Sanjia:Storage:Postgres</c>; the host owns and disposes it) and
 /// writing the report files to <c>&lt;data&gt;/compare/&lt;run id&gt;/</c>. Shutdown cancels runs; starting the same
 /// run id again resumes it.
 /// </summary>
-public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogger<CompareJobs> logger, EvaluationCallers? evaluation = null) : IDisposable
+public sealed partial class CompareJobs(string dataDir, IEvaluationStore store, TimeProvider time, ILogger<CompareJobs> logger, EvaluationCallers? evaluation = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, CompareJob> _jobs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly SqliteEvaluationStore _store = new(Path.Combine(dataDir, SqliteEvaluationStore.DefaultFileName));
 
     public string ReportDirectory(string runId) => Path.Combine(dataDir, "compare", runId);
 
-    public IEvaluationStore Store => _store;
+    public IEvaluationStore Store => store;
 
     /// <summary>Starts a run; null when a run with that id is already running.</summary>
     public CompareJob? Start(CompareJobRequest request)
@@ -107,7 +107,7 @@ public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogg
             // Marked as the gateway's own evaluation traffic: isolated from production health (breakers), budgets still apply.
             var headers = evaluation is null ? null : new Dictionary<string, string> { [EvaluationCallers.Header] = evaluation.Token };
             var runner = r.DecorateRunner(new GatewayModelRunner(http, r.ApiKey, time, r.Stream, headers));
-            var compare = new CompareRunner(runner, _store, new GraderRegistry(r.SuiteDirectory), time);
+            var compare = new CompareRunner(runner, store, new GraderRegistry(r.SuiteDirectory), time);
             var run = await compare.RunAsync(new CompareSpec(r.Suite, r.Models, r.RunId) { Concurrency = r.Concurrency, Samples = r.Samples, MaxCost = r.MaxCost }, job, _stopping.Token).ConfigureAwait(false);
             var report = ReportBuilder.Build(r.RunId, r.Suite, r.Models, r.Baseline, run.Results,
                 new ReportSettings { Seed = r.Seed, Margin = r.Margin, Samples = r.Samples, LogCostAxis = r.LogCostAxis }, time);
@@ -146,7 +146,6 @@ public sealed partial class CompareJobs(string dataDir, TimeProvider time, ILogg
         {
             // Runs end as interrupted; their cells are stored and a rerun with the same id resumes them.
         }
-        _store.Dispose();
         _stopping.Dispose();
     }
 

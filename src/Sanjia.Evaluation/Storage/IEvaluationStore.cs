@@ -7,6 +7,9 @@ public interface IEvaluationStore
 {
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken);
 
+    /// <summary>Every run, oldest first (by creation time, then id).</summary>
+    Task<IReadOnlyList<RunRecord>> ListRunsAsync(CancellationToken cancellationToken);
+
     /// <summary>Inserts or replaces the run row (models and status change when a run is resumed).</summary>
     Task SaveRunAsync(RunRecord run, CancellationToken cancellationToken);
 

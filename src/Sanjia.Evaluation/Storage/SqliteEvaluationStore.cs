@@ -44,6 +44,29 @@ public sealed class SqliteEvaluationStore : IEvaluationStore, IDisposable
         }
     }
 
+    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Open().CreateCommand();
+            // "O" text of UTC times sorts as the times do.
+            cmd.CommandText = "SELECT run_id, suite_name, suite_fingerprint, models, status, created FROM eval_runs ORDER BY created, run_id";
+            using var r = cmd.ExecuteReader();
+            var list = new List<RunRecord>();
+            while (r.Read())
+            {
+                list.Add(new RunRecord(r.GetString(0), r.GetString(1), r.GetString(2), JsonSerializer.Deserialize<List<string>>(r.GetString(3), Json) ?? [],
+                    r.GetString(4), DateTimeOffset.Parse(r.GetString(5), CultureInfo.InvariantCulture)));
+            }
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async Task SaveRunAsync(RunRecord run, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -5,6 +5,7 @@ using Sanjia.Evaluation.Running;
 using Sanjia.Evaluation.Storage;
 using Sanjia.Evaluation.Suites;
 using Sanjia.Api.Compare;
+using Sanjia.Storage.Postgres;
 using Sanjia.Storage.Sqlite;
 using Spectre.Console;
 using static Sanjia.Hosting.CompareServices;
@@ -64,6 +65,10 @@ public static class CompareCommand
                           name + time).
           --out           Report folder (default: <data>/compare/<run-id>).
           --data          Data folder holding evaluations.db (default: data).
+          --postgres      Keep runs (and read --replay's bodies) in this
+                          PostgreSQL database, as a gateway with
+                          Sanjia:Storage:Postgres does (default:
+                          $Sanjia__Storage__Postgres, else the data folder).
           --seed          Seed of the bootstrap (default: fixed, so reports are
                           reproducible).
           --no-stream     Non-streaming calls: no time to first token.
@@ -129,8 +134,16 @@ public static class CompareCommand
             // A replay reads the body log of the gateway's data folder (--data), so it runs where the gateway keeps its data.
             if (o.Replay is { } replay)
             {
-                using var log = new SqliteBodyLogStore(Path.Combine(o.DataDir, TrafficDatabase));
-                suite = await ReplaySuite.BuildAsync(log, replay, ct).ConfigureAwait(false);
+                if (o.Postgres is { } pg)
+                {
+                    await using var database = await PostgresDatabase.OpenAsync(pg, ct).ConfigureAwait(false);
+                    suite = await ReplaySuite.BuildAsync(new PostgresBodyLogStore(database), replay, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    using var log = new SqliteBodyLogStore(Path.Combine(o.DataDir, TrafficDatabase));
+                    suite = await ReplaySuite.BuildAsync(log, replay, ct).ConfigureAwait(false);
+                }
             }
             else
             {
@@ -141,6 +154,11 @@ public static class CompareCommand
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return BadUsage;
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            console.MarkupLine($"[red]error:[/] the PostgreSQL database of --postgres cannot be used: {Markup.Escape(e.Message)}");
+            return Failed;
         }
 
         var runId = o.RunId ?? $"{Slug(suite.Name)}-{env.TimeProvider.GetUtcNow():yyyyMMdd-HHmmss}";
@@ -187,7 +205,18 @@ public static class CompareCommand
         }
 
         var runner = env.DecorateRunner(gateway);
-        using var store = new SqliteEvaluationStore(Path.Combine(o.DataDir, SqliteEvaluationStore.DefaultFileName));
+        EvaluationStoreLease stores;
+        try
+        {
+            stores = await EvaluationStoreFor(o, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            console.MarkupLine($"[red]error:[/] the PostgreSQL database of --postgres cannot be used: {Markup.Escape(e.Message)}");
+            return Failed;
+        }
+        await using var _ = stores;
+        var store = stores.Store;
         var compare = new CompareRunner(runner, store, graders, env.TimeProvider);
         var spec = new CompareSpec(suite, o.Models, runId) { Concurrency = o.Concurrency, RetryErrors = o.RetryErrors, Samples = o.Samples, MaxCost = o.MaxCost };
 
@@ -298,6 +327,23 @@ public static class CompareCommand
 
     private static string Slug(string s) => new([.. s.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '-')]);
 
+    /// <summary>The store runs are kept in: the data folder's <c>evaluations.db</c>, or the gateway's PostgreSQL database.</summary>
+    private static async Task<EvaluationStoreLease> EvaluationStoreFor(Options o, CancellationToken ct)
+    {
+        if (o.Postgres is null)
+        {
+            var sqlite = new SqliteEvaluationStore(Path.Combine(o.DataDir, SqliteEvaluationStore.DefaultFileName));
+            return new EvaluationStoreLease(sqlite, () => { sqlite.Dispose(); return ValueTask.CompletedTask; });
+        }
+        var database = await PostgresDatabase.OpenAsync(o.Postgres, ct).ConfigureAwait(false);
+        return new EvaluationStoreLease(new PostgresEvaluationStore(database), database.DisposeAsync);
+    }
+
+    private sealed record EvaluationStoreLease(IEvaluationStore Store, Func<ValueTask> Close) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Close();
+    }
+
     private sealed record Options(string? Suite, IReadOnlyList<string> Models, string Baseline, string Url, string Key, int Concurrency,
         string? RunId, string? OutDir, string DataDir, int Seed, bool Stream, bool RetryErrors)
     {
@@ -308,12 +354,15 @@ public static class CompareCommand
         public bool LogCost { get; init; }
         public IReadOnlyList<FailCondition> FailIf { get; init; } = [];
 
+        /// <summary>The PostgreSQL connection string of <c>--postgres</c> (or <c>Sanjia__Storage__Postgres</c>); null for the data folder's SQLite files.</summary>
+        public string? Postgres { get; init; }
+
         /// <summary>Set with <c>--replay</c>: the suite comes from logged traffic instead of a file.</summary>
         public ReplaySettings? Replay { get; init; }
 
         public static Options Parse(string[] args, CompareCommandEnvironment env)
         {
-            string? suite = null, models = null, baseline = null, url = null, key = null, runId = null, outDir = null, data = null;
+            string? suite = null, models = null, baseline = null, url = null, key = null, runId = null, outDir = null, data = null, postgres = null;
             int concurrency = 4, seed = ReportBuilder.DefaultSeed;
             bool stream = true, retry = false, replay = false;
             string? alias = null, since = null, until = null, keyId = null, judge = null, rubric = null, embeddingModel = null;
@@ -336,6 +385,7 @@ public static class CompareCommand
                     case "--run-id": runId = Next(); break;
                     case "--out": outDir = Next(); break;
                     case "--data": data = Next(); break;
+                    case "--postgres": postgres = Next(); break;
                     case "--concurrency": concurrency = Int(Next(), a, 1, 256); break;
                     case "--seed": seed = Int(Next(), a, int.MinValue, int.MaxValue); break;
                     case "--no-stream": stream = false; break;
@@ -405,6 +455,7 @@ public static class CompareCommand
             return new Options(suite, list, baseline, url, key, concurrency, runId, outDir, data ?? "data", seed, stream, retry)
             {
                 Replay = replaySettings,
+                Postgres = string.IsNullOrWhiteSpace(postgres ??= env.GetEnvironmentVariable("Sanjia__Storage__Postgres")) ? null : postgres,
                 Margin = margin,
                 Samples = samples,
                 MaxCost = maxCost,

@@ -1,5 +1,6 @@
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Traffic;
+using Sanjia.Evaluation.Storage;
 using Sanjia.Hosting;
 using Sanjia.Storage.Postgres;
 using Sanjia.Storage.Sqlite;
@@ -8,9 +9,9 @@ namespace Sanjia.Cli;
 
 /// <summary>
 /// <c>sanjia db copy [--data DIR] --to CONNECTION</c>: moves a data folder's SQLite stores into PostgreSQL (migrating
-/// its schema first): the ledger a page at a time, keys, teams, prompts with their versions, shadow pairs and logged
-/// bodies. Safe to run again: ledger rows are kept once per (request, attempt, endpoint), keys, teams and bodies are
-/// replaced by id, prompts already there are left as they are, and shadow pairs are copied only into an empty table.
+/// its schema first): the ledger a page at a time, keys, teams, prompts with their versions, shadow pairs, logged
+/// bodies and compare runs with their cells. Safe to run again: ledger rows are kept once per (request, attempt,
+/// endpoint), keys, teams, bodies, runs and cells are replaced by id, prompts already there are left as they are, and shadow pairs are copied only into an empty table.
 /// The SQLite files are only read (an older file is first migrated, as the gateway would). Run it with the gateway stopped, so no row arrives after the copy.
 /// </summary>
 internal static class DbCommand
@@ -20,7 +21,8 @@ internal static class DbCommand
         Usage: sanjia db copy [--data DIR] --to CONNECTION
 
         Copies the SQLite stores of a data folder (ledger, keys, teams, prompts,
-        shadow pairs, logged bodies) into the PostgreSQL database CONNECTION
+        shadow pairs, logged bodies, compare runs) into the PostgreSQL database
+        CONNECTION
         (Npgsql format: "Host=db;Database=sanjia;Username=sanjia;Password=..."),
         creating its tables first. Stop the gateway first; then start it with
         --Sanjia:Storage:Postgres=CONNECTION. Running it again copies nothing
@@ -167,6 +169,24 @@ internal static class DbCommand
                 foreach (var chunk in bodies.Chunk(500)) await target.WriteAsync(chunk, ct).ConfigureAwait(false);
                 output.WriteLine($"logged bodies: {bodies.Count}");
             }
+        }
+        var evaluationsFile = Path.Combine(data, SqliteEvaluationStore.DefaultFileName);
+        if (File.Exists(evaluationsFile))
+        {
+            using var source = new SqliteEvaluationStore(evaluationsFile);
+            var target = new PostgresEvaluationStore(database);
+            var runs = await source.ListRunsAsync(ct).ConfigureAwait(false);
+            var cells = 0;
+            foreach (var run in runs)
+            {
+                await target.SaveRunAsync(run, ct).ConfigureAwait(false);
+                foreach (var cell in await source.GetResultsAsync(run.RunId, ct).ConfigureAwait(false))
+                {
+                    await target.SaveResultAsync(run.RunId, cell, ct).ConfigureAwait(false);
+                    cells++;
+                }
+            }
+            output.WriteLine($"compare runs: {runs.Count}, cells: {cells}");
         }
     }
 

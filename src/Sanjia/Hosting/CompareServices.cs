@@ -8,6 +8,7 @@ using Sanjia.Core.Prompts;
 using Sanjia.Core.Routing;
 using Sanjia.Core.Shadow;
 using Sanjia.Core.Traffic;
+using Sanjia.Evaluation.Storage;
 
 namespace Sanjia.Hosting;
 
@@ -29,7 +30,7 @@ internal static class CompareServices
         services.AddSingleton<EvaluationCallers>();
         services.AddSingleton(sp =>
         {
-            var jobs = new CompareJobs(options.DataDir, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>(), sp.GetRequiredService<EvaluationCallers>());
+            var jobs = new CompareJobs(options.DataDir, sp.GetRequiredService<IEvaluationStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompareJobs>>(), sp.GetRequiredService<EvaluationCallers>());
             sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(jobs.Cancel);
             return jobs;
         });

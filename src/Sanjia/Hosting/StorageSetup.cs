@@ -4,6 +4,7 @@ using Sanjia.Core.Configuration;
 using Sanjia.Core.Prompts;
 using Sanjia.Core.Shadow;
 using Sanjia.Core.Traffic;
+using Sanjia.Evaluation.Storage;
 using Sanjia.Storage.Postgres;
 using Sanjia.Storage.Sqlite;
 
@@ -29,6 +30,7 @@ internal static class StorageSetup
             services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, CompareServices.PromptsDatabase)));
             services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
             services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
+            services.AddSingleton<IEvaluationStore>(_ => new SqliteEvaluationStore(Path.Combine(options.DataDir, SqliteEvaluationStore.DefaultFileName)));
             return services;
         }
         services.AddSingleton(_ => OpenPostgres(options.Storage.Postgres));
@@ -39,6 +41,7 @@ internal static class StorageSetup
         services.AddSingleton<IPromptStore>(sp => new PostgresPromptStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IShadowStore>(sp => new PostgresShadowStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IBodyLogStore>(sp => new PostgresBodyLogStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IEvaluationStore>(sp => new PostgresEvaluationStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }
 

@@ -65,6 +65,14 @@ public sealed class DbCopyTests : IDisposable
         {
             await bodies.WriteAsync([new LoggedExchange { RequestId = "req-00000", Timestamp = T0, Model = "chat", Endpoint = "/v1/chat/completions", RequestBody = "{}", ResponseText = "hi", Cost = 0.5m, Currency = "USD" }], CancellationToken.None);
         }
+        using (var evaluations = new Sanjia.Evaluation.Storage.SqliteEvaluationStore(Path.Combine(_data, "evaluations.db")))
+        {
+            await evaluations.SaveRunAsync(new Sanjia.Evaluation.Running.RunRecord("run-1", "faq", "fp", ["chat", "local/qwen"], "completed", T0), CancellationToken.None);
+            foreach (var (c, m) in new[] { ("c1", "chat"), ("c1", "local/qwen"), ("c2", "chat") })
+            {
+                await evaluations.SaveResultAsync("run-1", new Sanjia.Evaluation.Running.CellResult { CaseId = c, Model = m, Score = 0.5, Output = "答", Cost = 0.25m, Currency = "USD" }, CancellationToken.None);
+            }
+        }
         return (ledger, key, team);
     }
 
@@ -87,6 +95,7 @@ public sealed class DbCopyTests : IDisposable
             Assert.Equal("", error.ToString());
             Assert.Contains("ledger: 12345 rows read; the database now holds 12345", output.ToString(), StringComparison.Ordinal);
             Assert.Contains(run == 0 ? "prompts: 1 copied, 0 already there" : "prompts: 0 copied, 1 already there", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("compare runs: 1, cells: 3", output.ToString(), StringComparison.Ordinal);
             Assert.Contains(run == 0 ? "shadow pairs: 3" : "shadow pairs: the database has some already; 3 not copied again", output.ToString(), StringComparison.Ordinal);
         }
 
@@ -104,6 +113,12 @@ public sealed class DbCopyTests : IDisposable
         Assert.Equal(3, (await new PostgresShadowStore(db).ReadAsync("chat", null, 100, CancellationToken.None)).Count);
         var body = Assert.Single(await new PostgresBodyLogStore(db).ReadAsync(new BodyLogQuery(null, null, null, null), CancellationToken.None));
         Assert.Equal(("hi", 0.5m), (body.ResponseText, body.Cost));
+        var evaluations = new PostgresEvaluationStore(db);
+        var copiedRun = Assert.Single(await evaluations.ListRunsAsync(CancellationToken.None));
+        Assert.Equal(("run-1", "completed", T0), (copiedRun.RunId, copiedRun.Status, copiedRun.CreatedAt));
+        var cells = await evaluations.GetResultsAsync("run-1", CancellationToken.None);
+        Assert.Equal([("c1", "chat"), ("c1", "local/qwen"), ("c2", "chat")], cells.Select(c => (c.CaseId, c.Model)));
+        Assert.All(cells, c => Assert.Equal(("答", 0.25m), (c.Output, c.Cost)));
     }
 
     [Fact]

@@ -72,6 +72,61 @@ public sealed class PostgresGatewayTests
         Assert.False(File.Exists(b.DatabasePath));
     }
 
+    [SkippableFact]
+    public async Task A_compare_run_is_kept_in_postgresql_and_every_instance_sees_its_cells()
+    {
+        var database = await DatabaseAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        string[] Args() => [.. MeteringSetup.Settings(upstream), $"--Sanjia:Storage:Postgres={database}"];
+        await using var a = await GatewayServer.StartWithArgsAsync(Args());
+        await using var b = await GatewayServer.StartWithArgsAsync(Args());
+
+        const string Suite = """
+            name: pg-suite
+            defaults: { max_tokens: 10 }
+            graders: [{ type: contains, value: Hello }]
+            cases:
+              - prompt: one
+              - prompt: two
+              - prompt: three
+            """;
+        var (started, _) = await a.PostAsync("/admin/compare", new { suite = Suite, models = new[] { "chat" }, concurrency = 2, run_id = "on-pg" });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var done = await Compare.AdminCompareTests.WaitAsync(a, "on-pg");
+        Assert.Equal("completed", done["status"]!.GetValue<string>());
+
+        // The run and its cells are rows of the shared database, not of a file in A's data folder.
+        Assert.False(File.Exists(Path.Combine(a.DataDir, "evaluations.db")));
+        var run = await b.Service<Sanjia.Evaluation.Storage.IEvaluationStore>().GetRunAsync("on-pg", CancellationToken.None);
+        Assert.Equal(("pg-suite", "completed"), (run!.SuiteName, run.Status));
+        var cells = await b.Service<Sanjia.Evaluation.Storage.IEvaluationStore>().GetResultsAsync("on-pg", CancellationToken.None);
+        Assert.Equal(3, cells.Count);
+        Assert.All(cells, c => Assert.False(c.Failed, c.Error));
+        await using var ds = NpgsqlDataSource.Create(database);
+        await using (var cmd = ds.CreateCommand("SELECT count(*) FROM eval_cells WHERE run_id = 'on-pg'"))
+        {
+            Assert.Equal(3L, await cmd.ExecuteScalarAsync());
+        }
+
+        // `sanjia compare` with the gateway's setting in its environment keeps its run there too (no evaluations.db).
+        var suiteFile = Path.Combine(b.DataDir, "suite.yaml");
+        await File.WriteAllTextAsync(suiteFile, Suite);
+        var cliData = Path.Combine(b.DataDir, "cli");
+        var output = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(output), Interactive = Spectre.Console.InteractionSupport.No, Ansi = Spectre.Console.AnsiSupport.No,
+        });
+        var code = await Sanjia.Cli.CompareCommand.RunAsync(
+            ["--suite", suiteFile, "--models", "chat", "--url", b.BaseUrl, "--key", GatewayServer.MasterKey, "--data", cliData, "--run-id", "from-cli", "--no-stream"],
+            new Sanjia.Cli.CompareCommandEnvironment(console, name => name == "Sanjia__Storage__Postgres" ? database : null), CancellationToken.None);
+        Assert.True(code == Sanjia.Cli.CompareCommand.Ok, output.ToString());
+        Assert.False(File.Exists(Path.Combine(cliData, "evaluations.db")));
+        var runs = await a.Service<Sanjia.Evaluation.Storage.IEvaluationStore>().ListRunsAsync(CancellationToken.None);
+        Assert.Equal(["on-pg", "from-cli"], runs.Select(r => r.RunId));
+        Assert.Equal(3, (await a.Service<Sanjia.Evaluation.Storage.IEvaluationStore>().GetResultsAsync("from-cli", CancellationToken.None)).Count);
+    }
+
     [Fact]
     public void A_misspelt_storage_setting_or_a_malformed_connection_string_stops_start_up_naming_the_path()
     {
