@@ -16,11 +16,15 @@ public sealed class PostgresServer
 {
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
     private readonly string _root;
+    private readonly string _bin;
+    private readonly bool _asRoot;
 
-    private PostgresServer(string root, int port)
+    private PostgresServer(string root, int port, string bin, bool asRoot)
     {
         _root = root;
         Port = port;
+        _bin = bin;
+        _asRoot = asRoot;
     }
 
     public int Port { get; }
@@ -53,6 +57,26 @@ public sealed class PostgresServer
 
     public static Task<PostgresServer> GetAsync() => Shared.Value;
 
+    /// <summary>
+    /// A server of the caller's own, for a test that stops and starts it (<see cref="StopAsync"/>,
+    /// <see cref="RestartAsync"/>): the shared one serves every other test class of the process. Stopped at exit.
+    /// </summary>
+    public static Task<PostgresServer> StartDedicatedAsync() => StartAsync();
+
+    private string DataDirectory => Path.Combine(_root, "data");
+
+    private string ServerOptions =>
+        $"-c listen_addresses=127.0.0.1 -p {Port} -c unix_socket_directories={_root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+
+    /// <summary>
+    /// Stops the server as an operator's <c>systemctl stop postgresql</c> does (<c>pg_ctl stop -m fast</c>: open
+    /// sessions are ended, the port closes), keeping its data for <see cref="RestartAsync"/>.
+    /// </summary>
+    public Task StopAsync() => RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"], _asRoot);
+
+    /// <summary>Starts the stopped server again on the same port and data.</summary>
+    public Task RestartAsync() => RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o", ServerOptions, "start"], _asRoot);
+
     private static async Task<PostgresServer> StartAsync()
     {
         var bin = FindBinaries() ?? throw new InvalidOperationException(Unavailable);
@@ -66,11 +90,9 @@ public sealed class PostgresServer
         var data = Path.Combine(root, "data");
         await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"], asRoot);
         var port = FreePort();
-        var server = new PostgresServer(root, port);
+        var server = new PostgresServer(root, port, bin, asRoot);
         // Loopback TCP only and a socket folder of our own (the Debian cluster's /var/run/postgresql is not ours).
-        await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "-o",
-            $"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            "start"], asRoot);
+        await server.RestartAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
         return server;
     }
