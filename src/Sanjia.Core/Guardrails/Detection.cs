@@ -1,0 +1,83 @@
+namespace Sanjia.Core.Guardrails;
+
+/// <summary>
+/// One finding: the rule that matched and where, as a span of the scanned text (no copy of the match is ever made,
+/// so nothing downstream can log or echo it by accident).
+/// </summary>
+public readonly record struct Detection(string RuleId, int Start, int Length)
+{
+    public int End => Start + Length;
+}
+
+/// <summary>
+/// A detector for one rule id. <see cref="Scan"/> appends what it finds to a list the caller reuses; built-in
+/// detectors allocate nothing when nothing matches (source-generated regexes enumerated over the span, checksums on
+/// the span), and only the phone parser allocates, per candidate that starts with '+'.
+/// </summary>
+public abstract class Detector
+{
+    public abstract string RuleId { get; }
+
+    public abstract void Scan(ReadOnlySpan<char> text, List<Detection> found);
+}
+
+/// <summary>The built-in rule ids (docs/guardrails.md).</summary>
+public static class RuleIds
+{
+    public const string Email = "pii.email";
+    public const string Phone = "pii.phone";
+    public const string CnMobile = "pii.cn_mobile";
+    public const string CnResidentId = "pii.cn_resident_id";
+    public const string BankCard = "pii.bank_card";
+    public const string Iban = "pii.iban";
+    public const string Ip = "pii.ip";
+    public const string OpenAiKey = "secret.openai_key";
+    public const string AwsAccessKey = "secret.aws_access_key";
+    public const string GitHubToken = "secret.github_token";
+    public const string Jwt = "secret.jwt";
+    public const string PrivateKey = "secret.private_key";
+    public const string Injection = "injection.heuristic";
+    public const string DenyKeyword = "deny.keyword";
+    public const string DenyRegex = "deny.regex";
+    public const string InputSize = "limit.input_size";
+}
+
+/// <summary>The built-in detectors by rule id (the configurable ones, deny lists and size limits, are made per policy).</summary>
+public static class BuiltInDetectors
+{
+    public static readonly Detector Email = new EmailDetector();
+    public static readonly Detector Phone = new PhoneDetector();
+    public static readonly Detector CnMobile = new CnMobileDetector();
+    public static readonly Detector CnResidentId = new CnResidentIdDetector();
+    public static readonly Detector BankCard = new BankCardDetector();
+    public static readonly Detector Iban = new IbanDetector();
+    public static readonly Detector Ip = new IpDetector();
+    public static readonly Detector OpenAiKey = new OpenAiKeyDetector();
+    public static readonly Detector AwsAccessKey = new AwsAccessKeyDetector();
+    public static readonly Detector GitHubToken = new GitHubTokenDetector();
+    public static readonly Detector Jwt = new JwtDetector();
+    public static readonly Detector PrivateKey = new PrivateKeyDetector();
+    public static readonly Detector Injection = new InjectionDetector();
+
+    /// <summary>Every built-in detector, keyed by its rule id.</summary>
+    public static readonly IReadOnlyDictionary<string, Detector> ByRuleId = new Dictionary<string, Detector>(StringComparer.Ordinal)
+    {
+        [RuleIds.Email] = Email,
+        [RuleIds.Phone] = Phone,
+        [RuleIds.CnMobile] = CnMobile,
+        [RuleIds.CnResidentId] = CnResidentId,
+        [RuleIds.BankCard] = BankCard,
+        [RuleIds.Iban] = Iban,
+        [RuleIds.Ip] = Ip,
+        [RuleIds.OpenAiKey] = OpenAiKey,
+        [RuleIds.AwsAccessKey] = AwsAccessKey,
+        [RuleIds.GitHubToken] = GitHubToken,
+        [RuleIds.Jwt] = Jwt,
+        [RuleIds.PrivateKey] = PrivateKey,
+        [RuleIds.Injection] = Injection,
+    };
+
+    /// <summary>The rule ids whose matches can be redacted to placeholders (structured values, not judgements).</summary>
+    public static bool IsRedactable(string ruleId) =>
+        ruleId.StartsWith("pii.", StringComparison.Ordinal) || ruleId.StartsWith("secret.", StringComparison.Ordinal) || ruleId is RuleIds.DenyKeyword or RuleIds.DenyRegex;
+}

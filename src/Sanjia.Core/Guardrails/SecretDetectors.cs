@@ -1,0 +1,141 @@
+using System.Buffers.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Sanjia.Core.Guardrails;
+
+/// <summary>
+/// <c>secret.openai_key</c>: <c>sk-</c> style keys (OpenAI's <c>sk-</c>, <c>sk-proj-</c>, <c>sk-svcacct-</c>,
+/// <c>sk-admin-</c>; Anthropic's <c>sk-ant-api03-</c>) whose random part is at least 20 characters and mixes upper
+/// case, lower case and digits, as random keys do: <c>risk-manager-queue-worker</c> and <c>sk-your-api-key-here</c> do not.
+/// </summary>
+internal sealed partial class OpenAiKeyDetector : Detector
+{
+    public override string RuleId => RuleIds.OpenAiKey;
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9_\-])sk-(?:proj-|svcacct-|admin-|ant-api[0-9][0-9]-|ant-admin[0-9][0-9]-)?(?<r>[A-Za-z0-9_\-]{20,})", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        foreach (var m in Pattern().EnumerateMatches(text))
+        {
+            var v = text.Slice(m.Index, m.Length);
+            if (LooksRandom(v[3..])) found.Add(new(RuleId, m.Index, m.Length));
+        }
+    }
+
+    internal static bool LooksRandom(ReadOnlySpan<char> s) =>
+        s.IndexOfAnyInRange('A', 'Z') >= 0 && s.IndexOfAnyInRange('a', 'z') >= 0 && s.IndexOfAnyInRange('0', '9') >= 0;
+}
+
+/// <summary>
+/// <c>secret.aws_access_key</c>: AWS access key ids (<c>AKIA</c> long-term, <c>ASIA</c> temporary, and the other
+/// unique-id prefixes) of exactly 20 upper-case characters with at least one letter after the prefix; the
+/// documentation's <c>...EXAMPLE</c> keys and runs of one character are placeholders.
+/// </summary>
+internal sealed partial class AwsAccessKeyDetector : Detector
+{
+    public override string RuleId => RuleIds.AwsAccessKey;
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        foreach (var m in Pattern().EnumerateMatches(text))
+        {
+            var r = text.Slice(m.Index + 4, 16);
+            if (r.IndexOfAnyInRange('A', 'Z') < 0 || r.EndsWith("EXAMPLE", StringComparison.Ordinal) || r.IndexOfAnyExcept(r[0]) < 0) continue;
+            found.Add(new(RuleId, m.Index, m.Length));
+        }
+    }
+}
+
+/// <summary>
+/// <c>secret.github_token</c>: GitHub's tokens since 2021: <c>ghp_</c>/<c>gho_</c>/<c>ghu_</c>/<c>ghs_</c>/<c>ghr_</c>
+/// + 30 random characters + the base-62 CRC32 of those 30 in the last six (checked: a placeholder or a typo fails it),
+/// and fine-grained <c>github_pat_</c> tokens (22 + 59 characters, no public checksum).
+/// </summary>
+internal sealed partial class GitHubTokenDetector : Detector
+{
+    public override string RuleId => RuleIds.GitHubToken;
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        foreach (var m in Pattern().EnumerateMatches(text))
+        {
+            var v = text.Slice(m.Index, m.Length);
+            var ok = v[2] == 't'
+                ? OpenAiKeyDetector.LooksRandom(v[11..])
+                : Checksums.IsBase62Of(v.Slice(34, 6), Checksums.Crc32(v.Slice(4, 30)));
+            if (ok) found.Add(new(RuleId, m.Index, m.Length));
+        }
+    }
+}
+
+/// <summary>
+/// <c>secret.jwt</c>: signed JSON Web Tokens, three base64url parts whose first two are JSON objects (so start with
+/// <c>eyJ</c>) and whose header decodes to JSON with an <c>alg</c> member.
+/// </summary>
+internal sealed partial class JwtDetector : Detector
+{
+    public override string RuleId => RuleIds.Jwt;
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{16,}(?![A-Za-z0-9_\-])", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        foreach (var m in Pattern().EnumerateMatches(text))
+        {
+            var v = text.Slice(m.Index, m.Length);
+            if (HeaderHasAlg(v[..v.IndexOf('.')])) found.Add(new(RuleId, m.Index, m.Length));
+        }
+    }
+
+    private static bool HeaderHasAlg(ReadOnlySpan<char> header)
+    {
+        if (header.Length > 512) return false;
+        Span<byte> json = stackalloc byte[Base64Url.GetMaxDecodedLength(header.Length)];
+        if (Base64Url.DecodeFromChars(header, json, out _, out var written) != System.Buffers.OperationStatus.Done) return false;
+        try
+        {
+            var reader = new Utf8JsonReader(json[..written]);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("alg"u8)) return true;
+                reader.Read();
+                reader.Skip();
+            }
+            return false;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>
+/// <c>secret.private_key</c>: a PEM private key block (PKCS#1 RSA, SEC1 EC, DSA, PKCS#8, encrypted PKCS#8, OpenSSH)
+/// from BEGIN to its matching END with at least 64 characters of base64 between; public keys and certificates,
+/// and prose that mentions the header, are not.
+/// </summary>
+internal sealed partial class PrivateKeyDetector : Detector
+{
+    public override string RuleId => RuleIds.PrivateKey;
+
+    [GeneratedRegex(@"-----BEGIN (?<k>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----[A-Za-z0-9+/=\s:,.\-]{64,16384}?-----END \k<k>-----", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        if (text.IndexOf("-----BEGIN ", StringComparison.Ordinal) < 0) return;
+        foreach (var m in Pattern().EnumerateMatches(text)) found.Add(new(RuleId, m.Index, m.Length));
+    }
+}
