@@ -21,6 +21,8 @@ public sealed record ModelPrice
     public IReadOnlyList<PriceTier>? Tiers { get; init; }
     public int? ContextWindow { get; init; }
     public int? MaxOutputTokens { get; init; }
+    /// <summary>Image prices (per image, or tokens per image for the hold); null for models that make no images.</summary>
+    public ImagePrice? Images { get; init; }
     /// <summary>The day the price was checked against the vendor's page (catalogue entries only).</summary>
     public DateOnly? Checked { get; init; }
     /// <summary>False when the figures rest on third parties only (catalogue entries marked <c>"verified": false</c>).</summary>

@@ -46,6 +46,7 @@ public static class SanjiaApi
         var options = services.GetRequiredService<SanjiaOptions>();
         var chat = new ChatCompletionsEndpoint(engine, options.MaxRequestBodyBytes);
         var embeddings = new EmbeddingsEndpoint(engine, options.MaxRequestBodyBytes);
+        var images = new ImagesEndpoint(engine, options.MaxRequestBodyBytes);
         // One per gateway: vendors' model lists are cached here for promotion, comparisons and GET /v1/models/{id}.
         var availability = new ModelAvailability(() => engine.Registry, engine.Time);
         var models = new ModelsEndpoints(engine, services.GetRequiredService<VirtualKeyCache>(), services.GetService<Pricer>(), availability);
@@ -62,6 +63,7 @@ public static class SanjiaApi
 
         keyed.MapPost(ChatCompletionsEndpoint.Route, chat.HandleAsync);
         keyed.MapPost(EmbeddingsEndpoint.Route, embeddings.HandleAsync);
+        keyed.MapPost(ImagesEndpoint.Route, images.HandleAsync);
         anthropic.MapPost(MessagesEndpoint.Route, messages.HandleAsync);
         anthropic.MapPost(MessagesEndpoint.CountTokensRoute, messages.CountTokensAsync);
         keyed.MapPost(ResponsesEndpoint.Route, responses.HandleAsync);

@@ -25,6 +25,9 @@ public sealed record OpenAiProviderSettings(
 {
     /// <summary>Set for <c>Type: azure</c>: Azure's deployment URLs and <c>api-version</c> replace the base URL paths.</summary>
     public AzureOpenAiSettings? Azure { get; init; }
+
+    /// <summary>Image models listed by <c>/v1/models</c> (any other model id still reaches <c>images/generations</c>).</summary>
+    public IReadOnlyList<string> ImageModels { get; init; } = [];
 }
 
 /// <summary>
@@ -32,13 +35,14 @@ public sealed record OpenAiProviderSettings(
 /// with only <c>model</c> rewritten (and <c>stream_options</c> added when the gateway needs usage); responses
 /// are passed back as they come, read only for usage.
 /// </summary>
-public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IListsModels, IReusableProvider, IDisposable
+public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IImageBackend, IListsModels, IReusableProvider, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly OpenAiProviderSettings _settings;
     private readonly UpstreamClient _http;
     private readonly Uri _chatUri;
     private readonly Uri _embeddingsUri;
+    private readonly Uri _imagesUri;
     private readonly TimeProvider _time;
 
     public OpenAiCompatibleProvider(OpenAiProviderSettings settings, TimeProvider time, HttpMessageHandler? handler = null)
@@ -49,7 +53,9 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         var baseUrl = settings.BaseUrl.ToString().TrimEnd('/') + "/";
         _chatUri = new Uri(new Uri(baseUrl), "chat/completions");
         _embeddingsUri = new Uri(new Uri(baseUrl), "embeddings");
-        Models = [.. settings.ChatModels.Select(m => (m, ModelKind.Chat)), .. settings.EmbeddingModels.Select(m => (m, ModelKind.Embedding))];
+        _imagesUri = new Uri(new Uri(baseUrl), "images/generations");
+        Models = [.. settings.ChatModels.Select(m => (m, ModelKind.Chat)), .. settings.EmbeddingModels.Select(m => (m, ModelKind.Embedding)),
+            .. settings.ImageModels.Select(m => (m, ModelKind.Image))];
     }
 
     public string Name => _settings.Name;
@@ -59,6 +65,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         : $"{_settings.BaseUrl} (key: {_settings.KeySource})";
     public IChatBackend Chat => this;
     public IEmbeddingBackend Embeddings => this;
+    public IImageBackend Images => this;
     public IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
     public bool AcceptsUnlistedModels => true;
     public OpenAiProviderSettings Settings => _settings;
@@ -85,6 +92,58 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "embeddings") ?? _embeddingsUri, body, stream: false);
         return _http.SendAsync<EmbeddingExchange, EmbeddingOutcome>(message, new EmbeddingExchange(this), _settings.Name, _settings.Timeouts, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>images/generations</c>: the caller's body with the model spliced. A request that leaves
+    /// <c>response_format</c> out gets <c>b64_json</c> added, since the gateway stores no images and OpenAI's default
+    /// is a URL; GPT image models are left alone: they always answer in base64 and refuse the parameter.
+    /// </summary>
+    public ValueTask<ImageOutcome> GenerateAsync(ImageCall call, CancellationToken cancellationToken)
+    {
+        var model = _settings.Azure?.BodyModel(call.UpstreamModel) ?? call.UpstreamModel;
+        var body = RequestRewriter.ReplaceModel(call.Request.Body.Span, model);
+        if (body is null)
+        {
+            return new(GatewayError.Invalid("You must provide a model parameter.", "model"));
+        }
+        if (!call.Request.HasResponseFormat && !call.UpstreamModel.StartsWith("gpt-image", StringComparison.OrdinalIgnoreCase))
+        {
+            body = AddMember(body, "\"response_format\":\"b64_json\","u8);
+        }
+        var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "images/generations") ?? _imagesUri, body, stream: false);
+        return _http.SendAsync<ImageExchange, ImageOutcome>(message, new ImageExchange(this), _settings.Name, _settings.Timeouts, cancellationToken);
+    }
+
+    /// <summary>Puts <paramref name="member"/> (ending in a comma) first in a JSON object body that has other members.</summary>
+    private static byte[] AddMember(byte[] body, ReadOnlySpan<byte> member)
+    {
+        var open = Array.IndexOf(body, (byte)'{');
+        var copy = new byte[body.Length + member.Length];
+        body.AsSpan(0, open + 1).CopyTo(copy);
+        member.CopyTo(copy.AsSpan(open + 1));
+        body.AsSpan(open + 1).CopyTo(copy.AsSpan(open + 1 + member.Length));
+        return copy;
+    }
+
+    /// <summary>An image answer: passed on whole, read only for the image count and usage.</summary>
+    private readonly struct ImageExchange(OpenAiCompatibleProvider provider) : IUpstreamExchange<ImageOutcome>
+    {
+        public bool Streams => false;
+
+        public Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) => provider.ErrorAsync(response, cancellationToken);
+
+        public GatewayError? RefuseStream(HttpResponseMessage response) => null;
+
+        public ImageOutcome Stream(HttpResponseMessage response, Stream body) => throw new InvalidOperationException("Images are not streamed.");
+
+        public ImageOutcome Complete(byte[] body)
+        {
+            var (valid, count, usage) = ImagesResponseScanner.Scan(body);
+            return valid ? new ImageResult { Body = body, Count = count, Usage = usage } : provider.NotJson();
+        }
+
+        public ImageOutcome Fail(GatewayError error) => error;
     }
 
     /// <summary>A chat answer: passed on as it came, streamed or whole, read only for usage.</summary>

@@ -73,6 +73,7 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
             p.Models ?? [.. azure.Deployments.Keys], p.EmbeddingModels ?? [], p.StreamUsage ?? true, quirks, p.Timeouts ?? defaultTimeouts)
         {
             Azure = azure,
+            ImageModels = p.ImageModels ?? [],
         };
     }
 
@@ -124,7 +125,10 @@ public sealed class OpenAiProviderSource(TimeProvider time, Func<string, string?
             p.EmbeddingModels ?? [.. preset?.EmbeddingModels ?? []],
             p.StreamUsage ?? quirks.SupportsStreamUsage,
             quirks,
-            p.Timeouts ?? defaultTimeouts);
+            p.Timeouts ?? defaultTimeouts)
+        {
+            ImageModels = p.ImageModels ?? [.. preset?.ImageModels ?? []],
+        };
     }
 }
 

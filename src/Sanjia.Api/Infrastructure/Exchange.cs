@@ -48,6 +48,14 @@ public static class Exchange
         return error;
     }
 
+    /// <summary>Applies <see cref="TimeoutHeader"/> to an image <paramref name="request"/>: the same parse and 400 as for a chat.</summary>
+    public static GatewayError? ApplyTimeout(HttpContext http, ImageRequest request)
+    {
+        var error = ReadTimeout(http, out var timeout);
+        if (timeout is not null) request.RequestedTimeout = timeout;
+        return error;
+    }
+
     /// <summary>The one parse of <see cref="TimeoutHeader"/>: absent = no timeout; anything but a positive, finite number of seconds = the 400.</summary>
     private static GatewayError? ReadTimeout(HttpContext http, out TimeSpan? timeout)
     {

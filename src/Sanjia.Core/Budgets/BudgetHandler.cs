@@ -57,7 +57,7 @@ public sealed class BudgetHandler<TKind, TContext, TOutcome>(CallHandler<TContex
         }
         var rows = context.ConsumedAttempts.Select(a => ((Models.Deployment?)a.Deployment, a.Usage)).ToList();
         if (answer is { } usage) rows.Add((context.Deployment, usage));
-        policy.Settle(admission, rows);
+        policy.Settle(admission, rows, context);
     }
 
     /// <summary>

@@ -84,15 +84,17 @@ public sealed class BudgetPolicy(
     }
 
     /// <summary>Settles the hold to the cost of every metered row (failed attempts that consumed tokens, then the answer) and counts their tokens for TPM.</summary>
-    public void Settle(BudgetAdmission admission, IEnumerable<(Deployment? Deployment, TokenUsage Usage)> rows)
+    /// <param name="context">Prices the rows as the ledger does (per image for images); null = by tokens.</param>
+    public void Settle(BudgetAdmission admission, IEnumerable<(Deployment? Deployment, TokenUsage Usage)> rows, Pipeline.CallContext? context = null)
     {
         var tokens = 0;
         var actual = new decimal[admission.Scopes.Count];
         foreach (var (d, usage) in rows)
         {
-            if (usage.Total == 0) continue;
+            // An image priced per image costs with no tokens; a token-priced row without tokens costs nothing.
+            var cost = context is null ? (usage.Total == 0 ? Cost.Unpriced : pricer.CostOf(d, usage)) : context.CostOf(pricer, d, usage);
+            if (usage.Total == 0 && cost.Amount is not > 0) continue;
             tokens += usage.Input + usage.Output;
-            var cost = pricer.CostOf(d, usage);
             for (var i = 0; i < actual.Length; i++)
             {
                 actual[i] += cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, admission.Scopes[i].Budget.Currency, out var c) ? c : 0m;

@@ -47,6 +47,8 @@ public sealed class PriceOptions
     public OffPeakOptions? OffPeak { get; set; }
     public int? ContextWindow { get; set; }
     public int? MaxOutputTokens { get; set; }
+    /// <summary>Image models: the price of one image by <c>quality/size</c>, <c>size</c>, <c>quality</c> or <c>*</c> (e.g. a local Stable Diffusion server's).</summary>
+    public Dictionary<string, decimal>? PerImage { get; set; }
 }
 
 /// <summary>An input-length tier, in configuration and in the catalogue file (which names its fields in snake case).</summary>

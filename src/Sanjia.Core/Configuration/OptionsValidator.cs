@@ -61,9 +61,9 @@ public static class OptionsValidator
             {
                 errors.Add($"{path}:BaseUrl", $"'{b}' is not an absolute http(s) URL.");
             }
-            if (provider.Type is { } type && type.ToLowerInvariant() is not ("openai" or "anthropic" or "gemini" or "azure"))
+            if (provider.Type is { } type && type.ToLowerInvariant() is not ("openai" or "anthropic" or "gemini" or "azure" or "sdapi"))
             {
-                errors.Add($"{path}:Type", $"'{type}' is not a known provider type (openai, anthropic, gemini, azure).");
+                errors.Add($"{path}:Type", $"'{type}' is not a known provider type (openai, anthropic, gemini, azure, sdapi).");
             }
             if (provider.Timeouts is { } t)
             {

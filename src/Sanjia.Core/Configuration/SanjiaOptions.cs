@@ -69,7 +69,7 @@ public sealed class SanjiaOptions
 
 public sealed class ProviderOptions
 {
-    /// <summary>The wire protocol: <c>openai</c> (default, any OpenAI-compatible vendor), <c>anthropic</c>, <c>gemini</c> or <c>azure</c>.</summary>
+    /// <summary>The wire protocol: <c>openai</c> (default, any OpenAI-compatible vendor), <c>anthropic</c>, <c>gemini</c>, <c>azure</c> or <c>sdapi</c> (Stable Diffusion web API).</summary>
     public string? Type { get; set; }
 
     /// <summary>Leave out request parameters this provider cannot honour instead of answering 400 naming them.</summary>
@@ -92,6 +92,12 @@ public sealed class ProviderOptions
     public List<string>? Models { get; set; }
 
     public List<string>? EmbeddingModels { get; set; }
+
+    /// <summary>Image models listed by <c>/v1/models</c> (OpenAI-compatible providers; any other id is still forwarded).</summary>
+    public List<string>? ImageModels { get; set; }
+
+    /// <summary>Stable Diffusion servers (<c>Type: sdapi</c>): sampling steps sent with each txt2img call (null = the server's default).</summary>
+    public int? Steps { get; set; }
 
     /// <summary>Ask the upstream for a usage chunk on streams the caller did not ask one for (stripped before the caller).</summary>
     public bool? StreamUsage { get; set; }

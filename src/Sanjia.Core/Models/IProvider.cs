@@ -16,6 +16,9 @@ public interface IProvider
 
     IEmbeddingBackend? Embeddings { get; }
 
+    /// <summary>Image generation, for providers that have it (OpenAI-compatible image APIs, Stable Diffusion servers).</summary>
+    IImageBackend? Images => null;
+
     /// <summary>Model names (without the provider prefix) listed by <c>/v1/models</c>.</summary>
     IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
 

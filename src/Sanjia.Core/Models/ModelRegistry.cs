@@ -89,7 +89,7 @@ public sealed class ModelRegistry
                 }
                 if (kind is not null && kind != depKind)
                 {
-                    errors.Add($"{path}:Model", "mixes chat and embedding models in one alias.");
+                    errors.Add($"{path}:Model", "mixes models of different kinds (chat, embedding, image) in one alias.");
                 }
                 kind ??= depKind;
                 deployments.Add(d);

@@ -67,6 +67,12 @@ public abstract class CallContext(string requestId, string endpoint, ResolvedMod
     /// client is told (<c>x-sanjia-cost</c>, <c>usage.cost</c>) comes from here, so it is what the ledger holds.
     /// </summary>
     public Cost? Cost { get; set; }
+
+    /// <summary>
+    /// The cost of a usage on a deployment, for the ledger row and the budget: tokens at the deployment's price,
+    /// unless the kind prices otherwise (images: per image, <see cref="ImageContext"/>).
+    /// </summary>
+    public virtual Cost CostOf(Pricing.Pricer pricer, Deployment? deployment, TokenUsage usage, DateTimeOffset? at = null) => pricer.CostOf(deployment, usage, at);
 }
 
 /// <summary>A chat request on its way through the pipeline.</summary>

@@ -11,6 +11,7 @@ public sealed class GatewayEngine
 {
     private readonly CallHandler<ChatContext, ChatOutcome> _chat;
     private readonly CallHandler<EmbeddingContext, EmbeddingOutcome> _embeddings;
+    private readonly CallHandler<ImageContext, ImageOutcome> _images;
     private readonly Meter? _meter;
     private readonly TimeProvider _time;
     private volatile Configuration.GatewaySnapshot _snapshot;
@@ -23,6 +24,7 @@ public sealed class GatewayEngine
         _meter = pipeline.Metering?.Meter;
         _chat = pipeline.Build<ChatKind, ChatContext, ChatOutcome>(router.For<ChatKind, ChatContext, ChatOutcome>());
         _embeddings = pipeline.Build<EmbeddingKind, EmbeddingContext, EmbeddingOutcome>(router.For<EmbeddingKind, EmbeddingContext, EmbeddingOutcome>());
+        _images = pipeline.Build<ImageKind, ImageContext, ImageOutcome>(router.For<ImageKind, ImageContext, ImageOutcome>());
     }
 
     /// <summary>Metering into <paramref name="ledger"/>, the stages <paramref name="configure"/> adds, and the router.</summary>
@@ -76,7 +78,9 @@ public sealed class GatewayEngine
         {
             var refusal = model is null
                 ? GatewayError.ModelNotFound(request.Model)
-                : GatewayError.Invalid($"The model '{request.Model}' is an embedding model; use /v1/embeddings.", "model", "model_not_chat");
+                : model.Kind == ModelKind.Image
+                    ? GatewayError.Invalid($"The model '{request.Model}' is an image model; use /v1/images/generations.", "model", "model_not_chat")
+                    : GatewayError.Invalid($"The model '{request.Model}' is an embedding model; use /v1/embeddings.", "model", "model_not_chat");
             await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
             return (null, refusal);
         }
@@ -103,6 +107,26 @@ public sealed class GatewayEngine
         }
         var context = new EmbeddingContext(requestId, endpoint, request, model, caller, startTimestamp);
         return (context, await _embeddings.HandleAsync(context, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Image generation through the same stages as chat and embeddings: metering (one ledger row, priced per image
+    /// or by tokens), budgets and limits (the worst case held, the real cost settled), the router (strategy, health,
+    /// retries, fallbacks, timeouts). A model none of whose deployments makes images is refused by the router.
+    /// </summary>
+    public async ValueTask<(ImageContext? Context, ImageOutcome Outcome)> GenerateImagesAsync(ImageRequest request, Caller caller, string requestId, long startTimestamp, CancellationToken cancellationToken)
+    {
+        const string endpoint = "/v1/images/generations";
+        using var lease = Enter();
+        var model = lease.Snapshot.Registry.Resolve(request.Model);
+        if (model is null)
+        {
+            var refusal = GatewayError.ModelNotFound(request.Model);
+            await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
+            return (null, refusal);
+        }
+        var context = new ImageContext(requestId, endpoint, request, model, caller, startTimestamp);
+        return (context, await _images.HandleAsync(context, cancellationToken).ConfigureAwait(false));
     }
 
     private ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp) =>

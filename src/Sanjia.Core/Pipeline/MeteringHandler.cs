@@ -115,7 +115,7 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
         {
             if (ReferenceEquals(a, final)) continue;
             var now = time.GetUtcNow();
-            var cost = pricer?.CostOf(a.Deployment, a.Usage, now);
+            var cost = pricer is null ? (Cost?)null : context.CostOf(pricer, a.Deployment, a.Usage, now);
             await ledger.RecordDurableAsync(Entry(context.RequestId, a.Attempt, context.Caller, context.Endpoint, context.Model.RequestedId, a.Deployment, a.Usage,
                 ErrorStatus.For(a.Error), a.Error.Code ?? a.Error.Kind.ToString(), a.Latency, ttft: null, context.Stream, now, cost)).ConfigureAwait(false);
         }
@@ -132,7 +132,7 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
         Cost? cost = null;
         if (pricer is not null)
         {
-            cost = stamped is { } s && s.Usage == usage ? s.Cost : pricer.CostOf(context.Deployment, usage, now);
+            cost = stamped is { } s && s.Usage == usage ? s.Cost : context.CostOf(pricer, context.Deployment, usage, now);
             context.Cost = cost;
         }
         return ledger.RecordDurableAsync(Own(context, usage, status, errorCode, ttft, now, cost));

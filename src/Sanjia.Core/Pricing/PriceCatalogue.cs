@@ -20,6 +20,7 @@ public sealed class PriceCatalogue
     {
         var catalogue = new PriceCatalogue();
         catalogue.AddAll(ReadBuiltIn(), "catalogue");
+        ImagePrices.AddBuiltIn(catalogue);
         return catalogue;
     }
 

@@ -40,6 +40,7 @@ public sealed class Pricer
         Tiers = PriceRules.Tiers(o.Tiers),
         ContextWindow = o.ContextWindow,
         MaxOutputTokens = o.MaxOutputTokens,
+        Images = o.PerImage is { Count: > 0 } perImage ? new ImagePrice { PerImage = new Dictionary<string, decimal>(perImage, StringComparer.OrdinalIgnoreCase) } : null,
         Source = source,
     };
 
@@ -80,6 +81,7 @@ public sealed class Pricer
             OutputPerMTok = output,
             ContextWindow = model?.ContextWindow,
             MaxOutputTokens = model?.MaxOutputTokens,
+            Images = model?.Images,
             Source = "deployment",
         };
     }

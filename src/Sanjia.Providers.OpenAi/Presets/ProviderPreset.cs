@@ -12,7 +12,11 @@ public sealed record ProviderPreset(
     string[] ChatModels,
     string[] EmbeddingModels,
     string Currency,
-    PresetQuirks Quirks);
+    PresetQuirks Quirks)
+{
+    /// <summary>Image models of the vendor's OpenAI-compatible <c>images/generations</c> API (docs/images.md lists the sources).</summary>
+    public string[] ImageModels { get; init; } = [];
+}
 
 /// <summary>
 /// What a vendor does differently from OpenAI, enforced before a request leaves the gateway. For presets the sampling

@@ -21,7 +21,11 @@ public static class ProviderPresets
             // OpenAI is the reference: no catalogue quirks.
             new PresetQuirks(
                 // why: gpt-5*/o* reasoning models reject max_tokens and non-default temperature/top_p
-                Notes: "Reasoning models need max_completion_tokens and reject temperature/top_p.")),
+                Notes: "Reasoning models need max_completion_tokens and reject temperature/top_p."))
+        {
+            // why: images/generations, https://developers.openai.com/api/reference (CreateImageRequest)
+            ImageModels = ["gpt-image-1", "dall-e-3", "dall-e-2"],
+        },
 
         new("deepseek", "DeepSeek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY",
             ["deepseek-flash", "deepseek-v4-pro", "deepseek-v4-flash"],
@@ -53,7 +57,11 @@ public static class ProviderPresets
             "CNY",
             new PresetQuirks(
                 AnthropicBaseUrl: "https://open.bigmodel.cn/api/anthropic",
-                Notes: "top_p in (0,1]. max_tokens only (no max_completion_tokens). tool_choice only 'auto'. do_sample=false disables sampling. Coding Plan keys need https://open.bigmodel.cn/api/coding/paas/v4. docs.bigmodel.cn examples use ZAI_API_KEY.")),
+                Notes: "top_p in (0,1]. max_tokens only (no max_completion_tokens). tool_choice only 'auto'. do_sample=false disables sampling. Coding Plan keys need https://open.bigmodel.cn/api/coding/paas/v4. docs.bigmodel.cn examples use ZAI_API_KEY."))
+        {
+            // why: CogView-4 on {base}/images/generations, https://docs.bigmodel.cn/cn/guide/models/image-generation/cogview-4 (answers with URLs)
+            ImageModels = ["cogview-4"],
+        },
 
         new("zai", "Z.AI (GLM, international)", "https://api.z.ai/api/paas/v4", "ZAI_API_KEY",
             ["glm-5.3", "glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.5-air"],
@@ -138,7 +146,11 @@ public static class ProviderPresets
             [], // why: Together's own model list (2026-10-07) offers no embedding models; m2-bert was retired
             "USD",
             new PresetQuirks(
-                Notes: "Legacy host https://api.together.xyz/v1 still common. Extra sampling params top_k/repetition_penalty.")),
+                Notes: "Legacy host https://api.together.xyz/v1 still common. Extra sampling params top_k/repetition_penalty."))
+        {
+            // why: {base}/images/generations, https://docs.together.ai/docs/inference/images/overview (URLs by default, b64_json on request)
+            ImageModels = ["black-forest-labs/FLUX.1-schnell"],
+        },
 
         new("mistral", "Mistral AI", "https://api.mistral.ai/v1", "MISTRAL_API_KEY",
             ["mistral-large-latest", "mistral-medium-3.5", "mistral-small-latest", "magistral-medium-latest", "codestral-latest"],

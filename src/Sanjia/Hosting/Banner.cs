@@ -35,7 +35,7 @@ internal static class Banner
         output.WriteLine("Models:");
         foreach (var m in engine.Registry.List())
         {
-            output.WriteLine($"  {m.Id}{(m.Kind == ModelKind.Embedding ? "  (embeddings)" : "")}");
+            output.WriteLine($"  {m.Id}{(m.Kind == ModelKind.Embedding ? "  (embeddings)" : m.Kind == ModelKind.Image ? "  (images)" : "")}");
         }
         if (!engine.Registry.List().Any(m => m.Kind == ModelKind.Chat))
         {

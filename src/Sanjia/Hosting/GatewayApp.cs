@@ -15,6 +15,7 @@ using Sanjia.Core.Pricing;
 using Sanjia.Core.Security;
 using Sanjia.Providers.Anthropic;
 using Sanjia.Providers.Gemini;
+using Sanjia.Providers.StableDiffusion;
 using Sanjia.Providers.Local;
 using Sanjia.Providers.OpenAi;
 
@@ -87,6 +88,7 @@ public static class GatewayApp
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
         services.AddSanjiaGeminiProviders();
+        services.AddSanjiaStableDiffusionProviders();
         services.AddSanjiaLocalModels();
         services.AddSingleton(_ => new AliasOverrides(options.DataDir));
         // One builder for the configuration in force, at start-up and on every reload (ConfigReloader); disposed at
