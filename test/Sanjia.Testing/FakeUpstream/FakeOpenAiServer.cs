@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace Sanjia.Testing.FakeUpstream;
 
 /// <summary>
-/// A real Kestrel server on a loopback port that speaks OpenAI Chat Completions, Embeddings and Models, standing in
+/// A real Kestrel server on a loopback port that speaks OpenAI Chat Completions, Embeddings, Images and Models, standing in
 /// for a cloud vendor in functional tests. Behaviours queued with <see cref="Enqueue"/> script the next chat or
 /// embedding requests (FIFO, one each); every request is recorded, with whether the client abandoned it.
 /// </summary>
@@ -50,6 +50,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         public int Open;
         public int Accepted;
     }
+
+    /// <summary>The base64 PNG every generated image is (<c>b64_json</c>).</summary>
+    public const string ImagePng = Images.Png;
 
     /// <summary>The API root to configure a client with, e.g. <c>http://127.0.0.1:54321/v1</c>.</summary>
     public string BaseUrl { get; private set; } = "";
@@ -198,7 +201,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             if (await AzureRouteAsync(x) is not { } canonical) return;
             route = (request.Method, canonical);
         }
-        var known = route is ("POST", "/v1/chat/completions") or ("POST", "/v1/embeddings") or ("GET", "/v1/models");
+        var known = route is ("POST", "/v1/chat/completions") or ("POST", "/v1/embeddings") or ("POST", "/v1/images/generations") or ("GET", "/v1/models");
         if (!known)
         {
             await x.WriteErrorAsync(404, $"Invalid URL ({request.Method} {request.Path})", code: "unknown_url").ConfigureAwait(false);
@@ -223,6 +226,21 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 if (await PreambleAsync(x, behavior).ConfigureAwait(false))
                 {
                     await ChatCompletions.RespondAsync(x, chat!, behavior, _options).ConfigureAwait(false);
+                }
+                return;
+            }
+            case ("POST", "/v1/images/generations"):
+            {
+                var (image, error) = Images.Parse(x.Record.Body);
+                if (error is not null)
+                {
+                    await x.WriteErrorAsync(400, error.Message, param: error.Param, code: error.Code).ConfigureAwait(false);
+                    return;
+                }
+                var behavior = NextBehavior(x.Record);
+                if (await PreambleAsync(x, behavior).ConfigureAwait(false))
+                {
+                    await Images.RespondAsync(x, image!, behavior).ConfigureAwait(false);
                 }
                 return;
             }
