@@ -98,6 +98,27 @@ public static class Exchange
         await http.Response.BodyWriter.FlushAsync(http.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The end of a complete answer whose body is not rewritten (embeddings, images: megabytes of vectors or base64,
+    /// so the cost goes in the headers only): route and cost headers, then the error in the route's dialect or the body.
+    /// </summary>
+    public static async Task WriteCompleteAsync(HttpContext http, CallContext? context, GatewayError? error, ReadOnlyMemory<byte> body)
+    {
+        if (context is not null)
+        {
+            WriteRouteHeaders(http.Response, context);
+            if (context.Cost is { } cost) WriteCostHeaders(http.Response, cost);
+        }
+        if (error is not null)
+        {
+            await ErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
+        }
+        http.Response.ContentType = "application/json";
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, http.RequestAborted).ConfigureAwait(false);
+    }
+
     /// <summary><c>x-sanjia-cost</c>: the request's cost as a decimal string, or <c>unpriced</c>; plus its currency.</summary>
     public static void WriteCostHeaders(HttpResponse response, Cost cost)
     {

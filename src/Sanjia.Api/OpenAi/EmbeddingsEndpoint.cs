@@ -34,21 +34,8 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
             return;
         }
         var (context, outcome) = await engine.EmbedAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
-        if (context is not null)
-        {
-            Exchange.WriteRouteHeaders(http.Response, context);
-            if (context.Cost is { } cost) Exchange.WriteCostHeaders(http.Response, cost);
-        }
-        if (outcome.Error is { } e)
-        {
-            await ErrorWriter.WriteAsync(http, e).ConfigureAwait(false);
-            return;
-        }
-        var result = outcome.Result!;
-        var bytes = result.Body ?? Serialize(request!, result);
-        http.Response.ContentType = "application/json";
-        http.Response.ContentLength = bytes.Length;
-        await http.Response.Body.WriteAsync(bytes, http.RequestAborted).ConfigureAwait(false);
+        var answer = outcome.Result is { } result ? result.Body ?? Serialize(request!, result) : default;
+        await Exchange.WriteCompleteAsync(http, context, outcome.Error, answer).ConfigureAwait(false);
     }
 
     internal static (EmbeddingRequest?, GatewayError?) Parse(ReadOnlyMemory<byte> body)

@@ -39,21 +39,8 @@ public sealed class ImagesEndpoint(GatewayEngine engine, long maxBodyBytes)
             return;
         }
         var (context, outcome) = await engine.GenerateImagesAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, start, http.RequestAborted).ConfigureAwait(false);
-        if (context is not null)
-        {
-            Exchange.WriteRouteHeaders(http.Response, context);
-            if (context.Cost is { } cost) Exchange.WriteCostHeaders(http.Response, cost);
-        }
-        if (outcome.Error is { } e)
-        {
-            await ErrorWriter.WriteAsync(http, e).ConfigureAwait(false);
-            return;
-        }
-        var result = outcome.Result!;
-        var bytes = result.Body ?? Serialize(result, engine.Time);
-        http.Response.ContentType = "application/json";
-        http.Response.ContentLength = bytes.Length;
-        await http.Response.Body.WriteAsync(bytes, http.RequestAborted).ConfigureAwait(false);
+        var answer = outcome.Result is { } result ? result.Body ?? Serialize(result, engine.Time) : default;
+        await Exchange.WriteCompleteAsync(http, context, outcome.Error, answer).ConfigureAwait(false);
     }
 
     internal static (ImageRequest?, GatewayError?) Parse(ReadOnlyMemory<byte> body)

@@ -209,7 +209,7 @@ public sealed class PricingTests
             var preset = ProviderPresets.Find(provider);
             Assert.True(preset is not null, $"{id}: '{provider}' is not a preset");
             // Retired models stay priced (older ledger rows) but the preset no longer lists them.
-            var listed = preset!.ChatModels.Concat(preset.EmbeddingModels).Contains(id[(provider.Length + 1)..]);
+            var listed = preset!.ChatModels.Concat(preset.EmbeddingModels).Concat(preset.ImageModels).Contains(id[(provider.Length + 1)..]);
             Assert.True(listed != price.Retired.HasValue, $"{id}: listed={listed}, retired={price.Retired}");
             Assert.NotNull(price.Checked);
             Assert.True(price.InputPerMTok >= 0 && price.OutputPerMTok >= 0, id);

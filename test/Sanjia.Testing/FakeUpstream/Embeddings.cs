@@ -131,19 +131,7 @@ internal static class Embeddings
             w.WriteEndObject();
         });
 
-        switch (behavior.Fault)
-        {
-            case StreamFault.Drop:
-                await x.WriteHalfJsonThenCutAsync(body).ConfigureAwait(false);
-                return;
-            case StreamFault.Malformed:
-                await x.WriteJsonAsync(200, "{not json"u8.ToArray()).ConfigureAwait(false);
-                return;
-            case StreamFault.Stall:
-                await x.DelayAsync(behavior.StallDuration).ConfigureAwait(false);
-                break;
-        }
-        await x.WriteJsonAsync(200, body).ConfigureAwait(false);
+        await x.WriteCompleteAsync(body, behavior).ConfigureAwait(false);
     }
 
     /// <summary>A unit vector seeded by the input's hash: equal inputs give equal vectors, different inputs differ.</summary>

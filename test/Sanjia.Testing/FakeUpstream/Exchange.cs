@@ -46,6 +46,27 @@ internal sealed class Exchange(HttpContext context, RecordedRequest record, Canc
         await Response.Body.WriteAsync(json, Aborted).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A whole JSON answer with the behaviour's fault, as embeddings and images have it: drop = half a body then a cut
+    /// connection, malformed = <c>{not json</c>, stall = a pause before the answer.
+    /// </summary>
+    public async Task WriteCompleteAsync(byte[] body, FakeBehavior behavior)
+    {
+        switch (behavior.Fault)
+        {
+            case StreamFault.Drop:
+                await WriteHalfJsonThenCutAsync(body).ConfigureAwait(false);
+                return;
+            case StreamFault.Malformed:
+                await WriteJsonAsync(200, "{not json"u8.ToArray()).ConfigureAwait(false);
+                return;
+            case StreamFault.Stall:
+                await DelayAsync(behavior.StallDuration).ConfigureAwait(false);
+                break;
+        }
+        await WriteJsonAsync(200, body).ConfigureAwait(false);
+    }
+
     /// <summary>Half of a JSON body, then a cut connection: the client's read of the content must fail.</summary>
     public async Task WriteHalfJsonThenCutAsync(byte[] json)
     {

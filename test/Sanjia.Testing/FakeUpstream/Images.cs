@@ -86,18 +86,6 @@ internal static class Images
             }
             w.WriteEndObject();
         });
-        switch (behavior.Fault)
-        {
-            case StreamFault.Drop:
-                await x.WriteHalfJsonThenCutAsync(body).ConfigureAwait(false);
-                return;
-            case StreamFault.Malformed:
-                await x.WriteJsonAsync(200, "{not json"u8.ToArray()).ConfigureAwait(false);
-                return;
-            case StreamFault.Stall:
-                await x.DelayAsync(behavior.StallDuration).ConfigureAwait(false);
-                break;
-        }
-        await x.WriteJsonAsync(200, body).ConfigureAwait(false);
+        await x.WriteCompleteAsync(body, behavior).ConfigureAwait(false);
     }
 }
