@@ -108,6 +108,7 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
                 result jsonb NOT NULL,
                 PRIMARY KEY (run_id, case_id, model, sample));
             """),
+        new(4, "audit log", PostgresAuditStore.Schema),
     ];
 
     /// <summary>Opens the database and brings its schema to this build's version (see <see cref="MigrateAsync"/>).</summary>

@@ -65,6 +65,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         if (!ok) return;
         await store.UpsertKeyAsync(updated!, http.RequestAborted);
         cache.Put(updated!);
+        AdminAudit.Target(http, updated!.Id);
         await WriteAsync(http, 201, w => AdminJson.WriteKey(w, updated!, secret, null, time.GetUtcNow()));
     }
 
@@ -166,6 +167,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         if (await TryApplyTeamAsync(http, body, team) is not { } updated) return;
         await store.UpsertTeamAsync(updated, http.RequestAborted);
         cache.PutTeam(updated);
+        AdminAudit.Target(http, updated.Id);
         await WriteAsync(http, 201, w => AdminJson.WriteTeam(w, updated, null));
     }
 

@@ -8,12 +8,12 @@ using Sanjia.Core.Traffic;
 
 namespace Sanjia.Api.Admin;
 
-/// <summary>The admin routes that watch the gateway: the request log (docs/admin-api.md).</summary>
+/// <summary>The admin routes that watch the gateway: the request log and the audit log (docs/admin-api.md).</summary>
 public static class ObservabilityRoutes
 {
-    public static void Map(IEndpointRouteBuilder admin)
+    public static void Map(RouteGroupBuilder admin)
     {
-        var s = admin.ServiceProvider;
+        var s = ((IEndpointRouteBuilder)admin).ServiceProvider;
         var options = s.GetRequiredService<SanjiaOptions>();
         var ledger = s.GetService<JournaledLedger>();
         if (s.GetService<ILedgerStore>() is ILedgerQuery query)
@@ -21,6 +21,12 @@ public static class ObservabilityRoutes
             // Bodies only where they are logged: with Sanjia:Logging:Bodies off the store holds none to show.
             var bodies = options.Logging.Bodies ? s.GetService<IBodyLogStore>() : null;
             admin.MapGet(RequestsEndpoint.Route, new RequestsEndpoint(query, ledger, bodies).HandleAsync);
+        }
+        if (s.GetService<IAuditStore>() is { } auditStore)
+        {
+            var audit = new AdminAudit(auditStore, s.GetRequiredService<TimeProvider>());
+            audit.Apply(admin);
+            admin.MapGet("/admin/audit", audit.ListAsync);
         }
     }
 }

@@ -18,7 +18,6 @@ namespace Sanjia.Api.Admin;
 public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger, IBodyLogStore? bodies)
 {
     public const string Route = "/admin/requests";
-    public const int DefaultLimit = 50, MaxLimit = 500;
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -134,17 +133,15 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
     /// <summary>The filter from the query string, or the first invalid parameter as a 400.</summary>
     public static (LedgerFilter Filter, bool Bodies, GatewayError? Error) Parse(IQueryCollection q)
     {
-        static string? S(IQueryCollection q, string name) => q[name].ToString() is { Length: > 0 } s ? s : null;
         var filter = new LedgerFilter
         {
-            KeyId = S(q, "key_id"),
-            TeamId = S(q, "team_id"),
-            Model = S(q, "model"),
-            Provider = S(q, "provider"),
-            Deployment = S(q, "deployment"),
-            Limit = DefaultLimit,
+            KeyId = AdminQuery.Text(q, "key_id"),
+            TeamId = AdminQuery.Text(q, "team_id"),
+            Model = AdminQuery.Text(q, "model"),
+            Provider = AdminQuery.Text(q, "provider"),
+            Deployment = AdminQuery.Text(q, "deployment"),
         };
-        if (S(q, "status") is { } status)
+        if (AdminQuery.Text(q, "status") is { } status)
         {
             (int, int)? range = status.ToLowerInvariant() switch
             {
@@ -157,32 +154,9 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
             if (range is not { } r) return (filter, false, GatewayError.Invalid("'status' must be a status code (429), a class (5xx), 'error' (400-599) or 'success' (2xx).", "status"));
             filter = filter with { StatusFrom = r.Item1, StatusTo = r.Item2 };
         }
-        foreach (var name in (ReadOnlySpan<string>)["from", "to"])
-        {
-            if (S(q, name) is not { } text) continue;
-            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
-            {
-                return (filter, false, GatewayError.Invalid($"'{name}' must be an ISO 8601 date or time (UTC when no offset is given).", name));
-            }
-            filter = name == "from" ? filter with { From = at } : filter with { To = at };
-        }
-        if (S(q, "limit") is { } limitText)
-        {
-            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > MaxLimit)
-            {
-                return (filter, false, GatewayError.Invalid($"'limit' must be a whole number from 1 to {MaxLimit}.", "limit"));
-            }
-            filter = filter with { Limit = limit };
-        }
-        if (S(q, "cursor") is { } cursor)
-        {
-            if (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var before))
-            {
-                return (filter, false, GatewayError.Invalid("'cursor' must be the next_cursor of a previous page.", "cursor"));
-            }
-            filter = filter with { Before = before };
-        }
-        var bodies = S(q, "bodies") is { } b && (b.Equals("true", StringComparison.OrdinalIgnoreCase) || b == "1");
-        return (filter, bodies, null);
+        var error = AdminQuery.RangeAndPage(q, out var from, out var to, out var limit, out var before);
+        filter = filter with { From = from, To = to, Limit = limit, Before = before };
+        var bodies = AdminQuery.Text(q, "bodies") is { } b && (b.Equals("true", StringComparison.OrdinalIgnoreCase) || b == "1");
+        return (filter, bodies, error);
     }
 }

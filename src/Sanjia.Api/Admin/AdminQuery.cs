@@ -1,0 +1,56 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+
+namespace Sanjia.Api.Admin;
+
+/// <summary>The query parameters every admin list shares: a time range, a page size and a cursor; each refusal names its parameter.</summary>
+public static class AdminQuery
+{
+    public const int DefaultLimit = 50, MaxLimit = 500;
+
+    public static string? Text(IQueryCollection q, string name) => q[name].ToString() is { Length: > 0 } s ? s : null;
+
+    /// <summary>An ISO 8601 date or time (UTC when no offset is given), null when absent.</summary>
+    public static GatewayError? Time(IQueryCollection q, string name, out DateTimeOffset? value)
+    {
+        value = null;
+        if (Text(q, name) is not { } text) return null;
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+        {
+            return GatewayError.Invalid($"'{name}' must be an ISO 8601 date or time (UTC when no offset is given).", name);
+        }
+        value = at;
+        return null;
+    }
+
+    /// <summary><c>limit</c> (1 to <see cref="MaxLimit"/>, default <see cref="DefaultLimit"/>) and <c>cursor</c> (the <c>next_cursor</c> of a previous page).</summary>
+    public static GatewayError? Page(IQueryCollection q, out int limit, out long? before)
+    {
+        limit = DefaultLimit;
+        before = null;
+        if (Text(q, "limit") is { } limitText
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+        {
+            return GatewayError.Invalid($"'limit' must be a whole number from 1 to {MaxLimit}.", "limit");
+        }
+        if (Text(q, "cursor") is { } cursor)
+        {
+            if (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return GatewayError.Invalid("'cursor' must be the next_cursor of a previous page.", "cursor");
+            }
+            before = id;
+        }
+        return null;
+    }
+
+    /// <summary><c>from</c>, <c>to</c>, <c>limit</c> and <c>cursor</c> together; the first invalid one's error.</summary>
+    public static GatewayError? RangeAndPage(IQueryCollection q, out DateTimeOffset? from, out DateTimeOffset? to, out int limit, out long? before)
+    {
+        var fromError = Time(q, "from", out from);
+        var toError = Time(q, "to", out to);
+        var pageError = Page(q, out limit, out before);
+        return fromError ?? toError ?? pageError;
+    }
+}

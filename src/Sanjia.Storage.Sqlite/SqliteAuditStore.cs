@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Sanjia.Abstractions;
+using Sanjia.Core.Security;
+
+namespace Sanjia.Storage.Sqlite;
+
+/// <summary>
+/// The audit log in SQLite, beside the keys it records changes to (<c>sanjia.db</c>, its own migration component
+/// <c>audit</c>). Admin actions are rare (people, not traffic): one insert per action, no batching.
+/// </summary>
+public sealed class SqliteAuditStore : IAuditStore, IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private SqliteConnection? _connection;
+
+    public SqliteAuditStore(string databasePath)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
+    }
+
+    internal static readonly IReadOnlyList<SqliteMigration> Migrations = [new(1, "audit log", c =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                ts TEXT NOT NULL,
+                actor TEXT NOT NULL, via TEXT NOT NULL, remote TEXT,
+                method TEXT NOT NULL, path TEXT NOT NULL, route TEXT NOT NULL,
+                target_id TEXT, fields TEXT NOT NULL, status INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_audit_ts ON audit_log(ts);
+            """;
+        cmd.ExecuteNonQuery();
+    })];
+
+    private SqliteConnection Open()
+    {
+        if (_connection is not null) return _connection;
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL;";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteMigrations.Apply(c, "audit", Migrations);
+        _connection = c;
+        return c;
+    }
+
+    private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Open().CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO audit_log (ts, actor, via, remote, method, path, route, target_id, fields, status)
+                VALUES ($ts, $actor, $via, $remote, $method, $path, $route, $target, $fields, $status)
+                """;
+            cmd.Parameters.AddWithValue("$ts", Ts(entry.Timestamp));
+            cmd.Parameters.AddWithValue("$actor", entry.Actor);
+            cmd.Parameters.AddWithValue("$via", entry.Via);
+            cmd.Parameters.AddWithValue("$remote", (object?)entry.RemoteAddress ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$method", entry.Method);
+            cmd.Parameters.AddWithValue("$path", entry.Path);
+            cmd.Parameters.AddWithValue("$route", entry.Route);
+            cmd.Parameters.AddWithValue("$target", (object?)entry.TargetId ?? DBNull.Value);
+            // Field names are identifiers ([a-z_]): a comma cannot occur in one.
+            cmd.Parameters.AddWithValue("$fields", string.Join(',', entry.Fields));
+            cmd.Parameters.AddWithValue("$status", entry.Status);
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> QueryAsync(AuditFilter filter, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Open().CreateCommand();
+            var where = new StringBuilder("1 = 1");
+            void Add(string condition, string name, object value)
+            {
+                where.Append(" AND ").Append(condition);
+                cmd.Parameters.AddWithValue(name, value);
+            }
+            if (filter.Actor is { } actor) Add("actor = $actor", "$actor", actor);
+            if (filter.TargetId is { } target) Add("target_id = $target", "$target", target);
+            // substr rather than LIKE: a '%' or '_' in the prefix is literal.
+            if (filter.PathPrefix is { } prefix) Add("substr(path, 1, length($prefix)) = $prefix", "$prefix", prefix);
+            if (filter.From is { } from) Add("ts >= $from", "$from", Ts(from));
+            if (filter.To is { } to) Add("ts < $to", "$to", Ts(to));
+            if (filter.Before is { } before) Add("id < $before", "$before", before);
+            cmd.Parameters.AddWithValue("$limit", Math.Max(filter.Limit, 0));
+            cmd.CommandText = $"""
+                SELECT id, ts, actor, via, remote, method, path, route, target_id, fields, status
+                FROM audit_log WHERE {where} ORDER BY id DESC LIMIT $limit
+                """;
+            var list = new List<AuditEntry>();
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add(new AuditEntry
+                {
+                    Id = r.GetInt64(0),
+                    Timestamp = DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+                    Actor = r.GetString(2),
+                    Via = r.GetString(3),
+                    RemoteAddress = r.IsDBNull(4) ? null : r.GetString(4),
+                    Method = r.GetString(5),
+                    Path = r.GetString(6),
+                    Route = r.GetString(7),
+                    TargetId = r.IsDBNull(8) ? null : r.GetString(8),
+                    Fields = r.GetString(9) is { Length: > 0 } f ? f.Split(',') : [],
+                    Status = r.GetInt32(10),
+                });
+            }
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _connection?.Dispose();
+        _gate.Dispose();
+    }
+}
