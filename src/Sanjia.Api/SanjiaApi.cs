@@ -75,6 +75,7 @@ public static class SanjiaApi
             AdminEndpoints.Map(admin);
         }
         ObservabilityRoutes.Map(admin);
+        if (services.GetService<Console.ConsoleEndpoints>() is { } console) console.Map(anonymous);
         MapPromptsAndMigration(keyed, admin, services, engine, options, availability);
         anonymous.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
         anonymous.MapGet("/health/live", HealthEndpoints.LiveAsync);

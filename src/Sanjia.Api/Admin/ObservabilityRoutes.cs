@@ -8,7 +8,7 @@ using Sanjia.Core.Traffic;
 
 namespace Sanjia.Api.Admin;
 
-/// <summary>The admin routes that watch the gateway: the request log and the audit log (docs/admin-api.md).</summary>
+/// <summary>The admin routes that watch the gateway: the request log, the console's aggregates and the audit log (docs/admin-api.md).</summary>
 public static class ObservabilityRoutes
 {
     public static void Map(RouteGroupBuilder admin)
@@ -21,6 +21,13 @@ public static class ObservabilityRoutes
             // Bodies only where they are logged: with Sanjia:Logging:Bodies off the store holds none to show.
             var bodies = options.Logging.Bodies ? s.GetService<IBodyLogStore>() : null;
             admin.MapGet(RequestsEndpoint.Route, new RequestsEndpoint(query, ledger, bodies).HandleAsync);
+        }
+        if (s.GetService<ISpendSource>() is { } rows)
+        {
+            var stats = new StatsEndpoints(rows, ledger, s.GetRequiredService<TimeProvider>());
+            admin.MapGet(StatsEndpoints.Route + "/overview", stats.OverviewAsync);
+            admin.MapGet(StatsEndpoints.Route + "/usage", stats.UsageAsync);
+            admin.MapGet(StatsEndpoints.Route + "/sla", stats.SlaAsync);
         }
         if (s.GetService<IAuditStore>() is { } auditStore)
         {

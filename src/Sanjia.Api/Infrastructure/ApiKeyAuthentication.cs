@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http;
+using Sanjia.Api.Admin;
 using Sanjia.Api.Compare;
+using Sanjia.Api.Console;
 using Sanjia.Abstractions;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Pipeline;
@@ -12,10 +14,12 @@ namespace Sanjia.Api.Infrastructure;
 /// groups in <see cref="SanjiaApi"/>; routing runs first). The key may come as <c>Authorization: Bearer</c>,
 /// <c>x-api-key</c> (Anthropic clients) or <c>api-key</c> (Azure clients); all three are treated the same. A virtual
 /// key past its <c>expires_at</c> is refused; admin routes take the master key or a key with the <c>admin</c> scope,
-/// and <c>admin:read</c> keys for GET (docs/decisions/0004-key-model.md). Every refusal is written by
+/// and <c>admin:read</c> keys for GET (docs/decisions/0004-key-model.md), or a web console session cookie standing for
+/// such a key (<see cref="ConsoleSessions"/>; looked at only on admin routes sent without a key). Every refusal is written by
 /// <see cref="ErrorWriter"/>, in the route's dialect.
 /// </summary>
-public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time, EvaluationCallers? evaluationCallers = null)
+public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time, EvaluationCallers? evaluationCallers = null,
+    ConsoleSessions? consoleSessions = null)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -26,6 +30,18 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
             return next(context);
         }
         var key = ReadKey(context.Request.Headers);
+        if (key.IsEmpty && access == RouteAccess.Admin && consoleSessions is not null)
+        {
+            // The web console: a session cookie stands for the key it was opened with, checked below as a header key
+            // is (so revocation, expiry and scopes apply at once); writes must also carry the session's CSRF token.
+            var sessionKey = consoleSessions.KeyFor(context, out var refusal);
+            if (refusal is not null) return ErrorWriter.WriteAsync(context, refusal);
+            if (sessionKey is not null)
+            {
+                key = sessionKey;
+                context.Items[AdminAudit.ViaItem] = "console";
+            }
+        }
         if (key.IsEmpty)
         {
             return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,

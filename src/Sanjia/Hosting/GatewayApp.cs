@@ -123,6 +123,9 @@ public static class GatewayApp
         services.AddSanjiaPromptLibrary(options);
         services.AddSingleton<ShutdownDrain>();
         services.AddSingleton(new Api.Health.GatewayInfo(Cli.SanjiaCli.Version));
+        // The web console at /ui (docs/console.md): its sessions, and its files and sign-in routes.
+        services.AddSingleton<Api.Console.ConsoleSessions>();
+        services.AddSingleton<Api.Console.ConsoleEndpoints>();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => started = true);

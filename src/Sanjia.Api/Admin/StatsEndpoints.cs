@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Sanjia.Abstractions;
+using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Json;
+using Sanjia.Core.Metering;
+using Sanjia.Core.Reports;
+
+namespace Sanjia.Api.Admin;
+
+/// <summary>
+/// <c>/admin/stats/*</c>: the aggregates the web console draws, computed from the ledger by <see cref="LedgerStats"/>
+/// (docs/admin-api.md): <c>overview</c> (traffic per hour), <c>usage</c> (use per group over days or weeks, with its
+/// trend) and <c>sla</c> (availability and latency per vendor or deployment per day). Scripts read the same routes.
+/// </summary>
+public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? ledger, TimeProvider time)
+{
+    public const string Route = "/admin/stats";
+
+    private async Task<IReadOnlyList<LedgerEntry>> RowsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        if (ledger is not null) await ledger.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await ledgerRows.ReadRangeAsync(from, to, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static GatewayError? Int(IQueryCollection q, string name, int min, int max, int fallback, out int value)
+    {
+        value = fallback;
+        if (AdminQuery.Text(q, name) is not { } text) return null;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max
+            ? null : GatewayError.Invalid($"'{name}' must be a whole number from {min} to {max}.", name);
+    }
+
+    /// <summary><c>GET /admin/stats/overview?hours=24</c>: one bucket per hour, the current hour last.</summary>
+    public async Task OverviewAsync(HttpContext http)
+    {
+        if (Int(http.Request.Query, "hours", 1, 24 * 31, 24, out var hours) is { } error)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
+        }
+        var now = time.GetUtcNow();
+        var end = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
+        var from = end.AddHours(-hours);
+        var rows = await RowsAsync(from, end, http.RequestAborted).ConfigureAwait(false);
+        var buckets = LedgerStats.Overview(rows, from, TimeSpan.FromHours(1), hours);
+        await WriteAsync(http, w =>
+        {
+            w.WriteString("object"u8, "stats.overview"u8);
+            w.WriteString("from"u8, from);
+            w.WriteString("to"u8, end);
+            w.WritePropertyName("total"u8);
+            WriteBucket(w, LedgerStats.Summarize([.. rows.Where(r => r.Status != 0)], from, end));
+            w.WriteStartArray("hours"u8);
+            foreach (var b in buckets) WriteBucket(w, b);
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /admin/stats/usage?by=model|provider|deployment|key|team&amp;period=day|week&amp;periods=8</c>.</summary>
+    public async Task UsageAsync(HttpContext http)
+    {
+        var q = http.Request.Query;
+        var by = AdminQuery.Text(q, "by") ?? "model";
+        var periodName = AdminQuery.Text(q, "period") ?? "week";
+        var error = LedgerStats.GroupKey(by) is null ? GatewayError.Invalid("'by' must be model, provider, deployment, key or team.", "by")
+            : periodName is not ("day" or "week") ? GatewayError.Invalid("'period' must be day or week.", "period")
+            : Int(q, "periods", 2, 60, 8, out _);
+        if (error is not null)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
+        }
+        Int(q, "periods", 2, 60, 8, out var periods);
+        var period = periodName == "day" ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7);
+        var end = time.GetUtcNow();
+        var rows = await RowsAsync(end - period * periods, end, http.RequestAborted).ConfigureAwait(false);
+        var groups = LedgerStats.Usage(rows, LedgerStats.GroupKey(by)!, end, period, periods);
+        await WriteAsync(http, w =>
+        {
+            w.WriteString("object"u8, "stats.usage"u8);
+            w.WriteString("by"u8, by);
+            w.WriteString("period"u8, periodName);
+            w.WriteString("to"u8, end);
+            w.WriteStartArray("groups"u8);
+            foreach (var g in groups)
+            {
+                w.WriteStartObject();
+                w.WriteString("group"u8, g.Group);
+                w.WriteNumber("requests"u8, g.Periods[^1].Requests);
+                w.WriteNumber("previous_requests"u8, g.Periods[^2].Requests);
+                w.WriteNumber("share"u8, Math.Round(g.ShareCurrent, 4));
+                w.WriteNumber("previous_share"u8, Math.Round(g.SharePrevious, 4));
+                w.WriteNumber("change_points"u8, Math.Round(g.Change, 2));
+                w.WriteString("trend"u8, g.Trend);
+                w.WriteStartArray("periods"u8);
+                foreach (var b in g.Periods) WriteBucket(w, b);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /admin/stats/sla?by=provider|deployment&amp;days=7</c>: per group, each UTC day and the whole span.</summary>
+    public async Task SlaAsync(HttpContext http)
+    {
+        var q = http.Request.Query;
+        var by = AdminQuery.Text(q, "by") ?? "provider";
+        var error = by is not ("provider" or "deployment") ? GatewayError.Invalid("'by' must be provider or deployment.", "by") : Int(q, "days", 1, 90, 7, out _);
+        if (error is not null)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
+        }
+        Int(q, "days", 1, 90, 7, out var days);
+        var now = time.GetUtcNow();
+        var firstDay = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - days);
+        var rows = await RowsAsync(firstDay, now.AddSeconds(1), http.RequestAborted).ConfigureAwait(false);
+        var groups = LedgerStats.Sla(rows, LedgerStats.GroupKey(by)!, now, days);
+        await WriteAsync(http, w =>
+        {
+            w.WriteString("object"u8, "stats.sla"u8);
+            w.WriteString("by"u8, by);
+            w.WriteNumber("days"u8, days);
+            w.WriteStartArray("groups"u8);
+            foreach (var g in groups)
+            {
+                w.WriteStartObject();
+                w.WriteString("group"u8, g.Group);
+                w.WritePropertyName("total"u8);
+                WriteDay(w, g.Total, withDay: false);
+                w.WriteStartArray("days"u8);
+                foreach (var d in g.Days) WriteDay(w, d, withDay: true);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    private static void WriteDay(Utf8JsonWriter w, LedgerStats.SlaDay d, bool withDay)
+    {
+        w.WriteStartObject();
+        if (withDay) w.WriteString("day"u8, d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        w.WriteNumber("requests"u8, d.Requests);
+        w.WriteNumber("client_errors"u8, d.ClientErrors);
+        w.WriteNumber("vendor_failures"u8, d.VendorFailures);
+        Number(w, "availability"u8, d.Availability, 5);
+        Number(w, "latency_p50_ms"u8, d.LatencyP50, 1);
+        Number(w, "latency_p95_ms"u8, d.LatencyP95, 1);
+        Number(w, "latency_p99_ms"u8, d.LatencyP99, 1);
+        Number(w, "ttft_p50_ms"u8, d.TtftP50, 1);
+        Number(w, "ttft_p95_ms"u8, d.TtftP95, 1);
+        w.WriteStartObject("failures"u8);
+        foreach (var (code, n) in d.FailureCodes.OrderBy(c => c.Key, StringComparer.Ordinal)) w.WriteNumber(code, n);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteBucket(Utf8JsonWriter w, LedgerStats.Bucket b)
+    {
+        w.WriteStartObject();
+        w.WriteString("start"u8, b.Start);
+        w.WriteNumber("requests"u8, b.Requests);
+        w.WriteNumber("requests_per_second"u8, Math.Round(b.RequestsPerSecond, 4));
+        w.WriteNumber("errors"u8, b.Errors);
+        w.WriteNumber("client_errors"u8, b.ClientErrors);
+        Number(w, "error_rate"u8, b.ErrorRate, 4);
+        Number(w, "latency_p50_ms"u8, b.LatencyP50, 1);
+        Number(w, "latency_p95_ms"u8, b.LatencyP95, 1);
+        Number(w, "ttft_p50_ms"u8, b.TtftP50, 1);
+        Number(w, "ttft_p95_ms"u8, b.TtftP95, 1);
+        w.WriteNumber("input_tokens"u8, b.InputTokens);
+        w.WriteNumber("output_tokens"u8, b.OutputTokens);
+        w.WriteStartArray("spend"u8);
+        foreach (var m in b.Spend)
+        {
+            w.WriteStartObject();
+            w.WriteString("currency"u8, m.Currency);
+            w.WriteString("cost"u8, AdminJson.Money(m.Cost));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteNumber("unpriced_requests"u8, b.UnpricedRequests);
+        w.WriteEndObject();
+    }
+
+    private static void Number(Utf8JsonWriter w, ReadOnlySpan<byte> name, double? value, int digits)
+    {
+        if (value is { } v) w.WriteNumber(name, Math.Round(v, digits)); else w.WriteNull(name);
+    }
+
+    private static async Task WriteAsync(HttpContext http, Action<Utf8JsonWriter> body)
+    {
+        http.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(http.Response.Body, SanjiaJson.Writer);
+        w.WriteStartObject();
+        body(w);
+        w.WriteEndObject();
+        await w.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+    }
+}
