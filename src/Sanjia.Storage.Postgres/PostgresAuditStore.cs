@@ -1,4 +1,3 @@
-using System.Text;
 using NpgsqlTypes;
 using Sanjia.Abstractions;
 
@@ -39,20 +38,13 @@ public sealed class PostgresAuditStore(PostgresDatabase database) : IAuditStore
     public async Task<IReadOnlyList<AuditEntry>> QueryAsync(AuditFilter filter, CancellationToken cancellationToken)
     {
         await using var cmd = database.DataSource.CreateCommand();
-        var where = new StringBuilder("true");
-        void Add(string condition, object value, NpgsqlDbType? type = null)
-        {
-            var p = new Npgsql.NpgsqlParameter { Value = value };
-            if (type is { } t) p.NpgsqlDbType = t;
-            cmd.Parameters.Add(p);
-            where.Append(" AND ").Append(condition.Replace("$$", "$" + cmd.Parameters.Count, StringComparison.Ordinal));
-        }
-        if (filter.Actor is { } actor) Add("actor = $$", actor);
-        if (filter.TargetId is { } target) Add("target_id = $$", target);
-        if (filter.PathPrefix is { } prefix) Add("starts_with(path, $$)", prefix);
-        if (filter.From is { } from) Add("ts >= $$", PostgresDatabase.Utc(from), NpgsqlDbType.TimestampTz);
-        if (filter.To is { } to) Add("ts < $$", PostgresDatabase.Utc(to), NpgsqlDbType.TimestampTz);
-        if (filter.Before is { } before) Add("id < $$", before);
+        var where = new PostgresWhere(cmd);
+        where.Add("actor = $$", filter.Actor);
+        where.Add("target_id = $$", filter.TargetId);
+        where.Add("starts_with(path, $$)", filter.PathPrefix);
+        where.Add("ts >= $$", filter.From is { } from ? PostgresDatabase.Utc(from) : null, NpgsqlDbType.TimestampTz);
+        where.Add("ts < $$", filter.To is { } to ? PostgresDatabase.Utc(to) : null, NpgsqlDbType.TimestampTz);
+        where.Add("id < $$", filter.Before);
         cmd.Parameters.Add(new() { Value = Math.Max(filter.Limit, 0) });
         cmd.CommandText = $"""
             SELECT id, ts, actor, via, remote, method, path, route, target_id, fields, status

@@ -1,4 +1,3 @@
-using System.Text;
 using NpgsqlTypes;
 using Sanjia.Abstractions;
 
@@ -10,24 +9,17 @@ public sealed partial class PostgresLedgerStore
     public async Task<IReadOnlyList<LedgerRow>> QueryAsync(LedgerFilter filter, CancellationToken cancellationToken)
     {
         await using var cmd = database.DataSource.CreateCommand();
-        var where = new StringBuilder("true");
-        void Add(string column, string op, object value, NpgsqlDbType? type = null)
-        {
-            var p = new Npgsql.NpgsqlParameter { Value = value };
-            if (type is { } t) p.NpgsqlDbType = t;
-            cmd.Parameters.Add(p);
-            where.Append(" AND ").Append(column).Append(' ').Append(op).Append(" $").Append(cmd.Parameters.Count);
-        }
-        if (filter.KeyId is { } key) Add("key_id", "=", key);
-        if (filter.TeamId is { } team) Add("team_id", "=", team);
-        if (filter.Model is { } model) Add("model", "=", model);
-        if (filter.Provider is { } provider) Add("provider", "=", provider);
-        if (filter.Deployment is { } deployment) Add("deployment", "=", deployment);
-        if (filter.StatusFrom is { } sf) Add("status", ">=", sf);
-        if (filter.StatusTo is { } st) Add("status", "<=", st);
-        if (filter.From is { } from) Add("ts", ">=", PostgresDatabase.Utc(from), NpgsqlDbType.TimestampTz);
-        if (filter.To is { } to) Add("ts", "<", PostgresDatabase.Utc(to), NpgsqlDbType.TimestampTz);
-        if (filter.Before is { } before) Add("id", "<", before);
+        var where = new PostgresWhere(cmd);
+        where.Add("key_id = $$", filter.KeyId);
+        where.Add("team_id = $$", filter.TeamId);
+        where.Add("model = $$", filter.Model);
+        where.Add("provider = $$", filter.Provider);
+        where.Add("deployment = $$", filter.Deployment);
+        where.Add("status >= $$", filter.StatusFrom);
+        where.Add("status <= $$", filter.StatusTo);
+        where.Add("ts >= $$", filter.From is { } from ? PostgresDatabase.Utc(from) : null, NpgsqlDbType.TimestampTz);
+        where.Add("ts < $$", filter.To is { } to ? PostgresDatabase.Utc(to) : null, NpgsqlDbType.TimestampTz);
+        where.Add("id < $$", filter.Before);
         cmd.Parameters.Add(new() { Value = Math.Max(filter.Limit, 0) });
         cmd.CommandText = $"SELECT {Columns}, id FROM ledger WHERE {where} ORDER BY id DESC LIMIT ${cmd.Parameters.Count}";
         var ids = new List<long>();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Sanjia.Abstractions;
 using Sanjia.Core.Security;
@@ -89,19 +88,14 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
         try
         {
             using var cmd = Open().CreateCommand();
-            var where = new StringBuilder("1 = 1");
-            void Add(string condition, string name, object value)
-            {
-                where.Append(" AND ").Append(condition);
-                cmd.Parameters.AddWithValue(name, value);
-            }
-            if (filter.Actor is { } actor) Add("actor = $actor", "$actor", actor);
-            if (filter.TargetId is { } target) Add("target_id = $target", "$target", target);
+            var where = new SqliteWhere(cmd);
+            where.Add("actor = $actor", "$actor", filter.Actor);
+            where.Add("target_id = $target", "$target", filter.TargetId);
             // substr rather than LIKE: a '%' or '_' in the prefix is literal.
-            if (filter.PathPrefix is { } prefix) Add("substr(path, 1, length($prefix)) = $prefix", "$prefix", prefix);
-            if (filter.From is { } from) Add("ts >= $from", "$from", Ts(from));
-            if (filter.To is { } to) Add("ts < $to", "$to", Ts(to));
-            if (filter.Before is { } before) Add("id < $before", "$before", before);
+            where.Add("substr(path, 1, length($prefix)) = $prefix", "$prefix", filter.PathPrefix);
+            where.Add("ts >= $from", "$from", filter.From is { } from ? Ts(from) : null);
+            where.Add("ts < $to", "$to", filter.To is { } to ? Ts(to) : null);
+            where.Add("id < $before", "$before", filter.Before);
             cmd.Parameters.AddWithValue("$limit", Math.Max(filter.Limit, 0));
             cmd.CommandText = $"""
                 SELECT id, ts, actor, via, remote, method, path, route, target_id, fields, status

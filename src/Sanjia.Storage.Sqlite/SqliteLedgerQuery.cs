@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Sanjia.Abstractions;
 
@@ -13,23 +12,18 @@ public sealed partial class SqliteLedgerStore
         try
         {
             using var cmd = Open().CreateCommand();
-            var where = new StringBuilder("1 = 1");
-            void Add(string condition, string name, object value)
-            {
-                where.Append(" AND ").Append(condition);
-                cmd.Parameters.AddWithValue(name, value);
-            }
-            if (filter.KeyId is { } key) Add("key_id = $key", "$key", key);
-            if (filter.TeamId is { } team) Add("team_id = $team", "$team", team);
-            if (filter.Model is { } model) Add("model = $model", "$model", model);
-            if (filter.Provider is { } provider) Add("provider = $provider", "$provider", provider);
-            if (filter.Deployment is { } deployment) Add("deployment = $deployment", "$deployment", deployment);
-            if (filter.StatusFrom is { } sf) Add("status >= $sf", "$sf", sf);
-            if (filter.StatusTo is { } st) Add("status <= $st", "$st", st);
+            var where = new SqliteWhere(cmd);
+            where.Add("key_id = $key", "$key", filter.KeyId);
+            where.Add("team_id = $team", "$team", filter.TeamId);
+            where.Add("model = $model", "$model", filter.Model);
+            where.Add("provider = $provider", "$provider", filter.Provider);
+            where.Add("deployment = $deployment", "$deployment", filter.Deployment);
+            where.Add("status >= $sf", "$sf", filter.StatusFrom);
+            where.Add("status <= $st", "$st", filter.StatusTo);
             // Timestamps are stored as round-trip UTC text ("O"), which sorts as the times do.
-            if (filter.From is { } from) Add("ts >= $from", "$from", Ts(from));
-            if (filter.To is { } to) Add("ts < $to", "$to", Ts(to));
-            if (filter.Before is { } before) Add("id < $before", "$before", before);
+            where.Add("ts >= $from", "$from", filter.From is { } from ? Ts(from) : null);
+            where.Add("ts < $to", "$to", filter.To is { } to ? Ts(to) : null);
+            where.Add("id < $before", "$before", filter.Before);
             cmd.Parameters.AddWithValue("$limit", Math.Max(filter.Limit, 0));
             cmd.CommandText = $"""
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,

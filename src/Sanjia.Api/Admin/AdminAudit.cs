@@ -137,8 +137,7 @@ public sealed class AdminAudit(IAuditStore store, TimeProvider time)
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteBoolean("has_more"u8, hasMore);
-        if (hasMore) w.WriteString("next_cursor"u8, rows[limit - 1].Id.ToString(CultureInfo.InvariantCulture)); else w.WriteNull("next_cursor"u8);
+        AdminQuery.WritePageEnd(w, hasMore, hasMore ? rows[limit - 1].Id : 0);
         w.WriteEndObject();
         await w.FlushAsync(http.RequestAborted).ConfigureAwait(false);
     }

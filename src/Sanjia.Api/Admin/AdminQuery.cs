@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 
@@ -52,5 +53,12 @@ public static class AdminQuery
         var toError = Time(q, "to", out to);
         var pageError = Page(q, out limit, out before);
         return fromError ?? toError ?? pageError;
+    }
+
+    /// <summary>A page's end: <c>has_more</c> and <c>next_cursor</c> (the last row's id when there is more, else null).</summary>
+    public static void WritePageEnd(Utf8JsonWriter w, bool hasMore, long lastId)
+    {
+        w.WriteBoolean("has_more"u8, hasMore);
+        if (hasMore) w.WriteString("next_cursor"u8, lastId.ToString(CultureInfo.InvariantCulture)); else w.WriteNull("next_cursor"u8);
     }
 }

@@ -48,8 +48,7 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
         w.WriteStartArray("data"u8);
         foreach (var row in page) WriteRow(w, row, logged);
         w.WriteEndArray();
-        w.WriteBoolean("has_more"u8, hasMore);
-        if (hasMore) w.WriteString("next_cursor"u8, page[^1].Id.ToString(CultureInfo.InvariantCulture)); else w.WriteNull("next_cursor"u8);
+        AdminQuery.WritePageEnd(w, hasMore, hasMore ? page[^1].Id : 0);
         w.WriteEndObject();
         await w.FlushAsync(http.RequestAborted).ConfigureAwait(false);
     }
