@@ -164,6 +164,43 @@ public sealed class ImageGenerationTests
         Assert.Equal(0.08m, rows.Where(r => r.Status == 200).Sum(r => r.Cost ?? 0));
     }
 
+    [Fact]
+    public async Task The_callers_timeout_header_cuts_a_late_image_vendor_and_the_call_falls_back()
+    {
+        await using var a = await FakeOpenAiServer.StartAsync();
+        await using var b = await FakeOpenAiServer.StartAsync();
+        a.Enqueue(FakeBehavior.Default with { HeaderDelay = TimeSpan.FromSeconds(20) });
+        await using var gw = await GatewayServer.StartWithArgsAsync(
+        [
+            .. OpenAiProvider(a, "a"), .. OpenAiProvider(b, "b"),
+            .. GatewayServer.Deployment("img", 0, "a", "dall-e-2"),
+            .. GatewayServer.Deployment("img", 1, "b", "dall-e-2"),
+        ]);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/images/generations") { Content = JsonContent.Create(new { model = "img", prompt = "A kite" }) };
+        request.Headers.Add("x-sanjia-timeout", "1");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await gw.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        Assert.Equal("a/dall-e-2(timeout) -> b/dall-e-2(ok)", response.Headers.GetValues("x-sanjia-route").Single());
+        OpenApiSpec.AssertValid("ImagesResponse", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_listed_image_model_sent_to_chat_is_a_400_pointing_to_the_image_route()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await GatewayServer.StartWithArgsAsync([.. OpenAiProvider(upstream), "--Sanjia:Providers:openai:ImageModels:0=dall-e-3"]);
+
+        using var response = await gw.Http.PostAsync("/v1/chat/completions", GatewayServer.ChatBody("openai/dall-e-3"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("/v1/images/generations", await response.Content.ReadAsStringAsync());
+        Assert.Empty(upstream.Requests);
+    }
+
     [Theory]
     [InlineData("""{"model":"openai/dall-e-3","prompt":"x","response_format":"url"}""", "response_format")]
     [InlineData("""{"model":"openai/gpt-image-1","prompt":"x","stream":true}""", "stream")]
