@@ -22,6 +22,15 @@ public sealed record LedgerEntry
     public decimal? Cost { get; init; }
     public string? Currency { get; init; }
     public bool Priced => Cost is not null;
+
+    /// <summary>
+    /// The request id of the ledger row whose answer the response cache served (docs/caching.md); null when the
+    /// answer came from upstream. A hit's <see cref="Cost"/> is zero and <see cref="CostSaved"/> what the original cost.
+    /// </summary>
+    public string? CacheOf { get; init; }
+
+    /// <summary>What a cache hit saved: the original answer's cost, in <see cref="Currency"/>; null for other rows.</summary>
+    public decimal? CostSaved { get; init; }
 }
 
 /// <summary>Durable storage for ledger entries; writes arrive batched.</summary>

@@ -109,6 +109,11 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
                 PRIMARY KEY (run_id, case_id, model, sample));
             """),
         new(4, "audit log", PostgresAuditStore.Schema),
+        new(5, "vendor cache writes and response cache hits in the ledger", """
+            ALTER TABLE ledger ADD COLUMN cache_write_tokens integer NOT NULL DEFAULT 0;
+            ALTER TABLE ledger ADD COLUMN cache_of text;
+            ALTER TABLE ledger ADD COLUMN cost_saved numeric;
+            """),
     ];
 
     /// <summary>Opens the database and brings its schema to this build's version (see <see cref="MigrateAsync"/>).</summary>

@@ -16,7 +16,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
     private const string Columns = """
         request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
         input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-        latency_ms, ttft_ms, stream, cost, currency
+        latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved
         """;
 
     public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
@@ -34,7 +34,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 input_tokens integer NOT NULL, cached_input_tokens integer NOT NULL, output_tokens integer NOT NULL, reasoning_tokens integer NOT NULL,
                 estimated boolean NOT NULL, status integer NOT NULL, error_code text,
                 latency_ms double precision NOT NULL, ttft_ms double precision, stream boolean NOT NULL,
-                cost numeric, currency text) ON COMMIT DROP
+                cost numeric, currency text, cache_write_tokens integer NOT NULL, cache_of text, cost_saved numeric) ON COMMIT DROP
             """, cancellationToken).ConfigureAwait(false);
         await using (var copy = await connection.BeginBinaryImportAsync($"COPY ledger_staging (ord, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false))
         {
@@ -66,6 +66,10 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 if (e.Cost is { } cost) await copy.WriteAsync(cost, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false); // exact, no float
                 else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
                 await WriteTextAsync(copy, e.Currency, cancellationToken).ConfigureAwait(false);
+                await copy.WriteAsync(e.Usage.CacheWrite, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                await WriteTextAsync(copy, e.CacheOf, cancellationToken).ConfigureAwait(false);
+                if (e.CostSaved is { } saved) await copy.WriteAsync(saved, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false);
+                else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
             }
             await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -125,7 +129,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 Model = r.GetString(6),
                 Deployment = r.IsDBNull(7) ? null : r.GetString(7),
                 Provider = r.IsDBNull(8) ? null : r.GetString(8),
-                Usage = new TokenUsage(r.GetInt32(9), r.GetInt32(11), r.GetInt32(10), r.GetInt32(12), r.GetBoolean(13)),
+                Usage = new TokenUsage(r.GetInt32(9), r.GetInt32(11), r.GetInt32(10), r.GetInt32(12), r.GetBoolean(13), r.GetInt32(21)),
                 Status = r.GetInt32(14),
                 ErrorCode = r.IsDBNull(15) ? null : r.GetString(15),
                 LatencyMs = r.GetDouble(16),
@@ -133,8 +137,10 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 Stream = r.GetBoolean(18),
                 Cost = r.IsDBNull(19) ? null : r.GetDecimal(19),
                 Currency = r.IsDBNull(20) ? null : r.GetString(20),
+                CacheOf = r.IsDBNull(22) ? null : r.GetString(22),
+                CostSaved = r.IsDBNull(23) ? null : r.GetDecimal(23),
             });
-            ids?.Add(r.GetInt64(21));
+            ids?.Add(r.GetInt64(24));
         }
         return list;
     }

@@ -37,7 +37,15 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
     }
 
     /// <summary>The ledger's schema versions (docs/decisions/0005-schema-migrations.md); add a version, never edit one.</summary>
-    internal static readonly IReadOnlyList<SqliteMigration> Migrations = [new(1, "ledger as of the ad-hoc upgrades", Baseline)];
+    internal static readonly IReadOnlyList<SqliteMigration> Migrations =
+    [
+        new(1, "ledger as of the ad-hoc upgrades", Baseline),
+        new(2, "vendor cache writes and response cache hits", c => Execute(c, """
+            ALTER TABLE ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE ledger ADD COLUMN cache_of TEXT;
+            ALTER TABLE ledger ADD COLUMN cost_saved TEXT;
+            """)),
+    ];
 
     /// <summary>Version 1: the table as every earlier release's ad-hoc upgrades left it, reached from any of them (idempotent).</summary>
     private static void Baseline(SqliteConnection c)
@@ -134,6 +142,10 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             if (e.Cost is { } cost) Formatted(db, stmt, 20, cost, null);
             else Check(db, raw.sqlite3_bind_null(stmt, 20));
             Text(db, stmt, 21, e.Currency);
+            Check(db, raw.sqlite3_bind_int64(stmt, 22, e.Usage.CacheWrite));
+            Text(db, stmt, 23, e.CacheOf);
+            if (e.CostSaved is { } saved) Formatted(db, stmt, 24, saved, null);
+            else Check(db, raw.sqlite3_bind_null(stmt, 24));
             var rc = raw.sqlite3_step(stmt);
             if (rc != raw.SQLITE_DONE)
             {
@@ -161,7 +173,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
     private static void Check(sqlite3 db, int rc) => SqliteException.ThrowExceptionForRC(rc, db);
 
     /// <summary>
-    /// The row insert, prepared once per connection (called under the gate): preparing this 21-column statement (four
+    /// The row insert, prepared once per connection (called under the gate): preparing this 24-column statement (four
     /// indexes, a conflict clause) cost more than inserting a row, which at a few rows a second is every batch.
     /// </summary>
     private sqlite3_stmt PreparedInsert(SqliteConnection c)
@@ -170,8 +182,8 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
         var rc = raw.sqlite3_prepare_v2(c.Handle, """
             INSERT OR IGNORE INTO ledger (request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                 input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                latency_ms, ttft_ms, stream, cost, currency)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+                latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
             """, out var stmt);
         SqliteException.ThrowExceptionForRC(rc, c.Handle);
         _insert = stmt;
@@ -188,7 +200,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved
                 FROM ledger WHERE ts >= $since ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$since", since.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
@@ -210,7 +222,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved
                 FROM ledger WHERE ts >= $from AND ts < $to ORDER BY id
                 """;
             cmd.Parameters.AddWithValue("$from", Ts(from));
@@ -236,7 +248,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, id
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, id
                 FROM ledger WHERE id > $after ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$after", afterId);
@@ -298,7 +310,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
                     Model = r.GetString(6),
                     Deployment = r.IsDBNull(7) ? null : r.GetString(7),
                     Provider = r.IsDBNull(8) ? null : r.GetString(8),
-                    Usage = new TokenUsage(r.GetInt32(9), r.GetInt32(11), r.GetInt32(10), r.GetInt32(12), r.GetInt32(13) == 1),
+                    Usage = new TokenUsage(r.GetInt32(9), r.GetInt32(11), r.GetInt32(10), r.GetInt32(12), r.GetInt32(13) == 1, r.GetInt32(21)),
                     Status = r.GetInt32(14),
                     ErrorCode = r.IsDBNull(15) ? null : r.GetString(15),
                     LatencyMs = r.GetDouble(16),
@@ -306,8 +318,10 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
                     Stream = r.GetInt32(18) == 1,
                     Cost = r.IsDBNull(19) ? null : decimal.Parse(r.GetString(19), NumberStyles.Float, CultureInfo.InvariantCulture),
                     Currency = r.IsDBNull(20) ? null : r.GetString(20),
+                    CacheOf = r.IsDBNull(22) ? null : r.GetString(22),
+                    CostSaved = r.IsDBNull(23) ? null : decimal.Parse(r.GetString(23), NumberStyles.Float, CultureInfo.InvariantCulture),
                 });
-                ids?.Add(r.GetInt64(21));
+                ids?.Add(r.GetInt64(24));
             }
             return list;
         }

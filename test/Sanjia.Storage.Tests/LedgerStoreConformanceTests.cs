@@ -38,13 +38,23 @@ public abstract class LedgerStoreConformanceTests : IAsyncLifetime
         Model = "fast",
         Deployment = "openai/gpt-4o-mini",
         Provider = "openai",
-        Usage = new TokenUsage(Input: 1200, Output: 340, CachedInput: 1000, Reasoning: 120, Estimated: true),
+        Usage = new TokenUsage(Input: 1200, Output: 340, CachedInput: 1000, Reasoning: 120, Estimated: true, CacheWrite: 150),
         Status = 200,
         LatencyMs = 812.25,
         TimeToFirstTokenMs = 95.5,
         Stream = true,
         Cost = 0.000123456789m,
         Currency = "USD",
+    };
+
+    /// <summary>A response-cache hit: zero cost, what it saved, and the request whose answer it served.</summary>
+    protected static LedgerEntry Hit(string id, string original) => Full(id) with
+    {
+        Deployment = null,
+        Provider = null,
+        Cost = 0m,
+        CostSaved = 0.000987654321m,
+        CacheOf = original,
     };
 
     protected static LedgerEntry Sparse(string id) => new()
@@ -69,6 +79,19 @@ public abstract class LedgerStoreConformanceTests : IAsyncLifetime
         Assert.Equal(T0, rows[0].Timestamp);
         Assert.Equal(TimeSpan.Zero, rows[0].Timestamp.Offset);
         Assert.Equal(rows, await spend.ReadRangeAsync(T0, T0.AddSeconds(2), CancellationToken.None));
+    }
+
+    [SkippableFact]
+    public async Task A_cache_hit_row_keeps_its_zero_cost_what_it_saved_and_the_request_it_answered_from()
+    {
+        var (ledger, spend) = await StoreAsync();
+        await ledger.AppendAsync([Full("req-1"), Hit("req-2", original: "req-1")], CancellationToken.None);
+
+        var rows = await ledger.ReadAsync(T0.AddMinutes(-1), 10, CancellationToken.None);
+        Assert.Equal([Full("req-1"), Hit("req-2", "req-1")], rows);
+        Assert.Equal(("req-1", 0m, 0.000987654321m, 150), (rows[1].CacheOf, rows[1].Cost, rows[1].CostSaved, rows[1].Usage.CacheWrite));
+        // Budgets add up what was charged: the hit's zero, not what it saved.
+        Assert.Equal(Full("x").Cost, await spend.SpentSinceAsync("key", "key-ä1", "USD", T0.AddMinutes(-1), CancellationToken.None));
     }
 
     [SkippableFact]
