@@ -42,4 +42,18 @@ public sealed class ChatRequest
     private string? _promptText;
     /// <summary>The caller's own per-attempt timeout (the <c>x-sanjia-timeout</c> header), clamped by the router to configured bounds.</summary>
     public TimeSpan? RequestedTimeout { get; set; }
+
+    /// <summary>The caller's <c>Cache-Control</c> directives for the response cache (docs/caching.md).</summary>
+    public CacheDirectives CacheControl { get; set; }
+}
+
+/// <summary>What a request's <c>Cache-Control</c> header asks of the response cache.</summary>
+[Flags]
+public enum CacheDirectives : byte
+{
+    None = 0,
+    /// <summary>Do not answer from the cache; do store the answer.</summary>
+    NoCache = 1,
+    /// <summary>Neither answer from the cache nor store the answer.</summary>
+    NoStore = 2,
 }

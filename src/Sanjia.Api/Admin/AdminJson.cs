@@ -88,6 +88,8 @@ internal static class AdminJson
             w.WriteNumber("cached_input_tokens", row.CachedInputTokens);
             w.WriteNumber("output_tokens", row.OutputTokens);
             w.WriteNumber("reasoning_tokens", row.ReasoningTokens);
+            w.WriteNumber("cache_write_tokens", row.CacheWriteTokens);
+            WriteCacheSavings(w, row.Currency, row.CacheHits, row.CostSaved);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -98,6 +100,7 @@ internal static class AdminJson
             WriteCost(w, t.Currency, t.Cost);
             w.WriteNumber("requests", t.Requests);
             w.WriteNumber("unpriced_requests", t.UnpricedRequests);
+            WriteCacheSavings(w, t.Currency, t.CacheHits, t.CostSaved);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -105,6 +108,14 @@ internal static class AdminJson
     }
 
     /// <summary>Unpriced spend has no currency and the cost <c>"unpriced"</c>, never 0.</summary>
+    /// <summary>Response-cache hits and what they saved (docs/caching.md), in the row's currency (none for unpriced rows).</summary>
+    private static void WriteCacheSavings(Utf8JsonWriter w, string? currency, int hits, decimal saved)
+    {
+        w.WriteNumber("cache_hits", hits);
+        if (currency is null) w.WriteNull("cost_saved");
+        else w.WriteString("cost_saved", Money(saved));
+    }
+
     private static void WriteCost(Utf8JsonWriter w, string? currency, decimal cost)
     {
         if (currency is null)

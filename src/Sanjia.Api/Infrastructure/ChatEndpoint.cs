@@ -51,6 +51,10 @@ public abstract class ChatEndpoint<TState>(GatewayEngine engine, long maxBodyByt
             await ErrorWriter.WriteAsync(http, refused).ConfigureAwait(false);
             return;
         }
+        if (http.Request.Headers.CacheControl is { Count: > 0 } cacheControl)
+        {
+            request!.CacheControl = Core.Caching.CacheControlHeader.Parse(cacheControl.ToString());
+        }
         var (context, outcome) = await engine.ChatAsync(request!, Exchange.CallerOf(http), http.TraceIdentifier, LedgerRoute, start, http.RequestAborted).ConfigureAwait(false);
         if (context is not null)
         {

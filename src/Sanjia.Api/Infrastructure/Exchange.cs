@@ -148,5 +148,14 @@ public static class Exchange
         {
             headers["x-sanjia-route"] = HeaderValues.Safe(string.Join(" -> ", context.Route));
         }
+        if (context.CacheStatus != Core.Caching.CacheStatus.None)
+        {
+            headers["x-sanjia-cache"] = context.CacheStatus switch
+            {
+                Core.Caching.CacheStatus.Hit => "hit",
+                Core.Caching.CacheStatus.Miss => "miss",
+                _ => "bypass",
+            };
+        }
     }
 }

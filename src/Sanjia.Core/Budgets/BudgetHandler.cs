@@ -50,7 +50,8 @@ public sealed class BudgetHandler<TKind, TContext, TOutcome>(CallHandler<TContex
     /// <summary>Charges every ledger row of the request (failed attempts that consumed tokens, then the answer), or releases the hold when there are none.</summary>
     private void Finish(BudgetAdmission admission, CallContext context, TokenUsage? answer)
     {
-        if (answer is null && context.ConsumedAttempts.Count == 0)
+        // An answer from the response cache called no upstream: nothing to charge (docs/caching.md).
+        if ((answer is null || context.CacheHit is not null) && context.ConsumedAttempts.Count == 0)
         {
             policy.Release(admission);
             return;

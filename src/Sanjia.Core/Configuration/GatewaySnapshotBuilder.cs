@@ -48,7 +48,7 @@ public sealed class GatewaySnapshotBuilder(IEnumerable<IProviderSource> sources,
                 }
             }
         }
-        var registry = new ModelRegistry(providers, overrides?.Apply(options.Models) ?? options.Models, errors, time.GetUtcNow(), options.Routing);
+        var registry = new ModelRegistry(providers, overrides?.Apply(options.Models) ?? options.Models, errors, time.GetUtcNow(), options.Routing, options.Cache);
         if (errors.Any)
         {
             // Nothing of it goes into force: the new providers go (they have opened no connection), the reused stay.

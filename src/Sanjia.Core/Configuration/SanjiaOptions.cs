@@ -58,6 +58,9 @@ public sealed class SanjiaOptions
 
     public MeteringOptions Metering { get; set; } = new();
 
+    /// <summary>The exact response cache (docs/caching.md); off unless enabled here or per alias.</summary>
+    public Caching.CacheOptions Cache { get; set; } = new();
+
     /// <summary>SQLite files in <see cref="DataDir"/> (default) or a PostgreSQL database (see <see cref="StorageOptions"/>).</summary>
     public StorageOptions Storage { get; set; } = new();
 
@@ -117,6 +120,9 @@ public sealed class AliasOptions
     public string? Strategy { get; set; }
 
     public List<DeploymentOptions> Deployments { get; set; } = [];
+
+    /// <summary>The alias's own response-cache settings over <c>Sanjia:Cache</c> (docs/caching.md).</summary>
+    public Caching.AliasCacheOptions? Cache { get; set; }
 }
 
 public sealed class DeploymentOptions

@@ -24,6 +24,9 @@ public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnly
     /// router reads them from here, so a request keeps its snapshot's retries and timeouts across a reload.
     /// </summary>
     public RoutingOptions? Routing { get; init; }
+
+    /// <summary>The response cache's rules for this model (docs/caching.md); null when the cache does not apply to it.</summary>
+    public Caching.CachePolicy? Cache { get; init; }
 }
 
 /// <summary>
@@ -35,12 +38,16 @@ public sealed class ModelRegistry
     private readonly FrozenDictionary<string, IProvider> _providers;
     private readonly FrozenDictionary<string, ResolvedModel> _aliases;
     private readonly FrozenDictionary<string, ResolvedModel> _listed;
+    /// <summary>The cache policy of models that are not aliases (<c>Sanjia:Cache</c> alone).</summary>
+    private readonly Caching.CachePolicy? _cache;
 
     /// <param name="routing">The routing options that go with these models (null: the router's own, for tools and tests).</param>
+    /// <param name="cache">The response cache's settings (<c>Sanjia:Cache</c>), resolved per model with each alias's own (null: off).</param>
     public ModelRegistry(IEnumerable<IProvider> providers, IReadOnlyDictionary<string, AliasOptions> aliases, ConfigErrors errors, DateTimeOffset created,
-        RoutingOptions? routing = null)
+        RoutingOptions? routing = null, Caching.CacheOptions? cache = null)
     {
         Routing = routing;
+        _cache = Caching.CachePolicy.For(cache, null);
         var byName = new Dictionary<string, IProvider>(StringComparer.OrdinalIgnoreCase);
         foreach (var p in providers)
         {
@@ -57,7 +64,7 @@ public sealed class ModelRegistry
             foreach (var (model, kind) in p.Models)
             {
                 var d = new Deployment(p, model);
-                listed[d.Id] = new ResolvedModel(d.Id, kind, [d], IsAlias: false) { Routing = routing };
+                listed[d.Id] = new ResolvedModel(d.Id, kind, [d], IsAlias: false) { Routing = routing, Cache = kind == ModelKind.Chat ? _cache : null };
             }
         }
         _listed = listed.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -94,7 +101,12 @@ public sealed class ModelRegistry
                 kind ??= depKind;
                 deployments.Add(d);
             }
-            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true) { Strategy = a.Strategy, Routing = routing };
+            resolvedAliases[alias] = new ResolvedModel(alias, kind ?? ModelKind.Chat, deployments, IsAlias: true)
+            {
+                Strategy = a.Strategy,
+                Routing = routing,
+                Cache = (kind ?? ModelKind.Chat) == ModelKind.Chat ? Caching.CachePolicy.For(cache, a.Cache) : null,
+            };
         }
         _aliases = resolvedAliases.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         Created = created;
@@ -124,7 +136,7 @@ public sealed class ModelRegistry
         if (slash > 0 && slash < model.Length - 1
             && _providers.TryGetValue(model[..slash], out var provider) && provider.AcceptsUnlistedModels)
         {
-            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false) { Routing = Routing };
+            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false) { Routing = Routing, Cache = _cache };
         }
         return null;
     }

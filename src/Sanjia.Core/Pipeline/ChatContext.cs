@@ -73,6 +73,12 @@ public abstract class CallContext(string requestId, string endpoint, ResolvedMod
     /// unless the kind prices otherwise (images: per image, <see cref="ImageContext"/>).
     /// </summary>
     public virtual Cost CostOf(Pricing.Pricer pricer, Deployment? deployment, TokenUsage usage, DateTimeOffset? at = null) => pricer.CostOf(deployment, usage, at);
+
+    /// <summary>What the response cache did (the <c>x-sanjia-cache</c> header); <see cref="Caching.CacheStatus.None"/> when it does not apply.</summary>
+    public Caching.CacheStatus CacheStatus { get; set; }
+
+    /// <summary>Set when the answer came from the response cache: metering's zero-cost row, budgets' release.</summary>
+    public Caching.CacheHit? CacheHit { get; set; }
 }
 
 /// <summary>A chat request on its way through the pipeline.</summary>

@@ -130,7 +130,13 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
         }
         var now = time.GetUtcNow();
         Cost? cost = null;
-        if (pricer is not null)
+        if (context.CacheHit is { } hit)
+        {
+            // An answer from the response cache costs nothing; its row says what it saved (docs/caching.md).
+            cost = hit.Cost;
+            if (pricer is not null) context.Cost = cost;
+        }
+        else if (pricer is not null)
         {
             cost = stamped is { } s && s.Usage == usage ? s.Cost : context.CostOf(pricer, context.Deployment, usage, now);
             context.Cost = cost;
@@ -145,7 +151,8 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
     internal void RecordInFlight(CallContext context, TokenUsage usage, TimeSpan? ttft)
     {
         var now = time.GetUtcNow();
-        ledger.RecordInFlight(Own(context, usage, Metering.JournaledLedger.InFlightStatus, null, ttft, now, pricer?.CostOf(context.Deployment, usage, now)));
+        ledger.RecordInFlight(Own(context, usage, Metering.JournaledLedger.InFlightStatus, null, ttft, now,
+            context.CacheHit is { } hit ? hit.Cost : pricer?.CostOf(context.Deployment, usage, now)));
     }
 
     /// <summary>A request refused before any model was chosen still gets its ledger row (no deployment, no tokens).</summary>
@@ -160,17 +167,17 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
     internal Cost? StampCost(CallContext context, TokenUsage usage)
     {
         if (pricer is null) return null;
-        var cost = pricer.CostOf(context.Deployment, usage, time.GetUtcNow());
+        var cost = context.CacheHit is { } hit ? hit.Cost : pricer.CostOf(context.Deployment, usage, time.GetUtcNow());
         context.Cost = cost;
         return cost;
     }
 
     private LedgerEntry Own(CallContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost) =>
         Entry(context.RequestId, Math.Max(1, context.Attempts), context.Caller, context.Endpoint, context.Model.RequestedId, context.Deployment, usage, status, errorCode,
-            time.GetElapsedTime(context.StartTimestamp), ttft, context.Stream, now, cost);
+            time.GetElapsedTime(context.StartTimestamp), ttft, context.Stream, now, cost, context.CacheHit);
 
     private static LedgerEntry Entry(string requestId, int attempt, Caller caller, string endpoint, string model, Models.Deployment? deployment, TokenUsage usage,
-        int status, string? errorCode, TimeSpan latency, TimeSpan? ttft, bool stream, DateTimeOffset now, Cost? cost) => new()
+        int status, string? errorCode, TimeSpan latency, TimeSpan? ttft, bool stream, DateTimeOffset now, Cost? cost, Caching.CacheHit? hit = null) => new()
         {
             RequestId = requestId,
             Attempt = attempt,
@@ -189,5 +196,7 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
             Stream = stream,
             Cost = cost?.Amount,
             Currency = cost?.Currency,
+            CacheOf = hit?.RequestId,
+            CostSaved = hit?.Saved,
         };
 }

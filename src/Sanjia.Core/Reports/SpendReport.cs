@@ -5,10 +5,14 @@ using Sanjia.Core.Pricing;
 
 namespace Sanjia.Core.Reports;
 
+/// <param name="CacheWriteTokens">Input tokens written to a vendor's prompt cache (priced apart: docs/pricing.md).</param>
+/// <param name="CacheHits">Requests answered by the response cache (docs/caching.md); their tokens are counted with the rest, their cost is zero.</param>
+/// <param name="CostSaved">What those hits would have cost: the cost of the answers they served.</param>
 public sealed record SpendRow(string Group, string? Currency, int Requests, int UnpricedRequests,
-    long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens, decimal Cost);
+    long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens, decimal Cost,
+    long CacheWriteTokens = 0, int CacheHits = 0, decimal CostSaved = 0m);
 
-public sealed record SpendTotal(string? Currency, int Requests, int UnpricedRequests, decimal Cost);
+public sealed record SpendTotal(string? Currency, int Requests, int UnpricedRequests, decimal Cost, int CacheHits = 0, decimal CostSaved = 0m);
 
 public sealed record SpendReportResult(string GroupBy, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<SpendRow> Rows, IReadOnlyList<SpendTotal> Totals);
 
@@ -45,9 +49,10 @@ public static class SpendReport
         {
             var currency = e.Cost is null ? null : e.Currency;
             var cost = e.Cost ?? 0m;
+            var saved = currency is null ? 0m : e.CostSaved ?? 0m;
             if (currency is not null && targetCurrency is not null)
             {
-                if (!converter.TryConvert(cost, currency, targetCurrency, out cost))
+                if (!converter.TryConvert(cost, currency, targetCurrency, out cost) || !converter.TryConvert(saved, currency, targetCurrency, out saved))
                 {
                     return (null, $"No conversion rate from {currency} to {targetCurrency} is configured (Sanjia:Metering:ExchangeRates:{currency}:{targetCurrency}).");
                 }
@@ -65,11 +70,14 @@ public static class SpendReport
                 OutputTokens = row.OutputTokens + e.Usage.Output,
                 ReasoningTokens = row.ReasoningTokens + e.Usage.Reasoning,
                 Cost = row.Cost + cost,
+                CacheWriteTokens = row.CacheWriteTokens + e.Usage.CacheWrite,
+                CacheHits = row.CacheHits + (e.CacheOf is null ? 0 : 1),
+                CostSaved = row.CostSaved + saved,
             };
         }
         var rows = acc.Values.OrderBy(r => r.Group, StringComparer.Ordinal).ThenBy(r => r.Currency, StringComparer.Ordinal).ToList();
         var totals = rows.GroupBy(r => r.Currency)
-            .Select(g => new SpendTotal(g.Key, g.Sum(r => r.Requests), g.Sum(r => r.UnpricedRequests), g.Sum(r => r.Cost)))
+            .Select(g => new SpendTotal(g.Key, g.Sum(r => r.Requests), g.Sum(r => r.UnpricedRequests), g.Sum(r => r.Cost), g.Sum(r => r.CacheHits), g.Sum(r => r.CostSaved)))
             .OrderBy(t => t.Currency, StringComparer.Ordinal).ToList();
         return (new SpendReportResult(groupBy, from, to, rows, totals), null);
     }
@@ -77,7 +85,7 @@ public static class SpendReport
     public static string ToCsv(SpendReportResult report)
     {
         var sb = new StringBuilder();
-        sb.Append(report.GroupBy).Append(",currency,requests,unpriced_requests,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost\n");
+        sb.Append(report.GroupBy).Append(",currency,requests,unpriced_requests,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cache_write_tokens,cache_hits,cost_saved,cost\n");
         foreach (var r in report.Rows)
         {
             sb.Append(Csv(r.Group)).Append(',').Append(r.Currency ?? "unpriced").Append(',')
@@ -87,6 +95,9 @@ public static class SpendReport
               .Append(r.CachedInputTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(r.OutputTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(r.ReasoningTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
+              .Append(r.CacheWriteTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
+              .Append(r.CacheHits.ToString(CultureInfo.InvariantCulture)).Append(',')
+              .Append(r.Currency is null ? "" : r.CostSaved.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(r.Currency is null ? "" : r.Cost.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
         return sb.ToString();

@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Api;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Budgets;
+using Sanjia.Core.Caching;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
@@ -103,16 +104,20 @@ public static class GatewayApp
             return snapshot!;
         });
         services.AddSanjiaRouting(options.Routing);
+        // One cache per process, sized at start-up; whether it applies is per model, read from each snapshot.
+        services.AddSingleton(sp => new ResponseCache(options.Cache.MaxBytes, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
             sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<GatewaySnapshot>().Registry, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ResilientRouter>(),
             // One pipeline for every kind of call. Metering is outermost (the builder keeps it there); taps (shadow
-            // copies, body log) see what the caller got; budgets refuse before any upstream call.
+            // copies, body log) see what the caller got; budgets refuse before any upstream call; the response cache
+            // answers inside budgets (a hit has passed the key's checks and is not charged) and before the router.
             new PipelineBuilder()
                 .UseMetering(sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Pricer>())
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
-                .UseBudgets(sp.GetRequiredService<BudgetPolicy>()))
+                .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
+                .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>()))
         {
             Snapshot = sp.GetRequiredService<GatewaySnapshot>(),
         });
