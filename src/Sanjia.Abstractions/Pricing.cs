@@ -12,6 +12,11 @@ public sealed record ModelPrice
     public required string Currency { get; init; }
     public required decimal InputPerMTok { get; init; }
     public decimal? CachedInputPerMTok { get; init; }
+    /// <summary>
+    /// Input tokens written to the vendor's prompt cache (<see cref="TokenUsage.CacheWrite"/>: Anthropic's and
+    /// MiniMax's <c>cache_creation_input_tokens</c>), dearer than plain input; null = the input price.
+    /// </summary>
+    public decimal? CacheWritePerMTok { get; init; }
     public required decimal OutputPerMTok { get; init; }
     public decimal? ReasoningPerMTok { get; init; }
     public decimal? ThinkingOutputPerMTok { get; init; }
@@ -68,6 +73,7 @@ public sealed record ModelPrice
         {
             InputPerMTok = crossed.InputPerMTok,
             CachedInputPerMTok = crossed.CachedInputPerMTok ?? CachedInputPerMTok,
+            CacheWritePerMTok = crossed.CacheWritePerMTok ?? CacheWritePerMTok,
             OutputPerMTok = crossed.OutputPerMTok,
             ReasoningPerMTok = crossed.ReasoningPerMTok ?? ReasoningPerMTok,
             ThinkingOutputPerMTok = crossed.ThinkingOutputPerMTok ?? ThinkingOutputPerMTok,
@@ -111,6 +117,7 @@ public sealed record PriceTier
     public long? BelowOutputTokens { get; init; }
     public required decimal InputPerMTok { get; init; }
     public decimal? CachedInputPerMTok { get; init; }
+    public decimal? CacheWritePerMTok { get; init; }
     public required decimal OutputPerMTok { get; init; }
     public decimal? ReasoningPerMTok { get; init; }
     public decimal? ThinkingOutputPerMTok { get; init; }

@@ -37,6 +37,8 @@ public sealed class PriceOptions
     /// <summary>Per million input tokens.</summary>
     public decimal Input { get; set; }
     public decimal? CachedInput { get; set; }
+    /// <summary>Per million input tokens written to the vendor's prompt cache (Anthropic, MiniMax); unset = the input price.</summary>
+    public decimal? CacheWrite { get; set; }
     public decimal Output { get; set; }
     public decimal? Reasoning { get; set; }
     /// <summary>Output price of a thinking-mode answer (all its output tokens), where the vendor charges more for it.</summary>
@@ -62,6 +64,7 @@ public sealed class PriceTierOptions
     [JsonPropertyName("page_boundary")] public string? PageBoundary { get; set; }
     [JsonPropertyName("input")] public decimal Input { get; set; }
     [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    [JsonPropertyName("cache_write")] public decimal? CacheWrite { get; set; }
     [JsonPropertyName("output")] public decimal Output { get; set; }
     [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
     [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }

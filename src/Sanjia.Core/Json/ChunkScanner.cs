@@ -73,7 +73,7 @@ public static class ChunkScanner
     /// <summary>Reads an OpenAI <c>usage</c> object; the reader is on its StartObject and ends on its EndObject.</summary>
     public static TokenUsage ReadUsage(ref Utf8JsonReader reader)
     {
-        int input = 0, output = 0, cached = 0, reasoning = 0;
+        int input = 0, output = 0, cached = 0, reasoning = 0, written = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("prompt_tokens"u8) || reader.ValueTextEquals("input_tokens"u8)) { reader.Read(); input = ReadInt(ref reader); }
@@ -87,6 +87,8 @@ public static class ChunkScanner
                 {
                     if (reader.ValueTextEquals("cached_tokens"u8)) { reader.Read(); cached = ReadInt(ref reader); }
                     else if (reader.ValueTextEquals("reasoning_tokens"u8)) { reader.Read(); reasoning = ReadInt(ref reader); }
+                    // Tokens written to the vendor's prompt cache, as the Anthropic translation reports them.
+                    else if (reader.ValueTextEquals("cache_creation_tokens"u8)) { reader.Read(); written = ReadInt(ref reader); }
                     else { reader.Read(); reader.Skip(); }
                 }
             }
@@ -98,7 +100,7 @@ public static class ChunkScanner
             }
             else { reader.Read(); reader.Skip(); }
         }
-        return new TokenUsage(input, output, cached, reasoning);
+        return new TokenUsage(input, output, cached, reasoning, CacheWrite: written);
     }
 
     private static int ReadChoices(ref Utf8JsonReader reader, StringBuilder? text)

@@ -104,6 +104,7 @@ public static class OpenAiChatJson
         w.WriteNumber("total_tokens"u8, usage.Input + usage.Output);
         w.WriteStartObject("prompt_tokens_details"u8);
         w.WriteNumber("cached_tokens"u8, usage.CachedInput);
+        if (usage.CacheWrite > 0) w.WriteNumber("cache_creation_tokens"u8, usage.CacheWrite); // as the Anthropic translation reports it
         w.WriteEndObject();
         w.WriteStartObject("completion_tokens_details"u8);
         w.WriteNumber("reasoning_tokens"u8, usage.Reasoning);

@@ -56,6 +56,7 @@ public static class GenAiPricesImporter
                 }
                 var input = Read(prices, "input_mtok");
                 var cached = Read(prices, "cache_read_mtok");
+                var written = Read(prices, "cache_write_mtok");
                 var output = Read(prices, "output_mtok");
                 var entry = new CatalogueEntry
                 {
@@ -64,8 +65,9 @@ public static class GenAiPricesImporter
                     Currency = "USD",
                     Input = input?.Base ?? 0m,
                     CachedInput = cached?.Base,
+                    CacheWrite = written?.Base,
                     Output = output?.Base ?? 0m,
-                    Tiers = Tiers(input, cached, output),
+                    Tiers = Tiers(input, cached, written, output),
                     ContextWindow = model.TryGetProperty("context_window", out var cw) && cw.ValueKind == JsonValueKind.Number ? cw.GetInt32() : null,
                     Checked = checkedOn.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                     Source = source,
@@ -78,7 +80,7 @@ public static class GenAiPricesImporter
                         file.Models.Add(new CatalogueEntry
                         {
                             Provider = entry.Provider, Model = alias, Currency = entry.Currency, Input = entry.Input, CachedInput = entry.CachedInput,
-                            Output = entry.Output, Tiers = entry.Tiers, ContextWindow = entry.ContextWindow, Checked = entry.Checked, Source = entry.Source,
+                            CacheWrite = entry.CacheWrite, Output = entry.Output, Tiers = entry.Tiers, ContextWindow = entry.ContextWindow, Checked = entry.Checked, Source = entry.Source,
                         });
                     }
                 }
@@ -125,10 +127,10 @@ public static class GenAiPricesImporter
     }
 
     /// <summary>One catalogue tier per distinct threshold, each kind of token at its price above that threshold.</summary>
-    private static List<PriceTierOptions>? Tiers(Rate? input, Rate? cached, Rate? output)
+    private static List<PriceTierOptions>? Tiers(Rate? input, Rate? cached, Rate? written, Rate? output)
     {
         var starts = new SortedSet<long>();
-        foreach (var rate in new[] { input, cached, output })
+        foreach (var rate in new[] { input, cached, written, output })
         {
             foreach (var (start, _) in rate?.Cliffs ?? []) starts.Add(start);
         }
@@ -138,6 +140,7 @@ public static class GenAiPricesImporter
             AboveInputTokens = start,
             Input = input?.At(start + 1) ?? 0m,
             CachedInput = cached?.At(start + 1),
+            CacheWrite = written?.At(start + 1),
             Output = output?.At(start + 1) ?? 0m,
         })];
     }

@@ -123,6 +123,8 @@ public sealed class CatalogueEntry
     [JsonPropertyName("currency")] public string Currency { get; set; } = "USD";
     [JsonPropertyName("input")] public decimal Input { get; set; }
     [JsonPropertyName("cached_input")] public decimal? CachedInput { get; set; }
+    /// <summary>Input written to the vendor's prompt cache (Anthropic, MiniMax); absent = the input price.</summary>
+    [JsonPropertyName("cache_write")] public decimal? CacheWrite { get; set; }
     [JsonPropertyName("output")] public decimal Output { get; set; }
     [JsonPropertyName("reasoning")] public decimal? Reasoning { get; set; }
     [JsonPropertyName("thinking_output")] public decimal? ThinkingOutput { get; set; }
@@ -152,6 +154,7 @@ public sealed class CatalogueEntry
         Currency = Currency.ToUpperInvariant(),
         InputPerMTok = Input,
         CachedInputPerMTok = CachedInput,
+        CacheWritePerMTok = CacheWrite,
         OutputPerMTok = Output,
         ReasoningPerMTok = Reasoning,
         ThinkingOutputPerMTok = ThinkingOutput,

@@ -17,7 +17,7 @@ public static class PriceRules
     public static IReadOnlyList<PriceTier>? Tiers(IReadOnlyCollection<PriceTierOptions>? tiers) =>
         tiers is not { Count: > 0 } ? null : [.. tiers.OrderBy(t => t.AboveInputTokens).Select(t => new PriceTier
         {
-            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput,
+            AboveInputTokens = t.AboveInputTokens, BelowOutputTokens = t.BelowOutputTokens, InputPerMTok = t.Input, CachedInputPerMTok = t.CachedInput, CacheWritePerMTok = t.CacheWrite,
             OutputPerMTok = t.Output, ReasoningPerMTok = t.Reasoning, ThinkingOutputPerMTok = t.ThinkingOutput,
         })];
 

@@ -33,6 +33,7 @@ public sealed class Pricer
         Currency = o.Currency.ToUpperInvariant(),
         InputPerMTok = o.Input,
         CachedInputPerMTok = o.CachedInput,
+        CacheWritePerMTok = o.CacheWrite,
         OutputPerMTok = o.Output,
         ReasoningPerMTok = o.Reasoning,
         ThinkingOutputPerMTok = o.ThinkingOutput,

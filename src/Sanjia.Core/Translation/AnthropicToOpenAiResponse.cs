@@ -27,7 +27,7 @@ public static class AnthropicToOpenAiResponse
         if (u is null) return default;
         var cacheRead = u.CacheReadInputTokens ?? 0;
         var cacheWrite = u.CacheCreationInputTokens ?? 0;
-        return new TokenUsage((u.InputTokens ?? 0) + cacheRead + cacheWrite, u.OutputTokens ?? 0, cacheRead);
+        return new TokenUsage((u.InputTokens ?? 0) + cacheRead + cacheWrite, u.OutputTokens ?? 0, cacheRead, CacheWrite: cacheWrite);
     }
 
     public static (byte[]? Body, TokenUsage Usage, GatewayError? Error) Translate(ReadOnlySpan<byte> body, bool jsonToolEmulated, long created)

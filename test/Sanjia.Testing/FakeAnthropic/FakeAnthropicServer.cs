@@ -24,6 +24,8 @@ public sealed record FakeAnthropicReply
     public int InputTokens { get; init; } = 10;
     public int OutputTokens { get; init; } = 5;
     public int CacheReadTokens { get; init; }
+    /// <summary>Reported as <c>cache_creation_input_tokens</c>: prompt tokens written to the cache.</summary>
+    public int CacheWriteTokens { get; init; }
     public int? Status { get; init; }
     public string ErrorType { get; init; } = "api_error";
     /// <summary>With <see cref="Status"/>: the error's message, e.g. "prompt is too long: 210000 tokens &gt; 200000 maximum".</summary>
@@ -223,7 +225,7 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
     private static object Usage(FakeAnthropicReply r, int output) => new
     {
         input_tokens = r.InputTokens,
-        cache_creation_input_tokens = 0,
+        cache_creation_input_tokens = r.CacheWriteTokens,
         cache_read_input_tokens = r.CacheReadTokens,
         output_tokens = output,
     };
