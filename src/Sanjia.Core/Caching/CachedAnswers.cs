@@ -232,11 +232,7 @@ internal static class CachedAnswers
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, SanjiaJson.Writer))
         {
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("object"u8, "chat.completion.chunk"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
+            OpenAiChatJson.WriteChunkHeader(w, id, created, model);
             w.WriteStartArray("choices"u8);
             w.WriteStartObject();
             choice(w);

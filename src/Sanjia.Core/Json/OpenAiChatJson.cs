@@ -87,7 +87,8 @@ public static class OpenAiChatJson
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteChunkHeader(Utf8JsonWriter w, string id, long created, string model)
+    /// <summary>A chunk's opening: the object and its <c>id</c>, <c>object</c>, <c>created</c> and <c>model</c>.</summary>
+    public static void WriteChunkHeader(Utf8JsonWriter w, string id, long created, string model)
     {
         w.WriteStartObject();
         w.WriteString("id"u8, id);
