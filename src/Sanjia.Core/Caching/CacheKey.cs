@@ -23,38 +23,46 @@ public static class CacheKey
     [ThreadStatic]
     private static XxHash128? t_hash;
 
-    /// <summary>Where one top-level field's name and value sit in the body.</summary>
+    /// <summary>One top-level field: where its name sits in the body, and the hash of its value.</summary>
     [StructLayout(LayoutKind.Auto)]
     private struct Field
     {
-        public int NameStart, NameLength, ValueStart, ValueEnd;
+        public int NameStart, NameLength;
+        public UInt128 Value;
     }
+
+    [ThreadStatic]
+    private static XxHash128? t_fieldHash;
 
     public static UInt128 Compute(ReadOnlySpan<byte> body, string alias, string scope)
     {
-        var hash = t_hash ??= new XxHash128();
-        hash.Reset();
+        var fieldHash = t_fieldHash ??= new XxHash128();
         Span<byte> scratch = stackalloc byte[512];
-        var sink = new Sink(hash, scratch);
-        sink.Byte(Version);
-        sink.Text(scope);
-        sink.Text(alias);
+        Span<byte> unescaped = stackalloc byte[256];
 
+        // One pass over the body: each kept field's value hashed on its own, so that the fields can then be taken in
+        // name order without reading the body again.
         Span<Field> inline = stackalloc Field[24];
         Field[]? rented = null;
         var fields = inline;
         var count = 0;
-        var reader = new Utf8JsonReader(body);
+        scoped var reader = new Utf8JsonReader(body);
         reader.Read(); // the object's '{': the parser has checked the body is one
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var field = new Field { NameStart = (int)reader.TokenStartIndex + 1, NameLength = reader.ValueSpan.Length };
             var ignored = IsIgnored(reader.ValueSpan);
             reader.Read();
-            field.ValueStart = (int)reader.TokenStartIndex;
-            reader.Skip();
-            field.ValueEnd = (int)reader.BytesConsumed;
-            if (ignored) continue;
+            if (ignored)
+            {
+                reader.Skip();
+                continue;
+            }
+            fieldHash.Reset();
+            var sink = new Sink(fieldHash, scratch);
+            AppendValue(ref sink, ref reader, unescaped);
+            sink.Flush();
+            field.Value = fieldHash.GetCurrentHashAsUInt128();
             if (count == fields.Length)
             {
                 var bigger = ArrayPool<Field>.Shared.Rent(fields.Length * 2);
@@ -76,14 +84,21 @@ public static class CacheKey
             }
             fields[j + 1] = f;
         }
+        var hash = t_hash ??= new XxHash128();
+        hash.Reset();
+        var key = new Sink(hash, scratch);
+        key.Byte(Version);
+        key.Text(scope);
+        key.Text(alias);
+        Span<byte> digest = stackalloc byte[16];
         for (var i = 0; i < count; i++)
         {
-            var f = fields[i];
-            sink.Bytes(body.Slice(f.NameStart, f.NameLength));
-            AppendValue(ref sink, body[f.ValueStart..f.ValueEnd]);
+            key.Bytes(body.Slice(fields[i].NameStart, fields[i].NameLength));
+            BitConverter.TryWriteBytes(digest, fields[i].Value);
+            key.Bytes(digest);
         }
         if (rented is not null) ArrayPool<Field>.Shared.Return(rented);
-        sink.Flush();
+        key.Flush();
         return hash.GetCurrentHashAsUInt128();
     }
 
@@ -95,12 +110,14 @@ public static class CacheKey
         || name.SequenceEqual("store"u8) || name.SequenceEqual("service_tier"u8)
         || name.SequenceEqual("prompt_cache_key"u8) || name.SequenceEqual("prompt_cache_retention"u8);
 
-    /// <summary>A value as its tokens: each token's type, then strings unescaped and length-prefixed, numbers as doubles.</summary>
-    private static void AppendValue(ref Sink sink, ReadOnlySpan<byte> value)
+    /// <summary>
+    /// The value the reader is on, as its tokens (the reader ends on its last token): each token's type, then strings
+    /// unescaped and length-prefixed, numbers as doubles.
+    /// </summary>
+    private static void AppendValue(ref Sink sink, ref Utf8JsonReader reader, scoped Span<byte> unescaped)
     {
-        var reader = new Utf8JsonReader(value);
-        Span<byte> unescaped = stackalloc byte[256];
-        while (reader.Read())
+        var depth = reader.CurrentDepth;
+        while (true)
         {
             sink.Byte((byte)reader.TokenType);
             switch (reader.TokenType)
@@ -124,6 +141,10 @@ public static class CacheKey
                     sink.Double(d == 0 ? 0 : d); // -0 and 0 alike
                     break;
             }
+            // A scalar is one token; a container ends with the token back at its own depth.
+            if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray) && reader.CurrentDepth == depth) return;
+            if (reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && reader.CurrentDepth == depth) return;
+            reader.Read();
         }
     }
 
