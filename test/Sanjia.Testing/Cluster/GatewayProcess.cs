@@ -40,6 +40,14 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The process's resident memory (VmRSS), in MB; 0 when it is not running.</summary>
+    public double ResidentMegabytes()
+    {
+        if (_process is not { HasExited: false } p) return 0;
+        var line = File.ReadLines($"/proc/{p.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+    }
+
     /// <summary>The last lines the process wrote (stdout and stderr), for failure messages.</summary>
     public string Output
     {
