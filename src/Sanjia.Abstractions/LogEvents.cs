@@ -33,6 +33,10 @@ public static class LogEvents
     public const int LedgerStreamsInterrupted = 3007;
     public const int LedgerStoredLate = 3008;
 
+    // 3020: retention of the ledger and the body log.
+    public const int RetentionSwept = 3020;
+    public const int RetentionFailed = 3021;
+
     // 3100: shutdown.
     public const int ShutdownDraining = 3100;
     public const int ShutdownDrainOver = 3101;

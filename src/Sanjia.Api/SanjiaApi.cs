@@ -73,6 +73,7 @@ public static class SanjiaApi
         if (services.GetService<Abstractions.IKeyStore>() is not null)
         {
             AdminEndpoints.Map(admin);
+            DataDeletionEndpoints.Map(admin);
         }
         ObservabilityRoutes.Map(admin);
         if (services.GetService<Console.ConsoleEndpoints>() is { } console) console.Map(anonymous);

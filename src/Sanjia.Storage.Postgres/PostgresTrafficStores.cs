@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Sanjia.Core.Metering;
 using Sanjia.Core.Shadow;
 using Sanjia.Core.Traffic;
 
@@ -36,8 +37,25 @@ public sealed class PostgresShadowStore(PostgresDatabase database) : IShadowStor
 }
 
 /// <summary>The body log in PostgreSQL (<c>body_log</c>), keyed by request id; a request logged again replaces its row, as in SQLite.</summary>
-public sealed class PostgresBodyLogStore(PostgresDatabase database) : IBodyLogStore
+public sealed class PostgresBodyLogStore(PostgresDatabase database) : IBodyLogStore, IDeletableTraffic
 {
+    public string DataName => "body_log";
+
+    public Task<long> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        PostgresDeletion.DeleteBatchedAsync(database, "body_log", "request_id", "ts < $1", PostgresDatabase.Utc(cutoff), cancellationToken);
+
+    /// <summary>
+    /// A key's rows by <c>key_id</c>; an end user's by the request's <c>user</c> (OpenAI) or <c>metadata.user_id</c>
+    /// (Anthropic). Only bodies holding the id as text are parsed (<c>strpos</c> first, in a CASE, whose order
+    /// PostgreSQL keeps); bodies are stored as the JSON the gateway parsed, so the cast does not fail.
+    /// </summary>
+    public Task<long> DeleteSubjectAsync(DataSubject subject, CancellationToken cancellationToken) => subject.Kind == DataSubjectKind.Key
+        ? PostgresDeletion.DeleteBatchedAsync(database, "body_log", "request_id", "key_id = $1", subject.Id, cancellationToken)
+        : PostgresDeletion.DeleteBatchedAsync(database, "body_log", "request_id", """
+            CASE WHEN strpos(request, $1) > 0
+                THEN coalesce(request::jsonb ->> 'user' = $1, false) OR coalesce(request::jsonb -> 'metadata' ->> 'user_id' = $1, false) ELSE false END
+            """, subject.Id, cancellationToken);
+
     private const string Columns = "request_id, ts, model, key_id, deployment, endpoint, request, response, input_tokens, output_tokens, latency_ms, cost, currency";
 
     public async Task WriteAsync(IReadOnlyList<LoggedExchange> batch, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Sanjia.Core.Metering;
 using Sanjia.Core.Traffic;
 
 namespace Sanjia.Storage.Sqlite;
@@ -21,8 +22,44 @@ public sealed class SqliteBodyLogStore(string databasePath) : SqliteTable(databa
         output_tokens INTEGER NOT NULL,
         latency_ms REAL NOT NULL);
     CREATE INDEX IF NOT EXISTS body_log_model_ts ON body_log (model, ts);
-    """), IBodyLogStore
+    """), IBodyLogStore, IDeletableTraffic
 {
+    /// <summary>Rows per DELETE, as for the ledger (<see cref="SqliteLedgerStore.DeleteBatch"/>): the write lock is held briefly.</summary>
+    private const int DeleteBatch = SqliteLedgerStore.DeleteBatch;
+
+    public string DataName => "body_log";
+
+    public Task<long> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        DeleteBatchedAsync("ts < $v", Time(cutoff), cancellationToken);
+
+    /// <summary>
+    /// A key's rows by <c>key_id</c>; an end user's by the request's <c>user</c> (OpenAI) or <c>metadata.user_id</c>
+    /// (Anthropic), read with SQLite's JSON functions; a body that is not JSON names no user.
+    /// </summary>
+    public Task<long> DeleteSubjectAsync(DataSubject subject, CancellationToken cancellationToken) => subject.Kind == DataSubjectKind.Key
+        ? DeleteBatchedAsync("key_id = $v", subject.Id, cancellationToken)
+        : DeleteBatchedAsync("""
+            CASE WHEN instr(request, $v) > 0 AND json_valid(request)
+                THEN coalesce(json_extract(request, '$.user') = $v, 0) OR coalesce(json_extract(request, '$.metadata.user_id') = $v, 0) ELSE 0 END
+            """, subject.Id, cancellationToken);
+
+    private async Task<long> DeleteBatchedAsync(string where, string value, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        while (true)
+        {
+            var n = await WithConnectionAsync(c =>
+            {
+                using var cmd = c.CreateCommand();
+                cmd.CommandText = $"DELETE FROM body_log WHERE rowid IN (SELECT rowid FROM body_log WHERE {where} LIMIT {DeleteBatch})";
+                cmd.Parameters.AddWithValue("$v", value);
+                return cmd.ExecuteNonQuery();
+            }, cancellationToken).ConfigureAwait(false);
+            total += n;
+            if (n < DeleteBatch) return total;
+        }
+    }
+
     protected override void Migrate(SqliteConnection connection)
     {
         AddColumnIfMissing(connection, "body_log", "cost", "TEXT");

@@ -1,6 +1,7 @@
 using Npgsql;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Metering;
 using Sanjia.Core.Prompts;
 using Sanjia.Core.Shadow;
 using Sanjia.Core.Traffic;
@@ -32,7 +33,9 @@ internal static class StorageSetup
             services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
             services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
             services.AddSingleton<IEvaluationStore>(_ => new SqliteEvaluationStore(Path.Combine(options.DataDir, SqliteEvaluationStore.DefaultFileName)));
-            return services;
+            services.AddSingleton<IDeletableTraffic>(sp => sp.GetRequiredService<SqliteLedgerStore>());
+            services.AddSingleton<IDeletableTraffic>(sp => (IDeletableTraffic)sp.GetRequiredService<IBodyLogStore>());
+            return services.AddRetention(options);
         }
         services.AddSingleton(_ => OpenPostgres(options.Storage.Postgres));
         services.AddSingleton(sp => new PostgresLedgerStore(sp.GetRequiredService<PostgresDatabase>()));
@@ -44,6 +47,25 @@ internal static class StorageSetup
         services.AddSingleton<IShadowStore>(sp => new PostgresShadowStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IBodyLogStore>(sp => new PostgresBodyLogStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IEvaluationStore>(sp => new PostgresEvaluationStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IDeletableTraffic>(sp => sp.GetRequiredService<PostgresLedgerStore>());
+        services.AddSingleton<IDeletableTraffic>(sp => (IDeletableTraffic)sp.GetRequiredService<IBodyLogStore>());
+        return services.AddRetention(options);
+    }
+
+    /// <summary>The retention sweep, only when a retention is set: the default gateway runs no timer for it.</summary>
+    private static IServiceCollection AddRetention(this IServiceCollection services, SanjiaOptions options)
+    {
+        var retention = options.Storage.Retention;
+        if (!retention.Enabled) return services;
+        services.AddSingleton(sp =>
+        {
+            var stores = sp.GetServices<IDeletableTraffic>().ToDictionary(s => s.DataName, StringComparer.Ordinal);
+            var retained = new List<(IDeletableTraffic, int)>();
+            if (retention.LedgerDays > 0) retained.Add((stores["ledger"], retention.LedgerDays));
+            if (retention.BodyLogDays > 0) retained.Add((stores["body_log"], retention.BodyLogDays));
+            return new RetentionSweep(retained, TimeSpan.FromMinutes(retention.SweepMinutes), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RetentionSweep>>());
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionSweep>());
         return services;
     }
 
@@ -68,6 +90,14 @@ internal static class StorageSetup
     /// <summary>A connection string Npgsql cannot parse stops start-up with its path (the value is not echoed: it may hold a password).</summary>
     public static void Validate(SanjiaOptions options, ConfigErrors errors)
     {
+        var retention = options.Storage.Retention;
+        const string R = $"{SanjiaOptions.Section}:Storage:Retention";
+        if (retention.LedgerDays != 0 && retention.LedgerDays < RetentionOptions.MinLedgerDays)
+        {
+            errors.Add($"{R}:LedgerDays", $"must be 0 (keep every row) or at least {RetentionOptions.MinLedgerDays}: monthly budgets and this month's spend report read the ledger back.");
+        }
+        if (retention.BodyLogDays < 0) errors.Add($"{R}:BodyLogDays", "must be 0 (keep every body) or a number of days.");
+        if (!(retention.SweepMinutes >= 1)) errors.Add($"{R}:SweepMinutes", "must be at least 1.");
         if (string.IsNullOrWhiteSpace(options.Storage.Postgres)) return;
         try
         {
