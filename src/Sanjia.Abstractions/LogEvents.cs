@@ -60,4 +60,10 @@ public static class LogEvents
     public const int CompareFailed = 4101;
     public const int ShadowReplayFailed = 4200;
     public const int BodyLogWriteFailed = 4300;
+
+    // 4400: shared state in Redis (budgets and limits).
+    public const int SharedStateUnavailable = 4400;
+    public const int SharedStateRestored = 4401;
+    public const int SharedStateRebuilt = 4402;
+    public const int SharedStateRebuildFailed = 4403;
 }

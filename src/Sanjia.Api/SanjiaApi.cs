@@ -52,7 +52,7 @@ public static class SanjiaApi
         var models = new ModelsEndpoints(engine, services.GetRequiredService<VirtualKeyCache>(), services.GetService<Pricer>(), availability);
         var messages = new MessagesEndpoint(engine, options.MaxRequestBodyBytes);
         var responses = new ResponsesEndpoint(engine, options.MaxRequestBodyBytes);
-        var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>());
+        var health = new HealthEndpoints(services.GetRequiredService<IHostApplicationLifetime>(), [.. services.GetServices<DependencyProbe>()]);
 
         // Who may call a route and the shape of its errors are metadata on these groups, read after routing by
         // authentication and the error writer; every route belongs to exactly one access group.

@@ -133,7 +133,10 @@ public static class Exchange
         }
     }
 
-    /// <summary><c>x-sanjia-deployment</c>, <c>-attempts</c>, <c>-fallbacks</c>, <c>-retries</c> and <c>-route</c>: how the engine served the request.</summary>
+    /// <summary>
+    /// <c>x-sanjia-deployment</c>, <c>-attempts</c>, <c>-fallbacks</c>, <c>-retries</c> and <c>-route</c>: how the engine
+    /// served the request; and the key's <c>x-ratelimit-*</c> headers when it has limits (<see cref="RateLimitHeaders"/>).
+    /// </summary>
     public static void WriteRouteHeaders(HttpResponse response, CallContext context)
     {
         var headers = response.Headers;
@@ -156,6 +159,10 @@ public static class Exchange
                 Core.Caching.CacheStatus.Miss => "miss",
                 _ => "bypass",
             };
+        }
+        if (context.RateLimits is { } limits)
+        {
+            RateLimitHeaders.Write(headers, limits);
         }
     }
 }

@@ -21,7 +21,8 @@ public sealed class BudgetHandler<TKind, TContext, TOutcome>(CallHandler<TContex
         {
             return await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
         }
-        var (admission, error) = await policy.AdmitAsync(keyId, context.Model, price => TKind.WorstCase(context, price, policy.Options), cancellationToken).ConfigureAwait(false);
+        var (admission, error, limits) = await policy.AdmitAsync(keyId, context.Model, price => TKind.WorstCase(context, price, policy.Options), cancellationToken).ConfigureAwait(false);
+        context.RateLimits = limits;
         if (admission is null)
         {
             return TKind.From(error!);

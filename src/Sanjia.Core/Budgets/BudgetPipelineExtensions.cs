@@ -8,8 +8,10 @@ namespace Sanjia.Core.Budgets;
 public static class BudgetPipelineExtensions
 {
     /// <summary>The key policy shared by every kind of call.</summary>
-    public static BudgetPolicy CreateBudgetPolicy(VirtualKeyCache keys, Pricer pricer, IBudgetTracker budgets, IRateLimiter limiter, SanjiaOptions options, TimeProvider time) =>
-        new(keys, pricer, new CurrencyConverter(options.Metering), budgets, limiter, options.Metering, time);
+    /// <param name="store">A shared store taking limits and holds in one step (Redis); null: <paramref name="limiter"/> and <paramref name="budgets"/>.</param>
+    public static BudgetPolicy CreateBudgetPolicy(VirtualKeyCache keys, Pricer pricer, IBudgetTracker budgets, IRateLimiter limiter, SanjiaOptions options, TimeProvider time,
+        IAdmissionStore? store = null) =>
+        new(keys, pricer, new CurrencyConverter(options.Metering), budgets, limiter, options.Metering, time, store);
 
     /// <summary>Key policy, rate limits and budget reservations (see <see cref="BudgetHandler{TKind, TContext, TOutcome}"/>); add it before routing.</summary>
     public static PipelineBuilder UseBudgets(this PipelineBuilder builder, VirtualKeyCache keys, Pricer pricer, IBudgetTracker budgets,

@@ -14,36 +14,40 @@ public sealed record BudgetAdmission(VirtualKey Key, IReadOnlyList<BudgetScope> 
 /// The one place a virtual key's policy is applied, for every kind of call (the budget stage,
 /// <see cref="BudgetHandler{TKind, TContext, TOutcome}"/>): revoked key, allowed models,
 /// RPM/TPM, then a reservation of the worst-case cost on the key's and the team's budgets; afterwards settle to the
-/// cost of every ledger row the request wrote, or release.
+/// cost of every ledger row the request wrote, or release. With a shared <see cref="IAdmissionStore"/> (Redis) the
+/// limits and the holds are one step of that store; without one, the instance's own limiter and tracker.
 /// </summary>
 public sealed class BudgetPolicy(
     VirtualKeyCache keys, Pricer pricer, CurrencyConverter currencies, IBudgetTracker budgets, IRateLimiter limiter,
-    MeteringOptions options, TimeProvider time)
+    MeteringOptions options, TimeProvider time, IAdmissionStore? store = null)
 {
     public MeteringOptions Options => options;
 
     /// <summary>
-    /// Admits a request or says why not. <paramref name="worstCase"/> prices the request on one deployment (in the
+    /// Admits a request or says why not, with the key's rate limits as the decision left them (for the
+    /// <c>x-ratelimit-*</c> headers; null when it has none or the store does not tell). <paramref name="worstCase"/> prices the request on one deployment (in the
     /// price's currency); the hold is the dearest deployment's, converted to each budget's currency.
     /// </summary>
-    public async ValueTask<(BudgetAdmission? Admission, GatewayError? Error)> AdmitAsync(
+    public async ValueTask<(BudgetAdmission? Admission, GatewayError? Error, RateLimitStatus? Limits)> AdmitAsync(
         string keyId, ResolvedModel model, Func<ModelPrice, decimal> worstCase, CancellationToken cancellationToken)
     {
         if (keys.ById(keyId) is not { } key)
         {
-            return (null, new GatewayError(GatewayErrorKind.Authentication, "This API key has been revoked.") { Code = "invalid_api_key" });
+            return (null, new GatewayError(GatewayErrorKind.Authentication, "This API key has been revoked.") { Code = "invalid_api_key" }, null);
         }
         if (!key.MayUse(model.RequestedId))
         {
             return (null, new GatewayError(GatewayErrorKind.PermissionDenied, $"This key may not use the model '{model.RequestedId}'.")
-            { Param = "model", Code = "model_not_allowed" });
+            { Param = "model", Code = "model_not_allowed" }, null);
         }
-        var (allowed, limit, retry) = limiter.TryAcquire(key.Id, key.RpmLimit, key.TpmLimit);
+        if (store is not null)
+        {
+            return await AdmitSharedAsync(store, key, model, worstCase, cancellationToken).ConfigureAwait(false);
+        }
+        var (allowed, limit, retry, limits) = limiter.TryAcquire(key.Id, key.RpmLimit, key.TpmLimit);
         if (!allowed)
         {
-            var what = limit == "rpm" ? $"{key.RpmLimit} requests per minute" : $"{key.TpmLimit} tokens per minute";
-            return (null, new GatewayError(GatewayErrorKind.RateLimited, $"Rate limit reached for this key ({what}). Try again in {Math.Ceiling(retry.TotalSeconds)} s.")
-            { Code = "rate_limit_exceeded", RetryAfter = retry });
+            return (null, RateLimited(key, limit!, retry), limits);
         }
 
         var scopes = new List<BudgetScope>(2);
@@ -51,19 +55,55 @@ public sealed class BudgetPolicy(
         if (keys.Team(key.TeamId) is { Budget: { } tb } team) scopes.Add(new BudgetScope("team", team.Id, tb));
         if (scopes.Count == 0)
         {
-            return (new BudgetAdmission(key, scopes, null), null);
+            return (new BudgetAdmission(key, scopes, null), null, limits);
         }
         var (worst, error) = WorstCase(model, scopes, worstCase);
         if (error is not null)
         {
-            return (null, error);
+            return (null, error, limits);
         }
         var reserved = await budgets.TryReserveAsync(worst!, cancellationToken).ConfigureAwait(false);
         if (reserved.Reservation is not { } reservation)
         {
-            return (null, Exceeded(reserved));
+            return (null, Exceeded(reserved), limits);
         }
-        return (new BudgetAdmission(key, scopes, reservation), null);
+        return (new BudgetAdmission(key, scopes, reservation), null, limits);
+    }
+
+    /// <summary>
+    /// The shared store's one step: the worst case is priced first (a refusal for an unpriced model costs no round
+    /// trip), then RPM, TPM and every hold are decided together.
+    /// </summary>
+    private async ValueTask<(BudgetAdmission? Admission, GatewayError? Error, RateLimitStatus? Limits)> AdmitSharedAsync(
+        IAdmissionStore shared, VirtualKey key, ResolvedModel model, Func<ModelPrice, decimal> worstCase, CancellationToken cancellationToken)
+    {
+        var scopes = new List<BudgetScope>(2);
+        if (key.Budget is { } kb) scopes.Add(new BudgetScope("key", key.Id, kb));
+        if (keys.Team(key.TeamId) is { Budget: { } tb } team) scopes.Add(new BudgetScope("team", team.Id, tb));
+        if (scopes.Count == 0 && key.RpmLimit is null && key.TpmLimit is null)
+        {
+            return (new BudgetAdmission(key, scopes, null), null, null);
+        }
+        List<(BudgetScope, decimal)> worst = [];
+        if (scopes.Count > 0)
+        {
+            var (amounts, error) = WorstCase(model, scopes, worstCase);
+            if (error is not null) return (null, error, null);
+            worst = amounts!;
+        }
+        var r = await shared.AdmitAsync(key.Id, key.RpmLimit, key.TpmLimit, worst, cancellationToken).ConfigureAwait(false);
+        if (r.Error is { } failure) return (null, failure, r.Limits);
+        if (r.Limit is { } limit) return (null, RateLimited(key, limit, r.RetryAfter), r.Limits);
+        if (!r.Admitted) return (null, Exceeded(r.Budget!), r.Limits);
+        return (new BudgetAdmission(key, scopes, r.Reservation), null, r.Limits);
+    }
+
+    /// <summary>429 <c>rate_limit_exceeded</c> naming the limit; <c>Retry-After</c> = when the next request fits.</summary>
+    private static GatewayError RateLimited(VirtualKey key, string limit, TimeSpan retry)
+    {
+        var what = limit == "rpm" ? $"{key.RpmLimit} requests per minute" : $"{key.TpmLimit} tokens per minute";
+        return new GatewayError(GatewayErrorKind.RateLimited, $"Rate limit reached for this key ({what}). Try again in {Math.Ceiling(retry.TotalSeconds)} s.")
+        { Code = "rate_limit_exceeded", RetryAfter = retry };
     }
 
     /// <summary>
@@ -100,6 +140,11 @@ public sealed class BudgetPolicy(
                 actual[i] += cost.Amount is { } a && currencies.TryConvert(a, cost.Currency!, admission.Scopes[i].Budget.Currency, out var c) ? c : 0m;
             }
         }
+        if (store is not null)
+        {
+            store.Finish(admission.Key.Id, admission.Key.TpmLimit, tokens, admission.Reservation, actual);
+            return;
+        }
         limiter.AddTokens(admission.Key.Id, tokens);
         if (admission.Reservation is { } reservation)
         {
@@ -120,6 +165,11 @@ public sealed class BudgetPolicy(
 
     public void Release(BudgetAdmission admission)
     {
+        if (admission.Reservation is { } shared && store is not null)
+        {
+            store.Finish(admission.Key.Id, admission.Key.TpmLimit, 0, shared, null);
+            return;
+        }
         if (admission.Reservation is { } reservation) budgets.Release(reservation);
     }
 

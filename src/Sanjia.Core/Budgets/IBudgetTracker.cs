@@ -8,9 +8,11 @@ public sealed record BudgetScope(string Kind, string Id, Budget Budget);
 /// <summary>A hold on budget taken before the upstream call; settled to the real cost or released.</summary>
 public sealed class BudgetReservation(IReadOnlyList<(BudgetScope Scope, object State, decimal Amount)> holds)
 {
-    internal IReadOnlyList<(BudgetScope Scope, object State, decimal Amount)> Holds { get; } = holds;
+    /// <summary>One hold per scope: the tracker's own state for it (what it needs to settle) and the amount held.</summary>
+    public IReadOnlyList<(BudgetScope Scope, object State, decimal Amount)> Holds { get; } = holds;
     private int _done;
-    internal bool TryFinish() => Interlocked.Exchange(ref _done, 1) == 0;
+    /// <summary>True the first time only: a hold is settled or released once.</summary>
+    public bool TryFinish() => Interlocked.Exchange(ref _done, 1) == 0;
 }
 
 /// <summary>The answer to a reservation: a hold, or the scope that is exhausted and when it resets.</summary>

@@ -64,6 +64,9 @@ public sealed class SanjiaOptions
     /// <summary>SQLite files in <see cref="DataDir"/> (default) or a PostgreSQL database (see <see cref="StorageOptions"/>).</summary>
     public StorageOptions Storage { get; set; } = new();
 
+    /// <summary>Budgets' holds and rate limits shared through Redis, or in memory (see <see cref="RedisOptions"/>).</summary>
+    public RedisOptions Redis { get; set; } = new();
+
     /// <summary>Shadow testing per alias (see <see cref="ShadowOptions"/>).</summary>
     public Dictionary<string, ShadowOptions> Shadow { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 

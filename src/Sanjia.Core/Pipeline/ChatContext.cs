@@ -79,6 +79,9 @@ public abstract class CallContext(string requestId, string endpoint, ResolvedMod
 
     /// <summary>Set when the answer came from the response cache: metering's zero-cost row, budgets' release.</summary>
     public Caching.CacheHit? CacheHit { get; set; }
+
+    /// <summary>The caller's rate limits as admission left them, for the <c>x-ratelimit-*</c> headers (null: no limit applies).</summary>
+    public Budgets.RateLimitStatus? RateLimits { get; set; }
 }
 
 /// <summary>A chat request on its way through the pipeline.</summary>

@@ -46,6 +46,7 @@ public static class GatewayApp
         OptionsValidator.Validate(options, errors);
         StartupChecks.Validate(options, builder.Configuration, errors);
         StorageSetup.Validate(options, errors);
+        RedisSetup.Validate(options, errors);
         errors.ThrowIfAny();
 
         builder.Logging.ClearProviders();
@@ -86,6 +87,8 @@ public static class GatewayApp
         services.AddSingleton(_ => MasterKey.Load(options.MasterKey, options.DataDir));
         services.AddSanjiaStorage(options);
         services.AddMetering(options);
+        services.AddSanjiaRedis(options);
+        services.AddDependencyProbes(options);
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
         services.AddSanjiaGeminiProviders();
@@ -107,7 +110,8 @@ public static class GatewayApp
         // One cache per process, sized at start-up; whether it applies is per model, read from each snapshot.
         services.AddSingleton(sp => new ResponseCache(options.Cache.MaxBytes, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
-            sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IAdmissionStore>()));
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<GatewaySnapshot>().Registry, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ResilientRouter>(),
             // One pipeline for every kind of call. Metering is outermost (the builder keeps it there); taps (shadow

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sanjia.Core.Budgets;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Metering;
+using Sanjia.Redis;
+using StackExchange.Redis;
+
+namespace Sanjia.Hosting;
+
+/// <summary>
+/// Shared budgets and rate limits through Redis when <c>Sanjia:Redis:Configuration</c> is set (decision 0006): one
+/// multiplexer for the process, and <see cref="RedisSharedState"/> in place of the in-memory budget tracker. Not set,
+/// nothing is registered and the request path is as without this file.
+/// </summary>
+internal static class RedisSetup
+{
+    private const string P = SanjiaOptions.Section + ":Redis";
+
+    public static IServiceCollection AddSanjiaRedis(this IServiceCollection services, SanjiaOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Redis.Configuration)) return services;
+        // Connects in the background when Redis is down at start: the gateway serves, budgeted keys fail closed
+        // (or open) until it answers.
+        services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnection.Connect(options.Redis.Configuration));
+        services.AddSingleton(sp =>
+        {
+            var spend = sp.GetRequiredService<LedgerSpend>();
+            return new RedisSharedState(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
+                (scope, since, ct) => spend.SpentSinceAsync(scope.Kind, scope.Id, scope.Budget.Currency, since, ct),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisSharedState>>());
+        });
+        services.AddSingleton<IAdmissionStore>(sp => sp.GetRequiredService<RedisSharedState>());
+        services.Replace(ServiceDescriptor.Singleton<IBudgetTracker>(sp => sp.GetRequiredService<RedisSharedState>()));
+        return services;
+    }
+
+    /// <summary>A configuration string StackExchange.Redis cannot parse, or settings out of range, stop start-up with their path (the string is not echoed: it may hold a password).</summary>
+    public static void Validate(SanjiaOptions options, ConfigErrors errors)
+    {
+        var r = options.Redis;
+        if (r.HoldSeconds < 1) errors.Add($"{P}:HoldSeconds", "must be at least 1.");
+        if (string.IsNullOrWhiteSpace(r.KeyPrefix) || r.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
+        {
+            errors.Add($"{P}:KeyPrefix", "must not be empty nor contain '{' or '}'.");
+        }
+        if (string.IsNullOrWhiteSpace(r.Configuration)) return;
+        try
+        {
+            _ = RedisConnection.Options(r.Configuration);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add($"{P}:Configuration", $"not a StackExchange.Redis configuration string ({ex.Message.Split('\n')[0].TrimEnd('.')}).");
+        }
+    }
+}

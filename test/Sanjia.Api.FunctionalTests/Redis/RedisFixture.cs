@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Sanjia.Core.Budgets;
+using Sanjia.Core.Configuration;
+using Sanjia.Redis;
+using Sanjia.Testing.Redis;
+using StackExchange.Redis;
+
+namespace Sanjia.Api.FunctionalTests.Redis;
+
+/// <summary>What the Redis tests share: a throwaway server (skipped without redis-server, except under CI) and the shared state over it.</summary>
+internal static class RedisFixture
+{
+    public static async Task<RedisServer> ServerAsync()
+    {
+        if (RedisServer.Unavailable is { } reason)
+        {
+            Assert.False(RedisServer.RequiredByCi, $"CI is set, so Redis is required: {reason}");
+            Skip.If(true, reason);
+        }
+        return await RedisServer.StartAsync();
+    }
+
+    /// <summary>One instance's view: its own multiplexer (as a separate process has), the shared server.</summary>
+    public static (RedisSharedState State, ConnectionMultiplexer Connection) Instance(RedisServer server, TimeProvider time,
+        Func<BudgetScope, DateTimeOffset, CancellationToken, Task<decimal>>? ledger = null, bool failOpen = false, int holdSeconds = 900)
+    {
+        var connection = RedisConnection.Connect(server.Configuration);
+        var options = new RedisOptions { Configuration = server.Configuration, FailOpen = failOpen, HoldSeconds = holdSeconds };
+        var state = new RedisSharedState(connection, options, ledger ?? ((_, _, _) => Task.FromResult(0m)), time, NullLogger<RedisSharedState>.Instance);
+        return (state, connection);
+    }
+
+    public static FakeTimeProvider Clock(int second = 30) => new(new DateTimeOffset(2026, 12, 6, 12, 0, second, TimeSpan.Zero));
+
+    /// <summary>Until the multiplexer has reconnected (it retries every second), at most 20 s.</summary>
+    public static async Task ReconnectedAsync(ConnectionMultiplexer connection)
+    {
+        for (var i = 0; i < 400 && !connection.IsConnected; i++) await Task.Delay(50);
+        Assert.True(connection.IsConnected, "the multiplexer did not reconnect within 20 s");
+    }
+}

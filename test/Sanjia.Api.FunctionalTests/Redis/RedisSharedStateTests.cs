@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using Sanjia.Abstractions;
+using Sanjia.Core.Budgets;
+using Xunit.Abstractions;
+
+namespace Sanjia.Api.FunctionalTests.Redis;
+
+/// <summary>
+/// <see cref="Sanjia.Redis.RedisSharedState"/> against a real redis-server: two instances (each with its own
+/// connection, as two processes) on one budget, GCRA at the minute's edge on an injected clock, holds of a dead
+/// instance expiring, Redis down and restarted.
+/// </summary>
+public sealed class RedisSharedStateTests(ITestOutputHelper output)
+{
+    private static readonly Budget Ten = new(10m, "USD", BudgetPeriod.Monthly);
+
+    [SkippableFact]
+    public async Task Three_hundred_concurrent_reservations_from_two_instances_never_hold_or_settle_more_than_the_budget()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = TimeProvider.System;
+        var (a, ca) = RedisFixture.Instance(server, time, (_, _, _) => Task.FromResult(1m)); // 1 USD already in the ledger
+        var (b, cb) = RedisFixture.Instance(server, time, (_, _, _) => Task.FromResult(1m));
+        using var _a = ca;
+        using var _b = cb;
+        var scope = new BudgetScope("key", "k-300", Ten);
+        var random = new Random(16);
+        var holds = Enumerable.Range(0, 300).Select(_ => 0.01m + random.Next(0, 50) / 1000m).ToArray(); // 0.01–0.059 USD
+        var maxHeld = 0m;
+        var held = 0m;
+        var gate = new Lock();
+
+        var results = await Task.WhenAll(holds.Select((amount, i) => Task.Run(async () =>
+        {
+            var state = i % 2 == 0 ? a : b;
+            var r = await state.AdmitAsync($"k-300", null, null, [(scope, amount)], default);
+            if (r.Reservation is null) return (Admitted: false, Actual: 0m);
+            lock (gate) maxHeld = Math.Max(maxHeld, held += amount);
+            await Task.Delay(random.Next(1, 5));
+            var actual = amount * 0.8m; // settled below the hold, as a request that stopped early
+            lock (gate) held -= amount;
+            state.Finish("k-300", null, 0, r.Reservation, [actual]);
+            return (Admitted: true, Actual: actual);
+        })));
+
+        // Settlements are sent without waiting: poll until none is held any more.
+        (decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt) status = default;
+        for (var i = 0; i < 100; i++)
+        {
+            status = await a.StatusAsync(scope, default);
+            if (status.Reserved == 0) break;
+            await Task.Delay(50);
+        }
+        var admitted = results.Count(r => r.Admitted);
+        var settled = results.Sum(r => r.Actual);
+        output.WriteLine($"300 concurrent reservations over two instances: {admitted} admitted, {300 - admitted} refused; " +
+            $"most held at once {maxHeld} USD; settled {settled} USD; spent in Redis {status.Spent} USD (1 from the ledger); budget {Ten.Amount} USD");
+        Assert.InRange(admitted, 100, 299);
+        Assert.Equal(0m, status.Reserved);
+        Assert.Equal(1m + settled, status.Spent);
+        Assert.True(1m + maxHeld <= Ten.Amount, $"held {maxHeld} on top of 1 spent exceeds the budget");
+        Assert.True(status.Spent <= Ten.Amount);
+    }
+
+    [SkippableFact]
+    public async Task The_holds_of_an_instance_that_died_expire_after_HoldSeconds_and_the_budget_is_usable_again()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = RedisFixture.Clock();
+        var (dead, cd) = RedisFixture.Instance(server, time, holdSeconds: 60);
+        var (live, cl) = RedisFixture.Instance(server, time, holdSeconds: 60);
+        using var _l = cl;
+        var scope = new BudgetScope("team", "t-expiry", Ten);
+
+        var taken = await dead.AdmitAsync("k1", null, null, [(scope, 9m)], default);
+        Assert.NotNull(taken.Reservation);
+        cd.Dispose(); // the instance dies with its hold unsettled
+
+        var refused = await live.AdmitAsync("k2", null, null, [(scope, 2m)], default);
+        Assert.False(refused.Admitted);
+        Assert.Equal(1m, refused.Budget!.Remaining);
+        Assert.Equal(9m, (await live.StatusAsync(scope, default)).Reserved);
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.False((await live.AdmitAsync("k2", null, null, [(scope, 2m)], default)).Admitted);
+        time.Advance(TimeSpan.FromSeconds(2)); // past the hold's 60 s
+        var admitted = await live.AdmitAsync("k2", null, null, [(scope, 2m)], default);
+        Assert.True(admitted.Admitted);
+        Assert.Equal((0m, 2m), ((await live.StatusAsync(scope, default)).Spent, (await live.StatusAsync(scope, default)).Reserved));
+    }
+
+    [SkippableFact]
+    public async Task Rpm_by_gcra_admits_a_minutes_burst_then_the_steady_rate_with_no_second_burst_at_the_minute_edge()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = RedisFixture.Clock(second: 59); // a second before the clock minute turns
+        var (a, ca) = RedisFixture.Instance(server, time);
+        var (b, cb) = RedisFixture.Instance(server, time);
+        using var _a = ca;
+        using var _b = cb;
+
+        // 60 RPM: an idle key may use its whole minute at once, across both instances.
+        var burst = 0;
+        for (var i = 0; i < 70; i++)
+        {
+            if ((await (i % 2 == 0 ? a : b).AdmitAsync("k-rpm", 60, null, [], default)).Admitted) burst++;
+        }
+        Assert.Equal(60, burst);
+        var refused = await a.AdmitAsync("k-rpm", 60, null, [], default);
+        Assert.Equal("rpm", refused.Limit);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter); // one request's worth of the steady rate
+        Assert.Equal(0, refused.Limits!.Value.RemainingRequests);
+
+        // Two seconds later the clock minute has turned: a fixed window would admit 60 more here; GCRA admits two.
+        time.Advance(TimeSpan.FromSeconds(2));
+        var afterEdge = 0;
+        for (var i = 0; i < 70; i++)
+        {
+            if ((await b.AdmitAsync("k-rpm", 60, null, [], default)).Admitted) afterEdge++;
+        }
+        output.WriteLine($"60 RPM: {burst} admitted at 12:00:59, {afterEdge} more at 12:01:01 (a fixed clock-minute window: 60 more)");
+        Assert.Equal(2, afterEdge);
+
+        // A full minute idle: back to the initial state, the whole burst again.
+        time.Advance(TimeSpan.FromSeconds(60));
+        var ok = await a.AdmitAsync("k-rpm", 60, null, [], default);
+        Assert.True(ok.Admitted);
+        Assert.Equal(59, ok.Limits!.Value.RemainingRequests);
+        Assert.Equal(TimeSpan.FromSeconds(1), ok.Limits!.Value.ResetRequests);
+    }
+
+    [SkippableFact]
+    public async Task Tpm_counts_the_tokens_of_finished_requests_from_every_instance_and_refuses_until_they_have_drained()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = RedisFixture.Clock();
+        var (a, ca) = RedisFixture.Instance(server, time);
+        var (b, cb) = RedisFixture.Instance(server, time);
+        using var _a = ca;
+        using var _b = cb;
+
+        Assert.True((await a.AdmitAsync("k-tpm", null, 6000, [], default)).Admitted);
+        a.Finish("k-tpm", 6000, 4500, null, null);
+        Assert.True((await b.AdmitAsync("k-tpm", null, 6000, [], default)).Admitted);
+        b.Finish("k-tpm", 6000, 1500, null, null);
+        await Until(async () => (await a.AdmitAsync("k-tpm", null, 6000, [], default)).Limit == "tpm");
+        var refused = await b.AdmitAsync("k-tpm", null, 6000, [], default);
+        Assert.Equal("tpm", refused.Limit);
+        Assert.Equal(0, refused.Limits!.Value.RemainingTokens);
+        Assert.Equal(TimeSpan.FromSeconds(60), refused.Limits!.Value.ResetTokens);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), refused.RetryAfter); // one token at 100 per second
+
+        time.Advance(TimeSpan.FromSeconds(30)); // half the minute's tokens have drained
+        var ok = await a.AdmitAsync("k-tpm", null, 6000, [], default);
+        Assert.True(ok.Admitted);
+        Assert.Equal(3000, ok.Limits!.Value.RemainingTokens);
+        Assert.Equal(TimeSpan.FromSeconds(30), ok.Limits!.Value.ResetTokens);
+    }
+
+    [SkippableFact]
+    public async Task With_redis_down_budgeted_keys_fail_closed_limits_fall_back_to_the_instance_and_fail_open_counts_the_spend_when_it_returns()
+    {
+        var server = await RedisFixture.ServerAsync();
+        await using var _s = server;
+        var time = RedisFixture.Clock();
+        var (closed, cc) = RedisFixture.Instance(server, time);
+        var (open, co) = RedisFixture.Instance(server, time, failOpen: true);
+        using var _c = cc;
+        using var _o = co;
+        var scope = new BudgetScope("key", "k-down", Ten);
+        var first = await open.AdmitAsync("k-down", null, null, [(scope, 1m)], default); // state loaded while Redis is up
+        open.Finish("k-down", null, 0, first.Reservation, [1m]);
+        await Until(async () => (await open.StatusAsync(scope, default)).Spent == 1m);
+
+        await server.SaveAsync();
+        await server.StopAsync();
+        await Until(() => Task.FromResult(!cc.IsConnected && !co.IsConnected));
+
+        var refused = await closed.AdmitAsync("k-down", null, null, [(scope, 1m)], default);
+        Assert.False(refused.Admitted);
+        Assert.Equal(GatewayErrorKind.Unavailable, refused.Error!.Kind);
+        Assert.Equal("budget_store_unavailable", refused.Error.Code);
+        // A key with only a rate limit is counted by the instance meanwhile.
+        Assert.True((await closed.AdmitAsync("k-rate", 2, null, [], default)).Admitted);
+        Assert.True((await closed.AdmitAsync("k-rate", 2, null, [], default)).Admitted);
+        Assert.Equal("rpm", (await closed.AdmitAsync("k-rate", 2, null, [], default)).Limit);
+
+        // Fail open: admitted without a shared hold; the spend is kept and added when Redis answers again.
+        var admitted = await open.AdmitAsync("k-down", null, null, [(scope, 1m)], default);
+        Assert.True(admitted.Admitted);
+        open.Finish("k-down", null, 0, admitted.Reservation, [0.75m]);
+
+        // Redis comes back with its data (saved before it stopped: an outage, not a loss): the spend admitted
+        // meanwhile is added to the budget when the connection is restored.
+        await server.RestartAsync();
+        await RedisFixture.ReconnectedAsync(co);
+        await Until(async () => (await open.StatusAsync(scope, default)).Spent == 1.75m);
+        Assert.Equal(0m, (await open.StatusAsync(scope, default)).Reserved);
+    }
+
+    [SkippableFact]
+    public async Task After_a_redis_restart_a_budget_is_rebuilt_from_the_ledger_before_anything_is_admitted()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = RedisFixture.Clock();
+        var ledger = 0m; // what the ledger holds: the test writes it as the gateway's metering would
+        var loads = 0;
+        var (state, c) = RedisFixture.Instance(server, time, (_, _, _) => { Interlocked.Increment(ref loads); return Task.FromResult(ledger); });
+        using var _c = c;
+        var scope = new BudgetScope("key", "k-restart", Ten);
+
+        var r1 = await state.AdmitAsync("k", null, null, [(scope, 4m)], default);
+        state.Finish("k", null, 0, r1.Reservation, [4m]);
+        ledger += 4m;
+        var inFlight = await state.AdmitAsync("k", null, null, [(scope, 3m)], default); // still running at the restart
+        Assert.True(inFlight.Admitted);
+        Assert.Equal(1, loads);
+
+        await server.RestartAsync(); // empty: every hold and spend in Redis is gone
+        await RedisFixture.ReconnectedAsync(c);
+
+        // The first admission loads the spend from the ledger (4), not from nothing: 7 fit, 7.5 does not.
+        var tooMuch = await state.AdmitAsync("k", null, null, [(scope, 6.5m)], default);
+        Assert.False(tooMuch.Admitted);
+        Assert.Equal(6m, tooMuch.Budget!.Remaining);
+        Assert.Equal(2, loads);
+        // The request in flight at the restart settles into the rebuilt state (its row was not in the ledger yet).
+        state.Finish("k", null, 0, inFlight.Reservation, [2.5m]);
+        await Until(async () => (await state.StatusAsync(scope, default)).Spent == 6.5m);
+        Assert.False((await state.AdmitAsync("k", null, null, [(scope, 3.6m)], default)).Admitted);
+        Assert.True((await state.AdmitAsync("k", null, null, [(scope, 3.5m)], default)).Admitted);
+    }
+
+    [SkippableFact]
+    public async Task A_ledger_that_cannot_be_read_keeps_a_budget_without_state_closed()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var (state, c) = RedisFixture.Instance(server, RedisFixture.Clock(), (_, _, _) => Task.FromException<decimal>(new IOException("database is down")));
+        using var _c = c;
+        var r = await state.AdmitAsync("k", null, null, [(new BudgetScope("key", "k-noledger", Ten), 1m)], default);
+        Assert.False(r.Admitted);
+        Assert.Equal("budget_store_unavailable", r.Error!.Code);
+    }
+
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (await condition()) return;
+            await Task.Delay(50);
+        }
+        Assert.Fail("the condition did not hold within 10 s");
+    }
+}
