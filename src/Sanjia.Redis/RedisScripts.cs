@@ -9,6 +9,20 @@ namespace Sanjia.Redis;
 /// </summary>
 internal static class RedisScripts
 {
+    /// <summary>Removes a budget's expired holds (an instance that died before settling them) from what it has reserved.</summary>
+    private const string Purge = """
+        local function purge(h, z, now)
+          local dead = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+          for _, id in ipairs(dead) do
+            local amt = redis.call('HGET', h, 'h:' .. id)
+            if amt and tonumber(amt) > 0 then redis.call('HINCRBY', h, 'reserved', '-' .. amt) end
+            redis.call('HDEL', h, 'h:' .. id)
+            redis.call('ZREM', z, id)
+          end
+        end
+
+        """;
+
     /// <summary>
     /// Admission in one round trip: RPM by GCRA (counted), TPM by GCRA (checked; tokens are added when the request
     /// ends), then one hold per budget, all or nothing. A budget whose state is missing (first use of its window, or
@@ -21,7 +35,7 @@ internal static class RedisScripts
     /// Answers {code, requests left, requests reset, tokens left, tokens reset, ...}: 1 admitted; -2 rpm / -4 tpm
     /// refused (+ retry after); -3 budget i refused (+ i, what is left).
     /// </summary>
-    public const string Admit = """
+    public const string Admit = Purge + """
         local W = 60000000
         local now = tonumber(ARGV[1])
         local rpm = tonumber(ARGV[2])
@@ -62,13 +76,7 @@ internal static class RedisScripts
         if refused ~= 0 then return {refused, remReq, resetReq, remTok, resetTok, retry} end
         for i = 1, nb do
           local h, z = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-          local dead = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-          for _, id in ipairs(dead) do
-            local amt = redis.call('HGET', h, 'h:' .. id)
-            if amt and tonumber(amt) > 0 then redis.call('HINCRBY', h, 'reserved', '-' .. amt) end
-            redis.call('HDEL', h, 'h:' .. id)
-            redis.call('ZREM', z, id)
-          end
+          purge(h, z, now)
           local base = 5 + 3 * (i - 1)
           local limit, amount = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
           local spent = tonumber(redis.call('HGET', h, 'spent') or '0')
@@ -138,16 +146,10 @@ internal static class RedisScripts
         """;
 
     /// <summary>Spent and reserved of one budget after removing its expired holds; {-1} when its state is missing. KEYS: hash, holds. ARGV: now.</summary>
-    public const string Status = """
+    public const string Status = Purge + """
         local h, z, now = KEYS[1], KEYS[2], tonumber(ARGV[1])
         if redis.call('EXISTS', h) == 0 then return {-1} end
-        local dead = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-        for _, id in ipairs(dead) do
-          local amt = redis.call('HGET', h, 'h:' .. id)
-          if amt and tonumber(amt) > 0 then redis.call('HINCRBY', h, 'reserved', '-' .. amt) end
-          redis.call('HDEL', h, 'h:' .. id)
-          redis.call('ZREM', z, id)
-        end
+        purge(h, z, now)
         return {1, redis.call('HGET', h, 'spent') or '0', redis.call('HGET', h, 'reserved') or '0'}
         """;
 }
