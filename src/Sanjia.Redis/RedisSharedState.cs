@@ -17,7 +17,7 @@ namespace Sanjia.Redis;
 /// <see cref="RedisOptions.FailOpen"/> are admitted and their spend is added to Redis when it returns; RPM/TPM fall
 /// back to this instance's own limiter.
 /// </summary>
-public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
+public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, ISharedBudgets
 {
     private const long Nano = 1_000_000_000;
     private static readonly RedisValue NoHold = "";
@@ -65,30 +65,71 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
             return Unavailable(keyId, rpm, tpm, amounts, null);
         }
         var now = _time.GetUtcNow();
-        var keys = new RedisKey[2 + 2 * amounts.Count];
+        var slots = new Slot[amounts.Count];
+        for (var i = 0; i < amounts.Count; i++)
+        {
+            var (scope, amount) = amounts[i];
+            var (start, reset) = BudgetWindow.For(scope.Budget.Period, now);
+            slots[i] = new Slot(StateKey(scope, start), scope.Budget.Amount, amount, reset,
+                ct => _loadSpent(scope, start, ct), $"{scope.Kind} {scope.Id}", scope.Budget.Currency);
+        }
+        var (code, r, reservation, error) = await HoldAsync(keyId, rpm, tpm, slots, now, cancellationToken).ConfigureAwait(false);
+        if (r is null)
+        {
+            return Unavailable(keyId, rpm, tpm, amounts, null);
+        }
+        if (error is not null)
+        {
+            return new AdmissionResult(false, null, null, default, null, null, error);
+        }
+        var limits = Limits(r!, rpm, tpm);
+        switch (code)
+        {
+            case 1:
+                if (amounts.Count == 0) return new AdmissionResult(true, null, null, default, null, limits, null);
+                var holds = new List<(BudgetScope, object, decimal)>(amounts.Count);
+                for (var i = 0; i < amounts.Count; i++) holds.Add((amounts[i].Scope, reservation!.Holds[i].State, amounts[i].Amount));
+                return new AdmissionResult(true, new BudgetReservation(holds), null, default, null, limits, null);
+            case -2 or -4:
+                return new AdmissionResult(false, null, code == -2 ? "rpm" : "tpm", Micros((double)r![5]), null, limits, null);
+            default:
+                var b = (int)(long)r![5] - 1;
+                var left = (decimal)(long)r[6] / Nano;
+                return new AdmissionResult(false, null, null, default, new ReserveResult(null, amounts[b].Scope, left, slots[b].Reset), limits, null);
+        }
+    }
+
+    /// <summary>One budget to hold on: its state key, limit and amount, window end, and its spend in the ledger.</summary>
+    private readonly record struct Slot(string State, decimal Limit, decimal Amount, DateTimeOffset? Reset,
+        Func<CancellationToken, Task<decimal>> Load, string Label, string Currency);
+
+    /// <summary>
+    /// Runs the admission script, loading any budget whose state Redis lacks (at most once each) and asking again.
+    /// Answers the script's code and reply with the reservation when admitted; a null reply when Redis cannot be
+    /// reached; or the error that closes the request when a budget's spend cannot be loaded.
+    /// </summary>
+    private async Task<(long Code, RedisResult[]? Reply, BudgetReservation? Reservation, GatewayError? Error)> HoldAsync(
+        string keyId, int? rpm, int? tpm, Slot[] slots, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var keys = new RedisKey[2 + 2 * slots.Length];
         keys[0] = _prefix + "rpm:" + keyId;
         keys[1] = _prefix + "tpm:" + keyId;
-        var args = new RedisValue[5 + 3 * amounts.Count];
+        var args = new RedisValue[5 + 3 * slots.Length];
         var holdId = _instance + ":" + Interlocked.Increment(ref _seq).ToString(CultureInfo.InvariantCulture);
         args[0] = Micros(now);
         args[1] = rpm ?? 0;
         args[2] = tpm ?? 0;
         args[3] = holdId;
         args[4] = Micros(now.AddSeconds(_options.HoldSeconds));
-        var windows = new (DateTimeOffset Start, DateTimeOffset? Reset)[amounts.Count];
-        for (var i = 0; i < amounts.Count; i++)
+        for (var i = 0; i < slots.Length; i++)
         {
-            var (scope, amount) = amounts[i];
-            windows[i] = BudgetWindow.For(scope.Budget.Period, now);
-            var state = StateKey(scope, windows[i].Start);
-            keys[2 + 2 * i] = state;
-            keys[3 + 2 * i] = state + ":holds";
-            args[5 + 3 * i] = ToNano(scope.Budget.Amount, up: false);
-            args[6 + 3 * i] = ToNano(amount, up: true);
-            args[7 + 3 * i] = ExpireAt(windows[i].Reset);
+            keys[2 + 2 * i] = slots[i].State;
+            keys[3 + 2 * i] = slots[i].State + ":holds";
+            args[5 + 3 * i] = ToNano(slots[i].Limit, up: false);
+            args[6 + 3 * i] = ToNano(slots[i].Amount, up: true);
+            args[7 + 3 * i] = ExpireAt(slots[i].Reset);
         }
-        // At most one load per budget (first use of a window, or after a Redis restart); then the admission again.
-        for (var attempt = 0; attempt <= amounts.Count; attempt++)
+        for (var attempt = 0; attempt <= slots.Length; attempt++)
         {
             RedisResult[] r;
             try
@@ -97,57 +138,65 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                return Unavailable(keyId, rpm, tpm, amounts, ex);
+                NoteDown(ex.Message);
+                return (0, null, null, Closed("Redis cannot be reached"));
             }
             Restored();
             var code = (long)r[0];
-            if (code == -1)
+            if (code != -1)
             {
-                var i = (int)(long)r[1] - 1;
-                try
-                {
-                    await LoadAsync(amounts[i].Scope, windows[i].Start, windows[i].Reset, keys[2 + 2 * i], cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
-                {
-                    return Unavailable(keyId, rpm, tpm, amounts, ex);
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // The ledger cannot be read: a budget whose spend is unknown stays closed.
-                    LogRebuildFailed(_logger, ex.Message);
-                    return new AdmissionResult(false, null, null, default, null, null, Closed("its spend cannot be read from the ledger"));
-                }
-                continue;
+                if (code != 1 || slots.Length == 0) return (code, r, null, null);
+                var holds = new List<(BudgetScope, object, decimal)>(slots.Length);
+                for (var i = 0; i < slots.Length; i++) holds.Add((null!, new Hold(slots[i].State, slots[i].State + ":holds", holdId), slots[i].Amount));
+                return (code, r, new BudgetReservation(holds), null);
             }
-            var limits = Limits(r, rpm, tpm);
-            switch (code)
+            var slot = slots[(int)(long)r[1] - 1];
+            try
             {
-                case 1:
-                    if (amounts.Count == 0) return new AdmissionResult(true, null, null, default, null, limits, null);
-                    var holds = new List<(BudgetScope, object, decimal)>(amounts.Count);
-                    for (var i = 0; i < amounts.Count; i++)
-                    {
-                        holds.Add((amounts[i].Scope, new Hold(keys[2 + 2 * i], keys[3 + 2 * i], holdId), amounts[i].Amount));
-                    }
-                    return new AdmissionResult(true, new BudgetReservation(holds), null, default, null, limits, null);
-                case -2 or -4:
-                    return new AdmissionResult(false, null, code == -2 ? "rpm" : "tpm", Micros((double)r[5]), null, limits, null);
-                default:
-                    var b = (int)(long)r[5] - 1;
-                    var left = (decimal)(long)r[6] / Nano;
-                    return new AdmissionResult(false, null, null, default, new ReserveResult(null, amounts[b].Scope, left, windows[b].Reset), limits, null);
+                var spent = await slot.Load(cancellationToken).ConfigureAwait(false);
+                var created = (long)await Db.ScriptEvaluateAsync(RedisScripts.Init, [slot.State], [ToNano(spent, up: true), ExpireAt(slot.Reset)]).ConfigureAwait(false);
+                if (created == 1) LogRebuilt(_logger, slot.Label, spent, slot.Currency);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                NoteDown(ex.Message);
+                return (0, null, null, Closed("Redis cannot be reached"));
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The ledger cannot be read: a budget whose spend is unknown stays closed.
+                LogRebuildFailed(_logger, ex.Message);
+                return (0, Array.Empty<RedisResult>(), null, Closed("its spend cannot be read from the ledger"));
             }
         }
-        return new AdmissionResult(false, null, null, default, null, null, Closed("its state could not be loaded"));
+        return (0, Array.Empty<RedisResult>(), null, Closed("its state could not be loaded"));
     }
 
-    /// <summary>Loads a budget's window from the ledger into Redis (kept if another instance was first).</summary>
-    private async Task LoadAsync(BudgetScope scope, DateTimeOffset start, DateTimeOffset? reset, RedisKey state, CancellationToken cancellationToken)
+    public async ValueTask<BudgetReservation?> TryHoldAsync(SharedBudget budget, decimal amount, CancellationToken cancellationToken)
     {
-        var spent = await _loadSpent(scope, start, cancellationToken).ConfigureAwait(false);
-        var created = (long)await Db.ScriptEvaluateAsync(RedisScripts.Init, [state], [ToNano(spent, up: true), ExpireAt(reset)]).ConfigureAwait(false);
-        if (created == 1) LogRebuilt(_logger, scope.Kind, scope.Id, spent, scope.Budget.Currency);
+        if (!_redis.IsConnected) return null;
+        var slot = new Slot(SharedKey(budget), budget.Limit, amount, budget.End, budget.LoadSpent, budget.Name, budget.Currency);
+        var (code, _, reservation, _) = await HoldAsync("", null, null, [slot], _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return code == 1 ? reservation : null;
+    }
+
+    public void Finish(BudgetReservation hold, decimal? actual) => Finish("", null, 0, hold, actual is { } a ? [a] : null);
+
+    public async ValueTask<(decimal Spent, decimal Reserved)> StatusAsync(SharedBudget budget, CancellationToken cancellationToken)
+    {
+        var (spent, reserved) = await StateAsync(SharedKey(budget), cancellationToken).ConfigureAwait(false) ?? (await budget.LoadSpent(cancellationToken).ConfigureAwait(false), 0m);
+        return (spent, reserved);
+    }
+
+    private string SharedKey(SharedBudget budget) =>
+        _prefix + "budget:" + budget.Name + ":" + budget.Currency + ":" + budget.Start.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Spent and reserved of a budget's state after removing its expired holds, or null when Redis does not have it.</summary>
+    private async Task<(decimal Spent, decimal Reserved)?> StateAsync(string state, CancellationToken cancellationToken)
+    {
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Status, [state, state + ":holds"], [Micros(_time.GetUtcNow())]).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+        Restored();
+        return (long)r[0] == -1 ? null : ((decimal)(long)r[1] / Nano, (decimal)(long)r[2] / Nano);
     }
 
     public void Finish(string keyId, int? tpm, int tokens, BudgetReservation? reservation, IReadOnlyList<decimal>? actual)
@@ -222,12 +271,9 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
     }
 
     /// <summary>Redis did not answer: budgets closed (or open by configuration), limits counted by this instance alone.</summary>
-    private AdmissionResult Unavailable(string keyId, int? rpm, int? tpm, IReadOnlyList<(BudgetScope Scope, decimal Amount)> amounts, Exception? ex)
+    private AdmissionResult Unavailable(string keyId, int? rpm, int? tpm, IReadOnlyList<(BudgetScope Scope, decimal Amount)> amounts, string? reason)
     {
-        if (Interlocked.Exchange(ref _down, 1) == 0)
-        {
-            LogUnavailable(_logger, ex?.Message ?? "not connected", _options.FailOpen ? "admitted (FailOpen)" : "refused with 503 budget_store_unavailable");
-        }
+        NoteDown(reason ?? "not connected");
         if (amounts.Count > 0 && !_options.FailOpen)
         {
             return new AdmissionResult(false, null, null, default, null, null, Closed("Redis cannot be reached"));
@@ -243,6 +289,15 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
             holds.Add((scope, new Hold(state, state + ":holds", null), 0m));
         }
         return new AdmissionResult(true, new BudgetReservation(holds), null, default, null, limits, null);
+    }
+
+    /// <summary>Logs the start of an outage once.</summary>
+    private void NoteDown(string reason)
+    {
+        if (Interlocked.Exchange(ref _down, 1) == 0)
+        {
+            LogUnavailable(_logger, reason, _options.FailOpen ? "admitted (FailOpen)" : "refused with 503 budget_store_unavailable");
+        }
     }
 
     /// <summary>After each command that worked: log the end of an outage, and send what was settled during it (again, if a try failed).</summary>
@@ -274,16 +329,10 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
 
     public async ValueTask<(decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt)> StatusAsync(BudgetScope scope, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var (start, reset) = BudgetWindow.For(scope.Budget.Period, now);
-        var state = StateKey(scope, start);
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Status, [state, state + ":holds"], [Micros(now)]).WaitAsync(cancellationToken).ConfigureAwait(false))!;
-        Restored();
-        if ((long)r[0] == -1)
-        {
-            return (await _loadSpent(scope, start, cancellationToken).ConfigureAwait(false), 0m, reset);
-        }
-        return ((decimal)(long)r[1] / Nano, (decimal)(long)r[2] / Nano, reset);
+        var (start, reset) = BudgetWindow.For(scope.Budget.Period, _time.GetUtcNow());
+        var (spent, reserved) = await StateAsync(StateKey(scope, start), cancellationToken).ConfigureAwait(false)
+            ?? (await _loadSpent(scope, start, cancellationToken).ConfigureAwait(false), 0m);
+        return (spent, reserved, reset);
     }
 
     private string StateKey(BudgetScope scope, DateTimeOffset start) =>
@@ -312,8 +361,8 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker
     private static partial void LogRestored(ILogger logger);
 
     [LoggerMessage(EventId = LogEvents.SharedStateRebuilt, Level = LogLevel.Information,
-        Message = "Budget state for {Kind} {Id} loaded into Redis from the ledger: {Spent} {Currency} spent in the current window.")]
-    private static partial void LogRebuilt(ILogger logger, string kind, string id, decimal spent, string currency);
+        Message = "Budget state for {Budget} loaded into Redis from the ledger: {Spent} {Currency} spent in the current window.")]
+    private static partial void LogRebuilt(ILogger logger, string budget, decimal spent, string currency);
 
     [LoggerMessage(EventId = LogEvents.SharedStateRebuildFailed, Level = LogLevel.Warning,
         Message = "A budget's spend could not be read from the ledger to rebuild its Redis state ({Reason}): the request is refused.")]

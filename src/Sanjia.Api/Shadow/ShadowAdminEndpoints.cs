@@ -48,7 +48,7 @@ public sealed class ShadowAdminEndpoints(ShadowTap shadow, IShadowStore store, T
             ["queue_size"] = settings.QueueSize,
             ["max_requests_per_hour"] = settings.MaxRequestsPerHour,
             ["counters"] = counted,
-            ["budget"] = shadow.Budget(alias)?.Status() is { } b ? new JsonObject
+            ["budget"] = shadow.Budget(alias) is { } sb && await sb.StatusAsync(http.RequestAborted).ConfigureAwait(false) is { } b ? new JsonObject
             {
                 ["limit"] = b.Limit,
                 ["spent"] = b.Spent,

@@ -35,3 +35,23 @@ public interface IAdmissionStore
     /// </summary>
     void Finish(string keyId, int? tpm, int tokens, BudgetReservation? reservation, IReadOnlyList<decimal>? actual);
 }
+
+/// <summary>
+/// A budget outside keys and teams (a shadow's), in a shared store: its name, currency and limit, the window it is
+/// counted in, and how to read that window's spend from the ledger when the store does not have it.
+/// </summary>
+public sealed record SharedBudget(string Name, string Currency, decimal Limit, DateTimeOffset Start, DateTimeOffset? End,
+    Func<CancellationToken, Task<decimal>> LoadSpent);
+
+/// <summary>Holds on <see cref="SharedBudget"/>s that every instance shares (Redis), for budgets that are not a key's.</summary>
+public interface ISharedBudgets
+{
+    /// <summary>A hold of <paramref name="amount"/>, or null when it does not fit or the store cannot answer (<paramref name="budget"/> stays closed then).</summary>
+    ValueTask<BudgetReservation?> TryHoldAsync(SharedBudget budget, decimal amount, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the hold by <paramref name="actual"/> (null releases it), off the caller's path.</summary>
+    void Finish(BudgetReservation hold, decimal? actual);
+
+    /// <summary>Spent and held in the budget's window (from the ledger when the store does not have it).</summary>
+    ValueTask<(decimal Spent, decimal Reserved)> StatusAsync(SharedBudget budget, CancellationToken cancellationToken);
+}

@@ -6,9 +6,11 @@ using Sanjia.Core.Pricing;
 namespace Sanjia.Core.Shadow;
 
 /// <summary>A hold on a shadow budget: settled to the actual cost or released, once.</summary>
-public sealed class ShadowHold(decimal amount)
+public sealed class ShadowHold(decimal amount, Budgets.BudgetReservation? shared = null)
 {
     internal decimal Amount { get; } = amount;
+    /// <summary>The hold in the shared store, when the budget is shared (Redis).</summary>
+    internal Budgets.BudgetReservation? Shared { get; } = shared;
     private int _done;
     internal bool TryFinish() => Interlocked.Exchange(ref _done, 1) == 0;
 }
@@ -22,7 +24,9 @@ public sealed record ShadowBudgetStatus(decimal Limit, string Currency, string P
 /// refused when spent + held + it would pass the limit, and the hold is settled to the actual cost afterwards. The
 /// amount spent in the current window is read from the ledger (rows under the key <c>shadow:&lt;alias&gt;</c>) the
 /// first time the window is used (<see cref="SyncAsync"/>), so a restart does not forget what was spent; within the
-/// window it is counted in memory. Without a ledger reader a <c>total</c> budget counts from start-up.
+/// window it is counted in memory. Without a ledger reader a <c>total</c> budget counts from start-up. With a shared
+/// store (<see cref="Budgets.ISharedBudgets"/>, Redis) the holds and spend are every instance's, loaded from the ledger
+/// by the store when it does not have them; a store that cannot answer refuses the call (a shadow is a sample).
 /// </summary>
 public sealed class ShadowBudget
 {
@@ -34,16 +38,22 @@ public sealed class ShadowBudget
     private readonly CurrencyConverter _currencies;
     private readonly TimeProvider _time;
     private readonly Func<DateTimeOffset, CancellationToken, Task<decimal>>? _loadSpent;
+    private readonly Budgets.ISharedBudgets? _shared;
+    private readonly string _name;
     private DateTimeOffset _windowStart = DateTimeOffset.MinValue;
     private DateTimeOffset _loadedWindow = DateTimeOffset.MinValue;
     private decimal _spent;
     private decimal _reserved;
 
     /// <param name="loadSpent">Spend already in the ledger since a time, in this budget's currency (null: memory only).</param>
+    /// <param name="shared">Holds shared by every instance (null: this instance's memory).</param>
+    /// <param name="name">The budget's name in the shared store (the shadow's key id).</param>
     public ShadowBudget(ShadowBudgetOptions options, bool allowUnpriced, Pricer pricer, CurrencyConverter currencies, TimeProvider time,
-        Func<DateTimeOffset, CancellationToken, Task<decimal>>? loadSpent = null)
+        Func<DateTimeOffset, CancellationToken, Task<decimal>>? loadSpent = null, Budgets.ISharedBudgets? shared = null, string name = "shadow")
     {
         _loadSpent = loadSpent;
+        _shared = shared;
+        _name = name;
         _options = options;
         _period = ShadowBudgetOptions.ParsePeriod(options.Period) ?? ShadowBudgetPeriod.Total;
         _allowUnpriced = allowUnpriced;
@@ -60,7 +70,7 @@ public sealed class ShadowBudget
     /// </summary>
     public async ValueTask SyncAsync(CancellationToken cancellationToken)
     {
-        if (_loadSpent is null) return;
+        if (_loadSpent is null || _shared is not null) return;
         var start = Start(_time.GetUtcNow());
         lock (_lock)
         {
@@ -89,7 +99,37 @@ public sealed class ShadowBudget
     /// </summary>
     public (ShadowHold? Hold, Refusal Refusal) TryReserve(ResolvedModel model, Func<ModelPrice, decimal> worstCase)
     {
-        var worst = 0m;
+        if (!TryWorstCase(model, worstCase, out var worst)) return (null, Refusal.Unpriced);
+        lock (_lock)
+        {
+            Roll();
+            if (_spent + _reserved + worst > _options.Amount) return (null, Refusal.Budget);
+            _reserved += worst;
+        }
+        return (new ShadowHold(worst), Refusal.None);
+    }
+
+    /// <summary>As <see cref="TryReserve"/>, in the shared store when there is one (a round trip to it).</summary>
+    public async ValueTask<(ShadowHold? Hold, Refusal Refusal)> TryReserveAsync(ResolvedModel model, Func<ModelPrice, decimal> worstCase, CancellationToken cancellationToken)
+    {
+        if (_shared is null) return TryReserve(model, worstCase);
+        if (!TryWorstCase(model, worstCase, out var worst)) return (null, Refusal.Unpriced);
+        var hold = await _shared.TryHoldAsync(Shared(), worst, cancellationToken).ConfigureAwait(false);
+        return hold is null ? (null, Refusal.Budget) : (new ShadowHold(worst, hold), Refusal.None);
+    }
+
+    /// <summary>The budget as the shared store knows it: this window, read from the ledger when the store lacks it.</summary>
+    private Budgets.SharedBudget Shared()
+    {
+        var start = Start(_time.GetUtcNow());
+        return new Budgets.SharedBudget(_name, Currency, _options.Amount, start, End(start),
+            ct => _loadSpent is null ? Task.FromResult(0m) : _loadSpent(start, ct));
+    }
+
+    /// <summary>The most <paramref name="model"/> can cost in this budget's currency, or false when a deployment has no usable price.</summary>
+    private bool TryWorstCase(ResolvedModel model, Func<ModelPrice, decimal> worstCase, out decimal worst)
+    {
+        worst = 0m;
         foreach (var d in model.Deployments)
         {
             if (_pricer.PriceOf(d) is { } price && _currencies.TryConvert(worstCase(price), price.Currency, Currency, out var amount))
@@ -98,16 +138,10 @@ public sealed class ShadowBudget
             }
             else if (!_allowUnpriced)
             {
-                return (null, Refusal.Unpriced);
+                return false;
             }
         }
-        lock (_lock)
-        {
-            Roll();
-            if (_spent + _reserved + worst > _options.Amount) return (null, Refusal.Budget);
-            _reserved += worst;
-        }
-        return (new ShadowHold(worst), Refusal.None);
+        return true;
     }
 
     /// <summary>Replaces the hold by the cost of the metered rows (each at its deployment's price).</summary>
@@ -121,6 +155,11 @@ public sealed class ShadowBudget
             if (cost.Amount is { } a && _currencies.TryConvert(a, cost.Currency!, Currency, out var c)) actual += c;
         }
         if (!hold.TryFinish()) return;
+        if (hold.Shared is { } shared)
+        {
+            _shared!.Finish(shared, actual);
+            return;
+        }
         lock (_lock)
         {
             Roll();
@@ -132,7 +171,21 @@ public sealed class ShadowBudget
     public void Release(ShadowHold hold)
     {
         if (!hold.TryFinish()) return;
+        if (hold.Shared is { } shared)
+        {
+            _shared!.Finish(shared, null);
+            return;
+        }
         lock (_lock) _reserved = Math.Max(0, _reserved - hold.Amount);
+    }
+
+    /// <summary>As <see cref="Status"/>, from the shared store when there is one.</summary>
+    public async ValueTask<ShadowBudgetStatus> StatusAsync(CancellationToken cancellationToken)
+    {
+        if (_shared is null) return Status();
+        var budget = Shared();
+        var (spent, reserved) = await _shared.StatusAsync(budget, cancellationToken).ConfigureAwait(false);
+        return new ShadowBudgetStatus(_options.Amount, Currency, _period.ToString().ToLowerInvariant(), spent, reserved, budget.End);
     }
 
     public ShadowBudgetStatus Status()

@@ -44,7 +44,8 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
 
     /// <param name="loadSpent">Ledger spend of a key id since a time in a currency, so shadow budgets survive restarts.</param>
     public ShadowTap(IReadOnlyDictionary<string, ShadowOptions> shadows, Func<GatewayEngine> engine, IShadowStore store, IRandomSource random, TimeProvider time, ILogger<ShadowTap> logger,
-        Pricer? pricer = null, MeteringOptions? metering = null, Func<string, string, DateTimeOffset, CancellationToken, Task<decimal>>? loadSpent = null)
+        Pricer? pricer = null, MeteringOptions? metering = null, Func<string, string, DateTimeOffset, CancellationToken, Task<decimal>>? loadSpent = null,
+        Budgets.ISharedBudgets? sharedBudgets = null)
     {
         _pricer = pricer;
         metering ??= new MeteringOptions();
@@ -54,7 +55,8 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         {
             Budget = s.Value.Budget is { } b && pricer is not null
                 ? new ShadowBudget(b, s.Value.AllowUnpriced, pricer, currencies, time,
-                    loadSpent is null ? null : (since, ct) => loadSpent(KeyIdOf(s.Key), b.Currency.ToUpperInvariant(), since, ct))
+                    loadSpent is null ? null : (since, ct) => loadSpent(KeyIdOf(s.Key), b.Currency.ToUpperInvariant(), since, ct),
+                    sharedBudgets, KeyIdOf(s.Key))
                 : null,
         }, StringComparer.OrdinalIgnoreCase);
         _engine = engine;
@@ -164,8 +166,8 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
             await budget.SyncAsync(ct).ConfigureAwait(false);
             var prompt = (int)Math.Ceiling(TokenCounter.CountPrompt(request.PromptText) * PromptMargin);
             var n = Math.Max(1, request.N);
-            (hold, var refusal) = budget.TryReserve(candidate, price =>
-                CostCalculator.WorstCase(price, prompt, (request.MaxTokens ?? price.MaxOutputTokens ?? _defaultMaxOutputTokens) * n));
+            (hold, var refusal) = await budget.TryReserveAsync(candidate, price =>
+                CostCalculator.WorstCase(price, prompt, (request.MaxTokens ?? price.MaxOutputTokens ?? _defaultMaxOutputTokens) * n), ct).ConfigureAwait(false);
             if (hold is null)
             {
                 Interlocked.Increment(ref refusal == ShadowBudget.Refusal.Unpriced ? ref lane.Counters._skippedUnpriced : ref lane.Counters._skippedBudget);
@@ -237,7 +239,7 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         {
             var tokens = (int)Math.Ceiling((TokenCounter.Count(a) + TokenCounter.Count(b)) * PromptMargin);
             await lane.Budget!.SyncAsync(ct).ConfigureAwait(false);
-            (hold, var refusal) = lane.Budget!.TryReserve(resolved, price => CostCalculator.WorstCase(price, tokens, 0));
+            (hold, var refusal) = await lane.Budget!.TryReserveAsync(resolved, price => CostCalculator.WorstCase(price, tokens, 0), ct).ConfigureAwait(false);
             if (hold is null)
             {
                 return (null, refusal == ShadowBudget.Refusal.Unpriced

@@ -37,7 +37,8 @@ internal static class CompareServices
         services.AddSingleton(sp => new ShadowTap(options.Shadow, () => sp.GetRequiredService<GatewayEngine>(), sp.GetRequiredService<IShadowStore>(),
             sp.GetRequiredService<IRandomSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ShadowTap>>(),
             sp.GetRequiredService<Pricer>(), options.Metering,
-            (keyId, currency, since, ct) => sp.GetRequiredService<LedgerSpend>().SpentSinceAsync("key", keyId, currency, since, ct)));
+            (keyId, currency, since, ct) => sp.GetRequiredService<LedgerSpend>().SpentSinceAsync("key", keyId, currency, since, ct),
+            sp.GetService<Sanjia.Core.Budgets.ISharedBudgets>()));
         services.AddSingleton<ISuiteSource>(sp => new ReplaySuiteSource(sp.GetRequiredService<IBodyLogStore>()));
         if (options.Logging.Bodies)
         {

@@ -9,7 +9,8 @@ namespace Sanjia.Hosting;
 
 /// <summary>
 /// Shared budgets and rate limits through Redis when <c>Sanjia:Redis:Configuration</c> is set (decision 0006): one
-/// multiplexer for the process, and <see cref="RedisSharedState"/> in place of the in-memory budget tracker. Not set,
+/// multiplexer for the process, and <see cref="RedisSharedState"/> in place of the in-memory budget tracker (and for
+/// shadow budgets). Not set,
 /// nothing is registered and the request path is as without this file.
 /// </summary>
 internal static class RedisSetup
@@ -30,6 +31,7 @@ internal static class RedisSetup
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisSharedState>>());
         });
         services.AddSingleton<IAdmissionStore>(sp => sp.GetRequiredService<RedisSharedState>());
+        services.AddSingleton<ISharedBudgets>(sp => sp.GetRequiredService<RedisSharedState>());
         services.Replace(ServiceDescriptor.Singleton<IBudgetTracker>(sp => sp.GetRequiredService<RedisSharedState>()));
         return services;
     }
