@@ -242,6 +242,37 @@ public sealed class RedisSharedStateTests(ITestOutputHelper output)
         Assert.Equal("budget_store_unavailable", r.Error!.Code);
     }
 
+    [SkippableFact]
+    public async Task An_admission_is_one_round_trip_and_its_cost_is_measured()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var (state, c) = RedisFixture.Instance(server, TimeProvider.System);
+        using var _c = c;
+        var scope = new BudgetScope("key", "k-cost", new Budget(1_000_000m, "USD", BudgetPeriod.Monthly));
+        for (var i = 0; i < 200; i++) // warm up: the budget's load, the script's first EVAL, the JIT
+        {
+            var w = await state.AdmitAsync("k-cost", 1_000_000, 1_000_000, [(scope, 0.01m)], default);
+            state.Finish("k-cost", 1_000_000, 10, w.Reservation, [0.005m]);
+        }
+        var before = c.GetCounters().Interactive.OperationCount;
+        const int N = 2000;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < N; i++)
+        {
+            var r = await state.AdmitAsync("k-cost", 1_000_000, 1_000_000, [(scope, 0.01m)], default);
+            Assert.True(r.Admitted);
+            state.Finish("k-cost", 1_000_000, 10, r.Reservation, [0.005m]);
+        }
+        watch.Stop();
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        var operations = c.GetCounters().Interactive.OperationCount - before;
+        output.WriteLine($"{N} admissions with a budget, RPM and TPM, each followed by its settlement: {watch.Elapsed.TotalMilliseconds * 1000 / N:0} µs " +
+            $"per admission awaited (loopback, this machine), {operations / (double)N:0.0} Redis commands per request, ~{allocated / N} B allocated per request in this process");
+        // One script to admit and one to settle: nothing else goes to Redis per request.
+        Assert.InRange(operations, 2 * N, 2 * N + 10);
+    }
+
     private static async Task Until(Func<Task<bool>> condition)
     {
         for (var i = 0; i < 200; i++)
