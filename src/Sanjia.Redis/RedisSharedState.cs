@@ -17,7 +17,7 @@ namespace Sanjia.Redis;
 /// <see cref="RedisOptions.FailOpen"/> are admitted and their spend is added to Redis when it returns; RPM/TPM fall
 /// back to this instance's own limiter.
 /// </summary>
-public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, ISharedBudgets
+public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, ISharedBudgets, IDisposable
 {
     private const long Nano = 1_000_000_000;
     private static readonly RedisValue NoHold = "";
@@ -32,6 +32,9 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     private readonly InMemoryRateLimiter _local;
     /// <summary>Spend settled while Redis could not be reached, per budget state key, added when it returns.</summary>
     private readonly ConcurrentDictionary<string, long> _unsynced = new(StringComparer.Ordinal);
+    /// <summary>This instance's holds not yet settled, by hold id: renewed so that only a dead instance's expire.</summary>
+    private readonly ConcurrentDictionary<string, BudgetReservation> _live = new(StringComparer.Ordinal);
+    private readonly ITimer _renewal;
     private long _seq;
     private int _down;
 
@@ -47,6 +50,46 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         _prefix = "{" + options.KeyPrefix + "}:";
         _local = new InMemoryRateLimiter(time);
         redis.ConnectionRestored += (_, _) => _ = SyncUnsettledAsync();
+        var every = TimeSpan.FromSeconds(options.HoldSeconds / 3.0);
+        _renewal = time.CreateTimer(_ => _ = RenewAsync(), null, every, every);
+    }
+
+    /// <summary>
+    /// Three times per <see cref="RedisOptions.HoldSeconds"/>: moves the expiry of every hold this instance still has
+    /// (a long stream's) to now + HoldSeconds, in one pipelined batch (ZADD XX: a hold already settled is not
+    /// recreated). An instance that died renews nothing, so its holds expire within HoldSeconds.
+    /// </summary>
+    private async Task RenewAsync()
+    {
+        if (_live.IsEmpty || !_redis.IsConnected) return;
+        var expiry = Micros(_time.GetUtcNow().AddSeconds(_options.HoldSeconds));
+        var batch = Db.CreateBatch();
+        var sent = new List<Task>();
+        foreach (var (id, reservation) in _live)
+        {
+            foreach (var (_, state, _) in reservation.Holds)
+            {
+                sent.Add(batch.SortedSetAddAsync(((Hold)state).Holds, id, expiry, SortedSetWhen.Exists));
+            }
+        }
+        batch.Execute();
+        try
+        {
+            await Task.WhenAll(sent).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Tried again at the next tick; a hold lives HoldSeconds, three ticks.
+        }
+    }
+
+    public void Dispose() => _renewal.Dispose();
+
+    /// <summary>Keeps an admitted hold renewed until it is settled.</summary>
+    private BudgetReservation Live(BudgetReservation reservation)
+    {
+        _live[((Hold)reservation.Holds[0].State).Id!] = reservation;
+        return reservation;
     }
 
     /// <summary>Whether commands can be sent now (the multiplexer reconnects by itself).</summary>
@@ -89,7 +132,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
                 if (amounts.Count == 0) return new AdmissionResult(true, null, null, default, null, limits, null);
                 var holds = new List<(BudgetScope, object, decimal)>(amounts.Count);
                 for (var i = 0; i < amounts.Count; i++) holds.Add((amounts[i].Scope, reservation!.Holds[i].State, amounts[i].Amount));
-                return new AdmissionResult(true, new BudgetReservation(holds), null, default, null, limits, null);
+                return new AdmissionResult(true, Live(new BudgetReservation(holds)), null, default, null, limits, null);
             case -2 or -4:
                 return new AdmissionResult(false, null, code == -2 ? "rpm" : "tpm", Micros((double)r![5]), null, limits, null);
             default:
@@ -177,7 +220,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         if (!_redis.IsConnected) return null;
         var slot = new Slot(SharedKey(budget), budget.Limit, amount, budget.End, budget.LoadSpent, budget.Name, budget.Currency);
         var (code, _, reservation, _) = await HoldAsync("", null, null, [slot], _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return code == 1 ? reservation : null;
+        return code == 1 ? Live(reservation!) : null;
     }
 
     public void Finish(BudgetReservation hold, decimal? actual) => Finish("", null, 0, hold, actual is { } a ? [a] : null);
@@ -205,6 +248,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         var countTokens = tpm is not null && tokens > 0;
         if (!countTokens && reservation is null) return;
         var holds = reservation?.Holds ?? [];
+        if (holds.Count > 0 && ((Hold)holds[0].State).Id is { } live) _live.TryRemove(live, out _);
         var keys = new RedisKey[1 + 2 * holds.Count];
         keys[0] = _prefix + "tpm:" + keyId;
         var args = new RedisValue[4 + holds.Count];

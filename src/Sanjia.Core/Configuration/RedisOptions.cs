@@ -16,10 +16,10 @@ public sealed class RedisOptions
     public bool FailOpen { get; set; }
 
     /// <summary>
-    /// How long a hold lives without being settled: the holds of an instance that died expire after this. Longer than
-    /// the longest request (a stream's whole length).
+    /// How long a hold lives unless its instance renews it (three times per period, while the request runs): the holds
+    /// of an instance that died expire within this.
     /// </summary>
-    public int HoldSeconds { get; set; } = 900;
+    public int HoldSeconds { get; set; } = 60;
 
     /// <summary>Prefix of every key (in a hash tag, so that one script's keys share a cluster slot): gateways that share a Redis but not their budgets use different ones.</summary>
     public string KeyPrefix { get; set; } = "sanjia";

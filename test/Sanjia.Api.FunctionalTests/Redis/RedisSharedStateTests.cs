@@ -90,6 +90,37 @@ public sealed class RedisSharedStateTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task A_live_instance_renews_its_holds_so_a_long_stream_keeps_its_hold_past_HoldSeconds()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = RedisFixture.Clock();
+        var (streaming, cs) = RedisFixture.Instance(server, time, holdSeconds: 30);
+        var (other, co) = RedisFixture.Instance(server, time, holdSeconds: 30);
+        using var _s = cs;
+        using var _o = co;
+        using var _st = streaming;
+        using var _ot = other;
+        var scope = new BudgetScope("key", "k-long", Ten);
+        var stream = await streaming.AdmitAsync("k", null, null, [(scope, 9m)], default);
+        Assert.True(stream.Admitted);
+
+        // Two minutes in 5 s steps: the renewal (every 10 s) keeps the hold alive, so the budget stays taken.
+        for (var i = 0; i < 24; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(20); // the renewal's batch is sent without waiting
+        }
+        Assert.False((await other.AdmitAsync("k2", null, null, [(scope, 2m)], default)).Admitted);
+        Assert.Equal(9m, (await other.StatusAsync(scope, default)).Reserved);
+
+        // Settled: the hold goes, and is not renewed any more.
+        streaming.Finish("k", null, 0, stream.Reservation, [8m]);
+        await Until(async () => (await other.StatusAsync(scope, default)) is { Spent: 8m, Reserved: 0m });
+        time.Advance(TimeSpan.FromSeconds(40));
+        Assert.Equal((8m, 0m), ((await other.StatusAsync(scope, default)).Spent, (await other.StatusAsync(scope, default)).Reserved));
+    }
+
+    [SkippableFact]
     public async Task Rpm_by_gcra_admits_a_minutes_burst_then_the_steady_rate_with_no_second_burst_at_the_minute_edge()
     {
         await using var server = await RedisFixture.ServerAsync();
