@@ -66,4 +66,5 @@ public static class LogEvents
     public const int SharedStateRestored = 4401;
     public const int SharedStateRebuilt = 4402;
     public const int SharedStateRebuildFailed = 4403;
+    public const int SharedChangeReloadFailed = 4404;
 }

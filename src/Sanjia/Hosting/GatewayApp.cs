@@ -142,6 +142,7 @@ public static class GatewayApp
         // Resolve now so a bad provider or alias stops start-up with its path, not the first request.
         _ = app.Services.GetRequiredService<GatewayEngine>();
         _ = app.Services.GetRequiredService<MasterKey>();
+        RedisSetup.Start(app.Services); // subscribed before the key cache loads: no change falls between the two
         MeteringSetup.Start(app.Services);
         _ = app.Services.GetRequiredService<ShutdownDrain>();
         if (options.ForwardedHeaders.Enabled)

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sanjia.Core.Budgets;
+using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Redis;
 using StackExchange.Redis;
@@ -33,7 +35,15 @@ internal static class RedisSetup
         services.AddSingleton<IAdmissionStore>(sp => sp.GetRequiredService<RedisSharedState>());
         services.AddSingleton<ISharedBudgets>(sp => sp.GetRequiredService<RedisSharedState>());
         services.Replace(ServiceDescriptor.Singleton<IBudgetTracker>(sp => sp.GetRequiredService<RedisSharedState>()));
+        services.AddSingleton(sp => new RedisChangeFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<VirtualKeyCache>(),
+            sp.GetRequiredService<IKeyStore>(), options.Redis, sp.GetRequiredService<ILogger<RedisChangeFeed>>()));
         return services;
+    }
+
+    /// <summary>Before serving: subscribe to other instances' key and team changes (when Redis is configured).</summary>
+    public static void Start(IServiceProvider services)
+    {
+        _ = services.GetService<RedisChangeFeed>();
     }
 
     /// <summary>A configuration string StackExchange.Redis cannot parse, or settings out of range, stop start-up with their path (the string is not echoed: it may hold a password).</summary>

@@ -140,6 +140,38 @@ public sealed class RedisGatewayTests(ITestOutputHelper output)
         Assert.InRange(remainingTokens, 60 - 5 * admitted, Math.Min(59, 60 - 5 * admitted + drained));
     }
 
+    [SkippableFact]
+    public async Task A_key_created_or_revoked_through_one_gateway_is_known_to_the_other_within_a_second()
+    {
+        var database = await DatabaseAsync();
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        string[] Args() => [.. MeteringSetup.Settings(upstream), $"--Sanjia:Storage:Postgres={database}", .. RedisArgs(redis, "changes")];
+        await using var a = await GatewayServer.StartWithArgsAsync(Args());
+        await using var b = await GatewayServer.StartWithArgsAsync(Args());
+
+        // Created through A after B started: B loads it when A announces it.
+        var (keyId, secret) = await a.CreateKeyAsync(new { name = "roaming" });
+        var known = await UntilStatusAsync(b, secret, HttpStatusCode.OK);
+        await a.AdminAsync(HttpMethod.Delete, $"/admin/keys/{keyId}");
+        var refused = await UntilStatusAsync(b, secret, HttpStatusCode.Unauthorized);
+        output.WriteLine($"through A, seen by B: created after {known.TotalMilliseconds:0} ms, revoked after {refused.TotalMilliseconds:0} ms");
+        Assert.True(known < TimeSpan.FromSeconds(1) && refused < TimeSpan.FromSeconds(1), $"{known}, {refused}");
+    }
+
+    /// <summary>How long until a request with <paramref name="secret"/> gets <paramref name="status"/> (polling; fails after 10 s).</summary>
+    private static async Task<TimeSpan> UntilStatusAsync(GatewayServer gw, string secret, HttpStatusCode status)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var (got, _, _) = await ChatAsync(gw, secret, 0);
+            if (got == status) return watch.Elapsed;
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"still {got} after 10 s");
+            await Task.Delay(10);
+        }
+    }
+
     [Fact]
     public async Task Without_redis_the_in_memory_limits_send_the_same_headers_and_a_key_without_limits_sends_none()
     {
