@@ -10,6 +10,8 @@ public static class LogEvents
 {
     // 1000: the HTTP layer.
     public const int UnhandledRequestError = 1000;
+    // One line per request, under its own category (Sanjia.AccessLog) so that it can be switched off alone.
+    public const int Access = 1100;
 
     // 2000: routing and deployment health.
     public const int FallingBack = 2000;

@@ -81,6 +81,11 @@ public static class SanjiaApi
         anonymous.MapGet(RootEndpoint.Route, new RootEndpoint(services.GetService<GatewayInfo>() ?? new GatewayInfo("unknown")).HandleAsync);
         anonymous.MapGet("/health/live", HealthEndpoints.LiveAsync);
         anonymous.MapGet("/health/ready", health.ReadyAsync);
+        if (services.GetService<MetricsAccess>() is not null)
+        {
+            // The OpenTelemetry SDK's Prometheus exporter (text format), behind its own access rule.
+            routes.MapGroup("").WithMetadata(RouteAccess.Metrics).MapPrometheusScrapingEndpoint(MetricsAccess.Route);
+        }
         // Unknown routes answer 404 in the dialect, and after the access check, of the area they fall in: an unknown
         // admin path refuses a model key as every admin route does.
         keyed.MapFallback("{**path}", UnknownRouteAsync);

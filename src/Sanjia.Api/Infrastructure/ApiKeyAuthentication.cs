@@ -19,7 +19,7 @@ namespace Sanjia.Api.Infrastructure;
 /// <see cref="ErrorWriter"/>, in the route's dialect.
 /// </summary>
 public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time, EvaluationCallers? evaluationCallers = null,
-    ConsoleSessions? consoleSessions = null)
+    ConsoleSessions? consoleSessions = null, MetricsAccess? metrics = null)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -30,6 +30,11 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
             return next(context);
         }
         var key = ReadKey(context.Request.Headers);
+        if (access == RouteAccess.Metrics)
+        {
+            // Its own rule (MetricsAccess): a network, the metrics token or the master key; virtual keys never.
+            return metrics?.Refusal(context, key, masterKey) is { } refusal ? ErrorWriter.WriteAsync(context, refusal) : next(context);
+        }
         if (key.IsEmpty && access == RouteAccess.Admin && consoleSessions is not null)
         {
             // The web console: a session cookie stands for the key it was opened with, checked below as a header key

@@ -23,6 +23,12 @@ public sealed class RouteAccess
     /// </summary>
     public static readonly RouteAccess Admin = new(nameof(Admin));
 
+    /// <summary>
+    /// <c>/metrics</c>: the master key or the metrics token (<c>Sanjia:Metrics:Token</c>), or no key from an allowed
+    /// network (<c>Sanjia:Metrics:AllowedNetworks</c>); see <see cref="MetricsAccess"/>.
+    /// </summary>
+    public static readonly RouteAccess Metrics = new(nameof(Metrics));
+
     private RouteAccess(string name) => Name = name;
 
     public string Name { get; }

@@ -71,6 +71,12 @@ public sealed class SanjiaOptions
     public Dictionary<string, ShadowOptions> Shadow { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     public LoggingOptions Logging { get; set; } = new();
+
+    /// <summary>Traces by OTLP and content capture (docs/observability.md).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary><c>/metrics</c>: on, who may read it, the per-key label cap (docs/observability.md).</summary>
+    public MetricsOptions Metrics { get; set; } = new();
 }
 
 public sealed class ProviderOptions

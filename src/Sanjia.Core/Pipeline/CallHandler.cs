@@ -43,6 +43,9 @@ public interface ICallKind<TContext, TOutcome>
     /// <summary>The usage of a complete answer (null for errors and streams).</summary>
     static abstract TokenUsage? UsageOf(in TOutcome outcome);
 
+    /// <summary>The finish reason of a complete answer, for its client span (read only when a span records it).</summary>
+    static virtual string? FinishReasonOf(in TOutcome outcome) => null;
+
     /// <summary>The streamed answer the outcome holds, if this kind streams and this one does.</summary>
     static abstract StreamingChatResponse? StreamOf(in TOutcome outcome);
 

@@ -23,6 +23,9 @@ public readonly struct ChatKind : ICallKind<ChatContext, ChatOutcome>
 
     public static TokenUsage? UsageOf(in ChatOutcome outcome) => outcome.Response is CompleteChatResponse complete ? complete.Usage : null;
 
+    public static string? FinishReasonOf(in ChatOutcome outcome) =>
+        outcome.Response is CompleteChatResponse complete ? Telemetry.GatewayTelemetry.FinishReason(complete.Body.Span) : null;
+
     public static StreamingChatResponse? StreamOf(in ChatOutcome outcome) => outcome.Response as StreamingChatResponse;
 
     public static ChatOutcome From(GatewayError error) => error;

@@ -82,6 +82,12 @@ public abstract class CallContext(string requestId, string endpoint, ResolvedMod
 
     /// <summary>The caller's rate limits as admission left them, for the <c>x-ratelimit-*</c> headers (null: no limit applies).</summary>
     public Budgets.RateLimitStatus? RateLimits { get; set; }
+
+    /// <summary>
+    /// The HTTP layer's span of this request when one is being recorded (taken when metering starts), which metering
+    /// gives the GenAI and <c>sanjia.*</c> attributes (<see cref="Telemetry.GatewayTelemetry"/>); null otherwise.
+    /// </summary>
+    public System.Diagnostics.Activity? ServerSpan { get; set; }
 }
 
 /// <summary>A chat request on its way through the pipeline.</summary>

@@ -19,6 +19,8 @@ public sealed class MeteringHandler<TKind, TContext, TOutcome>(CallHandler<TCont
 {
     public override async ValueTask<TOutcome> HandleAsync(TContext context, CancellationToken cancellationToken)
     {
+        // The HTTP layer's span, if recorded, gets the request's GenAI attributes when its row is built (one read).
+        context.ServerSpan = Telemetry.GatewayTelemetry.ServerSpan();
         TOutcome outcome;
         try
         {
@@ -97,8 +99,14 @@ public sealed class MeteringStage(Meter meter) : IPipelineStage
 /// (final or in flight), the rows of its failed attempts that consumed tokens, and the row of a request refused
 /// before any model was chosen.
 /// </summary>
-public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = null)
+/// <remarks>
+/// The request's own row is also where it is observed (docs/observability.md): its metrics and server-span attributes
+/// (<see cref="Telemetry.GatewayTelemetry"/>) and its access-log line (<see cref="Telemetry.AccessLog"/>), once each.
+/// </remarks>
+public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = null, Telemetry.AccessLog? accessLog = null, Telemetry.TelemetrySettings? telemetry = null)
 {
+    private readonly Telemetry.TelemetrySettings _telemetry = telemetry ?? Telemetry.TelemetrySettings.Default;
+
     /// <summary>How often a running stream's tokens so far are journaled (one usage count and one journal copy each).</summary>
     internal static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
@@ -141,7 +149,13 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
             cost = stamped is { } s && s.Usage == usage ? s.Cost : context.CostOf(pricer, context.Deployment, usage, now);
             context.Cost = cost;
         }
-        return ledger.RecordDurableAsync(Own(context, usage, status, errorCode, ttft, now, cost));
+        var latency = time.GetElapsedTime(context.StartTimestamp);
+        Telemetry.GatewayTelemetry.RecordRequest(context, usage, status, errorCode, latency, ttft, cost, _telemetry);
+        if (accessLog is { Enabled: true })
+        {
+            accessLog.Write(context, usage, status, errorCode, latency, ttft, cost);
+        }
+        return ledger.RecordDurableAsync(Own(context, usage, status, errorCode, ttft, now, cost, latency));
     }
 
     /// <summary>
@@ -152,15 +166,22 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
     {
         var now = time.GetUtcNow();
         ledger.RecordInFlight(Own(context, usage, Metering.JournaledLedger.InFlightStatus, null, ttft, now,
-            context.CacheHit is { } hit ? hit.Cost : pricer?.CostOf(context.Deployment, usage, now)));
+            context.CacheHit is { } hit ? hit.Cost : pricer?.CostOf(context.Deployment, usage, now), time.GetElapsedTime(context.StartTimestamp)));
     }
 
     /// <summary>A request refused before any model was chosen still gets its ledger row (no deployment, no tokens).</summary>
     public ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp)
     {
         var now = time.GetUtcNow();
-        return ledger.RecordDurableAsync(Entry(requestId, 1, caller, endpoint, model, deployment: null, default, ErrorStatus.For(error), error.Code,
-            time.GetElapsedTime(startTimestamp), ttft: null, stream: false, now, cost: null));
+        var status = ErrorStatus.For(error);
+        var latency = time.GetElapsedTime(startTimestamp);
+        Telemetry.GatewayTelemetry.RecordRefusal(status, error.Code);
+        if (accessLog is { Enabled: true })
+        {
+            accessLog.WriteRefusal(requestId, caller, status, error.Code, latency);
+        }
+        return ledger.RecordDurableAsync(Entry(requestId, 1, caller, endpoint, model, deployment: null, default, status, error.Code,
+            latency, ttft: null, stream: false, now, cost: null));
     }
 
     /// <summary>The cost of the usage a stream's usage chunk carries, as the client will be told it.</summary>
@@ -172,9 +193,9 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
         return cost;
     }
 
-    private LedgerEntry Own(CallContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost) =>
+    private static LedgerEntry Own(CallContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost, TimeSpan latency) =>
         Entry(context.RequestId, Math.Max(1, context.Attempts), context.Caller, context.Endpoint, context.Model.RequestedId, context.Deployment, usage, status, errorCode,
-            time.GetElapsedTime(context.StartTimestamp), ttft, context.Stream, now, cost, context.CacheHit);
+            latency, ttft, context.Stream, now, cost, context.CacheHit);
 
     private static LedgerEntry Entry(string requestId, int attempt, Caller caller, string endpoint, string model, Models.Deployment? deployment, TokenUsage usage,
         int status, string? errorCode, TimeSpan latency, TimeSpan? ttft, bool stream, DateTimeOffset now, Cost? cost, Caching.CacheHit? hit = null) => new()

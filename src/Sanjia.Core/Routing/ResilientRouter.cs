@@ -232,11 +232,14 @@ public sealed partial class ResilientRouter(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, firstToken.Token);
         StreamingChatResponse? stream = null;
         var handedOver = false;
+        // One client span per attempt (null when nothing listens); a stream's ends with the stream (RoutedStream).
+        var span = Telemetry.GatewayTelemetry.StartAttempt(context, deployment);
         try
         {
             var outcome = await TKind.CallAsync(context, deployment, linked.Token).ConfigureAwait(false);
             if (TKind.ErrorOf(outcome) is { } error)
             {
+                Telemetry.GatewayTelemetry.EndAttempt(span, deployment, error.Usage, error);
                 NoteConsumed(context, deployment, error.Usage, error, started);
                 Fail(state, probe, error, countIt: !isolated && FailureClassifier.CountsAgainstDeployment(error), options);
                 return outcome;
@@ -250,13 +253,15 @@ public sealed partial class ResilientRouter(
                 handedOver = true;
                 // Time to first token, measured here once: from the request's arrival, on the engine's clock.
                 var firstChunk = more ? time.GetElapsedTime(context.StartTimestamp) : (TimeSpan?)null;
-                return TKind.From(new RoutedStream(s, more, state, timeouts, options, time, started, firstChunk, this, isolated));
+                return TKind.From(new RoutedStream(s, more, state, timeouts, options, time, started, firstChunk, this, isolated) { Span = span, Deployment = deployment });
             }
             RecordSuccess(state, probe, isolated, started);
+            Telemetry.GatewayTelemetry.EndAttempt(span, deployment, TKind.UsageOf(outcome), null, span is { IsAllDataRequested: true } ? TKind.FinishReasonOf(outcome) : null);
             return outcome;
         }
         catch (GatewayException ex)
         {
+            Telemetry.GatewayTelemetry.EndAttempt(span, deployment, ex.Error.Usage, ex.Error);
             // A stream that failed while being peeked: nothing reached the client, but the upstream may have produced.
             NoteConsumed(context, deployment, ex.Error.Usage ?? (stream is { UpstreamProduced: true } ? stream.Usage : null), ex.Error, started);
             Fail(state, probe, ex.Error, !isolated && FailureClassifier.CountsAgainstDeployment(ex.Error), options);
@@ -267,6 +272,7 @@ public sealed partial class ResilientRouter(
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout,
                 $"{deployment.Id} sent no {(context.Stream ? "first token" : "answer")} within {timeouts.FirstToken.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.")
             { Code = UpstreamErrorCodes.Timeout };
+            Telemetry.GatewayTelemetry.EndAttempt(span, deployment, null, error);
             // Timed out after the upstream had started producing: estimate from what was received.
             NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.
@@ -275,6 +281,7 @@ public sealed partial class ResilientRouter(
         }
         catch (OperationCanceledException)
         {
+            if (span is not null) Telemetry.GatewayTelemetry.EndAttempt(span, deployment, null, Telemetry.GatewayTelemetry.ClientClosed);
             state.Breaker.OnAbandoned(probe);
             throw;
         }

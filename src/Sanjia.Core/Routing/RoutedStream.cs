@@ -50,6 +50,15 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         }
     }
 
+    /// <summary>The attempt's client span (null when none is recorded): ended when the stream is disposed, with its usage.</summary>
+    internal System.Diagnostics.Activity? Span { get; init; }
+
+    /// <summary>The deployment streaming (for the span's attributes).</summary>
+    internal Models.Deployment? Deployment { get; init; }
+
+    private GatewayError? _failure;
+    private string? _finishReason;
+
     /// <summary>The one time to first token every stage above reports (the adapter's own counts from its upstream call).</summary>
     public override TimeSpan? TimeToFirstChunk => _timeToFirstChunk;
 
@@ -58,6 +67,7 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         if (_replayFirst)
         {
             _replayFirst = false;
+            if (Span is { IsAllDataRequested: true } && _firstResult) _finishReason ??= Telemetry.GatewayTelemetry.FinishReason(Inner.Current.Span);
             return _firstResult;
         }
         if (_ended) return false;
@@ -66,6 +76,7 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         {
             var more = await Inner.MoveNextAsync(Activity(caller).Token).ConfigureAwait(false);
             _ended = !more;
+            if (more && Span is { IsAllDataRequested: true }) _finishReason ??= Telemetry.GatewayTelemetry.FinishReason(Inner.Current.Span);
             return more;
         }
         catch (OperationCanceledException) when (!caller.IsCancellationRequested && _router.DrainExpired.IsCancellationRequested)
@@ -84,12 +95,14 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
                 ? $"the stream ran longer than its total limit of {Seconds(_timeouts.Total!.Value)} s"
                 : $"no stream data for {Seconds(_timeouts.StreamIdle)} s";
             var error = new GatewayError(GatewayErrorKind.UpstreamTimeout, $"{_state.Id} stalled: {what}.") { Code = UpstreamErrorCodes.Timeout };
+            _failure = error;
             if (_total?.IsCancellationRequested != true && !_isolated) _router.OnStreamFailed(_state, false, error, _options);
             throw new GatewayException(error);
         }
         catch (GatewayException ex)
         {
             _ended = true;
+            _failure = ex.Error;
             if (!_isolated) _router.OnStreamFailed(_state, false, ex.Error, _options);
             throw;
         }
@@ -116,6 +129,7 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         }
         finally
         {
+            if (Span is not null) Telemetry.GatewayTelemetry.EndAttempt(Span, Deployment!, Inner.Usage, _failure, _finishReason);
             _activity?.Return();
             _total?.Dispose();
             _state.Release();

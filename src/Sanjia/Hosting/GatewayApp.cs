@@ -47,10 +47,11 @@ public static class GatewayApp
         StartupChecks.Validate(options, builder.Configuration, errors);
         StorageSetup.Validate(options, errors);
         RedisSetup.Validate(options, errors);
+        TelemetrySetup.Validate(options, errors);
         errors.ThrowIfAny();
 
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        // Simple one-line console logs by default, JSON with Logging:Console:FormatterName=json; dates with their zone.
+        TelemetrySetup.AddLogging(builder);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // Hosting starts an Activity and a logging scope for every request whenever this logger is enabled even for
         // Critical; nothing reads them (the gateway logs its own events), and they allocated ~0.9 KB per request.
@@ -89,6 +90,7 @@ public static class GatewayApp
         services.AddMetering(options);
         services.AddSanjiaRedis(options);
         services.AddDependencyProbes(options);
+        TelemetrySetup.AddTelemetry(builder, options);
         services.AddSanjiaOpenAiProviders();
         services.AddSanjiaAnthropicProviders();
         services.AddSanjiaGeminiProviders();
@@ -118,7 +120,8 @@ public static class GatewayApp
             // copies, body log) see what the caller got; budgets refuse before any upstream call; the response cache
             // answers inside budgets (a hit has passed the key's checks and is not charged) and before the router.
             new PipelineBuilder()
-                .UseMetering(sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Pricer>())
+                .UseMetering(sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Pricer>(),
+                    sp.GetRequiredService<Core.Telemetry.AccessLog>(), sp.GetRequiredService<Core.Telemetry.TelemetrySettings>())
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
                 .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
                 .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>()))
@@ -144,6 +147,7 @@ public static class GatewayApp
         _ = app.Services.GetRequiredService<MasterKey>();
         RedisSetup.Start(app.Services); // subscribed before the key cache loads: no change falls between the two
         MeteringSetup.Start(app.Services);
+        TelemetrySetup.Observe(app);
         _ = app.Services.GetRequiredService<ShutdownDrain>();
         if (options.ForwardedHeaders.Enabled)
         {

@@ -12,6 +12,9 @@ public sealed class DeploymentStateStore(TimeProvider time)
 
     public DeploymentState? Find(string id) => _states.GetValueOrDefault(id);
 
+    /// <summary>Every deployment's state (a moment's copy): read by the metrics at collection time.</summary>
+    public ICollection<DeploymentState> All => _states.Values;
+
     /// <summary>Forgets deployments no longer configured (called after a reload).</summary>
     public void Retain(IEnumerable<string> ids)
     {

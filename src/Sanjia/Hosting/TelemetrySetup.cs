@@ -1,0 +1,118 @@
+using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Configuration;
+using Sanjia.Core.Metering;
+using Sanjia.Core.Routing.Health;
+using Sanjia.Core.Telemetry;
+
+namespace Sanjia.Hosting;
+
+/// <summary>
+/// Logs, metrics and traces (docs/observability.md): the console logger (simple by default, JSON with
+/// <c>Logging:Console:FormatterName=json</c>, timestamps with date and zone either way), the OpenTelemetry SDK with
+/// the Prometheus exporter behind <c>/metrics</c>, and OTLP export of traces and metrics configured by the standard
+/// <c>OTEL_*</c> variables. The gateway records through <see cref="GatewayTelemetry"/>; this only attaches listeners.
+/// </summary>
+internal static class TelemetrySetup
+{
+    /// <summary>ISO 8601 with milliseconds and the UTC offset: a line read next week still says when, and where.</summary>
+    public const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffzzz";
+
+    public static void Validate(SanjiaOptions options, ConfigErrors errors) => MetricsAccess.Validate(options.Metrics, errors);
+
+    public static void AddLogging(WebApplicationBuilder builder)
+    {
+        var console = builder.Configuration.GetSection("Logging:Console");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole();
+        // Read here from Logging:Console, then the gateway's defaults where it leaves a setting unset (the slim
+        // builder does not bind the console provider's section by itself).
+        var formatter = console["FormatterName"];
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = string.IsNullOrEmpty(formatter) ? ConsoleFormatterNames.Simple : formatter);
+        var formatterOptions = console.GetSection("FormatterOptions");
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
+        {
+            formatterOptions.Bind(o);
+            if (formatterOptions["SingleLine"] is null) o.SingleLine = true;
+            if (formatterOptions["TimestampFormat"] is null) o.TimestampFormat = TimestampFormat + " ";
+        });
+        builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+        {
+            formatterOptions.Bind(o);
+            if (formatterOptions["TimestampFormat"] is null) o.TimestampFormat = TimestampFormat;
+            if (formatterOptions["UseUtcTimestamp"] is null) o.UseUtcTimestamp = true;
+        });
+    }
+
+    public static void AddTelemetry(WebApplicationBuilder builder, SanjiaOptions options)
+    {
+        var configuration = builder.Configuration;
+        var services = builder.Services;
+        services.AddSingleton(new TelemetrySettings(options.Telemetry.CaptureContent, options.Metrics.MaxKeyLabels));
+        services.AddSingleton(sp => new AccessLog(sp.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category)));
+        if (IsTrue(configuration["OTEL_SDK_DISABLED"]))
+        {
+            return;
+        }
+        var traces = options.Telemetry.Traces && HasOtlpEndpoint(configuration, "TRACES") && !IsNone(configuration["OTEL_TRACES_EXPORTER"]);
+        var otlpMetrics = HasOtlpEndpoint(configuration, "METRICS") && !IsNone(configuration["OTEL_METRICS_EXPORTER"]);
+        if (!traces && !options.Metrics.Enabled && !otlpMetrics)
+        {
+            return;
+        }
+        var otel = services.AddOpenTelemetry();
+        if (string.IsNullOrEmpty(configuration["OTEL_SERVICE_NAME"]))
+        {
+            otel.ConfigureResource(r => r.AddService("sanjia", serviceVersion: Cli.SanjiaCli.Version));
+        }
+        if (options.Metrics.Enabled || otlpMetrics)
+        {
+            if (options.Metrics.Enabled)
+            {
+                services.AddSingleton(new MetricsAccess(options.Metrics));
+            }
+            otel.WithMetrics(m =>
+            {
+                m.AddMeter(GatewayTelemetry.Name);
+                // Each scrape reads the counters afresh; a Prometheus server scrapes every 15 s or more.
+                if (options.Metrics.Enabled) m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+                if (otlpMetrics) m.AddOtlpExporter();
+            });
+        }
+        if (traces)
+        {
+            otel.WithTracing(t => t
+                .AddSource(GatewayTelemetry.Name)
+                // The server span of each request is ASP.NET Core's (W3C trace context from the caller, HTTP attributes);
+                // metering adds the GenAI ones. Probes and scrapes are left out: they are not traffic.
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path))
+                .AddOtlpExporter());
+        }
+    }
+
+    /// <summary>Reports the gateway's deployment health and journal backlog until it stops.</summary>
+    public static void Observe(WebApplication app)
+    {
+        var deployments = GatewayTelemetry.Observe(app.Services.GetRequiredService<DeploymentStateStore>());
+        var journal = app.Services.GetService<JournaledLedger>() is { } ledger ? GatewayTelemetry.ObserveJournal(() => ledger.Pending) : null;
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            deployments.Dispose();
+            journal?.Dispose();
+        });
+    }
+
+    private static bool IsProbe(PathString path) =>
+        path.StartsWithSegments("/health", StringComparison.Ordinal) || path.StartsWithSegments(MetricsAccess.Route, StringComparison.Ordinal);
+
+    /// <summary>An OTLP endpoint for this signal, by the standard variables (the generic one or the signal's own).</summary>
+    private static bool HasOtlpEndpoint(IConfiguration configuration, string signal) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) || !string.IsNullOrWhiteSpace(configuration[$"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"]);
+
+    private static bool IsTrue(string? value) => string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsNone(string? value) => string.Equals(value?.Trim(), "none", StringComparison.OrdinalIgnoreCase);
+}
