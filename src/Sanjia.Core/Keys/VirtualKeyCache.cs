@@ -70,6 +70,11 @@ public sealed class VirtualKeyCache
         else _teams[id] = team;
     }
 
+    /// <summary>Keys not revoked, and every team: read by the budget gauges at metrics collection (off the request path).</summary>
+    public IEnumerable<VirtualKey> ActiveKeys => _byId.Values.Where(k => k.RevokedAt is null);
+
+    public IEnumerable<Team> Teams => _teams.Values;
+
     /// <summary>The current version of a key by id, or null when unknown or revoked.</summary>
     public VirtualKey? ById(string? id) => id is not null && _byId.TryGetValue(id, out var k) && k.RevokedAt is null ? k : null;
 }

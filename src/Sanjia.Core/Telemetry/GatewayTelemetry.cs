@@ -282,6 +282,7 @@ public static class GatewayTelemetry
     // Observed state, read at collection time only (a scrape, an export): nothing on the request path.
     private static readonly List<DeploymentStateStore> StateStores = [];
     private static readonly List<Func<long>> JournalBacklogs = [];
+    private static readonly List<BudgetGauges> Budgets = [];
 
     static GatewayTelemetry()
     {
@@ -291,7 +292,14 @@ public static class GatewayTelemetry
             "Requests in flight per deployment; for a local model, its queue plus the generations running.");
         Meter.CreateObservableGauge("sanjia.ledger.journal.backlog", ObserveJournal, "{entry}",
             "Ledger entries written to the journal and not yet stored.");
+        Meter.CreateObservableGauge("sanjia.budget.used", () => Snapshot(Budgets).SelectMany(b => b.Used()), null,
+            "Spent in the current window of a key's or team's budget, in the budget's currency (sanjia.currency).");
+        Meter.CreateObservableGauge("sanjia.budget.limit", () => Snapshot(Budgets).SelectMany(b => b.Limit()), null,
+            "The budget of a key or team per window, in its currency.");
     }
+
+    /// <summary>Reports a gateway's budgets (used against limit, per key and team) until disposed.</summary>
+    public static IDisposable ObserveBudgets(BudgetGauges budgets) => Register(Budgets, budgets);
 
     /// <summary>Reports a gateway's deployment health (breaker state, requests in flight) until disposed.</summary>
     public static IDisposable Observe(DeploymentStateStore states) => Register(StateStores, states);

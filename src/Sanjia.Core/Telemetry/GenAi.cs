@@ -48,4 +48,7 @@ public static class GenAi
     public const string Cache = "sanjia.cache";
     public const string Guardrail = "sanjia.guardrail";
     public const string TokenEstimated = "sanjia.usage.estimated";
+    public const string BudgetScope = "sanjia.budget.scope";
+    public const string BudgetId = "sanjia.budget.id";
+    public const string BudgetPeriod = "sanjia.budget.period";
 }

@@ -3,7 +3,9 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Sanjia.Api.Infrastructure;
+using Sanjia.Core.Budgets;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Routing.Health;
 using Sanjia.Core.Telemetry;
@@ -93,15 +95,20 @@ internal static class TelemetrySetup
         }
     }
 
-    /// <summary>Reports the gateway's deployment health and journal backlog until it stops.</summary>
+    /// <summary>Reports the gateway's deployment health, journal backlog and budgets until it stops.</summary>
     public static void Observe(WebApplication app)
     {
         var deployments = GatewayTelemetry.Observe(app.Services.GetRequiredService<DeploymentStateStore>());
         var journal = app.Services.GetService<JournaledLedger>() is { } ledger ? GatewayTelemetry.ObserveJournal(() => ledger.Pending) : null;
+        var budgets = app.Services.GetService<IBudgetTracker>() is { } tracker
+            ? GatewayTelemetry.ObserveBudgets(new BudgetGauges(app.Services.GetRequiredService<VirtualKeyCache>(), tracker,
+                app.Services.GetRequiredService<SanjiaOptions>().Metrics.MaxKeyLabels))
+            : null;
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             deployments.Dispose();
             journal?.Dispose();
+            budgets?.Dispose();
         });
     }
 

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using Sanjia.Abstractions;
@@ -83,9 +84,16 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public static Task<GatewayServer> StartWithMasterKeyAsync(string masterKey, params string[] args) => LaunchAsync(NewDataDir(), masterKey, args);
 
-    private static async Task<GatewayServer> LaunchAsync(string dataDir, string masterKey, string[] args)
+    /// <summary>
+    /// With settings the command line does not take, as the environment would give them (e.g. the standard
+    /// <c>OTEL_*</c> variables), for this gateway only (the process's environment is shared by every test).
+    /// </summary>
+    public static Task<GatewayServer> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        LaunchAsync(NewDataDir(), MasterKey, args, b => b.Configuration.AddInMemoryCollection(environment));
+
+    private static async Task<GatewayServer> LaunchAsync(string dataDir, string masterKey, string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var app = GatewayApp.Build([.. BaseArgs(dataDir, masterKey), .. args]);
+        var app = GatewayApp.Build([.. BaseArgs(dataDir, masterKey), .. args], configure);
         await app.StartAsync();
         return new GatewayServer(app, dataDir, masterKey);
     }

@@ -166,6 +166,26 @@ public sealed partial class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(14, Value(text, "sanjia_key_tokens_total", ("sanjia_key_id", "other"), ("gen_ai_token_type", "input")));
     }
 
+    [Fact]
+    public async Task Budget_used_against_budget_is_a_gauge_per_key_and_team()
+    {
+        await using var gateway = await StartAsync();
+        var team = await gateway.AdminAsync(HttpMethod.Post, "/admin/teams", new { name = "t", budget = new { amount = "2", currency = "USD", period = "monthly" } }, 201);
+        var teamId = team.GetProperty("id").GetString()!;
+        var (keyId, secret) = await gateway.CreateKeyAsync(new { name = "budgeted", team_id = teamId, budget = new { amount = "1", currency = "USD", period = "daily" } });
+        using var client = new HttpClient { BaseAddress = new Uri(gateway.BaseUrl) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        _a.Enqueue(FakeBehavior.Reply("x", promptTokens: 1000, completionTokens: 500));
+        using (var r = await client.SendAsync(GatewayServer.Chat(_alias, stream: false))) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+
+        var (_, text, _) = await ScrapeAsync(gateway, Token);
+        // 1000 input at 2 and 500 output at 8 per million: 0.006 USD, charged to the key and to its team.
+        Assert.Equal(0.006, Value(text, "sanjia_budget_used", ("sanjia_budget_scope", "key"), ("sanjia_budget_id", keyId), ("sanjia_currency", "USD"), ("sanjia_budget_period", "daily")), 9);
+        Assert.Equal(1, Value(text, "sanjia_budget_limit", ("sanjia_budget_scope", "key"), ("sanjia_budget_id", keyId)));
+        Assert.Equal(0.006, Value(text, "sanjia_budget_used", ("sanjia_budget_scope", "team"), ("sanjia_budget_id", teamId)), 9);
+        Assert.Equal(2, Value(text, "sanjia_budget_limit", ("sanjia_budget_scope", "team"), ("sanjia_budget_id", teamId)));
+    }
+
     /// <summary>The one sample line of <paramref name="name"/> whose labels include every given pair, or null.</summary>
     private static string? Find(string text, string name, params (string Label, string Value)[] labels)
     {
