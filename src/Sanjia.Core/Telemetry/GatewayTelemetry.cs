@@ -68,7 +68,6 @@ public static class GatewayTelemetry
     internal const int MaxModelLabels = 1000;
 
     private static readonly ConcurrentDictionary<string, DeploymentLabels> Deployments = new(StringComparer.Ordinal);
-    private static readonly LabelCap Models = new(MaxModelLabels);
     private static readonly LabelCap ErrorTypes = new(200);
 
     /// <summary>Whether any metric of a request's is being listened to; the one check on the request path when none is.</summary>
@@ -96,7 +95,7 @@ public static class GatewayTelemetry
         if (!AnyRequestMetric) return;
         var embeddings = context is EmbeddingContext;
         var d = DeploymentLabels.Of(context.Deployment);
-        var model = new KeyValuePair<string, object?>(GenAi.RequestModel, Models.Label(context.Model.RequestedId));
+        var model = settings.ModelLabel(context.Model.RequestedId);
         var errorType = errorCode is null ? default : new KeyValuePair<string, object?>(GenAi.ErrorType, ErrorTypes.Label(errorCode));
 
         if (Requests.Enabled)
@@ -426,10 +425,14 @@ public sealed class TelemetrySettings(bool captureContent = false, int maxKeyLab
     public static readonly TelemetrySettings Default = new();
 
     private readonly LabelCap _keys = new(maxKeyLabels);
+    private readonly LabelCap _models = new(GatewayTelemetry.MaxModelLabels);
     private readonly LabelCap _teams = new(maxKeyLabels);
 
     /// <summary>Whether prompts and answers go into spans (<c>gen_ai.input.messages</c>); off by default: they are your users' data.</summary>
     public bool CaptureContent { get; } = captureContent;
+
+    /// <summary>The model or alias asked for, capped per gateway (a provider forwarding any model name must not grow the series without bound).</summary>
+    internal KeyValuePair<string, object?> ModelLabel(string model) => new(GenAi.RequestModel, _models.Label(model));
 
     internal KeyValuePair<string, object?> KeyLabel(string keyId) => new(GenAi.KeyId, _keys.Label(keyId));
 
