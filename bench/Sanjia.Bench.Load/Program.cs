@@ -6,6 +6,7 @@ using Sanjia.Bench.Load;
 //   startup     --gateway DLL --upstream URL [--repeats 3]
 //   local-model --gateway DLL [--model-file PATH] [--tokens 400] [--repeats 10] [--threads 1] [--gateway-cpu N]
 //   suite       --repo DIR [--out DIR] [--repeats 3] [--seconds 3] [--stream-seconds 4] [--stream-repeats 3] [--chunk-delay-ms 5] [--baseline DIR]
+//               [--gateway-args "--Sanjia:X=1 ..."] [--baseline-args "..."]   extra arguments for either gateway (a feature off or on)
 //               [--model-file PATH] [--local-repeats 20] [--tokens 400] [--note TEXT]
 if (args.Length == 0)
 {
@@ -43,7 +44,7 @@ switch (args[0])
     {
         var repo = Path.GetFullPath(a.Get("repo") ?? ".");
         return await Suite.RunAsync(new SuiteOptions(repo, a.Get("out") ?? Path.Combine(repo, "bench/results"), a.Int("repeats", 3), a.Double("seconds", 3),
-            a.Double("stream-seconds", 4), a.Int("stream-repeats", 3), a.Int("chunk-delay-ms", 5), modelFile, a.Int("local-repeats", 20), a.Int("tokens", 400), a.Get("note"), a.Get("baseline")));
+            a.Double("stream-seconds", 4), a.Int("stream-repeats", 3), a.Int("chunk-delay-ms", 5), modelFile, a.Int("local-repeats", 20), a.Int("tokens", 400), a.Get("note"), a.Get("baseline"), a.Get("gateway-args"), a.Get("baseline-args")));
     }
     default:
         Console.Error.WriteLine($"unknown mode '{args[0]}'");

@@ -20,6 +20,8 @@ public static class Report
         sb.AppendLine($"Load before: `{loadBefore}`  ");
         sb.AppendLine($"Load after: `{loadAfter}`");
         if (o.Note is not null) { sb.AppendLine(); sb.AppendLine(o.Note); }
+        if (o.GatewayArgs is not null) { sb.AppendLine(); sb.AppendLine($"Gateway arguments added: `{o.GatewayArgs}`"); }
+        if (o.BaselineArgs is not null) { sb.AppendLine(); sb.AppendLine($"Baseline arguments added: `{o.BaselineArgs}`"); }
         sb.AppendLine();
         sb.AppendLine("## Non-streaming (wrk, fake upstream answering at once)");
         sb.AppendLine();

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Sanjia.Bench.Load;
 
-public sealed record SuiteOptions(string Repo, string OutDir, int Repeats, double Seconds, double StreamSeconds, int StreamRepeats, int ChunkDelayMs, string? ModelPath, int LocalRepeats, int LocalMaxTokens, string? Note, string? BaselineRepo = null);
+public sealed record SuiteOptions(string Repo, string OutDir, int Repeats, double Seconds, double StreamSeconds, int StreamRepeats, int ChunkDelayMs, string? ModelPath, int LocalRepeats, int LocalMaxTokens, string? Note, string? BaselineRepo = null, string? GatewayArgs = null, string? BaselineArgs = null);
 
 /// <summary>
 /// The whole load run: fake upstreams (one answering at once, one pacing stream chunks), nginx, the bare .NET proxy
@@ -19,6 +19,9 @@ public static class Suite
     public const string BareProxy = "bare .NET";
     /// <summary>The same gateway built from another checkout (<c>--baseline DIR</c>): a change measured against its base in one run.</summary>
     public const string Baseline = "baseline";
+
+    /// <summary>Extra gateway arguments given as one space-separated option (<c>--gateway-args</c>, <c>--baseline-args</c>).</summary>
+    private static string[] Split(string? args) => args?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
     /// <summary>Targets that are a Sanjia gateway (served aliases <c>fast</c>/<c>paced</c>), as opposed to the pass-through baselines.</summary>
     public static bool IsGateway(string name) => name is "gateway" or Baseline;
@@ -46,13 +49,13 @@ public static class Suite
             Path.Combine(work, "proxy.log"), ServerCpu);
         var gwDir = Directory.CreateDirectory(Path.Combine(work, "gateway")).FullName;
         var gwModels = Directory.CreateDirectory(Path.Combine(gwDir, "models")).FullName;
-        using var gateway = Child.Start("dotnet", Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
+        using var gateway = Child.Start("dotnet", [.. Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.GatewayArgs)],
             Path.Combine(work, "gateway.log"), ServerCpu, gwDir);
 
         int baselinePort = Proc.FreePort();
         var baseDir = Directory.CreateDirectory(Path.Combine(work, "baseline")).FullName;
         using var baseline = baselineDll is null ? null : Child.Start("dotnet",
-            Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"), Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
+            [.. Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"), Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.BaselineArgs)],
             Path.Combine(work, "baseline.log"), ServerCpu, baseDir);
 
         using var probe = new HttpClient(new SocketsHttpHandler { UseProxy = false });
@@ -199,4 +202,5 @@ public sealed class Target(string name, int pid, string url, string pacedUrl)
     public double Stream16Median(double p, bool gaps) => Stats.Median(Stream16.Select(s => Stats.Percentile(gaps ? s.GapMs : s.TtftMs, p)));
     public double Stream64Rate => Stats.Median(Stream64.Select(s => s.StreamsPerSecond));
     public long Errors => Wrk.Values.SelectMany(v => v).Sum(r => r.Wrk.Errors) + Stream16.Sum(s => s.Errors) + Stream64.Sum(s => s.Errors);
+
 }
