@@ -40,6 +40,15 @@ public sealed class ChatRequest
     public Func<ReadOnlyMemory<byte>, string>? PromptTextReader { private get; init; }
 
     private string? _promptText;
+
+    /// <summary>The same request with another body (a guardrail's redaction), where <c>model</c>'s value now starts at <paramref name="modelValueStart"/>.</summary>
+    public ChatRequest WithBody(ReadOnlyMemory<byte> body, int modelValueStart) => new()
+    {
+        Body = body, Model = Model, ModelValueStart = modelValueStart, ModelValueLength = ModelValueLength, Stream = Stream,
+        IncludeUsage = IncludeUsage, HasStreamOptions = HasStreamOptions, MaxTokens = MaxTokens, N = N, Temperature = Temperature,
+        TopP = TopP, HasTools = HasTools, HasResponseFormat = HasResponseFormat, HasImages = HasImages,
+        PromptTextReader = PromptTextReader, RequestedTimeout = RequestedTimeout,
+    };
     /// <summary>The caller's own per-attempt timeout (the <c>x-sanjia-timeout</c> header), clamped by the router to configured bounds.</summary>
     public TimeSpan? RequestedTimeout { get; set; }
 

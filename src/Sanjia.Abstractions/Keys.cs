@@ -36,6 +36,16 @@ public sealed record VirtualKey
 
     private readonly IReadOnlyList<string> _scopes = [];
 
+    /// <summary>The guardrail policies (names under <c>Sanjia:Guardrails:Policies</c>) applied to the key's calls; empty = none of its own.</summary>
+    public IReadOnlyList<string> Guardrails
+    {
+        get => _guardrails;
+        // Records stored before this field existed read as "none", never as a null list (as for Scopes).
+        init => _guardrails = value ?? [];
+    }
+
+    private readonly IReadOnlyList<string> _guardrails = [];
+
     public bool HasScope(string scope)
     {
         foreach (var s in Scopes)
@@ -77,6 +87,15 @@ public sealed record Team
     public Budget? Budget { get; init; }
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The guardrail policies applied to the calls of every key of the team; empty = none.</summary>
+    public IReadOnlyList<string> Guardrails
+    {
+        get => _guardrails;
+        init => _guardrails = value ?? [];
+    }
+
+    private readonly IReadOnlyList<string> _guardrails = [];
 }
 
 /// <summary>Durable storage for virtual keys and teams (SQLite now; PostgreSQL can implement the same contract).</summary>

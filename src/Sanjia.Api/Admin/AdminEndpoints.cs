@@ -150,6 +150,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
             if (AdminRequests.Has(body, "metadata", out var md)) key = key with { Metadata = AdminRequests.Metadata(md) };
             if (AdminRequests.Has(body, "expires_at", out var exp)) key = key with { ExpiresAt = AdminRequests.Rfc3339(exp, "expires_at") };
             if (AdminRequests.Has(body, "scopes", out var sc)) key = key with { Scopes = AdminRequests.Scopes(sc) };
+            if (AdminRequests.Has(body, "guardrails", out var gr)) key = key with { Guardrails = GuardrailNames(gr) };
             _ = created;
             return (true, key);
         }
@@ -234,13 +235,29 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         });
     }
 
-    private static async Task<Team?> TryApplyTeamAsync(HttpContext http, JsonElement body, Team team)
+    /// <summary>Guardrail policy names, each configured under <c>Sanjia:Guardrails:Policies</c> (docs/guardrails.md).</summary>
+    private IReadOnlyList<string> GuardrailNames(JsonElement value)
+    {
+        var names = AdminRequests.Strings(value, "guardrails");
+        foreach (var name in names)
+        {
+            if (!options.Guardrails.Policies.ContainsKey(name))
+            {
+                var known = options.Guardrails.Policies.Count == 0 ? "none is configured" : "configured: " + string.Join(", ", options.Guardrails.Policies.Keys);
+                throw new AdminRequests.Invalid($"There is no guardrail policy '{name}' ({known}).", "guardrails");
+            }
+        }
+        return names;
+    }
+
+    private async Task<Team?> TryApplyTeamAsync(HttpContext http, JsonElement body, Team team)
     {
         try
         {
             if (AdminRequests.Has(body, "name", out var n)) team = team with { Name = AdminRequests.String(n, "name") ?? "team" };
             if (AdminRequests.Has(body, "budget", out var b)) team = team with { Budget = AdminRequests.ReadBudget(b) };
             if (AdminRequests.Has(body, "metadata", out var md)) team = team with { Metadata = AdminRequests.Metadata(md) };
+            if (AdminRequests.Has(body, "guardrails", out var gr)) team = team with { Guardrails = GuardrailNames(gr) };
             return team;
         }
         catch (AdminRequests.Invalid ex)

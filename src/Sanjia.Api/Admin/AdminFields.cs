@@ -11,8 +11,8 @@ namespace Sanjia.Api.Admin;
 /// </summary>
 public sealed class AdminFields
 {
-    public static readonly AdminFields Key = new("name", "team_id", "allowed_models", "budget", "rpm_limit", "tpm_limit", "metadata", "expires_at", "scopes");
-    public static readonly AdminFields Team = new("name", "budget", "metadata");
+    public static readonly AdminFields Key = new("name", "team_id", "allowed_models", "budget", "rpm_limit", "tpm_limit", "metadata", "expires_at", "scopes", "guardrails");
+    public static readonly AdminFields Team = new("name", "budget", "metadata", "guardrails");
     public static readonly AdminFields Promote = new("provider", "model");
     public static readonly AdminFields PromptVersion = new("messages", "variants", "model", "defaults", "note");
     public static readonly AdminFields PromptCreate = PromptVersion.With("id", "description");

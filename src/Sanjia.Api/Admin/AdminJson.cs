@@ -50,6 +50,9 @@ internal static class AdminJson
         w.WriteStartArray("scopes");
         foreach (var s in k.Scopes) w.WriteStringValue(s);
         w.WriteEndArray();
+        w.WriteStartArray("guardrails");
+        foreach (var g in k.Guardrails) w.WriteStringValue(g);
+        w.WriteEndArray();
         w.WriteString("created_at", k.CreatedAt);
         if (k.ExpiresAt is { } ex) w.WriteString("expires_at", ex); else w.WriteNull("expires_at");
         if (k.RevokedAt is { } rv) w.WriteString("revoked_at", rv); else w.WriteNull("revoked_at");
@@ -65,6 +68,9 @@ internal static class AdminJson
         w.WriteString("name", t.Name);
         WriteBudget(w, "budget", t.Budget, status);
         WriteMetadata(w, t.Metadata);
+        w.WriteStartArray("guardrails");
+        foreach (var g in t.Guardrails) w.WriteStringValue(g);
+        w.WriteEndArray();
         w.WriteString("created_at", t.CreatedAt);
         w.WriteEndObject();
     }

@@ -88,7 +88,7 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
         {
             return ErrorWriter.WriteAsync(context, refused);
         }
-        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = adminAccess, IsEvaluation = evaluation || IsOwnEvaluation(context) });
+        context.Features.Set(new Caller(virtualKey.Id, virtualKey.TeamId, IsMaster: false) { Admin = adminAccess, IsEvaluation = evaluation || IsOwnEvaluation(context), Guardrails = virtualKey.Guardrails.Count > 0 ? virtualKey.Guardrails : null });
         return next(context);
     }
 

@@ -28,6 +28,7 @@ public static class OptionsValidator
         ValidateTimeouts(o.Timeouts, $"{P}:Timeouts", errors);
         MeteringOptionsValidator.Validate(o.Metering, errors);
         Caching.CachePolicy.Validate(o, errors);
+        _ = Guardrails.GuardrailPolicies.Build(o.Guardrails, errors);
         for (var i = 0; i < o.ModelFiles.Count; i++)
         {
             if (!File.Exists(o.ModelFiles[i]))

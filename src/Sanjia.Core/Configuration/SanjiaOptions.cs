@@ -77,6 +77,9 @@ public sealed class SanjiaOptions
 
     /// <summary><c>/metrics</c>: on, who may read it, the per-key label cap (docs/observability.md).</summary>
     public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>Named guardrail policies and the aliases they apply to (docs/guardrails.md); none by default.</summary>
+    public Guardrails.GuardrailOptions Guardrails { get; set; } = new();
 }
 
 public sealed class ProviderOptions

@@ -14,6 +14,9 @@ public sealed record Caller(string? KeyId, string? TeamId, bool IsMaster)
     /// <summary>How much of the admin API the caller may use: the master key and <c>admin</c> keys all of it.</summary>
     public AdminAccess Admin { get; init; }
 
+    /// <summary>The guardrail policies the key names (docs/guardrails.md); null when it names none.</summary>
+    public IReadOnlyList<string>? Guardrails { get; init; }
+
     /// <summary>A key with the <c>evaluation</c> scope: compare traffic, to be kept apart from production health.</summary>
     public bool IsEvaluation { get; init; }
 }
@@ -96,7 +99,8 @@ public sealed class ChatContext(string requestId, string endpoint, ChatRequest r
 {
     private int _promptTokens = -1;
 
-    public ChatRequest Request { get; } = request;
+    /// <summary>The request; the guardrail stage replaces it with its redacted form, which is what the stages inside it see.</summary>
+    public ChatRequest Request { get; internal set; } = request;
 
     public override bool Stream => Request.Stream;
 
@@ -115,7 +119,8 @@ public sealed class EmbeddingContext(string requestId, string endpoint, Embeddin
 {
     private int _inputTokens = -1;
 
-    public EmbeddingRequest Request { get; } = request;
+    /// <summary>The request; the guardrail stage replaces it with its redacted form.</summary>
+    public EmbeddingRequest Request { get; internal set; } = request;
 
     public override bool Stream => false;
 

@@ -6,6 +6,7 @@ using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Budgets;
 using Sanjia.Core.Caching;
 using Sanjia.Core.Configuration;
+using Sanjia.Core.Guardrails;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
 using Sanjia.Core.Models;
@@ -122,6 +123,9 @@ public static class GatewayApp
             new PipelineBuilder()
                 .UseMetering(sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Pricer>(),
                     sp.GetRequiredService<Core.Telemetry.AccessLog>(), sp.GetRequiredService<Core.Telemetry.TelemetrySettings>())
+                // Guardrails before the taps: shadow copies and the body log see only redacted text.
+                .UseGuardrails(GuardrailPolicies.Build(options.Guardrails, new ConfigErrors()) ?? GuardrailPolicies.None,
+                    sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sanjia.Guardrails"))
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
                 .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
                 .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>()))

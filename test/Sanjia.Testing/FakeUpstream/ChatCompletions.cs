@@ -105,11 +105,11 @@ internal static class ChatCompletions
 
     public static async Task RespondAsync(Exchange x, ChatRequestInfo request, FakeBehavior behavior, FakeServerOptions options)
     {
-        var content = behavior.Content
+        var content = (behavior.Pieces is { } scripted ? string.Concat(scripted) : behavior.Content)
             ?? (behavior.ChunkCount is { } count ? GeneratedWords(count) : options.Reply.Replace("{model}", request.Model, StringComparison.Ordinal));
         List<FakeToolCall> tools = behavior.Tool is { } tool ? [tool, .. behavior.MoreTools] : [];
         var schedule = ToolSchedule(tools, behavior.InterleaveTools);
-        var pieces = tools.Count > 0 ? schedule.Select(s => s.Piece).ToList() : SplitWords(content);
+        var pieces = tools.Count > 0 ? schedule.Select(s => s.Piece).ToList() : behavior.Pieces is { } p ? [.. p] : SplitWords(content);
 
         // A scripted fault should strike mid-stream; a reply too short for that gets filler words instead.
         if (behavior.Fault is StreamFault.Drop or StreamFault.Malformed or StreamFault.Stall

@@ -30,6 +30,9 @@ public sealed record FakeBehavior
 
     /// <summary>Exact reply text (no <c>{model}</c> substitution); null uses the server's default reply.</summary>
     public string? Content { get; init; }
+    /// <summary>Stream exactly these content chunks (a complete answer is their concatenation); null splits the content by words.</summary>
+    public IReadOnlyList<string>? Pieces { get; init; }
+
     public int? PromptTokens { get; init; }
     public int? CompletionTokens { get; init; }
 

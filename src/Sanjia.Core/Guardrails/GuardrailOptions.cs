@@ -1,0 +1,193 @@
+using System.Text.RegularExpressions;
+using Sanjia.Core.Configuration;
+
+namespace Sanjia.Core.Guardrails;
+
+/// <summary>
+/// <c>Sanjia:Guardrails</c>: named policies, and which aliases they apply to. Keys and teams name policies in their
+/// own <c>guardrails</c> field (docs/decisions/0004-key-model.md). With no policy configured the guardrail stage is not
+/// in the pipeline at all.
+/// </summary>
+public sealed class GuardrailOptions
+{
+    public Dictionary<string, GuardrailPolicyOptions> Policies { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Model id as the client sends it (an alias or <c>provider/model</c>) → the policies that apply to every call of it.</summary>
+    public Dictionary<string, List<string>> Aliases { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>One policy: an action per rule id, deny lists and an input size limit.</summary>
+public sealed class GuardrailPolicyOptions
+{
+    /// <summary>Rule id (<c>pii.email</c>, <c>secret.jwt</c>, <c>injection.heuristic</c>, ...) → <c>block</c>, <c>redact</c> or <c>log</c>.</summary>
+    public Dictionary<string, string> Rules { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Words or phrases (case-insensitive) for <c>deny.keyword</c>; its action is <c>block</c> unless <see cref="Rules"/> says otherwise.</summary>
+    public List<string> DenyKeywords { get; set; } = [];
+
+    /// <summary>.NET regular expressions (case-insensitive, run without backtracking) for <c>deny.regex</c>; <c>block</c> unless <see cref="Rules"/> says otherwise.</summary>
+    public List<string> DenyPatterns { get; set; } = [];
+
+    /// <summary><c>limit.input_size</c>: the most characters of message (or embedding input) text a request may carry; it is refused past that.</summary>
+    public int? MaxInputChars { get; set; }
+}
+
+public enum GuardrailAction
+{
+    Log,
+    Redact,
+    Block,
+}
+
+/// <summary>A validated policy, its detectors made once: built-in ones shared, deny lists per policy.</summary>
+public sealed class GuardrailPolicy
+{
+    internal GuardrailPolicy(string name, (Detector Detector, GuardrailAction Action)[] rules, int? maxInputChars)
+    {
+        Name = name;
+        Rules = rules;
+        MaxInputChars = maxInputChars;
+    }
+
+    public string Name { get; }
+    internal (Detector Detector, GuardrailAction Action)[] Rules { get; }
+    public int? MaxInputChars { get; }
+}
+
+/// <summary>The policies in force, by name, and the aliases' policies, built from <see cref="GuardrailOptions"/> at start.</summary>
+public sealed class GuardrailPolicies
+{
+    private const string P = SanjiaOptions.Section + ":Guardrails";
+
+    private readonly Dictionary<string, GuardrailPolicy> _byName;
+    private readonly Dictionary<string, GuardrailPolicy[]> _byAlias;
+
+    private GuardrailPolicies(Dictionary<string, GuardrailPolicy> byName, Dictionary<string, GuardrailPolicy[]> byAlias)
+    {
+        _byName = byName;
+        _byAlias = byAlias;
+    }
+
+    /// <summary>Whether any policy is configured (if not, the stage stays out of the pipeline).</summary>
+    public bool Any => _byName.Count > 0;
+
+    public IEnumerable<string> Names => _byName.Keys;
+
+    public bool Contains(string name) => _byName.ContainsKey(name);
+
+    public GuardrailPolicy? Find(string name) => _byName.GetValueOrDefault(name);
+
+    public GuardrailPolicy[]? ForAlias(string modelId) => _byAlias.Count == 0 ? null : _byAlias.GetValueOrDefault(modelId);
+
+    public static readonly GuardrailPolicies None = new(new(StringComparer.OrdinalIgnoreCase), new(StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>Validates the options (errors name the exact path) and builds the policies; null when there are errors.</summary>
+    public static GuardrailPolicies? Build(GuardrailOptions options, ConfigErrors errors)
+    {
+        var byName = new Dictionary<string, GuardrailPolicy>(StringComparer.OrdinalIgnoreCase);
+        var ok = true;
+        foreach (var (name, p) in options.Policies)
+        {
+            var path = $"{P}:Policies:{name}";
+            var rules = new List<(Detector, GuardrailAction)>();
+            var keywordAction = GuardrailAction.Block;
+            var patternAction = GuardrailAction.Block;
+            foreach (var (rule, actionText) in p.Rules)
+            {
+                if (!TryAction(actionText, out var action))
+                {
+                    errors.Add($"{path}:Rules:{rule}", $"'{actionText}' is not an action: use block, redact or log.");
+                    ok = false;
+                    continue;
+                }
+                if (rule == RuleIds.DenyKeyword) { keywordAction = action; continue; }
+                if (rule == RuleIds.DenyRegex) { patternAction = action; continue; }
+                if (rule == RuleIds.InputSize)
+                {
+                    if (action != GuardrailAction.Block) { errors.Add($"{path}:Rules:{rule}", "an input over the size limit can only be blocked."); ok = false; }
+                    continue;
+                }
+                if (!BuiltInDetectors.ByRuleId.TryGetValue(rule, out var detector))
+                {
+                    var known = string.Join(", ", BuiltInDetectors.ByRuleId.Keys.Append(RuleIds.DenyKeyword).Append(RuleIds.DenyRegex).Append(RuleIds.InputSize));
+                    errors.Add($"{path}:Rules:{rule}", $"unknown rule id. Known: {known}.");
+                    ok = false;
+                    continue;
+                }
+                if (action == GuardrailAction.Redact && !BuiltInDetectors.IsRedactable(rule))
+                {
+                    errors.Add($"{path}:Rules:{rule}", "this rule judges the whole prompt and has no value to replace: use block or log.");
+                    ok = false;
+                    continue;
+                }
+                rules.Add((detector, action));
+            }
+            if (p.DenyKeywords.Count > 0)
+            {
+                if (p.DenyKeywords.Any(string.IsNullOrWhiteSpace)) { errors.Add($"{path}:DenyKeywords", "must not contain empty entries."); ok = false; }
+                else rules.Add((new KeywordDetector(p.DenyKeywords), keywordAction));
+            }
+            else if (p.Rules.ContainsKey(RuleIds.DenyKeyword))
+            {
+                errors.Add($"{path}:DenyKeywords", $"the rule {RuleIds.DenyKeyword} needs at least one keyword here.");
+                ok = false;
+            }
+            if (p.DenyPatterns.Count > 0)
+            {
+                var valid = true;
+                for (var i = 0; i < p.DenyPatterns.Count; i++)
+                {
+                    try
+                    {
+                        _ = new Regex(p.DenyPatterns[i], RegexOptions.NonBacktracking);
+                    }
+                    catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+                    {
+                        errors.Add($"{path}:DenyPatterns:{i}", $"not a usable regular expression ({ex.Message.TrimEnd('.')}).");
+                        valid = ok = false;
+                    }
+                }
+                if (valid) rules.Add((new PatternDetector(p.DenyPatterns), patternAction));
+            }
+            else if (p.Rules.ContainsKey(RuleIds.DenyRegex))
+            {
+                errors.Add($"{path}:DenyPatterns", $"the rule {RuleIds.DenyRegex} needs at least one pattern here.");
+                ok = false;
+            }
+            if (p.MaxInputChars is < 1)
+            {
+                errors.Add($"{path}:MaxInputChars", "must be at least 1.");
+                ok = false;
+            }
+            if (rules.Count == 0 && p.MaxInputChars is null)
+            {
+                errors.Add(path, "the policy checks nothing: give it Rules, DenyKeywords, DenyPatterns or MaxInputChars.");
+                ok = false;
+            }
+            byName[name] = new GuardrailPolicy(name, [.. rules], p.MaxInputChars);
+        }
+        var byAlias = new Dictionary<string, GuardrailPolicy[]>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (alias, names) in options.Aliases)
+        {
+            var list = new List<GuardrailPolicy>();
+            for (var i = 0; i < names.Count; i++)
+            {
+                if (byName.TryGetValue(names[i], out var policy)) list.Add(policy);
+                else { errors.Add($"{P}:Aliases:{alias}:{i}", $"there is no policy '{names[i]}' under {P}:Policies."); ok = false; }
+            }
+            if (list.Count > 0) byAlias[alias] = [.. list];
+        }
+        return ok ? new GuardrailPolicies(byName, byAlias) : null;
+    }
+
+    private static bool TryAction(string text, out GuardrailAction action)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "block": action = GuardrailAction.Block; return true;
+            case "redact": action = GuardrailAction.Redact; return true;
+            case "log": case "log-only": case "log_only": action = GuardrailAction.Log; return true;
+            default: action = default; return false;
+        }
+    }
+}

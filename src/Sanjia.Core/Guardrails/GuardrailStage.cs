@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
+using Sanjia.Core.Keys;
+using Sanjia.Core.Pipeline;
+
+namespace Sanjia.Core.Guardrails;
+
+public static class GuardrailPipelineExtensions
+{
+    /// <summary>
+    /// Checks chat and embedding inputs against the policies that apply (the alias's, the key's, the team's) before
+    /// any upstream call. With no policy configured nothing is added: the pipeline is as if guardrails did not exist.
+    /// </summary>
+    public static PipelineBuilder UseGuardrails(this PipelineBuilder builder, GuardrailPolicies policies, VirtualKeyCache? keys, ILogger logger) =>
+        policies.Any ? builder.Use(new GuardrailStage(new GuardrailResolver(policies, keys), logger)) : builder;
+}
+
+/// <summary>Which policies apply to one call: the model id's (alias), the key's and its team's, in that order, each once.</summary>
+internal sealed class GuardrailResolver(GuardrailPolicies policies, VirtualKeyCache? keys)
+{
+    /// <summary>The policies, or null when none applies; <paramref name="unknown"/> is a name a key or team gives that is not configured.</summary>
+    public GuardrailPolicy[]? For(string modelId, Caller caller, out string? unknown)
+    {
+        unknown = null;
+        var alias = policies.ForAlias(modelId);
+        var keyNames = caller.Guardrails;
+        var teamNames = caller.TeamId is { } team && keys?.Team(team) is { Guardrails.Count: > 0 } t ? t.Guardrails : null;
+        if (keyNames is null && teamNames is null) return alias;
+        var list = alias is null ? new List<GuardrailPolicy>(2) : [.. alias];
+        foreach (var names in (ReadOnlySpan<IReadOnlyList<string>?>)[keyNames, teamNames])
+        {
+            if (names is null) continue;
+            foreach (var name in names)
+            {
+                if (policies.Find(name) is not { } p)
+                {
+                    unknown = name;
+                    return null;
+                }
+                if (!list.Contains(p)) list.Add(p);
+            }
+        }
+        return list.Count == 0 ? null : [.. list];
+    }
+}
+
+internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger logger) : IPipelineStage
+{
+    public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext
+    {
+        if (inner is CallHandler<ChatContext, ChatOutcome> chat)
+        {
+            return (CallHandler<TContext, TOutcome>)(object)new ChatGuardrails(chat, this);
+        }
+        if (inner is CallHandler<EmbeddingContext, EmbeddingOutcome> embeddings)
+        {
+            return (CallHandler<TContext, TOutcome>)(object)new EmbeddingGuardrails(embeddings, this);
+        }
+        return inner;
+    }
+
+    /// <summary>Runs the policies that apply over the body; null when none applies, else the findings or the refusal.</summary>
+    private (GuardrailFindings? Findings, GuardrailError? Error) Check(CallContext context, ReadOnlySpan<byte> body, BodyShape shape)
+    {
+        if (resolver.For(context.Model.RequestedId, context.Caller, out var unknown) is not { } policies)
+        {
+            return unknown is null ? default : (null, new GuardrailError(GatewayError.Invalid(
+                $"The guardrail policy '{unknown}' named by this key or its team is not configured on this gateway, so the request is refused. Ask an administrator to configure it or to change the key.",
+                null, "guardrail_policy_unknown")));
+        }
+        var findings = GuardrailCheck.Run(body, shape, policies);
+        foreach (var (rule, action, policy) in findings.Matched)
+        {
+            Matched(logger, rule, action, policy, context.RequestId, context.Endpoint);
+        }
+        if (findings.BlockedRule is { } blocked)
+        {
+            return (findings, new GuardrailError(Blocked(blocked, findings.BlockedPolicy!)));
+        }
+        return (findings, null);
+    }
+
+    /// <summary>The refusal: 400 <c>guardrail_blocked</c> naming the rule and the policy, never the matched text.</summary>
+    internal static GatewayError Blocked(string rule, string policy) =>
+        new(GatewayErrorKind.InvalidRequest, $"The request was blocked by the guardrail rule '{rule}' of the policy '{policy}'.")
+        { Code = "guardrail_blocked", Param = rule };
+
+    private sealed record GuardrailError(GatewayError Error);
+
+    [LoggerMessage(EventId = LogEvents.GuardrailMatched, Level = LogLevel.Information,
+        Message = "Guardrail rule {Rule} matched ({Action}, policy {Policy}) on request {RequestId} to {Endpoint}")]
+    private static partial void Matched(ILogger logger, string rule, GuardrailAction action, string policy, string requestId, string endpoint);
+
+    private sealed class ChatGuardrails(CallHandler<ChatContext, ChatOutcome> inner, GuardrailStage stage) : DelegatingCallHandler<ChatContext, ChatOutcome>(inner)
+    {
+        public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
+        {
+            var (findings, error) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
+            if (error is not null) return ValueTask.FromResult<ChatOutcome>(error.Error);
+            if (findings?.RedactedBody is not { } body) return Inner.HandleAsync(context, cancellationToken);
+            context.Request = context.Request.WithBody(body, findings.Shift(context.Request.ModelValueStart));
+            return RestoringAsync(context, findings.Redactions!, cancellationToken);
+        }
+
+        private async ValueTask<ChatOutcome> RestoringAsync(ChatContext context, Redactions redactions, CancellationToken cancellationToken)
+        {
+            var outcome = await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+            return outcome.Response switch
+            {
+                CompleteChatResponse complete => redactions.RestoreJson(complete.Body.Span) is { } restored
+                    ? new CompleteChatResponse(restored, complete.Usage)
+                    : outcome,
+                StreamingChatResponse stream => new RestoringStream(stream, redactions),
+                _ => outcome,
+            };
+        }
+    }
+
+    private sealed class EmbeddingGuardrails(CallHandler<EmbeddingContext, EmbeddingOutcome> inner, GuardrailStage stage)
+        : DelegatingCallHandler<EmbeddingContext, EmbeddingOutcome>(inner)
+    {
+        public override ValueTask<EmbeddingOutcome> HandleAsync(EmbeddingContext context, CancellationToken cancellationToken)
+        {
+            var (findings, error) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
+            if (error is not null) return ValueTask.FromResult<EmbeddingOutcome>(error.Error);
+            if (findings?.RedactedBody is { } body && !context.Request.InputIsTokens)
+            {
+                // Vectors of the redacted text: nothing in them to restore.
+                var r = context.Request;
+                context.Request = new EmbeddingRequest
+                {
+                    Body = body, Model = r.Model, Inputs = findings.Inputs!, InputIsTokens = r.InputIsTokens, Base64 = r.Base64,
+                    Dimensions = r.Dimensions, RequestedTimeout = r.RequestedTimeout,
+                };
+            }
+            return Inner.HandleAsync(context, cancellationToken);
+        }
+    }
+}
