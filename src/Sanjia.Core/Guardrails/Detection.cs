@@ -21,6 +21,26 @@ public abstract class Detector
     public abstract void Scan(ReadOnlySpan<char> text, List<Detection> found);
 }
 
+/// <summary>
+/// A detector that is one source-generated pattern plus a check of each match on the span (a checksum, a date, a
+/// placeholder test); the check is called only for matches, and nothing is allocated.
+/// </summary>
+internal abstract class RegexDetector(string ruleId, System.Text.RegularExpressions.Regex pattern) : Detector
+{
+    public override string RuleId => ruleId;
+
+    /// <summary>Whether a match of the pattern is a real one.</summary>
+    protected virtual bool Accept(ReadOnlySpan<char> match) => true;
+
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        foreach (var m in pattern.EnumerateMatches(text))
+        {
+            if (Accept(text.Slice(m.Index, m.Length))) found.Add(new(RuleId, m.Index, m.Length));
+        }
+    }
+}
+
 /// <summary>The built-in rule ids (docs/guardrails.md).</summary>
 public static class RuleIds
 {

@@ -5,23 +5,12 @@ using System.Text.RegularExpressions;
 namespace Sanjia.Core.Guardrails;
 
 /// <summary><c>pii.email</c>: an address with a dotted domain whose last label is letters and not an image extension (<c>icon@2x.png</c>).</summary>
-internal sealed partial class EmailDetector : Detector
+internal sealed partial class EmailDetector() : RegexDetector(RuleIds.Email, Pattern())
 {
-    public override string RuleId => RuleIds.Email;
-
     [GeneratedRegex(@"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+(?<tld>[A-Za-z]{2,24})(?![A-Za-z0-9\-])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        foreach (var m in Pattern().EnumerateMatches(text))
-        {
-            var v = text.Slice(m.Index, m.Length);
-            var dot = v.LastIndexOf('.');
-            if (IsFileExtension(v[(dot + 1)..])) continue;
-            found.Add(new(RuleId, m.Index, m.Length));
-        }
-    }
+    protected override bool Accept(ReadOnlySpan<char> match) => !IsFileExtension(match[(match.LastIndexOf('.') + 1)..]);
 
     /// <summary>Retina asset names (<c>logo@2x.png</c>) have the shape of an address; no such TLD exists.</summary>
     private static bool IsFileExtension(ReadOnlySpan<char> tld) =>
@@ -35,41 +24,23 @@ internal sealed partial class EmailDetector : Detector
 /// <c>pii.cn_mobile</c>: mainland-China mobile numbers (1[3-9] + 9 digits), optionally with +86/0086/86 and spaces or
 /// dashes in the 3-4-4 grouping, never inside a longer run of digits.
 /// </summary>
-internal sealed partial class CnMobileDetector : Detector
+internal sealed partial class CnMobileDetector() : RegexDetector(RuleIds.CnMobile, Pattern())
 {
-    public override string RuleId => RuleIds.CnMobile;
-
     [GeneratedRegex(@"(?<![0-9.+\-])(?:(?:\+|00)?86[ \-]?)?1[3-9][0-9](?:[0-9]{8}|[ \-][0-9]{4}[ \-][0-9]{4})(?![0-9]|[ \-][0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
-
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        foreach (var m in Pattern().EnumerateMatches(text)) found.Add(new(RuleId, m.Index, m.Length));
-    }
 }
 
 /// <summary>
 /// <c>pii.cn_resident_id</c>: 18-character PRC resident ID numbers (GB 11643-1999) with a province code that exists,
 /// a birth date that exists and is not in the future, and the MOD 11-2 check character.
 /// </summary>
-internal sealed partial class CnResidentIdDetector : Detector
+internal sealed partial class CnResidentIdDetector() : RegexDetector(RuleIds.CnResidentId, Pattern())
 {
-    public override string RuleId => RuleIds.CnResidentId;
-
     [GeneratedRegex(@"(?<![0-9A-Za-z])[1-8][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        foreach (var m in Pattern().EnumerateMatches(text))
-        {
-            var id = text.Slice(m.Index, 18);
-            if (IsProvince((id[0] - '0') * 10 + id[1] - '0') && IsBirthDate(id.Slice(6, 8)) && Checksums.ResidentIdCheck(id))
-            {
-                found.Add(new(RuleId, m.Index, m.Length));
-            }
-        }
-    }
+    protected override bool Accept(ReadOnlySpan<char> id) =>
+        IsProvince((id[0] - '0') * 10 + id[1] - '0') && IsBirthDate(id.Slice(6, 8)) && Checksums.ResidentIdCheck(id);
 
     /// <summary>The province-level codes of GB/T 2260 (11-15, 21-23, 31-37, 41-46, 50-54, 61-65, 71 Taiwan, 81-82 Hong Kong, Macao).</summary>
     private static bool IsProvince(int code) => code is (>= 11 and <= 15) or (>= 21 and <= 23) or (>= 31 and <= 37) or (>= 41 and <= 46)
@@ -90,32 +61,25 @@ internal sealed partial class CnResidentIdDetector : Detector
 /// <c>pii.bank_card</c>: 13-19 digits, plain or grouped by spaces or dashes, with a card brand's prefix and length
 /// (Visa, Mastercard, American Express, Discover, JCB, Diners, UnionPay) and a valid Luhn check digit.
 /// </summary>
-internal sealed partial class BankCardDetector : Detector
+internal sealed partial class BankCardDetector() : RegexDetector(RuleIds.BankCard, Pattern())
 {
-    public override string RuleId => RuleIds.BankCard;
-
     [GeneratedRegex(@"(?<![0-9\-])(?:[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,3})?|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9]|[ \-][0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    protected override bool Accept(ReadOnlySpan<char> match)
     {
         Span<char> digits = stackalloc char[19];
-        foreach (var m in Pattern().EnumerateMatches(text))
+        var n = 0;
+        foreach (var c in match)
         {
-            var v = text.Slice(m.Index, m.Length);
-            var n = 0;
-            foreach (var c in v)
+            if (c is >= '0' and <= '9')
             {
-                if (c is >= '0' and <= '9')
-                {
-                    if (n == 19) { n = 0; break; }
-                    digits[n++] = c;
-                }
+                if (n == 19) return false;
+                digits[n++] = c;
             }
-            if (n < 13) continue;
-            var d = digits[..n];
-            if (IsBrand(d) && !AllSame(d) && Checksums.Luhn(d)) found.Add(new(RuleId, m.Index, m.Length));
         }
+        var d = digits[..n];
+        return n >= 13 && IsBrand(d) && !AllSame(d) && Checksums.Luhn(d);
     }
 
     private static bool AllSame(ReadOnlySpan<char> d) => d.IndexOfAnyExcept(d[0]) < 0;

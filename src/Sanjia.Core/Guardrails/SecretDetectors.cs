@@ -9,21 +9,12 @@ namespace Sanjia.Core.Guardrails;
 /// <c>sk-admin-</c>; Anthropic's <c>sk-ant-api03-</c>) whose random part is at least 20 characters and mixes upper
 /// case, lower case and digits, as random keys do: <c>risk-manager-queue-worker</c> and <c>sk-your-api-key-here</c> do not.
 /// </summary>
-internal sealed partial class OpenAiKeyDetector : Detector
+internal sealed partial class OpenAiKeyDetector() : RegexDetector(RuleIds.OpenAiKey, Pattern())
 {
-    public override string RuleId => RuleIds.OpenAiKey;
-
     [GeneratedRegex(@"(?<![A-Za-z0-9_\-])sk-(?:proj-|svcacct-|admin-|ant-api[0-9][0-9]-|ant-admin[0-9][0-9]-)?(?<r>[A-Za-z0-9_\-]{20,})", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        foreach (var m in Pattern().EnumerateMatches(text))
-        {
-            var v = text.Slice(m.Index, m.Length);
-            if (LooksRandom(v[3..])) found.Add(new(RuleId, m.Index, m.Length));
-        }
-    }
+    protected override bool Accept(ReadOnlySpan<char> match) => LooksRandom(match[3..]);
 
     internal static bool LooksRandom(ReadOnlySpan<char> s) =>
         s.IndexOfAnyInRange('A', 'Z') >= 0 && s.IndexOfAnyInRange('a', 'z') >= 0 && s.IndexOfAnyInRange('0', '9') >= 0;
@@ -34,21 +25,15 @@ internal sealed partial class OpenAiKeyDetector : Detector
 /// unique-id prefixes) of exactly 20 upper-case characters with at least one letter after the prefix; the
 /// documentation's <c>...EXAMPLE</c> keys and runs of one character are placeholders.
 /// </summary>
-internal sealed partial class AwsAccessKeyDetector : Detector
+internal sealed partial class AwsAccessKeyDetector() : RegexDetector(RuleIds.AwsAccessKey, Pattern())
 {
-    public override string RuleId => RuleIds.AwsAccessKey;
-
     [GeneratedRegex(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    protected override bool Accept(ReadOnlySpan<char> match)
     {
-        foreach (var m in Pattern().EnumerateMatches(text))
-        {
-            var r = text.Slice(m.Index + 4, 16);
-            if (r.IndexOfAnyInRange('A', 'Z') < 0 || r.EndsWith("EXAMPLE", StringComparison.Ordinal) || r.IndexOfAnyExcept(r[0]) < 0) continue;
-            found.Add(new(RuleId, m.Index, m.Length));
-        }
+        var r = match[4..];
+        return r.IndexOfAnyInRange('A', 'Z') >= 0 && !r.EndsWith("EXAMPLE", StringComparison.Ordinal) && r.IndexOfAnyExcept(r[0]) >= 0;
     }
 }
 
@@ -57,45 +42,25 @@ internal sealed partial class AwsAccessKeyDetector : Detector
 /// + 30 random characters + the base-62 CRC32 of those 30 in the last six (checked: a placeholder or a typo fails it),
 /// and fine-grained <c>github_pat_</c> tokens (22 + 59 characters, no public checksum).
 /// </summary>
-internal sealed partial class GitHubTokenDetector : Detector
+internal sealed partial class GitHubTokenDetector() : RegexDetector(RuleIds.GitHubToken, Pattern())
 {
-    public override string RuleId => RuleIds.GitHubToken;
-
     [GeneratedRegex(@"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        foreach (var m in Pattern().EnumerateMatches(text))
-        {
-            var v = text.Slice(m.Index, m.Length);
-            var ok = v[2] == 't'
-                ? OpenAiKeyDetector.LooksRandom(v[11..])
-                : Checksums.IsBase62Of(v.Slice(34, 6), Checksums.Crc32(v.Slice(4, 30)));
-            if (ok) found.Add(new(RuleId, m.Index, m.Length));
-        }
-    }
+    protected override bool Accept(ReadOnlySpan<char> v) =>
+        v[2] == 't' ? OpenAiKeyDetector.LooksRandom(v[11..]) : Checksums.IsBase62Of(v.Slice(34, 6), Checksums.Crc32(v.Slice(4, 30)));
 }
 
 /// <summary>
 /// <c>secret.jwt</c>: signed JSON Web Tokens, three base64url parts whose first two are JSON objects (so start with
 /// <c>eyJ</c>) and whose header decodes to JSON with an <c>alg</c> member.
 /// </summary>
-internal sealed partial class JwtDetector : Detector
+internal sealed partial class JwtDetector() : RegexDetector(RuleIds.Jwt, Pattern())
 {
-    public override string RuleId => RuleIds.Jwt;
-
     [GeneratedRegex(@"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{16,}(?![A-Za-z0-9_\-])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        foreach (var m in Pattern().EnumerateMatches(text))
-        {
-            var v = text.Slice(m.Index, m.Length);
-            if (HeaderHasAlg(v[..v.IndexOf('.')])) found.Add(new(RuleId, m.Index, m.Length));
-        }
-    }
+    protected override bool Accept(ReadOnlySpan<char> match) => HeaderHasAlg(match[..match.IndexOf('.')]);
 
     private static bool HeaderHasAlg(ReadOnlySpan<char> header)
     {
@@ -126,16 +91,9 @@ internal sealed partial class JwtDetector : Detector
 /// from BEGIN to its matching END with at least 64 characters of base64 between; public keys and certificates,
 /// and prose that mentions the header, are not.
 /// </summary>
-internal sealed partial class PrivateKeyDetector : Detector
+internal sealed partial class PrivateKeyDetector() : RegexDetector(RuleIds.PrivateKey, Pattern())
 {
-    public override string RuleId => RuleIds.PrivateKey;
-
     [GeneratedRegex(@"-----BEGIN (?<k>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----[A-Za-z0-9+/=\s:,.\-]{64,16384}?-----END \k<k>-----", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
-    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
-    {
-        if (text.IndexOf("-----BEGIN ", StringComparison.Ordinal) < 0) return;
-        foreach (var m in Pattern().EnumerateMatches(text)) found.Add(new(RuleId, m.Index, m.Length));
-    }
 }
