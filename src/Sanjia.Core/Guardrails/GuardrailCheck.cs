@@ -11,6 +11,8 @@ internal enum BodyShape
     Chat,
     /// <summary>Embeddings: the <c>input</c> string or strings.</summary>
     Embeddings,
+    /// <summary>A complete chat answer: the <c>content</c> strings under <c>choices</c> (output checks).</summary>
+    Answer,
 }
 
 /// <summary>What the policies found in one request: a block, the rules that matched, and the redacted body if any.</summary>
@@ -64,6 +66,7 @@ internal static class GuardrailCheck
 {
     public static GuardrailFindings Run(ReadOnlySpan<byte> body, BodyShape shape, ReadOnlySpan<GuardrailPolicy> policies)
     {
+        var answer = shape == BodyShape.Answer;
         var findings = new GuardrailFindings();
         var found = new List<Detection>();
         var actions = new List<(GuardrailAction Action, string Policy)>();
@@ -85,12 +88,18 @@ internal static class GuardrailCheck
                     case JsonTokenType.PropertyName:
                         if (reader.CurrentDepth == 1)
                         {
-                            inPrompt = shape == BodyShape.Chat ? reader.ValueTextEquals("messages"u8) : reader.ValueTextEquals("input"u8);
+                            inPrompt = shape switch
+                            {
+                                BodyShape.Chat => reader.ValueTextEquals("messages"u8),
+                                BodyShape.Embeddings => reader.ValueTextEquals("input"u8),
+                                _ => reader.ValueTextEquals("choices"u8),
+                            };
                             selectNext = inPrompt && shape == BodyShape.Embeddings;
                         }
                         else
                         {
-                            selectNext = inPrompt && (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("arguments"u8));
+                            selectNext = inPrompt && (reader.ValueTextEquals("content"u8)
+                                || (!answer && (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("arguments"u8))));
                         }
                         continue;
                     case JsonTokenType.StartArray:
@@ -124,14 +133,14 @@ internal static class GuardrailCheck
 
                 foreach (var policy in policies)
                 {
-                    if (policy.MaxInputChars is { } limit && total > limit)
+                    if (!answer && policy.MaxInputChars is { } limit && total > limit)
                     {
                         findings.BlockedRule = RuleIds.InputSize;
                         findings.BlockedPolicy = policy.Name;
                         findings.Note(RuleIds.InputSize, GuardrailAction.Block, policy.Name);
                         return findings;
                     }
-                    foreach (var (detector, action) in policy.Rules)
+                    foreach (var (detector, action) in answer ? policy.OutputRules : policy.Rules)
                     {
                         var before = found.Count;
                         detector.Scan(text, found);
@@ -149,7 +158,7 @@ internal static class GuardrailCheck
                 string? replaced = null;
                 if (found.Count > 0)
                 {
-                    replaced = Redact(text, found, actions, findings);
+                    replaced = Redact(text, found, actions, findings, mask: answer);
                     found.Clear();
                     actions.Clear();
                 }
@@ -179,8 +188,11 @@ internal static class GuardrailCheck
         return findings;
     }
 
-    /// <summary>The text with its redact detections replaced by placeholders (overlaps merged, the longest kept); null if none is to be redacted.</summary>
-    private static string? Redact(ReadOnlySpan<char> text, List<Detection> found, List<(GuardrailAction Action, string Policy)> actions, GuardrailFindings findings)
+    /// <summary>
+    /// The text with its redact detections replaced by numbered placeholders, or by masks (<c>[EMAIL]</c>, never
+    /// restored) when <paramref name="mask"/>; overlaps merged, the longest kept; null if nothing is to be replaced.
+    /// </summary>
+    internal static string? Redact(ReadOnlySpan<char> text, List<Detection> found, List<(GuardrailAction Action, string Policy)> actions, GuardrailFindings findings, bool mask)
     {
         List<Detection>? spans = null;
         for (var i = 0; i < found.Count; i++)
@@ -189,14 +201,14 @@ internal static class GuardrailCheck
         }
         if (spans is null) return null;
         spans.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : b.Length.CompareTo(a.Length));
-        var redactions = findings.Redactions ??= new Redactions();
+        var redactions = mask ? null : (findings.Redactions ??= new Redactions());
         var sb = new StringBuilder(text.Length + 16);
         var at = 0;
         foreach (var d in spans)
         {
             if (d.Start < at) continue; // inside a span already replaced (+86 138... is both pii.phone and pii.cn_mobile)
             sb.Append(text[at..d.Start]);
-            sb.Append(redactions.PlaceholderFor(d.RuleId, text.Slice(d.Start, d.Length).ToString()));
+            sb.Append(redactions is null ? Redactions.Mask(d.RuleId) : redactions.PlaceholderFor(d.RuleId, text.Slice(d.Start, d.Length).ToString()));
             at = d.End;
         }
         sb.Append(text[at..]);

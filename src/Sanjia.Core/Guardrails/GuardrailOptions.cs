@@ -28,8 +28,25 @@ public sealed class GuardrailPolicyOptions
     /// <summary>.NET regular expressions (case-insensitive, run without backtracking) for <c>deny.regex</c>; <c>block</c> unless <see cref="Rules"/> says otherwise.</summary>
     public List<string> DenyPatterns { get; set; } = [];
 
+    /// <summary>Checks on the answers: complete ones, and streams in windows (see <see cref="GuardrailOutputOptions"/>).</summary>
+    public GuardrailOutputOptions Output { get; set; } = new();
+
     /// <summary><c>limit.input_size</c>: the most characters of message (or embedding input) text a request may carry; it is refused past that.</summary>
     public int? MaxInputChars { get; set; }
+}
+
+/// <summary>Output checks: an action per rule id on what the model answers.</summary>
+public sealed class GuardrailOutputOptions
+{
+    /// <summary>Rule id → <c>mask</c> (the span becomes <c>[EMAIL]</c> and the answer goes on), <c>block</c> (a complete answer is refused, a stream ends with the protocol's error event) or <c>log</c>.</summary>
+    public Dictionary<string, string> Rules { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How many characters of a streamed answer are held back so a value split across chunks is seen whole before it
+    /// is sent: it must exceed the longest value to mask (64 covers addresses, numbers and <c>sk-</c> keys; a JWT or a
+    /// PEM key needs more). Only streams with output rules hold anything back.
+    /// </summary>
+    public int WindowChars { get; set; } = 64;
 }
 
 public enum GuardrailAction
@@ -42,12 +59,21 @@ public enum GuardrailAction
 /// <summary>A validated policy, its detectors made once: built-in ones shared, deny lists per policy.</summary>
 public sealed class GuardrailPolicy
 {
-    internal GuardrailPolicy(string name, (Detector Detector, GuardrailAction Action)[] rules, int? maxInputChars)
+    internal GuardrailPolicy(string name, (Detector Detector, GuardrailAction Action)[] rules, int? maxInputChars,
+        (Detector Detector, GuardrailAction Action)[] outputRules, int windowChars)
     {
         Name = name;
         Rules = rules;
         MaxInputChars = maxInputChars;
+        OutputRules = outputRules;
+        WindowChars = windowChars;
     }
+
+    /// <summary>The checks on answers (<see cref="GuardrailAction.Redact"/> is masking there); empty when the policy has none.</summary>
+    internal (Detector Detector, GuardrailAction Action)[] OutputRules { get; }
+
+    /// <summary>How much of a streamed answer is held back for <see cref="OutputRules"/>.</summary>
+    public int WindowChars { get; }
 
     public string Name { get; }
     internal (Detector Detector, GuardrailAction Action)[] Rules { get; }
@@ -159,12 +185,41 @@ public sealed class GuardrailPolicies
                 errors.Add($"{path}:MaxInputChars", "must be at least 1.");
                 ok = false;
             }
-            if (rules.Count == 0 && p.MaxInputChars is null)
+            var outputRules = new List<(Detector, GuardrailAction)>();
+            foreach (var (rule, actionText) in p.Output.Rules)
             {
-                errors.Add(path, "the policy checks nothing: give it Rules, DenyKeywords, DenyPatterns or MaxInputChars.");
+                var at = $"{path}:Output:Rules:{rule}";
+                if (!TryOutputAction(actionText, out var action))
+                {
+                    errors.Add(at, $"'{actionText}' is not an action on answers: use mask, block or log.");
+                    ok = false;
+                }
+                else if (!BuiltInDetectors.ByRuleId.TryGetValue(rule, out var detector))
+                {
+                    errors.Add(at, $"unknown rule id. Known on answers: {string.Join(", ", BuiltInDetectors.ByRuleId.Keys)}.");
+                    ok = false;
+                }
+                else if (action == GuardrailAction.Redact && !BuiltInDetectors.IsRedactable(rule))
+                {
+                    errors.Add(at, "this rule judges the whole text and has no span to mask: use block or log.");
+                    ok = false;
+                }
+                else
+                {
+                    outputRules.Add((detector, action));
+                }
+            }
+            if (p.Output.WindowChars is < 0 or > 65536)
+            {
+                errors.Add($"{path}:Output:WindowChars", "must be between 0 and 65536 characters.");
                 ok = false;
             }
-            byName[name] = new GuardrailPolicy(name, [.. rules], p.MaxInputChars);
+            if (rules.Count == 0 && p.MaxInputChars is null && outputRules.Count == 0)
+            {
+                errors.Add(path, "the policy checks nothing: give it Rules, DenyKeywords, DenyPatterns, MaxInputChars or Output:Rules.");
+                ok = false;
+            }
+            byName[name] = new GuardrailPolicy(name, [.. rules], p.MaxInputChars, [.. outputRules], p.Output.WindowChars);
         }
         var byAlias = new Dictionary<string, GuardrailPolicy[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var (alias, names) in options.Aliases)
@@ -178,6 +233,17 @@ public sealed class GuardrailPolicies
             if (list.Count > 0) byAlias[alias] = [.. list];
         }
         return ok ? new GuardrailPolicies(byName, byAlias) : null;
+    }
+
+    /// <summary>On answers, masking (<see cref="GuardrailAction.Redact"/> with no restore) is called <c>mask</c>.</summary>
+    private static bool TryOutputAction(string text, out GuardrailAction action)
+    {
+        if (text.Trim().Equals("mask", StringComparison.OrdinalIgnoreCase))
+        {
+            action = GuardrailAction.Redact;
+            return true;
+        }
+        return TryAction(text, out action) && action != GuardrailAction.Redact;
     }
 
     private static bool TryAction(string text, out GuardrailAction action)

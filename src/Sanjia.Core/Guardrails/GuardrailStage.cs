@@ -61,14 +61,14 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         return inner;
     }
 
-    /// <summary>Runs the policies that apply over the body; null when none applies, else the findings or the refusal.</summary>
-    private (GuardrailFindings? Findings, GuardrailError? Error) Check(CallContext context, ReadOnlySpan<byte> body, BodyShape shape)
+    /// <summary>Runs the policies that apply over the body; null when none applies, else the findings or the refusal, and the policies with output checks.</summary>
+    private (GuardrailFindings? Findings, GuardrailError? Error, GuardrailPolicy[]? Output) Check(CallContext context, ReadOnlySpan<byte> body, BodyShape shape)
     {
         if (resolver.For(context.Model.RequestedId, context.Caller, out var unknown) is not { } policies)
         {
             return unknown is null ? default : (null, new GuardrailError(GatewayError.Invalid(
                 $"The guardrail policy '{unknown}' named by this key or its team is not configured on this gateway, so the request is refused. Ask an administrator to configure it or to change the key.",
-                null, "guardrail_policy_unknown")));
+                null, "guardrail_policy_unknown")), null);
         }
         var findings = GuardrailCheck.Run(body, shape, policies);
         foreach (var (rule, action, policy) in findings.Matched)
@@ -77,10 +77,17 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         }
         if (findings.BlockedRule is { } blocked)
         {
-            return (findings, new GuardrailError(Blocked(blocked, findings.BlockedPolicy!)));
+            return (findings, new GuardrailError(Blocked(blocked, findings.BlockedPolicy!)), null);
         }
-        return (findings, null);
+        GuardrailPolicy[]? output = null;
+        foreach (var p in policies)
+        {
+            if (p.OutputRules.Length > 0) output = [.. output ?? [], p];
+        }
+        return (findings, null, output);
     }
+
+    private void LogMatched(CallContext context, string rule, GuardrailAction action, string policy) => Matched(logger, rule, action, policy, context.RequestId, context.Endpoint);
 
     /// <summary>The refusal: 400 <c>guardrail_blocked</c> naming the rule and the policy, never the matched text.</summary>
     internal static GatewayError Blocked(string rule, string policy) =>
@@ -97,24 +104,39 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
     {
         public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
         {
-            var (findings, error) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
+            var (findings, error, output) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
             if (error is not null) return ValueTask.FromResult<ChatOutcome>(error.Error);
-            if (findings?.RedactedBody is not { } body) return Inner.HandleAsync(context, cancellationToken);
-            context.Request = context.Request.WithBody(body, findings.Shift(context.Request.ModelValueStart));
-            return RestoringAsync(context, findings.Redactions!, cancellationToken);
+            if (findings?.RedactedBody is { } body) context.Request = context.Request.WithBody(body, findings.Shift(context.Request.ModelValueStart));
+            if (findings?.Redactions is null && output is null) return Inner.HandleAsync(context, cancellationToken);
+            return AnswerAsync(context, findings?.Redactions, output, cancellationToken);
         }
 
-        private async ValueTask<ChatOutcome> RestoringAsync(ChatContext context, Redactions redactions, CancellationToken cancellationToken)
+        /// <summary>The answer with the placeholders restored, then the output checks (a value the caller sent is checked like any other).</summary>
+        private async ValueTask<ChatOutcome> AnswerAsync(ChatContext context, Redactions? redactions, GuardrailPolicy[]? output, CancellationToken cancellationToken)
         {
             var outcome = await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
-            return outcome.Response switch
+            switch (outcome.Response)
             {
-                CompleteChatResponse complete => redactions.RestoreJson(complete.Body.Span) is { } restored
-                    ? new CompleteChatResponse(restored, complete.Usage)
-                    : outcome,
-                StreamingChatResponse stream => new RestoringStream(stream, redactions),
-                _ => outcome,
-            };
+                case CompleteChatResponse complete:
+                    var body = redactions?.RestoreJson(complete.Body.Span) ?? complete.Body;
+                    if (output is not null)
+                    {
+                        var checkedAnswer = GuardrailCheck.Run(body.Span, BodyShape.Answer, output);
+                        foreach (var (rule, action, policy) in checkedAnswer.Matched) stage.LogMatched(context, rule, action, policy);
+                        if (checkedAnswer.BlockedRule is { } blocked)
+                        {
+                            // The tokens were spent: the refusal carries them, so metering charges them.
+                            return Blocked(blocked, checkedAnswer.BlockedPolicy!) with { Usage = complete.Usage };
+                        }
+                        body = checkedAnswer.RedactedBody ?? body;
+                    }
+                    return body.Equals(complete.Body) ? outcome : new CompleteChatResponse(body, complete.Usage);
+                case StreamingChatResponse stream:
+                    StreamingChatResponse wrapped = redactions is null ? stream : new RestoringStream(stream, redactions);
+                    return output is null ? wrapped : new OutputCheckingStream(wrapped, output, (r, a, p) => stage.LogMatched(context, r, a, p));
+                default:
+                    return outcome;
+            }
         }
     }
 
@@ -123,7 +145,7 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
     {
         public override ValueTask<EmbeddingOutcome> HandleAsync(EmbeddingContext context, CancellationToken cancellationToken)
         {
-            var (findings, error) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
+            var (findings, error, _) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
             if (error is not null) return ValueTask.FromResult<EmbeddingOutcome>(error.Error);
             if (findings?.RedactedBody is { } body && !context.Request.InputIsTokens)
             {

@@ -33,6 +33,9 @@ internal sealed class Redactions
         return placeholder;
     }
 
+    /// <summary>What an output check puts in place of a masked span: the kind, no number, nothing to restore.</summary>
+    public static string Mask(string ruleId) => $"[{Label(ruleId)}]";
+
     private static string Label(string ruleId) => ruleId switch
     {
         RuleIds.Email => "EMAIL",

@@ -7,12 +7,51 @@ namespace Sanjia.Core.Guardrails;
 /// <summary>
 /// A streamed answer to a redacted request, with the placeholders restored in each chunk's <c>delta.content</c>. A
 /// placeholder split across chunks (<c>[EMA</c> + <c>IL_1]</c>) is held back, at most the longest placeholder's
-/// length, until it completes or turns out to be something else; what is held is flushed with the choice's
-/// <c>finish_reason</c> chunk, or in a chunk of its own at the end. Chunks that hold neither a placeholder nor the
+/// length, until it completes or turns out to be something else. Chunks that hold neither a placeholder nor the
 /// start of one pass through untouched.
 /// </summary>
-internal sealed class RestoringStream(StreamingChatResponse inner, Redactions redactions) : DelegatingStreamingChatResponse(inner)
+internal sealed class RestoringStream(StreamingChatResponse inner, Redactions redactions) : ContentStream(inner)
 {
+    protected override bool MayNeedRewrite(ReadOnlySpan<byte> chunk) => MayHoldPlaceholder(chunk);
+
+    protected override string Transform(int index, string text, bool finished, out string held)
+    {
+        var hold = finished ? text.Length : redactions.HoldFrom(text);
+        held = text[hold..];
+        return redactions.Restore(text[..hold]);
+    }
+
+    /// <summary>'[' followed by an upper-case letter, or closing a string (a placeholder's first character at a chunk's end).</summary>
+    private static bool MayHoldPlaceholder(ReadOnlySpan<byte> chunk)
+    {
+        var from = 0;
+        while (true)
+        {
+            var i = chunk[from..].IndexOf((byte)'[');
+            if (i < 0 || from + i + 1 >= chunk.Length) return false;
+            var next = chunk[from + i + 1];
+            if (next is (>= (byte)'A' and <= (byte)'Z') or (byte)'"') return true;
+            from += i + 1;
+        }
+    }
+}
+
+/// <summary>
+/// A stream whose chunks' <c>delta.content</c> a stage rewrites, per choice, holding back a tail when it must see
+/// more before it can decide (<see cref="Transform"/>). What is held is flushed with the choice's
+/// <c>finish_reason</c> chunk (in a chunk just before it when it has no content of its own), or in a chunk of its own
+/// when the upstream ends without one. Chunks <see cref="MayNeedRewrite"/> rules out while nothing is held pass
+/// through untouched.
+/// </summary>
+internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingStreamingChatResponse(inner)
+{
+    /// <summary>Whether a chunk may need rewriting when nothing is held (false: it passes through unread).</summary>
+    protected abstract bool MayNeedRewrite(ReadOnlySpan<byte> chunk);
+
+    /// <summary>Rewrites a choice's text (what was held plus the new content): returns what to send now and holds the rest.</summary>
+    /// <exception cref="GatewayException">To end the stream with the protocol's error event (an output check that blocks).</exception>
+    protected abstract string Transform(int index, string text, bool finished, out string held);
+
     private readonly List<string> _pending = [];
     private ReadOnlyMemory<byte> _current;
     private bool _rewritten;
@@ -46,7 +85,7 @@ internal sealed class RestoringStream(StreamingChatResponse inner, Redactions re
         }
         var chunk = Inner.Current;
         _rewritten = false;
-        if (!AnyPending() && !MayHoldPlaceholder(chunk.Span)) return true;
+        if (!AnyPending() && !MayNeedRewrite(chunk.Span)) return true;
         Rewrite(chunk.Span);
         return true;
     }
@@ -58,20 +97,6 @@ internal sealed class RestoringStream(StreamingChatResponse inner, Redactions re
             if (p.Length > 0) return true;
         }
         return false;
-    }
-
-    /// <summary>'[' followed by an upper-case letter, or closing a string (a placeholder's first character at a chunk's end).</summary>
-    private static bool MayHoldPlaceholder(ReadOnlySpan<byte> chunk)
-    {
-        var from = 0;
-        while (true)
-        {
-            var i = chunk[from..].IndexOf((byte)'[');
-            if (i < 0 || from + i + 1 >= chunk.Length) return false;
-            var next = chunk[from + i + 1];
-            if (next is (>= (byte)'A' and <= (byte)'Z') or (byte)'"') return true;
-            from += i + 1;
-        }
     }
 
     private string PendingOf(int index) => index < _pending.Count ? _pending[index] : "";
@@ -87,7 +112,7 @@ internal sealed class RestoringStream(StreamingChatResponse inner, Redactions re
         var all = new List<(int, string)>();
         for (var i = 0; i < _pending.Count; i++)
         {
-            if (_pending[i].Length > 0) all.Add((i, redactions.Restore(_pending[i])));
+            if (_pending[i].Length > 0) all.Add((i, Transform(i, _pending[i], finished: true, out _)));
             _pending[i] = "";
         }
         return all;
@@ -102,19 +127,9 @@ internal sealed class RestoringStream(StreamingChatResponse inner, Redactions re
         foreach (var c in choices)
         {
             var combined = PendingOf(c.Index) + (c.Content ?? "");
-            string emit;
-            if (c.Finished)
-            {
-                emit = combined;
-                SetPending(c.Index, "");
-            }
-            else
-            {
-                var hold = redactions.HoldFrom(combined);
-                emit = combined[..hold];
-                SetPending(c.Index, combined[hold..]);
-            }
-            emit = redactions.Restore(emit);
+            string emit = "", held = "";
+            if (combined.Length > 0 || c.Finished) emit = Transform(c.Index, combined, c.Finished, out held);
+            SetPending(c.Index, c.Finished ? "" : held);
             if (c.ContentStart >= 0)
             {
                 output ??= new ArrayBufferWriter<byte>(chunk.Length + 64);

@@ -274,3 +274,86 @@ public sealed class GuardrailConfigTests
         Assert.Single(upstream.Requests);
     }
 }
+
+/// <summary>Output checks: a complete answer masked, a streamed answer masked mid-stream in windows, a stream ended on a blocked secret.</summary>
+public sealed class GuardrailOutputTests : IAsyncLifetime
+{
+    private const string Key = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z";
+    private FakeOpenAiServer _upstream = null!;
+    private GatewayServer _gw = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeOpenAiServer.StartAsync();
+        _gw = await GatewayServer.StartWithArgsAsync(
+        [
+            .. GatewayServer.Provider("fake", _upstream.BaseUrl, _upstream.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "fake", "gpt-test"),
+            "--Sanjia:Guardrails:Policies:answers:Output:Rules:pii.email=mask",
+            "--Sanjia:Guardrails:Policies:answers:Output:Rules:secret.openai_key=block",
+            "--Sanjia:Guardrails:Policies:answers:Output:WindowChars=32",
+            "--Sanjia:Guardrails:Aliases:chat:0=answers",
+        ]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gw.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private static (string Text, int Chunks, string? Error) Read(string sse)
+    {
+        var text = new StringBuilder();
+        var chunks = 0;
+        string? error = null;
+        foreach (var line in sse.Split('\n'))
+        {
+            if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
+            var root = JsonDocument.Parse(line[6..]).RootElement;
+            if (root.TryGetProperty("error", out var e)) { error = e.GetProperty("code").GetString(); continue; }
+            var choices = root.GetProperty("choices");
+            if (choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var c) && c.GetString() is { Length: > 0 } s)
+            {
+                text.Append(s);
+                chunks++;
+            }
+        }
+        return (text.ToString(), chunks, error);
+    }
+
+    [Fact]
+    public async Task A_streamed_answer_that_leaks_an_email_is_masked_mid_stream_and_goes_on()
+    {
+        const string tail = " for help; the team answers questions about billing within two working days.";
+        _upstream.Enqueue(new FakeBehavior { Pieces = ["Write to li.", "na@exa", "mple.com", " for help;", " the team answers questions", " about billing within", " two working days."] });
+        using var response = await _gw.SendAsync(GatewayServer.Chat("chat", true, "who do I write to?"));
+        var sse = await response.Content.ReadAsStringAsync();
+        var (text, chunks, error) = Read(sse);
+        Assert.Null(error);
+        Assert.Equal("Write to [EMAIL]" + tail, text);
+        Assert.DoesNotContain("li.", sse, StringComparison.Ordinal);
+        Assert.DoesNotContain("exa", sse, StringComparison.Ordinal);
+        Assert.True(chunks >= 2, $"text kept coming after the mask ({chunks} chunks)");
+    }
+
+    [Fact]
+    public async Task A_complete_answer_is_masked()
+    {
+        _upstream.Enqueue(FakeBehavior.Reply("Mail zhang.wei@example.cn or call."));
+        using var response = await _gw.SendAsync(GatewayServer.Chat("chat", false, "contact?"));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("Mail [EMAIL] or call.", json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task A_stream_that_leaks_a_secret_ends_with_the_protocols_error_event()
+    {
+        _upstream.Enqueue(new FakeBehavior { Pieces = ["Here is the key: ", Key[..12], Key[12..], " use it well and keep it safe from others."] });
+        using var response = await _gw.SendAsync(GatewayServer.Chat("chat", true, "the key?"));
+        var read = await SseRead.ReadAsync(response); // the gateway ends a failed stream with the error event, then cuts it
+        Assert.False(read.Done);
+        Assert.Contains("\"guardrail_blocked\"", read.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(read.Events, e => e.Contains(Key[..12], StringComparison.Ordinal));
+    }
+}
