@@ -32,11 +32,53 @@ internal abstract class RegexDetector(string ruleId, System.Text.RegularExpressi
     /// <summary>Whether a match of the pattern is a real one.</summary>
     protected virtual bool Accept(ReadOnlySpan<char> match) => true;
 
+    /// <summary>
+    /// A vectorized pre-check that rules out most texts before the pattern runs (a literal the pattern needs, a run of
+    /// digits long enough): a leading lookbehind keeps .NET's regex from searching for the pattern's first characters
+    /// itself, and prompts rarely hold any value.
+    /// </summary>
+    protected virtual bool MayMatch(ReadOnlySpan<char> text) => true;
+
+    /// <summary>
+    /// For numbers: the fewest digits a value has in one run (single spaces or dashes between them allowed). When set,
+    /// the pattern runs only over such runs, each with two characters of context on either side, found by a
+    /// vectorized search for digits; prose between them is never read by the pattern.
+    /// </summary>
+    protected virtual int DigitRun => 0;
+
     public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        if (!MayMatch(text)) return;
+        if (DigitRun == 0)
+        {
+            Run(text, 0, found);
+            return;
+        }
+        var i = 0;
+        while (i < text.Length)
+        {
+            var next = text[i..].IndexOfAnyInRange('0', '9');
+            if (next < 0) return;
+            var start = i += next;
+            var count = 0;
+            while (i < text.Length)
+            {
+                var c = text[i];
+                if (char.IsAsciiDigit(c)) count++;
+                else if (!(c is ' ' or '-' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))) break;
+                i++;
+            }
+            if (count < DigitRun) continue;
+            var from = Math.Max(0, start - 2);
+            Run(text[from..Math.Min(text.Length, i + 2)], from, found);
+        }
+    }
+
+    private void Run(ReadOnlySpan<char> text, int offset, List<Detection> found)
     {
         foreach (var m in pattern.EnumerateMatches(text))
         {
-            if (Accept(text.Slice(m.Index, m.Length))) found.Add(new(RuleId, m.Index, m.Length));
+            if (Accept(text.Slice(m.Index, m.Length))) found.Add(new(RuleId, offset + m.Index, m.Length));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace Sanjia.Core.Guardrails;
@@ -45,8 +46,26 @@ internal sealed partial class InjectionDetector : Detector
     [GeneratedRegex(@"开发者模式|越狱|DAN|没有(?:任何)?(?:道德)?限制|不受(?:任何)?[^。！？\n]{0,4}?(?:限制|约束)|从现在(?:开始|起)|你(?:现在)?不再是|扮演|假装|服从|听我的|按我说的做")]
     private static partial Regex ZhWeak();
 
+    /// <summary>
+    /// Every pattern below needs one of these words (its nouns, or its persona words): a prompt with none of them is
+    /// passed in one vectorized search, without running the patterns. Keep the two in step when a pattern changes.
+    /// </summary>
+    private static readonly SearchValues<string> EnglishTriggers = SearchValues.Create(
+    [
+        "instruction", "prompt", "rule", "direction", "guideline", "restriction", "polic", "message", "safety", "filter", "system",
+        "above", "forget", "you are", "mode", "dan", "jailbr", "anything now", "limit", "unrestricted", "from now on", "comply", "obey",
+    ], StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Apart from the English ones: case-insensitive search over non-ASCII strings is not vectorized.</summary>
+    private static readonly SearchValues<string> ChineseTriggers = SearchValues.Create(
+    [
+        "指令", "指示", "规则", "设定", "提示", "要求", "限制", "安全", "准则", "规定", "政策", "消息", "对话", "初始", "隐藏", "上面", "以上",
+        "约束", "越狱", "从现在", "不再是", "扮演", "假装", "服从", "听我的", "按我说的", "DAN", "prompt",
+    ], StringComparison.Ordinal);
+
     public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
     {
+        if (text.IndexOfAny(EnglishTriggers) < 0 && text.IndexOfAny(ChineseTriggers) < 0) return;
         int score = 0, start = -1, length = 0;
         foreach (var strong in (ReadOnlySpan<Regex>)[EnIgnore(), EnReveal(), EnCancel(), ZhIgnore(), ZhReveal(), ZhCancel()])
         {

@@ -12,6 +12,35 @@ internal sealed partial class EmailDetector() : RegexDetector(RuleIds.Email, Pat
 
     protected override bool Accept(ReadOnlySpan<char> match) => !IsFileExtension(match[(match.LastIndexOf('.') + 1)..]);
 
+    /// <summary>The pattern runs only around each '@': from the start of the local part before it to 256 characters after.</summary>
+    public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
+    {
+        var from = 0;
+        while (from < text.Length)
+        {
+            var i = text[from..].IndexOf('@');
+            if (i < 0) return;
+            var at = from + i;
+            var start = at;
+            while (start > 0 && at - start < 64 && IsLocal(text[start - 1])) start--;
+            var window = text[start..Math.Min(text.Length, at + 256)];
+            from = at + 1;
+            foreach (var m in Pattern().EnumerateMatches(window))
+            {
+                if (m.Index > at - start) break;
+                if (m.Index + m.Length <= at - start) continue;
+                if (Accept(window.Slice(m.Index, m.Length)))
+                {
+                    found.Add(new(RuleId, start + m.Index, m.Length));
+                    from = start + m.Index + m.Length;
+                }
+                break;
+            }
+        }
+    }
+
+    private static bool IsLocal(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '%' or '+' or '-';
+
     /// <summary>Retina asset names (<c>logo@2x.png</c>) have the shape of an address; no such TLD exists.</summary>
     private static bool IsFileExtension(ReadOnlySpan<char> tld) =>
         tld.Equals("png", StringComparison.OrdinalIgnoreCase) || tld.Equals("jpg", StringComparison.OrdinalIgnoreCase)
@@ -28,6 +57,8 @@ internal sealed partial class CnMobileDetector() : RegexDetector(RuleIds.CnMobil
 {
     [GeneratedRegex(@"(?<![0-9.+\-])(?:(?:\+|00)?86[ \-]?)?1[3-9][0-9](?:[0-9]{8}|[ \-][0-9]{4}[ \-][0-9]{4})(?![0-9]|[ \-][0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
+
+    protected override int DigitRun => 11;
 }
 
 /// <summary>
@@ -38,6 +69,8 @@ internal sealed partial class CnResidentIdDetector() : RegexDetector(RuleIds.CnR
 {
     [GeneratedRegex(@"(?<![0-9A-Za-z])[1-8][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
+
+    protected override int DigitRun => 17;
 
     protected override bool Accept(ReadOnlySpan<char> id) =>
         IsProvince((id[0] - '0') * 10 + id[1] - '0') && IsBirthDate(id.Slice(6, 8)) && Checksums.ResidentIdCheck(id);
@@ -65,6 +98,8 @@ internal sealed partial class BankCardDetector() : RegexDetector(RuleIds.BankCar
 {
     [GeneratedRegex(@"(?<![0-9\-])(?:[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,3})?|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9]|[ \-][0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
+
+    protected override int DigitRun => 13;
 
     protected override bool Accept(ReadOnlySpan<char> match)
     {
@@ -184,10 +219,24 @@ internal sealed partial class IpDetector : Detector
             }
         }
         var v6 = found.Count;
+        if (!HasDottedDigits(text)) return;
         foreach (var m in V4().EnumerateMatches(text))
         {
             if (AfterVersionWord(text[..m.Index]) || InsideV6(found, first, v6, m.Index)) continue;
             found.Add(new(RuleId, m.Index, m.Length));
+        }
+    }
+
+    /// <summary>Whether a digit, a dot and a digit follow each other somewhere: no dotted quad without that.</summary>
+    private static bool HasDottedDigits(ReadOnlySpan<char> text)
+    {
+        var i = 0;
+        while (true)
+        {
+            var dot = text[i..].IndexOf('.');
+            if (dot < 0) return false;
+            i += dot + 1;
+            if (i >= 2 && i < text.Length && char.IsAsciiDigit(text[i - 2]) && char.IsAsciiDigit(text[i])) return true;
         }
     }
 

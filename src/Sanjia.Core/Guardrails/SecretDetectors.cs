@@ -16,6 +16,8 @@ internal sealed partial class OpenAiKeyDetector() : RegexDetector(RuleIds.OpenAi
 
     protected override bool Accept(ReadOnlySpan<char> match) => LooksRandom(match[3..]);
 
+    protected override bool MayMatch(ReadOnlySpan<char> text) => text.IndexOf("sk-", StringComparison.Ordinal) >= 0;
+
     internal static bool LooksRandom(ReadOnlySpan<char> s) =>
         s.IndexOfAnyInRange('A', 'Z') >= 0 && s.IndexOfAnyInRange('a', 'z') >= 0 && s.IndexOfAnyInRange('0', '9') >= 0;
 }
@@ -62,6 +64,8 @@ internal sealed partial class JwtDetector() : RegexDetector(RuleIds.Jwt, Pattern
 
     protected override bool Accept(ReadOnlySpan<char> match) => HeaderHasAlg(match[..match.IndexOf('.')]);
 
+    protected override bool MayMatch(ReadOnlySpan<char> text) => text.IndexOf("eyJ", StringComparison.Ordinal) >= 0;
+
     private static bool HeaderHasAlg(ReadOnlySpan<char> header)
     {
         if (header.Length > 512) return false;
@@ -96,4 +100,5 @@ internal sealed partial class PrivateKeyDetector() : RegexDetector(RuleIds.Priva
     [GeneratedRegex(@"-----BEGIN (?<k>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----[A-Za-z0-9+/=\s:,.\-]{64,16384}?-----END \k<k>-----", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
+    protected override bool MayMatch(ReadOnlySpan<char> text) => text.IndexOf("-----BEGIN ", StringComparison.Ordinal) >= 0;
 }
