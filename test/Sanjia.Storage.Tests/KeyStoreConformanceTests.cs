@@ -40,6 +40,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
             Metadata = new Dictionary<string, string> { ["owner"] = "研发", ["env"] = "prod" },
             ExpiresAt = Created.AddDays(30),
             Scopes = [KeyScopes.AdminRead, KeyScopes.Evaluation],
+            Guardrails = ["pii-redact"],
         };
         await store.UpsertKeyAsync(full, CancellationToken.None);
         AssertSame(full, await store.GetKeyAsync("k1", CancellationToken.None));
@@ -107,8 +108,9 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         Assert.Equal(expected.AllowedModels, actual.AllowedModels);
         Assert.Equal(expected.Scopes, actual.Scopes);
         Assert.Equal(expected.Metadata, actual.Metadata);
+        Assert.Equal(expected.Guardrails, actual.Guardrails);
         // The lists and dictionary compared above; the record's own equality compares them by reference.
-        Assert.Equal(expected, actual with { AllowedModels = expected.AllowedModels, Scopes = expected.Scopes, Metadata = expected.Metadata });
+        Assert.Equal(expected, actual with { AllowedModels = expected.AllowedModels, Scopes = expected.Scopes, Metadata = expected.Metadata, Guardrails = expected.Guardrails });
     }
 }
 
