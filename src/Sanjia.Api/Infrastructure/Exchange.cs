@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 using Sanjia.Core.Json;
@@ -27,6 +28,32 @@ public static class Exchange
         }
         await ErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>
+    /// The JSON body of a model call that is not a chat (embeddings, images; chat has its own one-pass parser): an
+    /// object with a valid <c>model</c>, or the 400 saying what is wrong. The caller disposes <paramref name="doc"/>.
+    /// </summary>
+    public static GatewayError? ParseModelRequest(ReadOnlyMemory<byte> body, out JsonDocument doc, out string model)
+    {
+        doc = null!;
+        model = "";
+        try
+        {
+            doc = JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json");
+        }
+        var root = doc.RootElement;
+        var error = root.ValueKind != JsonValueKind.Object
+            ? GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json")
+            : !root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name
+                ? GatewayError.Invalid("You must provide a model parameter.", "model", "missing_required_parameter")
+                : ChatRequestParser.ModelIdError(model = name);
+        if (error is not null) doc.Dispose();
+        return error;
     }
 
     /// <summary>Who is calling: set by authentication (<see cref="ApiKeyAuthentication"/>).</summary>

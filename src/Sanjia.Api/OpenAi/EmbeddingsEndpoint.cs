@@ -40,24 +40,13 @@ public sealed class EmbeddingsEndpoint(GatewayEngine engine, long maxBodyBytes)
 
     internal static (EmbeddingRequest?, GatewayError?) Parse(ReadOnlyMemory<byte> body)
     {
-        JsonDocument doc;
-        try
+        if (Exchange.ParseModelRequest(body, out var doc, out var modelName) is { } invalid)
         {
-            doc = JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return (null, GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json"));
+            return (null, invalid);
         }
         using (doc)
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                return (null, GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json"));
-            if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 } modelName)
-                return (null, GatewayError.Invalid("You must provide a model parameter.", "model", "missing_required_parameter"));
-            if (ChatRequestParser.ModelIdError(modelName) is { } modelError)
-                return (null, modelError);
             if (!root.TryGetProperty("input", out var input))
                 return (null, GatewayError.Invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter"));
             var inputs = new List<string>();

@@ -45,24 +45,13 @@ public sealed class ImagesEndpoint(GatewayEngine engine, long maxBodyBytes)
 
     internal static (ImageRequest?, GatewayError?) Parse(ReadOnlyMemory<byte> body)
     {
-        JsonDocument doc;
-        try
+        if (Exchange.ParseModelRequest(body, out var doc, out var modelName) is { } invalid)
         {
-            doc = JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return (null, GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json"));
+            return (null, invalid);
         }
         using (doc)
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                return (null, GatewayError.Invalid("The request body must be a JSON object.", code: "invalid_json"));
-            if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 } modelName)
-                return (null, GatewayError.Invalid("You must provide a model parameter.", "model", "missing_required_parameter"));
-            if (ChatRequestParser.ModelIdError(modelName) is { } modelError)
-                return (null, modelError);
             if (!root.TryGetProperty("prompt", out var prompt) || prompt.ValueKind != JsonValueKind.String || prompt.GetString() is not { Length: > 0 } promptText)
                 return (null, GatewayError.Invalid("Missing required parameter: 'prompt' (a non-empty string).", "prompt", "missing_required_parameter"));
             if (root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True)
