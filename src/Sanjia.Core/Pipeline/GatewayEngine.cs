@@ -98,12 +98,10 @@ public sealed class GatewayEngine
         const string endpoint = "/v1/embeddings";
         // The request's one read of the configuration: its models, providers and routing options, held to the end.
         using var lease = Enter();
-        var model = lease.Snapshot.Registry.Resolve(request.Model);
+        var (model, refusal) = await ResolveAsync(lease.Snapshot, request.Model, caller, requestId, endpoint, startTimestamp).ConfigureAwait(false);
         if (model is null)
         {
-            var refusal = GatewayError.ModelNotFound(request.Model);
-            await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
-            return (null, refusal);
+            return (null, refusal!);
         }
         var context = new EmbeddingContext(requestId, endpoint, request, model, caller, startTimestamp);
         return (context, await _embeddings.HandleAsync(context, cancellationToken).ConfigureAwait(false));
@@ -118,15 +116,26 @@ public sealed class GatewayEngine
     {
         const string endpoint = "/v1/images/generations";
         using var lease = Enter();
-        var model = lease.Snapshot.Registry.Resolve(request.Model);
+        var (model, refusal) = await ResolveAsync(lease.Snapshot, request.Model, caller, requestId, endpoint, startTimestamp).ConfigureAwait(false);
         if (model is null)
         {
-            var refusal = GatewayError.ModelNotFound(request.Model);
-            await RecordRefusalAsync(requestId, caller, endpoint, request.Model, refusal, startTimestamp).ConfigureAwait(false);
-            return (null, refusal);
+            return (null, refusal!);
         }
         var context = new ImageContext(requestId, endpoint, request, model, caller, startTimestamp);
         return (context, await _images.HandleAsync(context, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>A non-chat call's model from the request's snapshot, or the recorded 404 when there is none.</summary>
+    private async ValueTask<(ResolvedModel? Model, GatewayError? Refusal)> ResolveAsync(
+        Configuration.GatewaySnapshot snapshot, string modelId, Caller caller, string requestId, string endpoint, long startTimestamp)
+    {
+        if (snapshot.Registry.Resolve(modelId) is { } model)
+        {
+            return (model, null);
+        }
+        var refusal = GatewayError.ModelNotFound(modelId);
+        await RecordRefusalAsync(requestId, caller, endpoint, modelId, refusal, startTimestamp).ConfigureAwait(false);
+        return (null, refusal);
     }
 
     private ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp) =>
