@@ -69,6 +69,7 @@ public static class LogEvents
     public const int SharedStateRebuilt = 4402;
     public const int SharedStateRebuildFailed = 4403;
     public const int SharedChangeReloadFailed = 4404;
+    public const int SharedHealthFailed = 4405;
 
     // 4500: guardrails.
     public const int GuardrailMatched = 4500;

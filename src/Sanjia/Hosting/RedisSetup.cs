@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
+using Sanjia.Core.Routing.Health;
 using Sanjia.Redis;
 using StackExchange.Redis;
 
@@ -37,13 +38,22 @@ internal static class RedisSetup
         services.Replace(ServiceDescriptor.Singleton<IBudgetTracker>(sp => sp.GetRequiredService<RedisSharedState>()));
         services.AddSingleton(sp => new RedisChangeFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<VirtualKeyCache>(),
             sp.GetRequiredService<IKeyStore>(), options.Redis, sp.GetRequiredService<ILogger<RedisChangeFeed>>()));
+        services.AddSingleton(sp => new RedisHealthFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<DeploymentStateStore>(),
+            options.Redis, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisHealthFeed>>()));
         return services;
     }
 
-    /// <summary>Before serving: subscribe to other instances' key and team changes (when Redis is configured).</summary>
+    /// <summary>
+    /// Before serving: subscribe to other instances' key and team changes and breaker and cool-down changes, and take
+    /// the breakers open now (when Redis is configured; a Redis down at start is caught up with when it connects).
+    /// </summary>
     public static void Start(IServiceProvider services)
     {
         _ = services.GetService<RedisChangeFeed>();
+        if (services.GetService<RedisHealthFeed>() is { } health && services.GetRequiredService<IConnectionMultiplexer>().IsConnected)
+        {
+            health.StartAsync().GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>A configuration string StackExchange.Redis cannot parse, or settings out of range, stop start-up with their path (the string is not echoed: it may hold a password).</summary>

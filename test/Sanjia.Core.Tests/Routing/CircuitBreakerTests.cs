@@ -73,4 +73,37 @@ public class CircuitBreakerTests
         breaker.OnFailure(_options, false);
         Assert.Equal(BreakerState.Closed, breaker.State);
     }
+
+    [Fact]
+    public void Opening_and_closing_are_reported_once_each_and_what_a_peer_reports_is_applied_without_being_reported_again()
+    {
+        var reported = new List<(bool Opened, DateTimeOffset At)>();
+        var breaker = new CircuitBreaker(_time, (opened, at) => reported.Add((opened, at)));
+        breaker.OnSuccess(isProbe: false);
+        for (var i = 0; i < 5; i++) breaker.OnFailure(_options, isProbe: false); // opens at the third; the others change nothing
+        Assert.Equal([(true, _time.GetUtcNow().AddSeconds(30))], reported);
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(breaker.TryEnter(out var probe));
+        breaker.OnSuccess(probe);
+        Assert.Equal((false, _time.GetUtcNow()), reported[^1]);
+        Assert.Equal(2, reported.Count);
+
+        // A peer's opening keeps this one away until its end, then this instance probes by itself.
+        breaker.OpenFromPeer(_time.GetUtcNow().AddSeconds(10));
+        Assert.False(breaker.TryEnter(out _));
+        Assert.Equal(_time.GetUtcNow().AddSeconds(10), breaker.OpenUntil);
+        breaker.OpenFromPeer(_time.GetUtcNow().AddSeconds(5)); // an earlier end does not shorten it
+        Assert.Equal(_time.GetUtcNow().AddSeconds(10), breaker.OpenUntil);
+        // A peer's close from before this breaker opened is stale; one from after closes it.
+        breaker.CloseFromPeer(_time.GetUtcNow().AddSeconds(-1));
+        Assert.Equal(BreakerState.Open, breaker.State);
+        breaker.CloseFromPeer(_time.GetUtcNow());
+        Assert.Equal(BreakerState.Closed, breaker.State);
+        Assert.True(breaker.TryEnter(out var normal));
+        Assert.False(normal);
+        breaker.OpenFromPeer(_time.GetUtcNow()); // already over: nothing to do
+        Assert.Equal(BreakerState.Closed, breaker.State);
+        Assert.Equal(2, reported.Count);
+    }
 }

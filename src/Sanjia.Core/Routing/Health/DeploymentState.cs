@@ -4,9 +4,11 @@ namespace Sanjia.Core.Routing.Health;
 
 /// <summary>
 /// What the gateway knows about one deployment at run time: requests in flight, latency, breaker, cool-down from
-/// <c>Retry-After</c>. Kept across configuration reloads for deployments that stay.
+/// <c>Retry-After</c>. Kept across configuration reloads for deployments that stay. Breaker and cool-down changes go
+/// to <paramref name="changed"/> (shared with other instances through Redis when it is configured); only changes,
+/// never a request that leaves the state as it was.
 /// </summary>
-public sealed class DeploymentState(string id, TimeProvider time)
+public sealed class DeploymentState(string id, TimeProvider time, Action<HealthChange>? changed = null)
 {
     private const double Alpha = 0.3;
     private readonly Lock _gate = new();
@@ -19,7 +21,8 @@ public sealed class DeploymentState(string id, TimeProvider time)
 
     public string Id { get; } = id;
 
-    public CircuitBreaker Breaker { get; } = new(time);
+    public CircuitBreaker Breaker { get; } = new(time, changed is not { } report ? null
+        : (opened, at) => report(new HealthChange(id, opened ? HealthChangeKind.Opened : HealthChangeKind.Closed, at, null)));
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -81,11 +84,43 @@ public sealed class DeploymentState(string id, TimeProvider time)
         var until = time.GetUtcNow() + duration;
         lock (_gate)
         {
-            if (until > _coolingUntil)
-            {
-                _coolingUntil = until;
-                _coolingCause = cause;
-            }
+            if (until <= _coolingUntil) return;
+            // Peers hear of a cool-down that starts or grows by a second or more, not of every 429 that repeats it.
+            var news = until - _coolingUntil >= TimeSpan.FromSeconds(1);
+            _coolingUntil = until;
+            _coolingCause = cause;
+            if (!news) return;
+        }
+        changed?.Invoke(new HealthChange(Id, HealthChangeKind.Cooling, until, cause));
+    }
+
+    /// <summary>Another instance was told to leave this deployment alone until <paramref name="until"/>.</summary>
+    public void CoolFromPeer(DateTimeOffset until, GatewayError? cause)
+    {
+        lock (_gate)
+        {
+            if (until <= _coolingUntil) return;
+            _coolingUntil = until;
+            _coolingCause = cause;
+        }
+    }
+
+    /// <summary>Applies what another instance reported (<see cref="DeploymentStateStore.Changed"/> there).</summary>
+    public void ApplyFromPeer(HealthChange change)
+    {
+        switch (change.Kind)
+        {
+            case HealthChangeKind.Opened: Breaker.OpenFromPeer(change.At); break;
+            case HealthChangeKind.Closed: Breaker.CloseFromPeer(change.At); break;
+            case HealthChangeKind.Cooling: CoolFromPeer(change.At, change.Cause); break;
         }
     }
 }
+
+public enum HealthChangeKind { Opened, Closed, Cooling }
+
+/// <summary>
+/// A change of a deployment's health on this instance: its breaker opened until <paramref name="At"/>, closed at
+/// <paramref name="At"/>, or it is cooling until <paramref name="At"/> (with the upstream error that asked for it).
+/// </summary>
+public sealed record HealthChange(string Deployment, HealthChangeKind Kind, DateTimeOffset At, GatewayError? Cause);
