@@ -9,7 +9,9 @@ public sealed record AliasOverride(string Alias, string Provider, string Model, 
 /// <summary>
 /// Run-time changes to aliases (promotions), kept in <c>&lt;data&gt;/alias-overrides.json</c> and applied over the
 /// configuration every time a registry is built: at start-up, on a config reload and after a promotion. The
-/// configuration files are never rewritten, so removing an override restores what the files say.
+/// configuration files are never rewritten, so removing an override restores what the files say. A change made here
+/// (by the admin API) is raised on <see cref="Changed"/>; with Redis configured every other instance applies it with
+/// <see cref="SetFromPeer"/> and rebuilds its registry.
 /// </summary>
 public sealed class AliasOverrides
 {
@@ -36,8 +38,49 @@ public sealed class AliasOverrides
         lock (_lock) return _items.GetValueOrDefault(alias);
     }
 
+    /// <summary>An override was set or removed through this instance (the alias, and the override or null).</summary>
+    public event Action<string, AliasOverride?>? Changed;
+
     /// <summary>Sets (or with null removes) the override of an alias and writes the file; returns the previous one.</summary>
     public AliasOverride? Set(string alias, AliasOverride? value)
+    {
+        var previous = Write(alias, value);
+        Changed?.Invoke(alias, value);
+        return previous;
+    }
+
+    /// <summary>
+    /// Applies an override set or removed through another instance (not raised again); returns whether it changed
+    /// anything here, i.e. whether the registry must be rebuilt.
+    /// </summary>
+    public bool SetFromPeer(string alias, AliasOverride? value)
+    {
+        lock (_lock)
+        {
+            if (Equals(_items.GetValueOrDefault(alias), value)) return false;
+            Write(alias, value);
+            return true;
+        }
+    }
+
+    /// <summary>An override as one line of JSON (what instances exchange), and back; null for text that is not one.</summary>
+    public static string ToJson(AliasOverride value) => JsonSerializer.Serialize(value, Line);
+
+    public static AliasOverride? FromJson(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<AliasOverride>(json, Line) is { Alias.Length: > 0, Provider.Length: > 0, Model.Length: > 0 } o ? o : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static readonly JsonSerializerOptions Line = new(JsonSerializerDefaults.Web);
+
+    private AliasOverride? Write(string alias, AliasOverride? value)
     {
         lock (_lock)
         {

@@ -4,6 +4,7 @@ using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
+using Sanjia.Core.Models;
 using Sanjia.Core.Routing.Health;
 using Sanjia.Redis;
 using StackExchange.Redis;
@@ -37,19 +38,21 @@ internal static class RedisSetup
         services.AddSingleton<ISharedBudgets>(sp => sp.GetRequiredService<RedisSharedState>());
         services.Replace(ServiceDescriptor.Singleton<IBudgetTracker>(sp => sp.GetRequiredService<RedisSharedState>()));
         services.AddSingleton(sp => new RedisChangeFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<VirtualKeyCache>(),
-            sp.GetRequiredService<IKeyStore>(), options.Redis, sp.GetRequiredService<ILogger<RedisChangeFeed>>()));
+            sp.GetRequiredService<IKeyStore>(), options.Redis, sp.GetRequiredService<ILogger<RedisChangeFeed>>(),
+            sp.GetRequiredService<AliasOverrides>(), sp.GetRequiredService<IRegistryReloader>()));
         services.AddSingleton(sp => new RedisHealthFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<DeploymentStateStore>(),
             options.Redis, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisHealthFeed>>()));
         return services;
     }
 
     /// <summary>
-    /// Before serving: subscribe to other instances' key and team changes and breaker and cool-down changes, and take
-    /// the breakers open now (when Redis is configured; a Redis down at start is caught up with when it connects).
+    /// Before serving: subscribe to other instances' key, team, alias, breaker and cool-down changes, and take the
+    /// promotions and open breakers in force now (when Redis is configured; a Redis down at start is caught up with
+    /// when it connects).
     /// </summary>
     public static void Start(IServiceProvider services)
     {
-        _ = services.GetService<RedisChangeFeed>();
+        services.GetService<RedisChangeFeed>()?.StartAsync().GetAwaiter().GetResult();
         if (services.GetService<RedisHealthFeed>() is { } health && services.GetRequiredService<IConnectionMultiplexer>().IsConnected)
         {
             health.StartAsync().GetAwaiter().GetResult();
