@@ -31,6 +31,65 @@ public sealed record LedgerEntry
 
     /// <summary>What a cache hit saved: the original answer's cost, in <see cref="Currency"/>; null for other rows.</summary>
     public decimal? CostSaved { get; init; }
+
+    /// <summary>
+    /// What the guardrails did on this request (docs/guardrails.md): rule ids and actions, never the matched text, in
+    /// the column form of <see cref="GuardrailDecision.Format"/> (text, so the row compares and stores as a value);
+    /// null when no rule matched or no policy applied. <see cref="GuardrailDecision.Parse"/> reads it back.
+    /// </summary>
+    public string? Guardrails { get; init; }
+
+    /// <summary>Images an image call returned (what a per-image price applies to; 0 when it failed); null for other kinds of call.</summary>
+    public int? Images { get; init; }
+}
+
+/// <summary>
+/// One guardrail decision on a request: whether it was on the input (the prompt) or the output (the answer), the rule
+/// id (<c>pii.email</c>), the action taken (<c>block</c>, <c>redact</c>, <c>log</c>; <c>mask</c> on output) and the
+/// policy whose rule it was. Never the matched text: nothing here comes from the request's content.
+/// </summary>
+public readonly record struct GuardrailDecision(string Check, string Rule, string Action, string Policy)
+{
+    public const string Input = "input";
+    public const string Output = "output";
+
+    /// <summary>
+    /// The ledger column's form: <c>check:rule:action:policy</c> per decision, joined by <c>,</c>, e.g.
+    /// <c>input:pii.email:redact:pii-redact,output:pii.email:mask:pii-redact</c>. Check, rule and action never hold
+    /// <c>:</c> or <c>,</c>, nor do policy names hold <c>:</c> (it separates configuration keys); a <c>,</c> or <c>%</c>
+    /// in a policy name is written <c>%2C</c> or <c>%25</c>. A rule is found as <c>input:rule:</c> or <c>output:rule:</c>.
+    /// </summary>
+    public static string? Format(ReadOnlySpan<GuardrailDecision> decisions)
+    {
+        if (decisions.IsEmpty) return null;
+        var sb = new System.Text.StringBuilder(decisions.Length * 40);
+        foreach (var d in decisions)
+        {
+            if (sb.Length > 0) sb.Append(',');
+            sb.Append(d.Check).Append(':').Append(d.Rule).Append(':').Append(d.Action).Append(':');
+            foreach (var c in d.Policy)
+            {
+                if (c == ',') sb.Append("%2C");
+                else if (c == '%') sb.Append("%25");
+                else sb.Append(c);
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The decisions of a ledger row's <see cref="LedgerEntry.Guardrails"/>, in order; empty for null.</summary>
+    public static IReadOnlyList<GuardrailDecision> Parse(string? column)
+    {
+        if (string.IsNullOrEmpty(column)) return [];
+        var list = new List<GuardrailDecision>();
+        foreach (var entry in column.Split(','))
+        {
+            var parts = entry.Split(':', 4);
+            if (parts.Length != 4) continue; // not written by Format: skipped rather than guessed at
+            list.Add(new GuardrailDecision(parts[0], parts[1], parts[2], parts[3].Replace("%2C", ",", StringComparison.Ordinal).Replace("%25", "%", StringComparison.Ordinal)));
+        }
+        return list;
+    }
 }
 
 /// <summary>Durable storage for ledger entries; writes arrive batched.</summary>

@@ -16,6 +16,11 @@ public sealed record LedgerFilter
     /// <summary>Inclusive status range: 200..200 for one status, 400..599 for every error.</summary>
     public int? StatusFrom { get; init; }
     public int? StatusTo { get; init; }
+    /// <summary>
+    /// Rows where a guardrail rule with this id matched (<c>pii.email</c>), or <c>any</c> for every row with a guardrail
+    /// decision (<see cref="LedgerEntry.Guardrails"/>).
+    /// </summary>
+    public string? Guardrail { get; init; }
     /// <summary>Rows at or after this time.</summary>
     public DateTimeOffset? From { get; init; }
     /// <summary>Rows before this time (exclusive).</summary>

@@ -114,6 +114,10 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
             ALTER TABLE ledger ADD COLUMN cache_of text;
             ALTER TABLE ledger ADD COLUMN cost_saved numeric;
             """),
+        new(6, "guardrail decisions and image counts in the ledger", """
+            ALTER TABLE ledger ADD COLUMN guardrails text;
+            ALTER TABLE ledger ADD COLUMN images integer;
+            """),
     ];
 
     /// <summary>Opens the database and brings its schema to this build's version (see <see cref="MigrateAsync"/>).</summary>

@@ -15,6 +15,11 @@ public sealed partial class PostgresLedgerStore
         where.Add("model = $$", filter.Model);
         where.Add("provider = $$", filter.Provider);
         where.Add("deployment = $$", filter.Deployment);
+        // A rule id follows its check in the column ("input:rule:", GuardrailDecision.Format); strpos, not LIKE, as ids hold '_'.
+        where.Add("""
+            (guardrails IS NOT NULL AND ($$ = 'any' OR strpos(guardrails, 'input:' || $$ || ':') > 0
+                OR strpos(guardrails, 'output:' || $$ || ':') > 0))
+            """, filter.Guardrail, NpgsqlDbType.Text);
         where.Add("status >= $$", filter.StatusFrom);
         where.Add("status <= $$", filter.StatusTo);
         where.Add("ts >= $$", filter.From is { } from ? PostgresDatabase.Utc(from) : null, NpgsqlDbType.TimestampTz);

@@ -16,7 +16,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
     private const string Columns = """
         request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
         input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-        latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved
+        latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
         """;
 
     public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
@@ -34,7 +34,8 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 input_tokens integer NOT NULL, cached_input_tokens integer NOT NULL, output_tokens integer NOT NULL, reasoning_tokens integer NOT NULL,
                 estimated boolean NOT NULL, status integer NOT NULL, error_code text,
                 latency_ms double precision NOT NULL, ttft_ms double precision, stream boolean NOT NULL,
-                cost numeric, currency text, cache_write_tokens integer NOT NULL, cache_of text, cost_saved numeric) ON COMMIT DROP
+                cost numeric, currency text, cache_write_tokens integer NOT NULL, cache_of text, cost_saved numeric,
+                guardrails text, images integer) ON COMMIT DROP
             """, cancellationToken).ConfigureAwait(false);
         await using (var copy = await connection.BeginBinaryImportAsync($"COPY ledger_staging (ord, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false))
         {
@@ -69,6 +70,9 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 await copy.WriteAsync(e.Usage.CacheWrite, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
                 await WriteTextAsync(copy, e.CacheOf, cancellationToken).ConfigureAwait(false);
                 if (e.CostSaved is { } saved) await copy.WriteAsync(saved, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false);
+                else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                await WriteTextAsync(copy, e.Guardrails, cancellationToken).ConfigureAwait(false);
+                if (e.Images is { } images) await copy.WriteAsync(images, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
                 else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
             }
             await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -139,8 +143,10 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 Currency = r.IsDBNull(20) ? null : r.GetString(20),
                 CacheOf = r.IsDBNull(22) ? null : r.GetString(22),
                 CostSaved = r.IsDBNull(23) ? null : r.GetDecimal(23),
+                Guardrails = r.IsDBNull(24) ? null : r.GetString(24),
+                Images = r.IsDBNull(25) ? null : r.GetInt32(25),
             });
-            ids?.Add(r.GetInt64(24));
+            ids?.Add(r.GetInt64(26));
         }
         return list;
     }

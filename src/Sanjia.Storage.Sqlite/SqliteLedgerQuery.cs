@@ -18,6 +18,11 @@ public sealed partial class SqliteLedgerStore
             where.Add("model = $model", "$model", filter.Model);
             where.Add("provider = $provider", "$provider", filter.Provider);
             where.Add("deployment = $deployment", "$deployment", filter.Deployment);
+            // A rule id follows its check in the column ("input:rule:", GuardrailDecision.Format); instr, not LIKE, as ids hold '_'.
+            where.Add("""
+                (guardrails IS NOT NULL AND ($guardrail = 'any' OR instr(guardrails, 'input:' || $guardrail || ':') > 0
+                    OR instr(guardrails, 'output:' || $guardrail || ':') > 0))
+                """, "$guardrail", filter.Guardrail);
             where.Add("status >= $sf", "$sf", filter.StatusFrom);
             where.Add("status <= $st", "$st", filter.StatusTo);
             // Timestamps are stored as round-trip UTC text ("O"), which sorts as the times do.
@@ -28,7 +33,7 @@ public sealed partial class SqliteLedgerStore
             cmd.CommandText = $"""
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, id
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, id
                 FROM ledger WHERE {where} ORDER BY id DESC LIMIT $limit
                 """;
             var ids = new List<long>();

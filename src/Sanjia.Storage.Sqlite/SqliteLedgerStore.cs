@@ -45,6 +45,10 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             ALTER TABLE ledger ADD COLUMN cache_of TEXT;
             ALTER TABLE ledger ADD COLUMN cost_saved TEXT;
             """)),
+        new(3, "guardrail decisions and image counts", c => Execute(c, """
+            ALTER TABLE ledger ADD COLUMN guardrails TEXT;
+            ALTER TABLE ledger ADD COLUMN images INTEGER;
+            """)),
     ];
 
     /// <summary>Version 1: the table as every earlier release's ad-hoc upgrades left it, reached from any of them (idempotent).</summary>
@@ -146,6 +150,8 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             Text(db, stmt, 23, e.CacheOf);
             if (e.CostSaved is { } saved) Formatted(db, stmt, 24, saved, null);
             else Check(db, raw.sqlite3_bind_null(stmt, 24));
+            Text(db, stmt, 25, e.Guardrails);
+            Check(db, e.Images is { } images ? raw.sqlite3_bind_int64(stmt, 26, images) : raw.sqlite3_bind_null(stmt, 26));
             var rc = raw.sqlite3_step(stmt);
             if (rc != raw.SQLITE_DONE)
             {
@@ -173,7 +179,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
     private static void Check(sqlite3 db, int rc) => SqliteException.ThrowExceptionForRC(rc, db);
 
     /// <summary>
-    /// The row insert, prepared once per connection (called under the gate): preparing this 24-column statement (four
+    /// The row insert, prepared once per connection (called under the gate): preparing this 26-column statement (four
     /// indexes, a conflict clause) cost more than inserting a row, which at a few rows a second is every batch.
     /// </summary>
     private sqlite3_stmt PreparedInsert(SqliteConnection c)
@@ -182,8 +188,8 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
         var rc = raw.sqlite3_prepare_v2(c.Handle, """
             INSERT OR IGNORE INTO ledger (request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                 input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
+                latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
             """, out var stmt);
         SqliteException.ThrowExceptionForRC(rc, c.Handle);
         _insert = stmt;
@@ -200,7 +206,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
                 FROM ledger WHERE ts >= $since ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$since", since.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
@@ -222,7 +228,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
                 FROM ledger WHERE ts >= $from AND ts < $to ORDER BY id
                 """;
             cmd.Parameters.AddWithValue("$from", Ts(from));
@@ -248,7 +254,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, id
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, id
                 FROM ledger WHERE id > $after ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$after", afterId);
@@ -320,8 +326,10 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
                     Currency = r.IsDBNull(20) ? null : r.GetString(20),
                     CacheOf = r.IsDBNull(22) ? null : r.GetString(22),
                     CostSaved = r.IsDBNull(23) ? null : decimal.Parse(r.GetString(23), NumberStyles.Float, CultureInfo.InvariantCulture),
+                    Guardrails = r.IsDBNull(24) ? null : r.GetString(24),
+                    Images = r.IsDBNull(25) ? null : r.GetInt32(25),
                 });
-                ids?.Add(r.GetInt64(24));
+                ids?.Add(r.GetInt64(26));
             }
             return list;
         }

@@ -95,6 +95,39 @@ public abstract class LedgerStoreConformanceTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Guardrail_decisions_and_image_counts_read_back_and_the_request_log_filters_by_rule()
+    {
+        var (ledger, _) = await StoreAsync();
+        // A policy name with the column's separators in it: written escaped, read back whole.
+        var decisions = new GuardrailDecision[]
+        {
+            new(GuardrailDecision.Input, "pii.cn_resident_id", "redact", "pii-redact"),
+            new(GuardrailDecision.Input, "injection.heuristic", "log", "zh,50%"),
+            new(GuardrailDecision.Output, "pii.email", "mask", "pii-redact"),
+        };
+        var guarded = Full("req-g") with { Guardrails = GuardrailDecision.Format(decisions) };
+        var blocked = Sparse("req-b") with { Status = 400, ErrorCode = "guardrail_blocked", Guardrails = GuardrailDecision.Format([new(GuardrailDecision.Input, "pii.cn_mobile", "block", "strict")]) };
+        var image = Full("req-i") with { Endpoint = "/v1/images/generations", Images = 3, Stream = false };
+        var failedImage = Sparse("req-j") with { Endpoint = "/v1/images/generations", Images = 0 };
+        await ledger.AppendAsync([guarded, blocked, image, failedImage, Full("req-plain")], CancellationToken.None);
+
+        var rows = await ledger.ReadAsync(T0.AddMinutes(-1), 10, CancellationToken.None);
+        Assert.Equal([guarded, blocked, image, failedImage, Full("req-plain")], rows);
+        Assert.Equal(decisions, GuardrailDecision.Parse(rows[0].Guardrails));
+        Assert.Equal([(int?)null, null, 3, 0, null], rows.Select(r => r.Images));
+
+        var query = Assert.IsAssignableFrom<ILedgerQuery>(ledger);
+        async Task<string[]> Ids(string guardrail) =>
+            [.. (await query.QueryAsync(new LedgerFilter { Guardrail = guardrail }, CancellationToken.None)).Select(r => r.Entry.RequestId)];
+        Assert.Equal(["req-b", "req-g"], await Ids("any"));
+        Assert.Equal(["req-g"], await Ids("pii.email")); // on the answer
+        Assert.Equal(["req-b"], await Ids("pii.cn_mobile"));
+        Assert.Empty(await Ids("pii.cn")); // a rule id matches whole, never a prefix
+        Assert.Empty(await Ids("redact")); // nor an action
+        Assert.Empty(await Ids("pii.cn_mobil_")); // '_' is no wildcard
+    }
+
+    [SkippableFact]
     public async Task A_replayed_or_repeated_row_is_stored_once_and_other_attempts_and_endpoints_are_rows_of_their_own()
     {
         var (ledger, _) = await StoreAsync();

@@ -43,7 +43,7 @@ public sealed class SqliteMigrationTests : IDisposable
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         foreach (var s in stores) s.Dispose();
 
-        Assert.Equal([("keys", 1), ("ledger", 1), ("ledger", 2)], Recorded());
+        Assert.Equal([("keys", 1), ("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class SqliteMigrationTests : IDisposable
             await store.AppendAsync([new LedgerEntry { RequestId = "old-1", Timestamp = old.Timestamp, Endpoint = old.Endpoint, Model = "fast", Status = 500 }], CancellationToken.None);
             Assert.Single(await store.ReadAsync(DateTimeOffset.MinValue, 10, CancellationToken.None));
         }
-        Assert.Equal([("ledger", 1), ("ledger", 2)], Recorded());
+        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
     }
 
     [Fact]
@@ -101,7 +101,43 @@ public sealed class SqliteMigrationTests : IDisposable
             var old = Assert.Single(await store.ReadAsync(DateTimeOffset.MinValue, 10, CancellationToken.None));
             Assert.Equal(("v1-1", 0, (string?)null, (decimal?)null, (decimal?)0.25m), (old.RequestId, old.Usage.CacheWrite, old.CacheOf, old.CostSaved, old.Cost));
         }
-        Assert.Equal([("ledger", 1), ("ledger", 2)], Recorded());
+        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
+    }
+
+    [Fact]
+    public async Task A_version_2_ledger_gets_the_guardrail_and_image_columns_with_its_rows_read_as_none()
+    {
+        // A file as version 2 left it (the cache columns, no guardrails or images yet), with one row in it.
+        using (var c = new SqliteConnection($"Data Source={Db};Pooling=False"))
+        {
+            c.Open();
+            SqliteMigrations.Apply(c, "ledger",
+            [
+                new SqliteMigration(1, "ledger as of the ad-hoc upgrades", v1 => SqliteMigrations.Execute(v1, """
+                    CREATE TABLE ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, attempt INTEGER NOT NULL, ts TEXT NOT NULL,
+                        key_id TEXT, team_id TEXT, endpoint TEXT NOT NULL, model TEXT NOT NULL, deployment TEXT, provider TEXT,
+                        input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+                        estimated INTEGER NOT NULL, status INTEGER NOT NULL, error_code TEXT, latency_ms REAL NOT NULL, ttft_ms REAL, stream INTEGER NOT NULL,
+                        cost TEXT, currency TEXT);
+                    CREATE UNIQUE INDEX ux_ledger_request_attempt ON ledger(request_id, attempt, endpoint);
+                    """)),
+                new SqliteMigration(2, "vendor cache writes and response cache hits", v2 => SqliteMigrations.Execute(v2, """
+                    ALTER TABLE ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger ADD COLUMN cache_of TEXT;
+                    ALTER TABLE ledger ADD COLUMN cost_saved TEXT;
+                    """)),
+            ]);
+            SqliteMigrations.Execute(c, """
+                INSERT INTO ledger (request_id, attempt, ts, endpoint, model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, latency_ms, stream, cost, currency, cache_of)
+                VALUES ('v2-1', 1, '2026-01-01T00:00:00.0000000Z', '/v1/chat/completions', 'fast', 5, 0, 7, 0, 0, 200, 12.5, 0, '0', 'USD', 'v2-0');
+                """);
+        }
+        using (var store = new SqliteLedgerStore(Db))
+        {
+            var old = Assert.Single(await store.ReadAsync(DateTimeOffset.MinValue, 10, CancellationToken.None));
+            Assert.Equal(("v2-1", "v2-0", (string?)null, (int?)null), (old.RequestId, old.CacheOf, old.Guardrails, old.Images));
+        }
+        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace Sanjia.Api.Admin;
 
 /// <summary>
 /// <c>GET /admin/requests</c>: the request log, ledger rows newest first, filtered by key, team, model, provider,
-/// deployment, status and time, a page at a time (<c>cursor</c> = <c>next_cursor</c> of the previous page). With
+/// deployment, status, guardrail rule and time, a page at a time (<c>cursor</c> = <c>next_cursor</c> of the previous page). With
 /// <c>bodies=true</c> and body logging on (<c>Sanjia:Logging:Bodies</c>) each row carries its logged request and
 /// answer; with body logging off there are none to give and <c>bodies</c> is refused rather than silently empty.
 /// </summary>
@@ -107,6 +107,19 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
             w.WriteString("cost"u8, "unpriced"u8);
             w.WriteNull("currency"u8);
         }
+        if (e.Images is { } images) w.WriteNumber("images"u8, images); else w.WriteNull("images"u8);
+        // What the guardrails did: rule ids and actions, never the matched text (docs/guardrails.md); [] when nothing matched.
+        w.WriteStartArray("guardrails"u8);
+        foreach (var d in GuardrailDecision.Parse(e.Guardrails))
+        {
+            w.WriteStartObject();
+            w.WriteString("check"u8, d.Check);
+            w.WriteString("rule"u8, d.Rule);
+            w.WriteString("action"u8, d.Action);
+            w.WriteString("policy"u8, d.Policy);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         if (logged is not null)
         {
             if (logged.TryGetValue(e.RequestId, out var x))
@@ -139,6 +152,7 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
             Model = AdminQuery.Text(q, "model"),
             Provider = AdminQuery.Text(q, "provider"),
             Deployment = AdminQuery.Text(q, "deployment"),
+            Guardrail = AdminQuery.Text(q, "guardrail"),
         };
         if (AdminQuery.Text(q, "status") is { } status)
         {

@@ -26,7 +26,11 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
             context.CacheStatus = CacheStatus.Bypass;
             return await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
         }
-        var key = CacheKey.Compute(request.Body.Span, context.Model.RequestedId, policy.ScopeOf(context.Caller));
+        // Keyed by the guardrail policies that applied too: an entry holds the answer to a redacted request (placeholders,
+        // restored per caller by the guardrail stage), served only to calls redacted the same way (docs/guardrails.md).
+        var scope = policy.ScopeOf(context.Caller);
+        if (context.GuardrailPolicies is { } guarded) scope = string.Concat(scope, "\n", guarded);
+        var key = CacheKey.Compute(request.Body.Span, context.Model.RequestedId, scope);
         if ((request.CacheControl & CacheDirectives.NoCache) == 0 && cache.Get(key) is { } entry)
         {
             context.CacheStatus = CacheStatus.Hit;

@@ -70,10 +70,12 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
                 $"The guardrail policy '{unknown}' named by this key or its team is not configured on this gateway, so the request is refused. Ask an administrator to configure it or to change the key.",
                 null, "guardrail_policy_unknown")), null);
         }
+        context.GuardrailPolicies = policies.Length == 1 ? policies[0].Name : string.Join(',', policies.Select(p => p.Name));
         var findings = GuardrailCheck.Run(body, shape, policies);
         foreach (var (rule, action, policy) in findings.Matched)
         {
             Matched(logger, rule, action, policy, context.RequestId, context.Endpoint);
+            context.NoteGuardrail(new GuardrailDecision(GuardrailDecision.Input, rule, ActionName(action, output: false), policy));
         }
         if (findings.BlockedRule is { } blocked)
         {
@@ -87,7 +89,20 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         return (findings, null, output);
     }
 
-    private void LogMatched(CallContext context, string rule, GuardrailAction action, string policy) => Matched(logger, rule, action, policy, context.RequestId, context.Endpoint);
+    /// <summary>An output check's match: logged, and recorded on the call for its ledger row, span and counter.</summary>
+    private void OutputMatched(CallContext context, string rule, GuardrailAction action, string policy)
+    {
+        Matched(logger, rule, action, policy, context.RequestId, context.Endpoint);
+        context.NoteGuardrail(new GuardrailDecision(GuardrailDecision.Output, rule, ActionName(action, output: true), policy));
+    }
+
+    /// <summary>An action as the ledger and telemetry name it; on answers a redaction is a mask (nothing to restore).</summary>
+    private static string ActionName(GuardrailAction action, bool output) => action switch
+    {
+        GuardrailAction.Block => "block",
+        GuardrailAction.Redact => output ? "mask" : "redact",
+        _ => "log",
+    };
 
     /// <summary>The refusal: 400 <c>guardrail_blocked</c> naming the rule and the policy, never the matched text.</summary>
     internal static GatewayError Blocked(string rule, string policy) =>
@@ -122,7 +137,7 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
                     if (output is not null)
                     {
                         var checkedAnswer = GuardrailCheck.Run(body.Span, BodyShape.Answer, output);
-                        foreach (var (rule, action, policy) in checkedAnswer.Matched) stage.LogMatched(context, rule, action, policy);
+                        foreach (var (rule, action, policy) in checkedAnswer.Matched) stage.OutputMatched(context, rule, action, policy);
                         if (checkedAnswer.BlockedRule is { } blocked)
                         {
                             // The tokens were spent: the refusal carries them, so metering charges them.
@@ -133,7 +148,7 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
                     return body.Equals(complete.Body) ? outcome : new CompleteChatResponse(body, complete.Usage);
                 case StreamingChatResponse stream:
                     StreamingChatResponse wrapped = redactions is null ? stream : new RestoringStream(stream, redactions);
-                    return output is null ? wrapped : new OutputCheckingStream(wrapped, output, (r, a, p) => stage.LogMatched(context, r, a, p));
+                    return output is null ? wrapped : new OutputCheckingStream(wrapped, output, (r, a, p) => stage.OutputMatched(context, r, a, p));
                 default:
                     return outcome;
             }

@@ -87,6 +87,38 @@ public abstract class CallContext(string requestId, string endpoint, ResolvedMod
     public Budgets.RateLimitStatus? RateLimits { get; set; }
 
     /// <summary>
+    /// What the guardrails decided on this request, in order, each once (rule ids and actions, never the matched text):
+    /// for its ledger row, its span and the decision counter. Null when no rule matched, or no policy applied.
+    /// </summary>
+    public GuardrailDecision[]? Guardrails { get; private set; }
+
+    /// <summary>
+    /// The names of the guardrail policies that applied to this call, in order, joined by <c>,</c> (set by the guardrail
+    /// stage; null when none did): the response cache keys its entries by them, so an answer is only served to calls
+    /// checked and redacted by the same policies (docs/caching.md).
+    /// </summary>
+    public string? GuardrailPolicies { get; internal set; }
+
+    /// <summary>
+    /// Records a guardrail decision (the guardrail stage calls it, for the input and for the answer). A new array each
+    /// time: a ledger row built from the previous one (a stream's in-flight line) never sees it change; a request has
+    /// a handful of decisions at most, and one without any allocates nothing.
+    /// </summary>
+    internal void NoteGuardrail(GuardrailDecision decision)
+    {
+        if (Guardrails is { } known)
+        {
+            if (Array.IndexOf(known, decision) >= 0) return;
+            Guardrails = [.. known, decision];
+        }
+        else
+        {
+            Guardrails = [decision];
+        }
+        Telemetry.GuardrailTelemetry.Decided(this, decision);
+    }
+
+    /// <summary>
     /// The HTTP layer's span of this request when one is being recorded (taken when metering starts), which metering
     /// gives the GenAI and <c>sanjia.*</c> attributes (<see cref="Telemetry.GatewayTelemetry"/>); null otherwise.
     /// </summary>

@@ -195,10 +195,11 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
 
     private static LedgerEntry Own(CallContext context, TokenUsage usage, int status, string? errorCode, TimeSpan? ttft, DateTimeOffset now, Cost? cost, TimeSpan latency) =>
         Entry(context.RequestId, Math.Max(1, context.Attempts), context.Caller, context.Endpoint, context.Model.RequestedId, context.Deployment, usage, status, errorCode,
-            latency, ttft, context.Stream, now, cost, context.CacheHit);
+            latency, ttft, context.Stream, now, cost, context.CacheHit, GuardrailDecision.Format(context.Guardrails), (context as ImageContext)?.Generated);
 
     private static LedgerEntry Entry(string requestId, int attempt, Caller caller, string endpoint, string model, Models.Deployment? deployment, TokenUsage usage,
-        int status, string? errorCode, TimeSpan latency, TimeSpan? ttft, bool stream, DateTimeOffset now, Cost? cost, Caching.CacheHit? hit = null) => new()
+        int status, string? errorCode, TimeSpan latency, TimeSpan? ttft, bool stream, DateTimeOffset now, Cost? cost, Caching.CacheHit? hit = null,
+        string? guardrails = null, int? images = null) => new()
         {
             RequestId = requestId,
             Attempt = attempt,
@@ -219,5 +220,7 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
             Currency = cost?.Currency,
             CacheOf = hit?.RequestId,
             CostSaved = hit?.Saved,
+            Guardrails = guardrails,
+            Images = images,
         };
 }
