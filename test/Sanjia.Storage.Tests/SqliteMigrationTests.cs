@@ -76,6 +76,16 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
     }
 
+    /// <summary>The ledger's table as version 1 left it: no cache, guardrail or image columns.</summary>
+    private static readonly SqliteMigration LedgerVersion1 = new(1, "ledger as of the ad-hoc upgrades", v1 => SqliteMigrations.Execute(v1, """
+        CREATE TABLE ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, attempt INTEGER NOT NULL, ts TEXT NOT NULL,
+            key_id TEXT, team_id TEXT, endpoint TEXT NOT NULL, model TEXT NOT NULL, deployment TEXT, provider TEXT,
+            input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+            estimated INTEGER NOT NULL, status INTEGER NOT NULL, error_code TEXT, latency_ms REAL NOT NULL, ttft_ms REAL, stream INTEGER NOT NULL,
+            cost TEXT, currency TEXT);
+        CREATE UNIQUE INDEX ux_ledger_request_attempt ON ledger(request_id, attempt, endpoint);
+        """));
+
     [Fact]
     public async Task A_version_1_ledger_gets_the_cache_columns_with_its_rows_read_as_no_cache_write_and_no_hit()
     {
@@ -83,14 +93,7 @@ public sealed class SqliteMigrationTests : IDisposable
         using (var c = new SqliteConnection($"Data Source={Db};Pooling=False"))
         {
             c.Open();
-            SqliteMigrations.Apply(c, "ledger", [new SqliteMigration(1, "ledger as of the ad-hoc upgrades", v1 => SqliteMigrations.Execute(v1, """
-                CREATE TABLE ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, attempt INTEGER NOT NULL, ts TEXT NOT NULL,
-                    key_id TEXT, team_id TEXT, endpoint TEXT NOT NULL, model TEXT NOT NULL, deployment TEXT, provider TEXT,
-                    input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
-                    estimated INTEGER NOT NULL, status INTEGER NOT NULL, error_code TEXT, latency_ms REAL NOT NULL, ttft_ms REAL, stream INTEGER NOT NULL,
-                    cost TEXT, currency TEXT);
-                CREATE UNIQUE INDEX ux_ledger_request_attempt ON ledger(request_id, attempt, endpoint);
-                """))]);
+            SqliteMigrations.Apply(c, "ledger", [LedgerVersion1]);
             SqliteMigrations.Execute(c, """
                 INSERT INTO ledger (request_id, attempt, ts, endpoint, model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, latency_ms, stream, cost, currency)
                 VALUES ('v1-1', 1, '2026-01-01T00:00:00.0000000Z', '/v1/chat/completions', 'fast', 5, 0, 7, 0, 0, 200, 12.5, 0, '0.25', 'USD');
@@ -113,14 +116,7 @@ public sealed class SqliteMigrationTests : IDisposable
             c.Open();
             SqliteMigrations.Apply(c, "ledger",
             [
-                new SqliteMigration(1, "ledger as of the ad-hoc upgrades", v1 => SqliteMigrations.Execute(v1, """
-                    CREATE TABLE ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, attempt INTEGER NOT NULL, ts TEXT NOT NULL,
-                        key_id TEXT, team_id TEXT, endpoint TEXT NOT NULL, model TEXT NOT NULL, deployment TEXT, provider TEXT,
-                        input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
-                        estimated INTEGER NOT NULL, status INTEGER NOT NULL, error_code TEXT, latency_ms REAL NOT NULL, ttft_ms REAL, stream INTEGER NOT NULL,
-                        cost TEXT, currency TEXT);
-                    CREATE UNIQUE INDEX ux_ledger_request_attempt ON ledger(request_id, attempt, endpoint);
-                    """)),
+                LedgerVersion1,
                 new SqliteMigration(2, "vendor cache writes and response cache hits", v2 => SqliteMigrations.Execute(v2, """
                     ALTER TABLE ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE ledger ADD COLUMN cache_of TEXT;
