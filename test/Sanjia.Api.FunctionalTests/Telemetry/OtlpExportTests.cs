@@ -1,23 +1,14 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
+using Sanjia.Testing.Otlp;
 
 namespace Sanjia.Api.FunctionalTests.Telemetry;
 
 /// <summary>
 /// The standard <c>OTEL_*</c> variables point the gateway's exporter at a collector: here a small OTLP/HTTP receiver
-/// (Kestrel, <c>POST /v1/traces</c> and <c>/v1/metrics</c>, protobuf bodies kept as bytes). Protobuf carries strings
-/// as they are, so the span name, attribute names and values are found in the bytes without a protobuf parser.
+/// (<see cref="OtlpReceiver"/>: protobuf bodies kept as bytes, searched for strings).
 /// </summary>
 public sealed class OtlpExportTests
 {
@@ -53,57 +44,4 @@ public sealed class OtlpExportTests
     }
 
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
-
-    private sealed class OtlpReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly ConcurrentQueue<(string Path, string? ContentType, byte[] Body)> _received = new();
-
-        private OtlpReceiver(WebApplication app) => _app = app;
-
-        public string Url { get; private set; } = "";
-
-        public static async Task<OtlpReceiver> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-            var app = builder.Build();
-            var receiver = new OtlpReceiver(app);
-            app.Run(async http =>
-            {
-                using var buffer = new MemoryStream();
-                await http.Request.Body.CopyToAsync(buffer);
-                receiver._received.Enqueue((http.Request.Path.Value!, http.Request.ContentType, buffer.ToArray()));
-                // An empty Export*ServiceResponse: full success (OTLP/HTTP).
-                http.Response.ContentType = "application/x-protobuf";
-                http.Response.StatusCode = 200;
-            });
-            await app.StartAsync();
-            receiver.Url = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/');
-            return receiver;
-        }
-
-        /// <summary>The first export to <paramref name="path"/> whose body holds <paramref name="text"/> (other tests' gateways export here too while this one runs).</summary>
-        public async Task<(string? ContentType, byte[] Body)> WaitForAsync(string path, string text)
-        {
-            var needle = Encoding.UTF8.GetBytes(text);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (true)
-            {
-                foreach (var (p, type, body) in _received)
-                {
-                    if (p == path && body.AsSpan().IndexOf(needle) >= 0) return (type, body);
-                }
-                Assert.True(DateTime.UtcNow < deadline, $"nothing with '{text}' at {path}; received {string.Join(", ", _received.Select(r => r.Path))}");
-                await Task.Delay(50);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
 }
