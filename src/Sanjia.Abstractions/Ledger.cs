@@ -36,10 +36,13 @@ public sealed record LedgerEntry
     /// What the guardrails did on this request (docs/guardrails.md): rule ids and actions, never the matched text, in
     /// the column form of <see cref="GuardrailDecision.Format"/> (text, so the row compares and stores as a value);
     /// null when no rule matched or no policy applied. <see cref="GuardrailDecision.Parse"/> reads it back.
+    /// Left out of the journal's line when null, so a request without guardrails journals what it did before.
     /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Guardrails { get; init; }
 
-    /// <summary>Images an image call returned (what a per-image price applies to; 0 when it failed); null for other kinds of call.</summary>
+    /// <summary>Images an image call returned (what a per-image price applies to; 0 when it failed); null for other kinds of call (and then left out of the journal's line).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public int? Images { get; init; }
 }
 
