@@ -244,7 +244,7 @@ public sealed class RedisClusterTests(RedisClusterTests.Deployment deployment, I
         await Task.WhenAll(Cluster.Instances.SelectMany(g => new[] { UntilModelsAsync(g, budgeted, HttpStatusCode.OK, known), UntilModelsAsync(g, free, HttpStatusCode.OK, known) }));
 
         // Six clients in turn over the instances, alternating the two keys, half of them streamed.
-        var phase = 0; // 0 before the stop, 1 while Redis is down, 2 after its restart
+        var phase = 0; // 0 before the stop, 1 while Redis is down, 2 after its restart (set just after each step)
         var answers = new ConcurrentBag<(int Phase, bool Budgeted, int Instance, HttpStatusCode Status, string? Code, string? RequestId)>();
         using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, 6).Select(c => Task.Run(async () =>
@@ -252,17 +252,17 @@ public sealed class RedisClusterTests(RedisClusterTests.Deployment deployment, I
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var isBudgeted = (c + i) % 2 == 0;
-                var at = Volatile.Read(ref phase);
                 var (status, code, id) = await ChatAsync(Cluster[(c + i) % 3], isBudgeted ? budgeted : free, $"client {c} request {i}", stream: c % 2 == 0);
-                answers.Add((at, isBudgeted, (c + i) % 3, status, code, id));
+                // The phase when the answer came: a request sent just before the stop may be admitted just after it.
+                answers.Add((Volatile.Read(ref phase), isBudgeted, (c + i) % 3, status, code, id));
                 if (status != HttpStatusCode.OK) await Task.Delay(20);
             }
         })).ToList();
         int Count(Func<(int Phase, bool Budgeted, int Instance, HttpStatusCode Status, string? Code, string? RequestId), bool> which) => answers.Count(which);
 
         await ClusterLoad.WaitUntilAsync(() => Count(a => a.Status == HttpStatusCode.OK) >= 60, Bound, () => $"{answers.Count} answers before the stop");
+        Volatile.Write(ref phase, 1); // before the kill, so that no refusal can be counted before it
         await deployment.Redis.StopAsync(); // SIGKILL, no persistence: it comes back empty
-        Volatile.Write(ref phase, 1);
         var outage = Stopwatch.StartNew();
         // Down until every instance has noticed (refused a budgeted key) and free keys went on meanwhile.
         await ClusterLoad.WaitUntilAsync(() => outage.Elapsed > TimeSpan.FromSeconds(2)
