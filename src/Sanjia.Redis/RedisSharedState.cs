@@ -35,6 +35,14 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     /// <summary>This instance's holds not yet settled, by hold id: renewed so that only a dead instance's expire.</summary>
     private readonly ConcurrentDictionary<string, BudgetReservation> _live = new(StringComparer.Ordinal);
     private readonly ITimer _renewal;
+    /// <summary>
+    /// The Redis keys of a virtual key's RPM and TPM, and of a budget's window (state and holds), made once rather than
+    /// concatenated on every admission and settlement (four to six strings a request). Bounded: emptied past
+    /// <see cref="MaxNames"/> entries (a key a week cycling daily windows adds one a day).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (RedisKey Rpm, RedisKey Tpm)> _limitNames = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(BudgetScope Scope, long Start), (string State, string Holds)> _budgetNames = new();
+    private const int MaxNames = 10_000;
     private long _seq;
     private int _down;
 
@@ -108,15 +116,15 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             return Unavailable(keyId, rpm, tpm, amounts, null);
         }
         var now = _time.GetUtcNow();
-        var slots = new Slot[amounts.Count];
+        var slots = amounts.Count == 0 ? [] : new Slot[amounts.Count];
         for (var i = 0; i < amounts.Count; i++)
         {
             var (scope, amount) = amounts[i];
             var (start, reset) = BudgetWindow.For(scope.Budget.Period, now);
-            slots[i] = new Slot(StateKey(scope, start), scope.Budget.Amount, amount, reset,
-                ct => _loadSpent(scope, start, ct), $"{scope.Kind} {scope.Id}", scope.Budget.Currency);
+            var (state, holdsKey) = BudgetNames(scope, start);
+            slots[i] = new Slot(state, holdsKey, scope.Budget.Amount, amount, reset, scope, start, null);
         }
-        var (code, r, reservation, error) = await HoldAsync(keyId, rpm, tpm, slots, now, cancellationToken).ConfigureAwait(false);
+        var (code, r, holdId, error) = await HoldAsync(keyId, rpm, tpm, slots, now, cancellationToken).ConfigureAwait(false);
         if (r is null)
         {
             return Unavailable(keyId, rpm, tpm, amounts, null);
@@ -130,8 +138,8 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         {
             case 1:
                 if (amounts.Count == 0) return new AdmissionResult(true, null, null, default, null, limits, null);
-                var holds = new List<(BudgetScope, object, decimal)>(amounts.Count);
-                for (var i = 0; i < amounts.Count; i++) holds.Add((amounts[i].Scope, reservation!.Holds[i].State, amounts[i].Amount));
+                var holds = new (BudgetScope, object, decimal)[amounts.Count];
+                for (var i = 0; i < amounts.Count; i++) holds[i] = (amounts[i].Scope, new Hold(slots[i].State, slots[i].Holds, holdId), amounts[i].Amount);
                 return new AdmissionResult(true, Live(new BudgetReservation(holds)), null, default, null, limits, null);
             case -2 or -4:
                 return new AdmissionResult(false, null, code == -2 ? "rpm" : "tpm", Micros((double)r![5]), null, limits, null);
@@ -142,23 +150,32 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         }
     }
 
-    /// <summary>One budget to hold on: its state key, limit and amount, window end, and its spend in the ledger.</summary>
-    private readonly record struct Slot(string State, decimal Limit, decimal Amount, DateTimeOffset? Reset,
-        Func<CancellationToken, Task<decimal>> Load, string Label, string Currency);
+    /// <summary>
+    /// One budget to hold on: its state and holds keys, limit and amount, window end, and what it is (a key's or team's
+    /// scope and window start, or a shared budget), from which its spend is loaded and its label made only when needed.
+    /// </summary>
+    private readonly record struct Slot(string State, string Holds, decimal Limit, decimal Amount, DateTimeOffset? Reset,
+        BudgetScope? Scope, DateTimeOffset Start, SharedBudget? Shared)
+    {
+        public string Label => Shared?.Name ?? $"{Scope!.Kind} {Scope.Id}";
+        public string Currency => Shared?.Currency ?? Scope!.Budget.Currency;
+    }
+
+    private Task<decimal> LoadAsync(in Slot slot, CancellationToken cancellationToken) =>
+        slot.Shared is { } shared ? shared.LoadSpent(cancellationToken) : _loadSpent(slot.Scope!, slot.Start, cancellationToken);
 
     /// <summary>
     /// Runs the admission script, loading any budget whose state Redis lacks (at most once each) and asking again.
-    /// Answers the script's code and reply with the reservation when admitted; a null reply when Redis cannot be
-    /// reached; or the error that closes the request when a budget's spend cannot be loaded.
+    /// Answers the script's code and reply, and the hold's id (the same in every budget it holds on); a null reply
+    /// when Redis cannot be reached; or the error that closes the request when a budget's spend cannot be loaded.
     /// </summary>
-    private async Task<(long Code, RedisResult[]? Reply, BudgetReservation? Reservation, GatewayError? Error)> HoldAsync(
+    private async Task<(long Code, RedisResult[]? Reply, string HoldId, GatewayError? Error)> HoldAsync(
         string keyId, int? rpm, int? tpm, Slot[] slots, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var keys = new RedisKey[2 + 2 * slots.Length];
-        keys[0] = _prefix + "rpm:" + keyId;
-        keys[1] = _prefix + "tpm:" + keyId;
+        (keys[0], keys[1]) = LimitNames(keyId);
         var args = new RedisValue[5 + 3 * slots.Length];
-        var holdId = _instance + ":" + Interlocked.Increment(ref _seq).ToString(CultureInfo.InvariantCulture);
+        var holdId = string.Create(CultureInfo.InvariantCulture, $"{_instance}:{Interlocked.Increment(ref _seq)}");
         args[0] = Micros(now);
         args[1] = rpm ?? 0;
         args[2] = tpm ?? 0;
@@ -167,7 +184,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         for (var i = 0; i < slots.Length; i++)
         {
             keys[2 + 2 * i] = slots[i].State;
-            keys[3 + 2 * i] = slots[i].State + ":holds";
+            keys[3 + 2 * i] = slots[i].Holds;
             args[5 + 3 * i] = ToNano(slots[i].Limit, up: false);
             args[6 + 3 * i] = ToNano(slots[i].Amount, up: true);
             args[7 + 3 * i] = ExpireAt(slots[i].Reset);
@@ -182,45 +199,40 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 NoteDown(ex.Message);
-                return (0, null, null, Closed("Redis cannot be reached"));
+                return (0, null, holdId, Closed("Redis cannot be reached"));
             }
             Restored();
             var code = (long)r[0];
-            if (code != -1)
-            {
-                if (code != 1 || slots.Length == 0) return (code, r, null, null);
-                var holds = new List<(BudgetScope, object, decimal)>(slots.Length);
-                for (var i = 0; i < slots.Length; i++) holds.Add((null!, new Hold(slots[i].State, slots[i].State + ":holds", holdId), slots[i].Amount));
-                return (code, r, new BudgetReservation(holds), null);
-            }
+            if (code != -1) return (code, r, holdId, null);
             var slot = slots[(int)(long)r[1] - 1];
             try
             {
-                var spent = await slot.Load(cancellationToken).ConfigureAwait(false);
+                var spent = await LoadAsync(slot, cancellationToken).ConfigureAwait(false);
                 var created = (long)await Db.ScriptEvaluateAsync(RedisScripts.Init, [slot.State], [ToNano(spent, up: true), ExpireAt(slot.Reset)]).ConfigureAwait(false);
                 if (created == 1) LogRebuilt(_logger, slot.Label, spent, slot.Currency);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 NoteDown(ex.Message);
-                return (0, null, null, Closed("Redis cannot be reached"));
+                return (0, null, holdId, Closed("Redis cannot be reached"));
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // The ledger cannot be read: a budget whose spend is unknown stays closed.
                 LogRebuildFailed(_logger, ex.Message);
-                return (0, Array.Empty<RedisResult>(), null, Closed("its spend cannot be read from the ledger"));
+                return (0, Array.Empty<RedisResult>(), holdId, Closed("its spend cannot be read from the ledger"));
             }
         }
-        return (0, Array.Empty<RedisResult>(), null, Closed("its state could not be loaded"));
+        return (0, Array.Empty<RedisResult>(), holdId, Closed("its state could not be loaded"));
     }
 
     public async ValueTask<BudgetReservation?> TryHoldAsync(SharedBudget budget, decimal amount, CancellationToken cancellationToken)
     {
         if (!_redis.IsConnected) return null;
-        var slot = new Slot(SharedKey(budget), budget.Limit, amount, budget.End, budget.LoadSpent, budget.Name, budget.Currency);
-        var (code, _, reservation, _) = await HoldAsync("", null, null, [slot], _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return code == 1 ? Live(reservation!) : null;
+        var state = SharedKey(budget);
+        var slot = new Slot(state, state + ":holds", budget.Limit, amount, budget.End, null, budget.Start, budget);
+        var (code, _, holdId, _) = await HoldAsync("", null, null, [slot], _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return code == 1 ? Live(new BudgetReservation([(null!, new Hold(slot.State, slot.Holds, holdId), amount)])) : null;
     }
 
     public void Finish(BudgetReservation hold, decimal? actual) => Finish("", null, 0, hold, actual is { } a ? [a] : null);
@@ -250,7 +262,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         var holds = reservation?.Holds ?? [];
         if (holds.Count > 0 && ((Hold)holds[0].State).Id is { } live) _live.TryRemove(live, out _);
         var keys = new RedisKey[1 + 2 * holds.Count];
-        keys[0] = _prefix + "tpm:" + keyId;
+        keys[0] = LimitNames(keyId).Tpm;
         var args = new RedisValue[4 + holds.Count];
         args[0] = Micros(_time.GetUtcNow());
         args[1] = tpm ?? 0;
@@ -329,8 +341,8 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         var holds = new List<(BudgetScope, object, decimal)>(amounts.Count);
         foreach (var (scope, _) in amounts)
         {
-            var state = StateKey(scope, BudgetWindow.For(scope.Budget.Period, now).Start);
-            holds.Add((scope, new Hold(state, state + ":holds", null), 0m));
+            var (state, holdsKey) = BudgetNames(scope, BudgetWindow.For(scope.Budget.Period, now).Start);
+            holds.Add((scope, new Hold(state, holdsKey, null), 0m));
         }
         return new AdmissionResult(true, new BudgetReservation(holds), null, default, null, limits, null);
     }
@@ -377,6 +389,22 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         var (spent, reserved) = await StateAsync(StateKey(scope, start), cancellationToken).ConfigureAwait(false)
             ?? (await _loadSpent(scope, start, cancellationToken).ConfigureAwait(false), 0m);
         return (spent, reserved, reset);
+    }
+
+    private (RedisKey Rpm, RedisKey Tpm) LimitNames(string keyId)
+    {
+        if (_limitNames.TryGetValue(keyId, out var names)) return names;
+        if (_limitNames.Count >= MaxNames) _limitNames.Clear();
+        return _limitNames[keyId] = (_prefix + "rpm:" + keyId, _prefix + "tpm:" + keyId);
+    }
+
+    private (string State, string Holds) BudgetNames(BudgetScope scope, DateTimeOffset start)
+    {
+        var id = (scope, start.ToUnixTimeSeconds());
+        if (_budgetNames.TryGetValue(id, out var names)) return names;
+        if (_budgetNames.Count >= MaxNames) _budgetNames.Clear();
+        var state = StateKey(scope, start);
+        return _budgetNames[id] = (state, state + ":holds");
     }
 
     private string StateKey(BudgetScope scope, DateTimeOffset start) =>
