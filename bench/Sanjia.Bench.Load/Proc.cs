@@ -125,6 +125,33 @@ public static class Proc
         return (rss, hwm);
     }
 
+    /// <summary>The oldest process whose command line holds both <paramref name="name"/> and <paramref name="fragment"/> (arguments joined by spaces), or null.</summary>
+    public static int? FindByCommandLine(string name, string fragment)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc").OrderBy(d => int.TryParse(Path.GetFileName(d), out var n) ? n : int.MaxValue))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var line = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (line.Contains(name, StringComparison.Ordinal) && line.Contains(fragment, StringComparison.Ordinal)) return pid;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Moves a running process (every thread; children it forks later inherit it) to one CPU, when taskset is there.</summary>
+    public static void Pin(int pid, int cpu)
+    {
+        if (!HasTaskset) return;
+        using var p = Process.Start(new ProcessStartInfo("taskset", ["-a", "-p", "-c", cpu.ToString(CultureInfo.InvariantCulture), pid.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true })!;
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+    }
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);

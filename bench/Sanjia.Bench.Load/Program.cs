@@ -8,9 +8,12 @@ using Sanjia.Bench.Load;
 //   suite       --repo DIR [--out DIR] [--repeats 3] [--seconds 3] [--stream-seconds 4] [--stream-repeats 3] [--chunk-delay-ms 5] [--baseline DIR]
 //               [--gateway-args "--Sanjia:X=1 ..."] [--baseline-args "..."]   extra arguments for either gateway (a feature off or on)
 //               [--model-file PATH] [--local-repeats 20] [--tokens 400] [--note TEXT]
+//   scale       --repo DIR [--out DIR] [--repeats 5] [--seconds 3] [--concurrency 16,64] [--revocations 50] [--note TEXT]
+//               SQLite against PostgreSQL + Redis with a budgeted, rate-limited key; revocation A -> B; nginx in front of one instance and of three
+//   ledger      [--rows 200000] [--repeats 3] [--postgres CONNECTION]   the ledger writer's rows/s from journal to committed PostgreSQL rows
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Sanjia.Bench.Load stream|startup|local-model|suite [options]; see bench/README.md");
+    Console.Error.WriteLine("usage: Sanjia.Bench.Load stream|startup|local-model|suite|scale|ledger [options]; see bench/README.md");
     return 2;
 }
 var a = new Args(args[1..]);
@@ -46,6 +49,15 @@ switch (args[0])
         return await Suite.RunAsync(new SuiteOptions(repo, a.Get("out") ?? Path.Combine(repo, "bench/results"), a.Int("repeats", 3), a.Double("seconds", 3),
             a.Double("stream-seconds", 4), a.Int("stream-repeats", 3), a.Int("chunk-delay-ms", 5), modelFile, a.Int("local-repeats", 20), a.Int("tokens", 400), a.Get("note"), a.Get("baseline"), a.Get("gateway-args"), a.Get("baseline-args")));
     }
+    case "scale":
+    {
+        var repo = Path.GetFullPath(a.Get("repo") ?? ".");
+        var concurrency = (a.Get("concurrency") ?? "16,64").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        return await Scale.RunAsync(new ScaleOptions(repo, a.Get("out") ?? Path.Combine(repo, "bench/results"), a.Int("repeats", 5), a.Double("seconds", 3), concurrency,
+            a.Int("revocations", 50), a.Get("note")));
+    }
+    case "ledger":
+        return await LedgerWriter.RunAsync(a.Int("rows", 200_000), a.Int("repeats", 3), a.Get("postgres"));
     default:
         Console.Error.WriteLine($"unknown mode '{args[0]}'");
         return 2;

@@ -25,6 +25,9 @@ public sealed class NginxServer : IAsyncDisposable
     public int Port { get; }
     public string Url { get; }
 
+    /// <summary>Its folder (configuration, pid, logs): on nginx's command line, so a benchmark can find its processes.</summary>
+    public string Root => _root;
+
     /// <summary>Why nginx tests cannot run here, or null. With <c>CI</c> or <c>SANJIA_REQUIRE_NGINX=1</c> set (<c>.ci/run</c>) they fail instead of skipping.</summary>
     public static string? Unavailable => File.Exists(Binary) ? null : $"{Binary} not found (apt-get install nginx-light; .ci/run does)";
 
