@@ -206,7 +206,9 @@ public sealed class RedisClusterTests(RedisClusterTests.Deployment deployment, I
             "each instance counting alone would have admitted all 18");
         // A minute's six at once, then one every 10 s (only if this machine took that long).
         Assert.InRange(admitted, 6, 6 + (int)(elapsed.TotalSeconds / 10));
-        Assert.All(results.Skip(admitted), r => Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limit_exceeded"), (r.Status, r.Code)));
+        Assert.All(results.Take(6), r => Assert.Equal(HttpStatusCode.OK, r.Status)); // the burst, whichever instance served it
+        // The rest refused, but for one admitted every 10 s on a machine slow enough to take that long.
+        Assert.All(results.Where(r => r.Status != HttpStatusCode.OK), r => Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limit_exceeded"), (r.Status, r.Code)));
         Assert.Equal(admitted, deployment.Upstream.Requests.Count - vendorBefore);
     }
 
