@@ -9,8 +9,9 @@ using Sanjia.Core.Json;
 namespace Sanjia.Api.Admin;
 
 /// <summary>
-/// <c>GET /admin/deployments</c> (master key only): every deployment behind an alias with its live state:
-/// breaker, cool-down, requests in flight, latency moving average, counts and last error.
+/// <c>GET /admin/deployments</c>: every deployment behind an alias with its live state: breaker, cool-down, requests
+/// in flight, latency moving average, counts and last error. Read access as every admin read (the master key, an
+/// <c>admin</c> or <c>admin:read</c> key, or a console session of one), checked by authentication before this runs.
 /// </summary>
 public sealed class DeploymentsEndpoint(GatewayEngine engine, DeploymentStateStore states)
 {
@@ -18,11 +19,6 @@ public sealed class DeploymentsEndpoint(GatewayEngine engine, DeploymentStateSto
 
     public async Task HandleAsync(HttpContext http)
     {
-        if (http.Features.Get<Caller>() is { IsMaster: false })
-        {
-            await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.PermissionDenied, "Only the master key may read deployment health.") { Code = "master_key_required" }).ConfigureAwait(false);
-            return;
-        }
         var byId = new Dictionary<string, (Core.Models.Deployment Deployment, List<string> Aliases)>(StringComparer.OrdinalIgnoreCase);
         foreach (var alias in engine.Registry.Aliases.OrderBy(a => a.RequestedId, StringComparer.Ordinal))
         {
