@@ -3,7 +3,14 @@ namespace Sanjia.Abstractions;
 public enum BudgetPeriod { Daily, Weekly, Monthly, Total }
 
 /// <summary>A spending cap: at most <see cref="Amount"/> in <see cref="Currency"/> per <see cref="Period"/> (UTC windows).</summary>
-public sealed record Budget(decimal Amount, string Currency, BudgetPeriod Period);
+public sealed record Budget(decimal Amount, string Currency, BudgetPeriod Period)
+{
+    /// <summary>
+    /// Percentages of <see cref="Amount"/> at which a budget alert fires, once per crossing per period
+    /// (docs/observability.md); null = the gateway's default (<c>Sanjia:Alerts:BudgetPercents</c>), empty = none.
+    /// </summary>
+    public IReadOnlyList<int>? AlertAt { get; init; }
+}
 
 /// <summary>A virtual key as stored: only the SHA-256 of its secret is kept.</summary>
 public sealed record VirtualKey

@@ -71,6 +71,11 @@ public static class LogEvents
     public const int SharedChangeReloadFailed = 4404;
     public const int SharedHealthFailed = 4405;
 
+    // 4450: budget alerts.
+    public const int BudgetAlertFired = 4450;
+    public const int BudgetAlertDeliveryFailed = 4451;
+    public const int BudgetAlertsFailed = 4452;
+
     // 4500: guardrails.
     public const int GuardrailMatched = 4500;
 }

@@ -118,6 +118,7 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
             ALTER TABLE ledger ADD COLUMN guardrails text;
             ALTER TABLE ledger ADD COLUMN images integer;
             """),
+        new(7, "budget alerts", PostgresAlertStore.Schema),
     ];
 
     /// <summary>Opens the database and brings its schema to this build's version (see <see cref="MigrateAsync"/>).</summary>

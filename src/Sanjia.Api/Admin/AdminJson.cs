@@ -20,6 +20,16 @@ internal static class AdminJson
         w.WriteString("amount", Money(b.Amount));
         w.WriteString("currency", b.Currency);
         w.WriteString("period", b.Period.ToString().ToLowerInvariant());
+        if (b.AlertAt is { } alertAt)
+        {
+            w.WriteStartArray("alert_at");
+            foreach (var p in alertAt) w.WriteNumberValue(p);
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("alert_at");
+        }
         var (_, reset) = BudgetWindow.For(b.Period, DateTimeOffset.UtcNow);
         if (status is { } s)
         {

@@ -119,6 +119,14 @@ internal static partial class AdminRequests
         {
             throw new Invalid("'budget.period' must be daily, weekly, monthly or total.", "budget.period");
         }
-        return new Budget(amount, currency, period);
+        IReadOnlyList<int>? alertAt = null;
+        if (v.TryGetProperty("alert_at", out var alerts) && alerts.ValueKind != JsonValueKind.Null)
+        {
+            const string shape = "'budget.alert_at' must be a list of percentages from 1 to 100 (e.g. [50, 80, 100]), [] for no alerts, or null for the gateway's default.";
+            if (alerts.ValueKind != JsonValueKind.Array) throw new Invalid(shape, "budget.alert_at");
+            alertAt = [.. alerts.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var p) && p is >= 1 and <= 100
+                ? p : throw new Invalid(shape, "budget.alert_at")).Distinct().Order()];
+        }
+        return new Budget(amount, currency, period) { AlertAt = alertAt };
     }
 }

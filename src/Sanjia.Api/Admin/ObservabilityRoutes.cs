@@ -8,7 +8,7 @@ using Sanjia.Core.Traffic;
 
 namespace Sanjia.Api.Admin;
 
-/// <summary>The admin routes that watch the gateway: the request log, the console's aggregates and the audit log (docs/admin-api.md).</summary>
+/// <summary>The admin routes that watch the gateway: the request log, the console's aggregates, the audit log and budget alerts (docs/admin-api.md).</summary>
 public static class ObservabilityRoutes
 {
     public static void Map(RouteGroupBuilder admin)
@@ -34,6 +34,10 @@ public static class ObservabilityRoutes
             var audit = new AdminAudit(auditStore, s.GetRequiredService<TimeProvider>());
             audit.Apply(admin);
             admin.MapGet("/admin/audit", audit.ListAsync);
+        }
+        if (s.GetService<IAlertStore>() is { } alerts)
+        {
+            admin.MapGet(AlertsEndpoint.Route, new AlertsEndpoint(alerts).ListAsync);
         }
     }
 }

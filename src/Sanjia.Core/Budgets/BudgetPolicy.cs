@@ -23,6 +23,9 @@ public sealed class BudgetPolicy(
 {
     public MeteringOptions Options => options;
 
+    /// <summary>Told of each refusal for a budget (budget alerts: the budget counts as spent); null = nobody listens.</summary>
+    public Action<BudgetScope>? OnRefused { get; set; }
+
     /// <summary>
     /// Admits a request or says why not, with the key's rate limits as the decision left them (for the
     /// <c>x-ratelimit-*</c> headers; null when it has none or the store does not tell). <paramref name="worstCase"/> prices the request on one deployment (in the
@@ -113,6 +116,7 @@ public sealed class BudgetPolicy(
     private GatewayError Exceeded(ReserveResult reserved)
     {
         var s = reserved.Exhausted!;
+        OnRefused?.Invoke(s);
         var resets = reserved.ResetsAt is { } r
             ? $" It resets at {r.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}."
             : " It does not reset (total budget).";

@@ -78,6 +78,9 @@ public sealed class SanjiaOptions
     /// <summary><c>/metrics</c>: on, who may read it, the per-key label cap (docs/observability.md).</summary>
     public MetricsOptions Metrics { get; set; } = new();
 
+    /// <summary>Budget alerts: thresholds, webhooks, retries (docs/observability.md).</summary>
+    public Alerts.AlertOptions Alerts { get; set; } = new();
+
     /// <summary>Named guardrail policies and the aliases they apply to (docs/guardrails.md); none by default.</summary>
     public Guardrails.GuardrailOptions Guardrails { get; set; } = new();
 }

@@ -49,6 +49,7 @@ public static class GatewayApp
         StorageSetup.Validate(options, errors);
         RedisSetup.Validate(options, errors);
         TelemetrySetup.Validate(options, errors);
+        Core.Alerts.AlertOptions.Validate(options.Alerts, errors);
         errors.ThrowIfAny();
 
         // Simple one-line console logs by default, JSON with Logging:Console:FormatterName=json; dates with their zone.
@@ -112,9 +113,16 @@ public static class GatewayApp
         services.AddSanjiaRouting(options.Routing);
         // One cache per process, sized at start-up; whether it applies is per model, read from each snapshot.
         services.AddSingleton(sp => new ResponseCache(options.Cache.MaxBytes, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
-            sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<IAdmissionStore>()));
+        services.AddSingleton(sp =>
+        {
+            var policy = BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
+                sp.GetRequiredService<IBudgetTracker>(), sp.GetRequiredService<IRateLimiter>(), options, sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<IAdmissionStore>());
+            // Budget alerts hear of a refusal for a budget at once (called on that refusal only, never on an admitted request).
+            policy.OnRefused = sp.GetService<Core.Alerts.BudgetAlerts>() is { } alerts ? alerts.Refused : null;
+            return policy;
+        });
+        services.AddBudgetAlerts(options);
         services.AddSingleton(sp => new GatewayEngine(sp.GetRequiredService<GatewaySnapshot>().Registry, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ResilientRouter>(),
             // One pipeline for every kind of call. Metering is outermost (the builder keeps it there); taps (shadow

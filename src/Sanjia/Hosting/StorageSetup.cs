@@ -29,6 +29,7 @@ internal static class StorageSetup
             services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<SqliteLedgerStore>());
             services.AddSingleton<IKeyStore>(_ => new SqliteKeyStore(Path.Combine(options.DataDir, LedgerDatabase)));
             services.AddSingleton<IAuditStore>(_ => new SqliteAuditStore(Path.Combine(options.DataDir, LedgerDatabase)));
+            services.AddSingleton<IAlertStore>(_ => new SqliteAlertStore(Path.Combine(options.DataDir, LedgerDatabase)));
             services.AddSingleton<IPromptStore>(_ => new SqlitePromptStore(Path.Combine(options.DataDir, CompareServices.PromptsDatabase)));
             services.AddSingleton<IShadowStore>(_ => new SqliteShadowStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
             services.AddSingleton<IBodyLogStore>(_ => new SqliteBodyLogStore(Path.Combine(options.DataDir, CompareServices.TrafficDatabase)));
@@ -43,6 +44,7 @@ internal static class StorageSetup
         services.AddSingleton<ISpendSource>(sp => sp.GetRequiredService<PostgresLedgerStore>());
         services.AddSingleton<IKeyStore>(sp => new PostgresKeyStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IAuditStore>(sp => new PostgresAuditStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IAlertStore>(sp => new PostgresAlertStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IPromptStore>(sp => new PostgresPromptStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IShadowStore>(sp => new PostgresShadowStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IBodyLogStore>(sp => new PostgresBodyLogStore(sp.GetRequiredService<PostgresDatabase>()));
