@@ -46,6 +46,6 @@ public interface IAlertStore
     /// <summary>Records how the alert's delivery ended (or stands).</summary>
     Task RecordDeliveryAsync(string id, string delivery, int attempts, string? lastError, CancellationToken cancellationToken);
 
-    /// <summary>The newest alerts first, optionally of one key or team only.</summary>
+    /// <summary>The newest alerts first (of one check: the highest threshold first), optionally of one key or team only.</summary>
     Task<IReadOnlyList<BudgetAlert>> ListAsync(string? scopeId, int limit, CancellationToken cancellationToken);
 }

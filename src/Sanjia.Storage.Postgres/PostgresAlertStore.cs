@@ -52,7 +52,7 @@ public sealed class PostgresAlertStore(PostgresDatabase database) : IAlertStore
     {
         await using var cmd = database.DataSource.CreateCommand("""
             SELECT record::text, delivery, attempts, last_error FROM budget_alerts
-            WHERE ($1::text IS NULL OR scope_id = $1) ORDER BY fired_at DESC, id COLLATE "C" LIMIT $2
+            WHERE ($1::text IS NULL OR scope_id = $1) ORDER BY fired_at DESC, (record->>'Percent')::int DESC, id COLLATE "C" LIMIT $2
             """);
         cmd.Parameters.Add(new() { Value = (object?)scopeId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = Math.Max(limit, 0) });

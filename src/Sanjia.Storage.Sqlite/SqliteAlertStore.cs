@@ -99,7 +99,7 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
             var where = new SqliteWhere(cmd);
             where.Add("scope_id = $scope", "$scope", scopeId);
             cmd.Parameters.AddWithValue("$limit", Math.Max(limit, 0));
-            cmd.CommandText = $"SELECT record, delivery, attempts, last_error FROM budget_alerts WHERE {where} ORDER BY fired_at DESC, id LIMIT $limit";
+            cmd.CommandText = $"SELECT record, delivery, attempts, last_error FROM budget_alerts WHERE {where} ORDER BY fired_at DESC, json_extract(record, '$.Percent') DESC, id LIMIT $limit";
             var list = new List<BudgetAlert>();
             using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -68,6 +68,11 @@ public abstract class AlertStoreConformanceTests : IAsyncLifetime
         Assert.Equal(expected, all);
         Assert.Equal([3, 0], (await store.ListAsync("id_0", 100, CancellationToken.None)).Select(a => a.Percent - 80));
         Assert.Equal([4, 3], (await store.ListAsync(null, 2, CancellationToken.None)).Select(a => a.Percent - 80));
+
+        // Of one check (the same time), the highest threshold first, whatever order they were claimed in.
+        var later = T0.AddHours(1);
+        foreach (var p in new[] { 50, 100, 80 }) await store.TryClaimAsync(Alert(0) with { Id = $"alert_tie_{p}", FiredAt = later, Percent = p, ScopeId = "tie" }, CancellationToken.None);
+        Assert.Equal([100, 80, 50], (await store.ListAsync("tie", 10, CancellationToken.None)).Select(a => a.Percent));
     }
 
     [SkippableFact]

@@ -34,7 +34,7 @@ public sealed class InMemoryAlertStore : IAlertStore
         lock (_lock)
         {
             return Task.FromResult<IReadOnlyList<BudgetAlert>>(
-                [.. _alerts.Where(a => scopeId is null || a.ScopeId == scopeId).OrderByDescending(a => a.FiredAt).Take(limit)]);
+                [.. _alerts.Where(a => scopeId is null || a.ScopeId == scopeId).OrderByDescending(a => a.FiredAt).ThenByDescending(a => a.Percent).Take(limit)]);
         }
     }
 }
