@@ -12,8 +12,8 @@ namespace Sanjia.Console.Tests;
 
 /// <summary>
 /// The real gateway on a loopback port with three fake vendors behind it: <c>good</c> (priced in USD as alias
-/// <c>chat</c>, in CNY as alias <c>qwen</c>, unpriced as alias <c>free</c>) and <c>bad</c> (every call a 500, alias
-/// <c>broken</c>). The traffic the browser tests look at is sent through it by <see cref="SendTrafficAsync"/>.
+/// <c>chat</c> and as <c>cached</c> with the response cache on, in CNY as alias <c>qwen</c>, unpriced as alias <c>free</c>)
+/// and <c>bad</c> (every call a 500, alias <c>broken</c>); budget alerts are checked every 0.2 s. The traffic the browser tests look at is sent through it by <see cref="SendTrafficAsync"/>.
 /// </summary>
 public sealed class ConsoleGateway : IAsyncDisposable
 {
@@ -61,6 +61,10 @@ public sealed class ConsoleGateway : IAsyncDisposable
             "--Sanjia:Metering:Prices:good/gpt-4o-mini:Currency=USD", "--Sanjia:Metering:Prices:good/gpt-4o-mini:Input=100", "--Sanjia:Metering:Prices:good/gpt-4o-mini:Output=200",
             "--Sanjia:Metering:Prices:cn/gpt-4o-mini:Currency=CNY", "--Sanjia:Metering:Prices:cn/gpt-4o-mini:Input=700", "--Sanjia:Metering:Prices:cn/gpt-4o-mini:Output=1400",
             "--Sanjia:Routing:Retry:MaxAttempts=1",
+            // The response cache on one alias of its own (answers of any temperature), so the other aliases' traffic is as before.
+            "--Sanjia:Models:cached:Deployments:0:Provider=good", "--Sanjia:Models:cached:Deployments:0:Model=gpt-4o-mini",
+            "--Sanjia:Models:cached:Cache:Enabled=true", "--Sanjia:Models:cached:Cache:AnyTemperature=true",
+            "--Sanjia:Alerts:IntervalSeconds=0.2",
         ];
         var app = GatewayApp.Build(args);
         await app.StartAsync();

@@ -89,6 +89,9 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
         w.WriteNumber("latency_ms"u8, Math.Round(e.LatencyMs, 1));
         if (e.TimeToFirstTokenMs is { } ttft) w.WriteNumber("ttft_ms"u8, Math.Round(ttft, 1)); else w.WriteNull("ttft_ms"u8);
         w.WriteBoolean("stream"u8, e.Stream);
+        // A response-cache hit: the request whose answer it served, and what that answer had cost (docs/caching.md).
+        Text(w, "cache_of"u8, e.CacheOf);
+        if (e.CostSaved is { } saved) w.WriteString("cost_saved"u8, AdminJson.Money(saved)); else w.WriteNull("cost_saved"u8);
         w.WriteStartObject("usage"u8);
         w.WriteNumber("input_tokens"u8, e.Usage.Input);
         w.WriteNumber("cached_input_tokens"u8, e.Usage.CachedInput);

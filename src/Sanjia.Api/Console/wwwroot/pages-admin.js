@@ -1,4 +1,4 @@
-// Pages that manage the gateway: keys, teams and budgets, the audit log, compare runs, shadow and prompts.
+// Pages that manage the gateway: keys, teams and budgets, budget alerts, the audit log, compare runs, shadow and prompts.
 import { api, get } from './api.js';
 import { h, table, money, num, when, field, say } from './dom.js';
 
@@ -198,4 +198,21 @@ export async function prompts(body) {
       detail.replaceChildren(h('h2', {}, `${p.id}: versions`), h('pre', {}, JSON.stringify(full, null, 2)));
     } }, 'Show') },
   ], list.data), detail);
+}
+
+export async function alerts(body) {
+  const [list, keys, teams] = await Promise.all([get('/admin/alerts?limit=200'), get('/admin/keys'), get('/admin/teams')]);
+  const names = new Map([...keys.data, ...teams.data].map(x => [x.id, x.name]));
+  body.replaceChildren(
+    h('p', {}, 'Budget alerts: a key\'s or team\'s spend crossed one of its thresholds (budget alert_at, else the gateway\'s default) in a budget period. Each fires once per period and goes to the configured webhooks; "refused" means a request was refused for the budget. Newest first.'),
+    table('Budget alerts, newest first', [
+      { label: 'Fired (UTC)', value: a => when(a.fired_at) },
+      { label: 'Budget of', value: a => `${a.scope} ${names.get(a.scope_id) ?? ''} (${a.scope_id})` },
+      { label: 'Threshold', num: true, value: a => `${a.percent} %` },
+      { label: 'Used', value: a => `${money(a.used, a.currency)} of ${money(a.limit, a.currency)} ${a.period}` },
+      { label: 'Reason', value: a => a.reason },
+      { label: 'Webhook', value: a => h('span', { class: a.delivery === 'failed' ? 'badge bad' : a.delivery === 'delivered' ? 'badge good' : 'badge' },
+        a.delivery === 'failed' || a.attempts > 1 ? `${a.delivery} after ${a.attempts} attempts` : a.delivery) },
+      { label: 'Last error', value: a => a.last_error ?? '' },
+    ], list.data));
 }

@@ -1,4 +1,4 @@
-// Pages about traffic: every figure comes from /admin/stats/*, /admin/requests or /admin/deployments.
+// Pages about traffic: every figure comes from /admin/stats/*, /admin/requests, /admin/deployments or /admin/spend (cache savings).
 import { get } from './api.js';
 import { h, table, money, spendList, num, ms, pct, when, figure, field } from './dom.js';
 import { chart } from './chart.js';
@@ -116,6 +116,7 @@ export async function requests(body) {
     { label: 'TTFT', num: true, value: r => ms(r.ttft_ms) },
     { label: 'Tokens in/out', num: true, value: r => `${num(r.usage.input_tokens)} / ${num(r.usage.output_tokens)}` },
     { label: 'Cost', num: true, value: r => money(r.cost, r.currency) },
+    { label: 'Cache', value: r => r.cache_of ? h('span', { class: 'badge good', title: `answer of ${r.cache_of}` }, 'hit') : '' },
   ], list.data), next);
   if (live.checked && !params.get('cursor')) {
     const timer = setTimeout(() => { if (location.hash.startsWith('#/requests')) window.dispatchEvent(new HashChangeEvent('hashchange')); }, 5000);
@@ -178,4 +179,45 @@ export async function sla(body) {
       { label: 'p99', num: true, value: d => ms(d.latency_p99_ms) },
       { label: 'TTFT p50', num: true, value: d => ms(d.ttft_p50_ms) },
     ], g.days.filter(d => d.requests > 0)))));
+}
+
+// Rows of a spend report merged per group: requests and hits over every currency, savings kept per currency.
+function byGroup(report) {
+  const groups = new Map();
+  for (const r of report.rows) {
+    const g = groups.get(r.group) ?? { group: r.group, requests: 0, hits: 0, saved: [] };
+    g.requests += r.requests;
+    g.hits += r.cache_hits;
+    if (r.currency && r.cache_hits > 0) g.saved.push({ cost: r.cost_saved, currency: r.currency });
+    groups.set(r.group, g);
+  }
+  return [...groups.values()].sort((a, b) => b.hits - a.hits || a.group.localeCompare(b.group));
+}
+
+const savedList = (saved) => saved.length === 0 ? '—' : h('span', {}, saved.flatMap((s, i) => [i ? '; ' : '', money(s.cost, s.currency)]));
+
+export async function cache(body) {
+  const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const by = params.get('by') ?? 'model';
+  const report = await get(`/admin/spend?group_by=${encodeURIComponent(by)}`);
+  const bySelect = h('select', { onchange: () => { location.hash = `#/cache?by=${bySelect.value}`; } },
+    ['model', 'key', 'team', 'provider', 'day'].map(v => h('option', { value: v, selected: v === by }, v)));
+  const requests = report.totals.reduce((n, t) => n + t.requests, 0);
+  const hits = report.totals.reduce((n, t) => n + t.cache_hits, 0);
+  const saved = report.totals.filter(t => t.currency && t.cache_hits > 0).map(t => ({ cost: t.cost_saved, currency: t.currency }));
+  body.replaceChildren(
+    h('div', { class: 'filters' }, field('cache-by', 'Group by', bySelect)),
+    h('p', {}, 'A cache hit is answered by the gateway without calling a vendor: metered with its tokens at no cost. "Saved" is what the answers served from the cache had cost when they were fetched, per currency (the ledger\'s cost_saved). All time.'),
+    h('div', { class: 'figures', 'aria-label': 'Cache savings' },
+      figure('Requests', num(requests)),
+      figure('Answered from cache', num(hits)),
+      figure('Hit share', requests > 0 ? pct(hits / requests) : '—'),
+      h('div', { class: 'figure', id: 'cache-saved' }, h('div', { class: 'label' }, 'Saved'), h('div', { class: 'value' }, savedList(saved)))),
+    table(`Cache savings by ${by}`, [
+      { label: by, value: g => g.group },
+      { label: 'Requests', num: true, value: g => num(g.requests) },
+      { label: 'Cache hits', num: true, value: g => num(g.hits) },
+      { label: 'Hit share', num: true, value: g => g.requests > 0 ? pct(g.hits / g.requests) : '—' },
+      { label: 'Saved', value: g => savedList(g.saved) },
+    ], byGroup(report)));
 }
