@@ -13,7 +13,8 @@ namespace Sanjia.Console.Tests;
 /// <summary>
 /// The real gateway on a loopback port with three fake vendors behind it: <c>good</c> (priced in USD as alias
 /// <c>chat</c> and as <c>cached</c> with the response cache on, in CNY as alias <c>qwen</c>, unpriced as alias <c>free</c>)
-/// and <c>bad</c> (every call a 500, alias <c>broken</c>); budget alerts are checked every 0.2 s. The traffic the browser tests look at is sent through it by <see cref="SendTrafficAsync"/>.
+/// and <c>bad</c> (every call a 500, alias <c>broken</c>); <c>guarded</c> has a guardrail policy; budget alerts are
+/// checked every 0.2 s. The traffic the browser tests look at is sent through it by <see cref="SendTrafficAsync"/>.
 /// </summary>
 public sealed class ConsoleGateway : IAsyncDisposable
 {
@@ -65,6 +66,10 @@ public sealed class ConsoleGateway : IAsyncDisposable
             "--Sanjia:Models:cached:Deployments:0:Provider=good", "--Sanjia:Models:cached:Deployments:0:Model=gpt-4o-mini",
             "--Sanjia:Models:cached:Cache:Enabled=true", "--Sanjia:Models:cached:Cache:AnyTemperature=true",
             "--Sanjia:Alerts:IntervalSeconds=0.2",
+            // A guardrail policy on one alias of its own: e-mail addresses redacted, a deny keyword blocked.
+            "--Sanjia:Models:guarded:Deployments:0:Provider=good", "--Sanjia:Models:guarded:Deployments:0:Model=gpt-4o-mini",
+            "--Sanjia:Guardrails:Policies:console-pii:Rules:pii.email=redact", "--Sanjia:Guardrails:Policies:console-pii:Rules:deny.keyword=block",
+            "--Sanjia:Guardrails:Policies:console-pii:DenyKeywords:0=project falcon", "--Sanjia:Guardrails:Aliases:guarded:0=console-pii",
         ];
         var app = GatewayApp.Build(args);
         await app.StartAsync();

@@ -5,7 +5,8 @@ using Microsoft.Playwright;
 namespace Sanjia.Console.Tests;
 
 /// <summary>
-/// The Cache savings and Budget alerts pages, and the Deployments page for a read-only admin, in the browser. Its own
+/// The Cache savings, Guardrail decisions and Budget alerts pages, and the Deployments page for a read-only admin, in
+/// the browser. Its own
 /// class (and so its own gateway): it sends traffic on top of the fixture's (answers from the response cache, a budget
 /// spent), which the figures of <see cref="ConsolePageTests"/> must not see.
 /// </summary>
@@ -52,6 +53,30 @@ public sealed class ConsoleSavingsTests(ConsoleFixture f) : ConsoleTests(f), ICl
         await Assertions.Expect(Row(alerts, "100 %")).ToContainTextAsync("daily");
         await Assertions.Expect(Row(alerts, "50 %")).ToContainTextAsync("superseded");
         await ShotAsync(page, "15-alerts");
+    }
+
+    [SkippableFact]
+    public async Task Guardrail_decisions_are_counted_per_rule_as_the_request_log_holds_them()
+    {
+        var page = await SignedInAsync(F.Reader.Secret); // read-only admins see them too
+        for (var i = 0; i < 2; i++) Assert.Equal(200, await F.Gateway.ChatAsync(F.Bob.Secret, "guarded", $"mail me at user{i}@example.com"));
+        Assert.Equal(400, await F.Gateway.ChatAsync(F.Bob.Secret, "guarded", "what is project falcon?"));
+
+        var stats = await F.Gateway.AdminAsync(HttpMethod.Get, "/admin/stats/guardrails?days=7");
+        var logged = (await F.Gateway.AdminAsync(HttpMethod.Get, "/admin/requests?guardrail=any&limit=500")).GetProperty("data");
+        Assert.Equal((3, 1), (stats.GetProperty("requests_with_decisions").GetInt32(), stats.GetProperty("blocked").GetInt32()));
+        Assert.Equal(logged.GetArrayLength(), stats.GetProperty("requests_with_decisions").GetInt32());
+        var rules = stats.GetProperty("rules").EnumerateArray().Select(r => (r.GetProperty("rule").GetString(), r.GetProperty("check").GetString(), r.GetProperty("action").GetString(), r.GetProperty("count").GetInt32())).ToList();
+        Assert.Equal([("pii.email", "input", "redact", 2), ("deny.keyword", "input", "block", 1)], rules);
+
+        var guard = await OpenAsync(page, "guardrails", "Guardrail decisions");
+        await Assertions.Expect(guard.Locator(".figure").Filter(new() { HasText = "With a decision" })).ToContainTextAsync("3");
+        await Assertions.Expect(guard.Locator(".figure").Filter(new() { HasText = "Blocked" })).ToContainTextAsync("1");
+        await Assertions.Expect(Row(guard, "pii.email").First).ToContainTextAsync("redact");
+        await Assertions.Expect(Row(guard, "pii.email").First.Locator("td").Nth(4)).ToHaveTextAsync("2");
+        await Assertions.Expect(Row(guard, "input deny.keyword → block (console-pii)")).ToContainTextAsync("400");
+        await Assertions.Expect(guard).Not.ToContainTextAsync("user0@example.com"); // decisions only, never the matched text
+        await ShotAsync(page, "16-guardrails");
     }
 
     [SkippableFact]

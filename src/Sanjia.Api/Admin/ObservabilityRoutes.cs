@@ -28,6 +28,7 @@ public static class ObservabilityRoutes
             admin.MapGet(StatsEndpoints.Route + "/overview", stats.OverviewAsync);
             admin.MapGet(StatsEndpoints.Route + "/usage", stats.UsageAsync);
             admin.MapGet(StatsEndpoints.Route + "/sla", stats.SlaAsync);
+            admin.MapGet(StatsEndpoints.Route + "/guardrails", stats.GuardrailsAsync);
         }
         if (s.GetService<IAuditStore>() is { } auditStore)
         {

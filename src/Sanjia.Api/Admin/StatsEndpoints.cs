@@ -12,7 +12,8 @@ namespace Sanjia.Api.Admin;
 /// <summary>
 /// <c>/admin/stats/*</c>: the aggregates the web console draws, computed from the ledger by <see cref="LedgerStats"/>
 /// (docs/admin-api.md): <c>overview</c> (traffic per hour), <c>usage</c> (use per group over days or weeks, with its
-/// trend) and <c>sla</c> (availability and latency per vendor or deployment per day). Scripts read the same routes.
+/// trend), <c>sla</c> (availability and latency per vendor or deployment per day) and <c>guardrails</c> (the guardrails'
+/// decisions per rule and per day). Scripts read the same routes.
 /// </summary>
 public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? ledger, TimeProvider time)
 {
@@ -134,6 +135,63 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
                 w.WriteStartArray("days"u8);
                 foreach (var d in g.Days) WriteDay(w, d, withDay: true);
                 w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>GET /admin/stats/guardrails?days=7</c>: what the guardrails decided over the last days (UTC, today included),
+    /// from the ledger rows' decisions: per rule, check, action and policy, and per day; never the matched text.
+    /// </summary>
+    public async Task GuardrailsAsync(HttpContext http)
+    {
+        if (Int(http.Request.Query, "days", 1, 90, 7, out var days) is { } error)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
+            return;
+        }
+        var now = time.GetUtcNow();
+        var firstDay = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - days);
+        var rows = (await RowsAsync(firstDay, now.AddSeconds(1), http.RequestAborted).ConfigureAwait(false)).Where(r => r.Status != 0).ToList();
+        var decided = rows.Select(r => (Row: r, Decisions: GuardrailDecision.Parse(r.Guardrails))).Where(x => x.Decisions.Count > 0).ToList();
+        static bool Blocked(LedgerEntry r) => r.ErrorCode == "guardrail_blocked";
+        var rules = decided.SelectMany(x => x.Decisions.Select(d => (d, x.Row.Timestamp)))
+            .GroupBy(x => x.d)
+            .Select(g => (Decision: g.Key, Count: g.Count(), Last: g.Max(x => x.Timestamp)))
+            .OrderByDescending(x => x.Count).ThenBy(x => x.Decision.Rule, StringComparer.Ordinal).ThenBy(x => x.Decision.Check, StringComparer.Ordinal)
+            .ToList();
+        await WriteAsync(http, w =>
+        {
+            w.WriteString("object"u8, "stats.guardrails"u8);
+            w.WriteNumber("days"u8, days);
+            w.WriteNumber("requests"u8, rows.Count);
+            w.WriteNumber("requests_with_decisions"u8, decided.Count);
+            w.WriteNumber("blocked"u8, rows.Count(Blocked));
+            w.WriteStartArray("rules"u8);
+            foreach (var (d, count, last) in rules)
+            {
+                w.WriteStartObject();
+                w.WriteString("rule"u8, d.Rule);
+                w.WriteString("check"u8, d.Check);
+                w.WriteString("action"u8, d.Action);
+                w.WriteString("policy"u8, d.Policy);
+                w.WriteNumber("count"u8, count);
+                w.WriteString("last_at"u8, last);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("per_day"u8);
+            for (var day = firstDay; day <= now; day = day.AddDays(1))
+            {
+                var end = day.AddDays(1);
+                var inDay = rows.Where(r => r.Timestamp >= day && r.Timestamp < end).ToList();
+                w.WriteStartObject();
+                w.WriteString("day"u8, day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                w.WriteNumber("requests"u8, inDay.Count);
+                w.WriteNumber("requests_with_decisions"u8, inDay.Count(r => r.Guardrails is not null));
+                w.WriteNumber("blocked"u8, inDay.Count(Blocked));
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -11,6 +11,7 @@ const pages = {
   deployments: ['Deployments', traffic.deployments],
   sla: ['SLA', traffic.sla],
   cache: ['Cache savings', traffic.cache],
+  guardrails: ['Guardrail decisions', traffic.guardrails],
   keys: ['Keys', admin.keys],
   teams: ['Teams', admin.teams],
   alerts: ['Budget alerts', admin.alerts],

@@ -221,3 +221,33 @@ export async function cache(body) {
       { label: 'Saved', value: g => savedList(g.saved) },
     ], byGroup(report)));
 }
+
+// What the guardrails decided: rule ids, checks, actions and policies from the ledger, never the matched text.
+export async function guardrails(body) {
+  const [g, recent] = await Promise.all([get('/admin/stats/guardrails?days=7'), get('/admin/requests?guardrail=any&limit=20')]);
+  const decisions = (r) => r.guardrails.map(d => `${d.check} ${d.rule} → ${d.action} (${d.policy})`).join('; ');
+  body.replaceChildren(
+    h('p', {}, 'The guardrails\' decisions over the last 7 days (UTC), from the ledger: which rule matched, on the prompt (input) or the answer (output), and what was done. The matched text is never kept.'),
+    h('div', { class: 'figures', 'aria-label': 'Guardrails, last 7 days' },
+      figure('Requests', num(g.requests)),
+      figure('With a decision', num(g.requests_with_decisions)),
+      figure('Share', g.requests > 0 ? pct(g.requests_with_decisions / g.requests) : '—'),
+      figure('Blocked', num(g.blocked))),
+    h('h2', {}, 'Decisions by rule'),
+    table('Guardrail decisions by rule', [
+      { label: 'Rule', value: d => d.rule },
+      { label: 'Check', value: d => d.check },
+      { label: 'Action', value: d => h('span', { class: d.action === 'block' ? 'badge bad' : 'badge' }, d.action) },
+      { label: 'Policy', value: d => d.policy },
+      { label: 'Requests', num: true, value: d => num(d.count) },
+      { label: 'Last (UTC)', value: d => when(d.last_at) },
+    ], g.rules),
+    h('h2', {}, 'Latest requests with a decision'),
+    table('Latest requests with a guardrail decision', [
+      { label: 'Time (UTC)', value: r => when(r.created_at) },
+      { label: 'Key', value: r => r.key_id ?? 'master' },
+      { label: 'Model', value: r => r.model },
+      { label: 'Status', num: true, value: r => h('span', { class: r.status >= 400 ? 'badge bad' : 'badge good' }, String(r.status)) },
+      { label: 'Decisions', value: decisions },
+    ], recent.data));
+}
