@@ -79,6 +79,54 @@ public sealed class ConsoleSavingsTests(ConsoleFixture f) : ConsoleTests(f), ICl
         await ShotAsync(page, "16-guardrails");
     }
 
+    /// <summary>
+    /// Issue 15's "done when": the failing vendor, the top spender and the fastest-growing model, each named on its page,
+    /// with figures equal to /admin/spend's and /admin/stats' and to what the ledger rows (the request log) add up to.
+    /// </summary>
+    [SkippableFact]
+    public async Task The_failing_vendor_the_top_spender_and_the_fastest_growing_model_are_named_with_the_ledgers_figures()
+    {
+        var page = await SignedInAsync(ConsoleGateway.MasterKey);
+        var now = DateTimeOffset.UtcNow;
+        async Task<List<JsonElement>> LedgerAsync(string query) =>
+            [.. (await F.Gateway.AdminAsync(HttpMethod.Get, "/admin/requests?limit=500&" + query)).GetProperty("data").EnumerateArray()];
+        static string Iso(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture));
+
+        // The failing vendor: every row of provider bad is a vendor failure, so its availability is 0.
+        var bad = await LedgerAsync("provider=bad");
+        Assert.Equal(3, bad.Count);
+        Assert.All(bad, r => Assert.True(r.GetProperty("status").GetInt32() >= 500));
+        var sla = await OpenAsync(page, "sla", "SLA");
+        await Assertions.Expect(sla.Locator("#least-available")).ToHaveTextAsync("Least available: bad (0.00 %)");
+
+        // The top spender in USD: /admin/spend's figure, which is the sum of alice's USD rows in the ledger.
+        var spend = await F.Gateway.AdminAsync(HttpMethod.Get, "/admin/spend?group_by=key");
+        var top = spend.GetProperty("rows").EnumerateArray().Where(r => r.GetProperty("currency").ValueKind == JsonValueKind.String && r.GetProperty("currency").GetString() == "USD")
+            .MaxBy(r => decimal.Parse(r.GetProperty("cost").GetString()!, CultureInfo.InvariantCulture));
+        Assert.Equal(F.Alice.Id, top.GetProperty("group").GetString());
+        var topCost = decimal.Parse(top.GetProperty("cost").GetString()!, CultureInfo.InvariantCulture);
+        var aliceRows = await LedgerAsync($"key_id={F.Alice.Id}");
+        Assert.Equal(topCost, aliceRows.Where(r => r.GetProperty("currency").ValueKind == JsonValueKind.String && r.GetProperty("currency").GetString() == "USD")
+            .Sum(r => decimal.Parse(r.GetProperty("cost").GetString()!, CultureInfo.InvariantCulture)));
+        var keys = await OpenAsync(page, "keys", "Keys");
+        var shown = topCost != 0 && Math.Abs(topCost) < 0.01m ? topCost.ToString("#,##0.00####", CultureInfo.InvariantCulture) : topCost.ToString("#,##0.00", CultureInfo.InvariantCulture);
+        await Assertions.Expect(keys.Locator("#top-spender")).ToContainTextAsync($"in USD: alice ({F.Alice.Id}) with USD {shown}");
+
+        // The fastest-growing model: its share this week and last week from /admin/stats/usage, as the ledger's rows count them.
+        var usage = await F.Gateway.AdminAsync(HttpMethod.Get, "/admin/stats/usage?by=model&period=week&periods=8");
+        var chat = usage.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("group").GetString() == "chat");
+        var thisWeek = (await LedgerAsync($"from={Iso(now.AddDays(-7).AddMinutes(1))}")).Where(r => r.GetProperty("status").GetInt32() != 0).ToList();
+        var lastWeek = (await LedgerAsync($"from={Iso(now.AddDays(-14))}&to={Iso(now.AddDays(-7).AddMinutes(-1))}")).Where(r => r.GetProperty("status").GetInt32() != 0).ToList();
+        double Share(List<JsonElement> rows) => (double)rows.Count(r => r.GetProperty("model").GetString() == "chat") / rows.Count;
+        Assert.Equal(Share(thisWeek), chat.GetProperty("share").GetDouble(), 9);
+        Assert.Equal(Share(lastWeek), chat.GetProperty("previous_share").GetDouble(), 9);
+        var points = chat.GetProperty("change_points").GetDouble();
+        Assert.Equal(Math.Round((Share(thisWeek) - Share(lastWeek)) * 100, 2), points, 9);
+        var trends = await OpenAsync(page, "usage?by=model&period=week", "Usage trends");
+        await Assertions.Expect(trends.Locator("#fastest-growing")).ToHaveTextAsync($"Fastest growing: chat (+{points.ToString(CultureInfo.InvariantCulture)} points)");
+        await Assertions.Expect(Row(trends, "chat").First.Locator("td").Nth(3)).ToHaveTextAsync($"{(Share(thisWeek) * 100).ToString("0.0", CultureInfo.InvariantCulture)} %");
+    }
+
     [SkippableFact]
     public async Task A_read_only_admin_sees_live_deployment_health()
     {
