@@ -204,7 +204,14 @@ public sealed partial class BudgetAlerts(
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         _observed?.Dispose();
-        await DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Deliveries under way finish within the host's shutdown time; one still retrying then stays "pending".
+            await DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
