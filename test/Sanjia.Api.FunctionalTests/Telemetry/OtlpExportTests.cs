@@ -33,10 +33,8 @@ public sealed class OtlpExportTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var trace = await collector.WaitForAsync("/v1/traces", $"chat {alias}-model");
             Assert.Equal("application/x-protobuf", trace.ContentType);
-            foreach (var text in new[] { "gen_ai.request.model", "gen_ai.usage.output_tokens", "sanjia.deployment", $"v/{alias}-model", "sanjia-under-test", "POST" })
-            {
-                Assert.True(Contains(trace.Body, text), $"the exported spans lack '{text}'");
-            }
+            // The server span ends after the response, so it can come in a later export than the client span.
+            await collector.WaitForAllAsync("/v1/traces", "gen_ai.request.model", "gen_ai.usage.output_tokens", "sanjia.deployment", $"v/{alias}-model", "sanjia-under-test", "POST");
         }
         // The meter provider exports what it has when the gateway stops.
         var metrics = await collector.WaitForAsync("/v1/metrics", "gen_ai.client.token.usage");

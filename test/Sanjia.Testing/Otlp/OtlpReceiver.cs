@@ -70,6 +70,27 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Every export to <paramref name="path"/> so far, concatenated, once together they hold each of
+    /// <paramref name="texts"/>: spans of one request can come in different exports (a batch can be sent between a
+    /// request's client span ending and its server span ending, after the response).
+    /// </summary>
+    public async Task<byte[]> WaitForAllAsync(string path, params string[] texts)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var all = _received.Where(r => r.Path == path).SelectMany(r => r.Body).ToArray();
+            var missing = texts.Where(t => all.AsSpan().IndexOf(Encoding.UTF8.GetBytes(t)) < 0).ToList();
+            if (missing.Count == 0) return all;
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the exports to {path} lack '{string.Join("', '", missing)}'");
+            }
+            await Task.Delay(50);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
