@@ -78,4 +78,6 @@ public static class LogEvents
 
     // 4500: guardrails.
     public const int GuardrailMatched = 4500;
+    /// <summary>A guard model or topic list could not decide (error or timeout); the policy failed open or closed.</summary>
+    public const int GuardrailCheckFailed = 4510;
 }

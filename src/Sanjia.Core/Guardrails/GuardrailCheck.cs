@@ -13,6 +13,8 @@ internal enum BodyShape
     Embeddings,
     /// <summary>A complete chat answer: the <c>content</c> strings under <c>choices</c> (output checks).</summary>
     Answer,
+    /// <summary>Image generation (<c>/v1/images/generations</c>): the <c>prompt</c> string.</summary>
+    Image,
 }
 
 /// <summary>What the policies found in one request: a block, the rules that matched, and the redacted body if any.</summary>
@@ -30,7 +32,10 @@ internal sealed class GuardrailFindings
     /// <summary>How far the bytes after the original body's offset <c>i</c> moved: for re-locating <c>model</c>.</summary>
     public List<(int At, int Delta)>? Shifts { get; set; }
 
-    /// <summary>Embeddings only: the inputs as sent upstream (redacted), in order.</summary>
+    /// <summary>
+    /// The prompt strings as sent upstream (redacted), in order: always for embeddings and images (their requests
+    /// carry them), for chat only when a policy has model checks (<see cref="GuardrailPolicy.ModelChecks"/>) to read.
+    /// </summary>
     public List<string>? Inputs { get; set; }
 
     public Redactions? Redactions { get; set; }
@@ -64,7 +69,8 @@ internal sealed class GuardrailFindings
 /// </summary>
 internal static class GuardrailCheck
 {
-    public static GuardrailFindings Run(ReadOnlySpan<byte> body, BodyShape shape, ReadOnlySpan<GuardrailPolicy> policies)
+    /// <param name="collect">Keep the prompt strings in <see cref="GuardrailFindings.Inputs"/> (always for embeddings and images).</param>
+    public static GuardrailFindings Run(ReadOnlySpan<byte> body, BodyShape shape, ReadOnlySpan<GuardrailPolicy> policies, bool collect = false)
     {
         var answer = shape == BodyShape.Answer;
         var findings = new GuardrailFindings();
@@ -74,7 +80,7 @@ internal static class GuardrailCheck
         ArrayBufferWriter<byte>? output = null;
         var copied = 0;
         long total = 0;
-        if (shape == BodyShape.Embeddings) findings.Inputs = [];
+        if (collect || shape is BodyShape.Embeddings or BodyShape.Image) findings.Inputs = [];
         try
         {
             var reader = new Utf8JsonReader(body);
@@ -92,9 +98,10 @@ internal static class GuardrailCheck
                             {
                                 BodyShape.Chat => reader.ValueTextEquals("messages"u8),
                                 BodyShape.Embeddings => reader.ValueTextEquals("input"u8),
+                                BodyShape.Image => reader.ValueTextEquals("prompt"u8),
                                 _ => reader.ValueTextEquals("choices"u8),
                             };
-                            selectNext = inPrompt && shape == BodyShape.Embeddings;
+                            selectNext = inPrompt && shape is BodyShape.Embeddings or BodyShape.Image;
                         }
                         else
                         {
@@ -103,7 +110,7 @@ internal static class GuardrailCheck
                         }
                         continue;
                     case JsonTokenType.StartArray:
-                        if (selectNext) selectedArrayDepth = reader.CurrentDepth;
+                        if (selectNext && shape != BodyShape.Image) selectedArrayDepth = reader.CurrentDepth;
                         selectNext = false;
                         continue;
                     case JsonTokenType.EndArray:

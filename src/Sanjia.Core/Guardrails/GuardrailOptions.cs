@@ -33,6 +33,72 @@ public sealed class GuardrailPolicyOptions
 
     /// <summary><c>limit.input_size</c>: the most characters of message (or embedding input) text a request may carry; it is refused past that.</summary>
     public int? MaxInputChars { get; set; }
+
+    /// <summary><c>guard.model</c>: a model behind the gateway that judges the prompt (Llama Guard, Qwen3Guard, a moderation endpoint).</summary>
+    public GuardModelOptions? GuardModel { get; set; }
+
+    /// <summary><c>topic.deny</c> and <c>topic.allow</c>: the prompt's embedding against example sentences.</summary>
+    public GuardrailTopicOptions? Topics { get; set; }
+}
+
+/// <summary>
+/// A guard model: any chat model behind the gateway (Llama Guard or Qwen3Guard served by Ollama or vLLM, a local GGUF)
+/// asked whether the prompt is safe, or a moderation endpoint in OpenAI's <c>/v1/moderations</c> format. Its call is
+/// the gateway's own traffic (key id <c>guard:&lt;policy&gt;</c>), metered and routed like any call.
+/// </summary>
+public sealed class GuardModelOptions
+{
+    /// <summary>The model id as clients would send it (an alias or <c>provider/model</c>).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>How the answer reads: <c>llama-guard</c> (<c>safe</c>, or <c>unsafe</c> and the categories on the next line), <c>qwen3-guard</c> (<c>Safety: Unsafe</c> and <c>Categories: ...</c>).</summary>
+    public string Format { get; set; } = "llama-guard";
+
+    /// <summary>
+    /// The policy prompt, with <c>{prompt}</c> where the caller's text goes, sent as the one user message. Unset: the
+    /// caller's text is the user message and the model's own chat template carries its policy (as Ollama's and vLLM's
+    /// templates for Llama Guard and Qwen3Guard do).
+    /// </summary>
+    public string? Prompt { get; set; }
+
+    /// <summary>Only these categories count (<c>S1</c>, <c>Violent</c>, <c>violence</c>); empty: any unsafe verdict counts.</summary>
+    public List<string> Categories { get; set; } = [];
+
+    /// <summary>Qwen3Guard's middle verdict, <c>Controversial</c>, counts as unsafe (its "strict" reading); by default it passes.</summary>
+    public bool FlagControversial { get; set; }
+
+    /// <summary>How long the guard may take before <see cref="OnError"/> decides.</summary>
+    public int TimeoutMs { get; set; } = 5000;
+
+    /// <summary><c>closed</c> (refuse with 503 <c>guardrail_unavailable</c> when the guard fails or times out) or <c>open</c> (let the request through, logged).</summary>
+    public string OnError { get; set; } = "closed";
+
+    /// <summary><c>block</c> or <c>log</c> for an unsafe verdict.</summary>
+    public string Action { get; set; } = "block";
+}
+
+/// <summary>Topic lists: the prompt's embedding against example sentences, by cosine similarity.</summary>
+public sealed class GuardrailTopicOptions
+{
+    /// <summary>The embedding model behind the gateway; the built-in MiniLM by default (<c>Sanjia:Local:Embeddings</c> on).</summary>
+    public string Model { get; set; } = "local/all-minilm-l6-v2";
+
+    /// <summary><c>topic.allow</c>: when given, a prompt like none of these (below <see cref="Threshold"/>) is off-topic.</summary>
+    public List<string> Allow { get; set; } = [];
+
+    /// <summary><c>topic.deny</c>: a prompt like one of these (at or above <see cref="Threshold"/>) is refused.</summary>
+    public List<string> Deny { get; set; } = [];
+
+    /// <summary>Cosine similarity from 0 to 1.</summary>
+    public double Threshold { get; set; } = 0.5;
+
+    /// <summary><c>block</c> or <c>log</c>.</summary>
+    public string Action { get; set; } = "block";
+
+    public int TimeoutMs { get; set; } = 5000;
+
+    /// <summary><c>closed</c> or <c>open</c>, as for the guard model.</summary>
+    public string OnError { get; set; } = "closed";
 }
 
 /// <summary>Output checks: an action per rule id on what the model answers.</summary>
@@ -60,9 +126,10 @@ public enum GuardrailAction
 public sealed class GuardrailPolicy
 {
     internal GuardrailPolicy(string name, (Detector Detector, GuardrailAction Action)[] rules, int? maxInputChars,
-        (Detector Detector, GuardrailAction Action)[] outputRules, int windowChars)
+        (Detector Detector, GuardrailAction Action)[] outputRules, int windowChars, ModelCheck[]? modelChecks = null)
     {
         Name = name;
+        ModelChecks = modelChecks;
         Rules = rules;
         MaxInputChars = maxInputChars;
         OutputRules = outputRules;
@@ -74,6 +141,9 @@ public sealed class GuardrailPolicy
 
     /// <summary>How much of a streamed answer is held back for <see cref="OutputRules"/>.</summary>
     public int WindowChars { get; }
+
+    /// <summary>Checks that call a model behind the gateway (topic lists, the guard model), in that order; null when none.</summary>
+    internal ModelCheck[]? ModelChecks { get; }
 
     public string Name { get; }
     internal (Detector Detector, GuardrailAction Action)[] Rules { get; }
@@ -214,12 +284,18 @@ public sealed class GuardrailPolicies
                 errors.Add($"{path}:Output:WindowChars", "must be between 0 and 65536 characters.");
                 ok = false;
             }
-            if (rules.Count == 0 && p.MaxInputChars is null && outputRules.Count == 0)
+            var modelChecks = new List<ModelCheck>();
+            if (p.Topics is { } topics && TopicCheck.Build(name, topics, $"{path}:Topics", errors) is { } topicCheck) modelChecks.Add(topicCheck);
+            else if (p.Topics is not null) ok = false;
+            if (p.GuardModel is { } guard && GuardModelCheck.Build(name, guard, $"{path}:GuardModel", errors) is { } guardCheck) modelChecks.Add(guardCheck);
+            else if (p.GuardModel is not null) ok = false;
+            if (rules.Count == 0 && p.MaxInputChars is null && outputRules.Count == 0 && modelChecks.Count == 0)
             {
-                errors.Add(path, "the policy checks nothing: give it Rules, DenyKeywords, DenyPatterns, MaxInputChars or Output:Rules.");
+                errors.Add(path, "the policy checks nothing: give it Rules, DenyKeywords, DenyPatterns, MaxInputChars, Topics, GuardModel or Output:Rules.");
                 ok = false;
             }
-            byName[name] = new GuardrailPolicy(name, [.. rules], p.MaxInputChars, [.. outputRules], p.Output.WindowChars);
+            byName[name] = new GuardrailPolicy(name, [.. rules], p.MaxInputChars, [.. outputRules], p.Output.WindowChars,
+                modelChecks.Count == 0 ? null : [.. modelChecks]);
         }
         var byAlias = new Dictionary<string, GuardrailPolicy[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var (alias, names) in options.Aliases)
@@ -246,7 +322,7 @@ public sealed class GuardrailPolicies
         return TryAction(text, out action) && action != GuardrailAction.Redact;
     }
 
-    private static bool TryAction(string text, out GuardrailAction action)
+    internal static bool TryAction(string text, out GuardrailAction action)
     {
         switch (text.Trim().ToLowerInvariant())
         {

@@ -8,11 +8,12 @@ namespace Sanjia.Core.Guardrails;
 public static class GuardrailPipelineExtensions
 {
     /// <summary>
-    /// Checks chat and embedding inputs against the policies that apply (the alias's, the key's, the team's) before
-    /// any upstream call. With no policy configured nothing is added: the pipeline is as if guardrails did not exist.
+    /// Checks chat, embedding and image inputs against the policies that apply (the alias's, the key's, the team's)
+    /// before any upstream call. With no policy configured nothing is added: the pipeline is as if guardrails did not exist.
     /// </summary>
-    public static PipelineBuilder UseGuardrails(this PipelineBuilder builder, GuardrailPolicies policies, VirtualKeyCache? keys, ILogger logger) =>
-        policies.Any ? builder.Use(new GuardrailStage(new GuardrailResolver(policies, keys), logger)) : builder;
+    /// <param name="engine">The engine the model checks (topic lists, guard models) call models through; without it they fail (open or closed, as configured).</param>
+    public static PipelineBuilder UseGuardrails(this PipelineBuilder builder, GuardrailPolicies policies, VirtualKeyCache? keys, ILogger logger, Func<GatewayEngine>? engine = null) =>
+        policies.Any ? builder.Use(new GuardrailStage(new GuardrailResolver(policies, keys), logger, engine)) : builder;
 }
 
 /// <summary>Which policies apply to one call: the model id's (alias), the key's and its team's, in that order, each once.</summary>
@@ -44,7 +45,7 @@ internal sealed class GuardrailResolver(GuardrailPolicies policies, VirtualKeyCa
     }
 }
 
-internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger logger) : IPipelineStage
+internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger logger, Func<GatewayEngine>? engine) : IPipelineStage
 {
     public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
         where TKind : struct, ICallKind<TContext, TOutcome>
@@ -58,20 +59,37 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         {
             return (CallHandler<TContext, TOutcome>)(object)new EmbeddingGuardrails(embeddings, this);
         }
+        if (inner is CallHandler<ImageContext, ImageOutcome> images)
+        {
+            return (CallHandler<TContext, TOutcome>)(object)new ImageGuardrails(images, this);
+        }
         return inner;
     }
 
-    /// <summary>Runs the policies that apply over the body; null when none applies, else the findings or the refusal, and the policies with output checks.</summary>
-    private (GuardrailFindings? Findings, GuardrailError? Error, GuardrailPolicy[]? Output) Check(CallContext context, ReadOnlySpan<byte> body, BodyShape shape)
+    /// <summary>What the policies that apply made of one request.</summary>
+    private readonly record struct Verdict(GuardrailFindings? Findings, GuardrailError? Error, GuardrailPolicy[]? Output, GuardrailPolicy[]? Models);
+
+    /// <summary>
+    /// Runs the policies that apply over the body; default when none applies, else the findings or the refusal, the
+    /// policies with output checks, and those with model checks (to run, asynchronously, over the redacted text).
+    /// </summary>
+    private Verdict Check(CallContext context, ReadOnlySpan<byte> body, BodyShape shape)
     {
         if (resolver.For(context.Model.RequestedId, context.Caller, out var unknown) is not { } policies)
         {
-            return unknown is null ? default : (null, new GuardrailError(GatewayError.Invalid(
+            return unknown is null ? default : new(null, new GuardrailError(GatewayError.Invalid(
                 $"The guardrail policy '{unknown}' named by this key or its team is not configured on this gateway, so the request is refused. Ask an administrator to configure it or to change the key.",
-                null, "guardrail_policy_unknown")), null);
+                null, "guardrail_policy_unknown")), null, null);
         }
+        // A guard model's or topic list's own call: checking it would check the guard with itself.
+        if (ModelCheck.IsCheckCall(context.Caller)) return default;
         context.GuardrailPolicies = policies.Length == 1 ? policies[0].Name : string.Join(',', policies.Select(p => p.Name));
-        var findings = GuardrailCheck.Run(body, shape, policies);
+        GuardrailPolicy[]? models = null;
+        foreach (var p in policies)
+        {
+            if (p.ModelChecks is not null) models = [.. models ?? [], p];
+        }
+        var findings = GuardrailCheck.Run(body, shape, policies, collect: models is not null);
         foreach (var (rule, action, policy) in findings.Matched)
         {
             Matched(logger, rule, action, policy, context.RequestId, context.Endpoint);
@@ -79,15 +97,48 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         }
         if (findings.BlockedRule is { } blocked)
         {
-            return (findings, new GuardrailError(Blocked(blocked, findings.BlockedPolicy!)), null);
+            return new(findings, new GuardrailError(Blocked(blocked, findings.BlockedPolicy!)), null, null);
         }
         GuardrailPolicy[]? output = null;
         foreach (var p in policies)
         {
             if (p.OutputRules.Length > 0) output = [.. output ?? [], p];
         }
-        return (findings, null, output);
+        return new(findings, null, output, models);
     }
+
+    /// <summary>
+    /// The model checks of <paramref name="policies"/>, in order, over the prompt strings as they go upstream
+    /// (redacted): the refusal, or null to go on. A check that fails is logged and fails open or closed as configured.
+    /// </summary>
+    private async ValueTask<GatewayError?> RunModelChecksAsync(CallContext context, GuardrailPolicy[] policies, IReadOnlyList<string> texts, BodyShape shape,
+        CancellationToken cancellationToken)
+    {
+        var gateway = engine?.Invoke();
+        foreach (var policy in policies)
+        {
+            foreach (var check in policy.ModelChecks!)
+            {
+                var (rule, failure) = await check.RunAsync(gateway, context, texts, shape, cancellationToken).ConfigureAwait(false);
+                if (failure is not null)
+                {
+                    CheckFailed(logger, check.RuleId, policy.Name, context.RequestId, failure, check.FailOpen ? "open" : "closed");
+                    if (!check.FailOpen) return Unavailable(check.RuleId, policy.Name, failure);
+                    continue;
+                }
+                if (rule is null) continue;
+                Matched(logger, rule, check.Action, policy.Name, context.RequestId, context.Endpoint);
+                context.NoteGuardrail(new GuardrailDecision(GuardrailDecision.Input, rule, ActionName(check.Action, output: false), policy.Name));
+                if (check.Action == GuardrailAction.Block) return Blocked(rule, policy.Name);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A model check that could not decide, in a policy that fails closed: 503 <c>guardrail_unavailable</c>.</summary>
+    internal static GatewayError Unavailable(string rule, string policy, string reason) =>
+        new(GatewayErrorKind.Unavailable, $"The guardrail check '{rule}' of the policy '{policy}' could not decide ({reason}), and the policy refuses requests it cannot check. Try again later.")
+        { Code = "guardrail_unavailable", Param = rule };
 
     /// <summary>An output check's match: logged, and recorded on the call for its ledger row, span and counter.</summary>
     private void OutputMatched(CallContext context, string rule, GuardrailAction action, string policy)
@@ -115,15 +166,28 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         Message = "Guardrail rule {Rule} matched ({Action}, policy {Policy}) on request {RequestId} to {Endpoint}")]
     private static partial void Matched(ILogger logger, string rule, GuardrailAction action, string policy, string requestId, string endpoint);
 
+    [LoggerMessage(EventId = LogEvents.GuardrailCheckFailed, Level = LogLevel.Warning,
+        Message = "Guardrail check {Rule} of policy {Policy} could not decide on request {RequestId}: {Reason}; failing {Mode}")]
+    private static partial void CheckFailed(ILogger logger, string rule, string policy, string requestId, string reason, string mode);
+
     private sealed class ChatGuardrails(CallHandler<ChatContext, ChatOutcome> inner, GuardrailStage stage) : DelegatingCallHandler<ChatContext, ChatOutcome>(inner)
     {
         public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
         {
-            var (findings, error, output) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
+            var (findings, error, output, models) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
             if (error is not null) return ValueTask.FromResult<ChatOutcome>(error.Error);
             if (findings?.RedactedBody is { } body) context.Request = context.Request.WithBody(body, findings.Shift(context.Request.ModelValueStart));
+            if (models is not null) return CheckModelsAsync(context, findings!, output, models, cancellationToken);
             if (findings?.Redactions is null && output is null) return Inner.HandleAsync(context, cancellationToken);
             return AnswerAsync(context, findings?.Redactions, output, cancellationToken);
+        }
+
+        private async ValueTask<ChatOutcome> CheckModelsAsync(ChatContext context, GuardrailFindings findings, GuardrailPolicy[]? output, GuardrailPolicy[] models,
+            CancellationToken cancellationToken)
+        {
+            if (await stage.RunModelChecksAsync(context, models, findings.Inputs!, BodyShape.Chat, cancellationToken).ConfigureAwait(false) is { } refusal) return refusal;
+            if (findings.Redactions is null && output is null) return await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+            return await AnswerAsync(context, findings.Redactions, output, cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>The answer with the placeholders restored, then the output checks (a value the caller sent is checked like any other).</summary>
@@ -160,7 +224,7 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
     {
         public override ValueTask<EmbeddingOutcome> HandleAsync(EmbeddingContext context, CancellationToken cancellationToken)
         {
-            var (findings, error, _) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
+            var (findings, error, _, models) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
             if (error is not null) return ValueTask.FromResult<EmbeddingOutcome>(error.Error);
             if (findings?.RedactedBody is { } body && !context.Request.InputIsTokens)
             {
@@ -172,7 +236,37 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
                     Dimensions = r.Dimensions, RequestedTimeout = r.RequestedTimeout,
                 };
             }
-            return Inner.HandleAsync(context, cancellationToken);
+            return models is null ? Inner.HandleAsync(context, cancellationToken) : CheckModelsAsync(context, findings!.Inputs!, models, cancellationToken);
         }
+
+        private async ValueTask<EmbeddingOutcome> CheckModelsAsync(EmbeddingContext context, List<string> texts, GuardrailPolicy[] models, CancellationToken cancellationToken) =>
+            await stage.RunModelChecksAsync(context, models, texts, BodyShape.Embeddings, cancellationToken).ConfigureAwait(false) is { } refusal
+                ? refusal
+                : await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Image prompts, checked and redacted as chat prompts are (nothing to restore: the answer is images).</summary>
+    private sealed class ImageGuardrails(CallHandler<ImageContext, ImageOutcome> inner, GuardrailStage stage) : DelegatingCallHandler<ImageContext, ImageOutcome>(inner)
+    {
+        public override ValueTask<ImageOutcome> HandleAsync(ImageContext context, CancellationToken cancellationToken)
+        {
+            var (findings, error, _, models) = stage.Check(context, context.Request.Body.Span, BodyShape.Image);
+            if (error is not null) return ValueTask.FromResult<ImageOutcome>(error.Error);
+            if (findings?.RedactedBody is { } body && findings.Inputs is [var prompt])
+            {
+                var r = context.Request;
+                context.Request = new ImageRequest
+                {
+                    Body = body, Model = r.Model, Prompt = prompt, N = r.N, Size = r.Size, Quality = r.Quality, HasResponseFormat = r.HasResponseFormat,
+                    RequestedTimeout = r.RequestedTimeout,
+                };
+            }
+            return models is null ? Inner.HandleAsync(context, cancellationToken) : CheckModelsAsync(context, findings!.Inputs!, models, cancellationToken);
+        }
+
+        private async ValueTask<ImageOutcome> CheckModelsAsync(ImageContext context, List<string> texts, GuardrailPolicy[] models, CancellationToken cancellationToken) =>
+            await stage.RunModelChecksAsync(context, models, texts, BodyShape.Image, cancellationToken).ConfigureAwait(false) is { } refusal
+                ? refusal
+                : await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -11,7 +11,8 @@ public sealed class ImageContext(string requestId, string endpoint, ImageRequest
 {
     private int _promptTokens = -1;
 
-    public ImageRequest Request { get; } = request;
+    /// <summary>The request; the guardrail stage replaces it with its redacted form, which is what the stages inside it see.</summary>
+    public ImageRequest Request { get; internal set; } = request;
 
     public override bool Stream => false;
 

@@ -270,7 +270,8 @@ public sealed partial class ShadowTap : BackgroundService, IChatTap
         return vectors is { Count: 2 } ? (Cosine(vectors[0], vectors[1]), null) : (null, "the embedding answer has no vectors");
     }
 
-    private static List<float[]>? ReadVectors(ReadOnlyMemory<byte> body)
+    /// <summary>The vectors of an OpenAI embeddings body (float arrays), in input order.</summary>
+    internal static List<float[]>? ReadVectors(ReadOnlyMemory<byte> body)
     {
         using var doc = JsonDocument.Parse(body);
         if (!doc.RootElement.TryGetProperty("data", out var data)) return null;

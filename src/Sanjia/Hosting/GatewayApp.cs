@@ -133,7 +133,9 @@ public static class GatewayApp
                     sp.GetRequiredService<Core.Telemetry.AccessLog>(), sp.GetRequiredService<Core.Telemetry.TelemetrySettings>())
                 // Guardrails before the taps: shadow copies and the body log see only redacted text.
                 .UseGuardrails(GuardrailPolicies.Build(options.Guardrails, new ConfigErrors()) ?? GuardrailPolicies.None,
-                    sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sanjia.Guardrails"))
+                    sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sanjia.Guardrails"),
+                    // Guard models and topic lists call models through the engine itself (resolved at their first call).
+                    sp.GetRequiredService<GatewayEngine>)
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
                 .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
                 .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>()))
