@@ -113,6 +113,14 @@ public sealed class GuardrailOutputOptions
     /// PEM key needs more). Only streams with output rules hold anything back.
     /// </summary>
     public int WindowChars { get; set; } = 64;
+
+    /// <summary>
+    /// The longest a character of a streamed answer is held back, in milliseconds, for output checks and for the
+    /// restoring of placeholders: when the upstream is silent that long, what is held is checked as it is and sent.
+    /// A value whose pieces arrive further apart than this is checked in parts (and may pass unmasked); 0 or less
+    /// turns the time bound off (only <see cref="WindowChars"/> bounds the hold-back).
+    /// </summary>
+    public int WindowMs { get; set; } = 1000;
 }
 
 public enum GuardrailAction
@@ -126,9 +134,10 @@ public enum GuardrailAction
 public sealed class GuardrailPolicy
 {
     internal GuardrailPolicy(string name, (Detector Detector, GuardrailAction Action)[] rules, int? maxInputChars,
-        (Detector Detector, GuardrailAction Action)[] outputRules, int windowChars, ModelCheck[]? modelChecks = null)
+        (Detector Detector, GuardrailAction Action)[] outputRules, int windowChars, ModelCheck[]? modelChecks = null, TimeSpan? window = null)
     {
         Name = name;
+        Window = window;
         ModelChecks = modelChecks;
         Rules = rules;
         MaxInputChars = maxInputChars;
@@ -141,6 +150,9 @@ public sealed class GuardrailPolicy
 
     /// <summary>How much of a streamed answer is held back for <see cref="OutputRules"/>.</summary>
     public int WindowChars { get; }
+
+    /// <summary>How long any character of a streamed answer may be held back (output checks, restoring placeholders); null: no time bound.</summary>
+    public TimeSpan? Window { get; }
 
     /// <summary>Checks that call a model behind the gateway (topic lists, the guard model), in that order; null when none.</summary>
     internal ModelCheck[]? ModelChecks { get; }
@@ -294,8 +306,13 @@ public sealed class GuardrailPolicies
                 errors.Add(path, "the policy checks nothing: give it Rules, DenyKeywords, DenyPatterns, MaxInputChars, Topics, GuardModel or Output:Rules.");
                 ok = false;
             }
+            if (p.Output.WindowMs > 600_000)
+            {
+                errors.Add($"{path}:Output:WindowMs", "must be at most 600000 milliseconds (0 or less: no time bound).");
+                ok = false;
+            }
             byName[name] = new GuardrailPolicy(name, [.. rules], p.MaxInputChars, [.. outputRules], p.Output.WindowChars,
-                modelChecks.Count == 0 ? null : [.. modelChecks]);
+                modelChecks.Count == 0 ? null : [.. modelChecks], p.Output.WindowMs > 0 ? TimeSpan.FromMilliseconds(p.Output.WindowMs) : null);
         }
         var byAlias = new Dictionary<string, GuardrailPolicy[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var (alias, names) in options.Aliases)

@@ -12,8 +12,10 @@ public static class GuardrailPipelineExtensions
     /// before any upstream call. With no policy configured nothing is added: the pipeline is as if guardrails did not exist.
     /// </summary>
     /// <param name="engine">The engine the model checks (topic lists, guard models) call models through; without it they fail (open or closed, as configured).</param>
-    public static PipelineBuilder UseGuardrails(this PipelineBuilder builder, GuardrailPolicies policies, VirtualKeyCache? keys, ILogger logger, Func<GatewayEngine>? engine = null) =>
-        policies.Any ? builder.Use(new GuardrailStage(new GuardrailResolver(policies, keys), logger, engine)) : builder;
+    /// <param name="time">The clock of streams' time-bounded hold-back (<c>Output:WindowMs</c>).</param>
+    public static PipelineBuilder UseGuardrails(this PipelineBuilder builder, GuardrailPolicies policies, VirtualKeyCache? keys, ILogger logger, Func<GatewayEngine>? engine = null,
+        TimeProvider? time = null) =>
+        policies.Any ? builder.Use(new GuardrailStage(new GuardrailResolver(policies, keys), logger, engine, time ?? TimeProvider.System)) : builder;
 }
 
 /// <summary>Which policies apply to one call: the model id's (alias), the key's and its team's, in that order, each once.</summary>
@@ -45,7 +47,7 @@ internal sealed class GuardrailResolver(GuardrailPolicies policies, VirtualKeyCa
     }
 }
 
-internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger logger, Func<GatewayEngine>? engine) : IPipelineStage
+internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger logger, Func<GatewayEngine>? engine, TimeProvider time) : IPipelineStage
 {
     public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
         where TKind : struct, ICallKind<TContext, TOutcome>
@@ -66,8 +68,9 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         return inner;
     }
 
-    /// <summary>What the policies that apply made of one request.</summary>
-    private readonly record struct Verdict(GuardrailFindings? Findings, GuardrailError? Error, GuardrailPolicy[]? Output, GuardrailPolicy[]? Models);
+    /// <summary>What the policies that apply made of one request, and the shortest time bound of a stream's hold-back among them.</summary>
+    private readonly record struct Verdict(GuardrailFindings? Findings, GuardrailError? Error, GuardrailPolicy[]? Output, GuardrailPolicy[]? Models,
+        TimeSpan? Window = null);
 
     /// <summary>
     /// Runs the policies that apply over the body; default when none applies, else the findings or the refusal, the
@@ -100,11 +103,13 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
             return new(findings, new GuardrailError(Blocked(blocked, findings.BlockedPolicy!)), null, null);
         }
         GuardrailPolicy[]? output = null;
+        TimeSpan? window = null;
         foreach (var p in policies)
         {
             if (p.OutputRules.Length > 0) output = [.. output ?? [], p];
+            if (p.Window is { } w && (window is null || w < window)) window = w;
         }
-        return new(findings, null, output, models);
+        return new(findings, null, output, models, window);
     }
 
     /// <summary>
@@ -140,6 +145,8 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
         new(GatewayErrorKind.Unavailable, $"The guardrail check '{rule}' of the policy '{policy}' could not decide ({reason}), and the policy refuses requests it cannot check. Try again later.")
         { Code = "guardrail_unavailable", Param = rule };
 
+    private readonly TimeProvider _time = time;
+
     /// <summary>An output check's match: logged, and recorded on the call for its ledger row, span and counter.</summary>
     private void OutputMatched(CallContext context, string rule, GuardrailAction action, string policy)
     {
@@ -174,24 +181,25 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
     {
         public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken)
         {
-            var (findings, error, output, models) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
+            var (findings, error, output, models, window) = stage.Check(context, context.Request.Body.Span, BodyShape.Chat);
             if (error is not null) return ValueTask.FromResult<ChatOutcome>(error.Error);
             if (findings?.RedactedBody is { } body) context.Request = context.Request.WithBody(body, findings.Shift(context.Request.ModelValueStart));
-            if (models is not null) return CheckModelsAsync(context, findings!, output, models, cancellationToken);
+            var holdBack = new HoldBack(window, stage._time);
+            if (models is not null) return CheckModelsAsync(context, findings!, output, models, holdBack, cancellationToken);
             if (findings?.Redactions is null && output is null) return Inner.HandleAsync(context, cancellationToken);
-            return AnswerAsync(context, findings?.Redactions, output, cancellationToken);
+            return AnswerAsync(context, findings?.Redactions, output, holdBack, cancellationToken);
         }
 
         private async ValueTask<ChatOutcome> CheckModelsAsync(ChatContext context, GuardrailFindings findings, GuardrailPolicy[]? output, GuardrailPolicy[] models,
-            CancellationToken cancellationToken)
+            HoldBack holdBack, CancellationToken cancellationToken)
         {
             if (await stage.RunModelChecksAsync(context, models, findings.Inputs!, BodyShape.Chat, cancellationToken).ConfigureAwait(false) is { } refusal) return refusal;
             if (findings.Redactions is null && output is null) return await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
-            return await AnswerAsync(context, findings.Redactions, output, cancellationToken).ConfigureAwait(false);
+            return await AnswerAsync(context, findings.Redactions, output, holdBack, cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>The answer with the placeholders restored, then the output checks (a value the caller sent is checked like any other).</summary>
-        private async ValueTask<ChatOutcome> AnswerAsync(ChatContext context, Redactions? redactions, GuardrailPolicy[]? output, CancellationToken cancellationToken)
+        private async ValueTask<ChatOutcome> AnswerAsync(ChatContext context, Redactions? redactions, GuardrailPolicy[]? output, HoldBack holdBack, CancellationToken cancellationToken)
         {
             var outcome = await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
             switch (outcome.Response)
@@ -211,8 +219,8 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
                     }
                     return body.Equals(complete.Body) ? outcome : new CompleteChatResponse(body, complete.Usage);
                 case StreamingChatResponse stream:
-                    StreamingChatResponse wrapped = redactions is null ? stream : new RestoringStream(stream, redactions);
-                    return output is null ? wrapped : new OutputCheckingStream(wrapped, output, (r, a, p) => stage.OutputMatched(context, r, a, p));
+                    StreamingChatResponse wrapped = redactions is null ? stream : new RestoringStream(stream, redactions, holdBack);
+                    return output is null ? wrapped : new OutputCheckingStream(wrapped, output, holdBack, (r, a, p) => stage.OutputMatched(context, r, a, p));
                 default:
                     return outcome;
             }
@@ -224,7 +232,7 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
     {
         public override ValueTask<EmbeddingOutcome> HandleAsync(EmbeddingContext context, CancellationToken cancellationToken)
         {
-            var (findings, error, _, models) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
+            var (findings, error, _, models, _) = stage.Check(context, context.Request.Body.Span, BodyShape.Embeddings);
             if (error is not null) return ValueTask.FromResult<EmbeddingOutcome>(error.Error);
             if (findings?.RedactedBody is { } body && !context.Request.InputIsTokens)
             {
@@ -250,7 +258,7 @@ internal sealed partial class GuardrailStage(GuardrailResolver resolver, ILogger
     {
         public override ValueTask<ImageOutcome> HandleAsync(ImageContext context, CancellationToken cancellationToken)
         {
-            var (findings, error, _, models) = stage.Check(context, context.Request.Body.Span, BodyShape.Image);
+            var (findings, error, _, models, _) = stage.Check(context, context.Request.Body.Span, BodyShape.Image);
             if (error is not null) return ValueTask.FromResult<ImageOutcome>(error.Error);
             if (findings?.RedactedBody is { } body && findings.Inputs is [var prompt])
             {

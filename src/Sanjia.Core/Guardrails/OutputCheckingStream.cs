@@ -7,10 +7,11 @@ namespace Sanjia.Core.Guardrails;
 /// than the window (<see cref="GuardrailPolicy.WindowChars"/>) before its end is sent, so a value that arrives in
 /// pieces is whole before any of it leaves. A <c>mask</c> match is replaced by its kind (<c>[EMAIL]</c>) and the
 /// stream goes on; a <c>block</c> match ends the stream with the protocol's error event (<c>guardrail_blocked</c>
-/// naming the rule). The rest is sent with the finish chunk.
+/// naming the rule). The rest is sent with the finish chunk, or once it has been held for the policy's time bound
+/// (<see cref="GuardrailPolicy.Window"/>) while the upstream is silent.
 /// </summary>
-internal sealed class OutputCheckingStream(StreamingChatResponse inner, GuardrailPolicy[] policies, Action<string, GuardrailAction, string> matched)
-    : ContentStream(inner)
+internal sealed class OutputCheckingStream(StreamingChatResponse inner, GuardrailPolicy[] policies, HoldBack holdBack, Action<string, GuardrailAction, string> matched)
+    : ContentStream(inner, holdBack)
 {
     private readonly int _window = policies.Max(p => p.WindowChars);
     private readonly List<Detection> _found = [];

@@ -10,7 +10,7 @@ namespace Sanjia.Core.Guardrails;
 /// length, until it completes or turns out to be something else. Chunks that hold neither a placeholder nor the
 /// start of one pass through untouched.
 /// </summary>
-internal sealed class RestoringStream(StreamingChatResponse inner, Redactions redactions) : ContentStream(inner)
+internal sealed class RestoringStream(StreamingChatResponse inner, Redactions redactions, HoldBack holdBack) : ContentStream(inner, holdBack)
 {
     protected override bool MayNeedRewrite(ReadOnlySpan<byte> chunk) => MayHoldPlaceholder(chunk);
 
@@ -37,13 +37,20 @@ internal sealed class RestoringStream(StreamingChatResponse inner, Redactions re
 }
 
 /// <summary>
+/// How long a stream may hold text back: <see cref="Max"/> bounds the time any held character waits (null: no time
+/// bound, only the stage's own character bound), measured with <see cref="Time"/>.
+/// </summary>
+internal readonly record struct HoldBack(TimeSpan? Max, TimeProvider Time);
+
+/// <summary>
 /// A stream whose chunks' <c>delta.content</c> a stage rewrites, per choice, holding back a tail when it must see
 /// more before it can decide (<see cref="Transform"/>). What is held is flushed with the choice's
 /// <c>finish_reason</c> chunk (in a chunk just before it when it has no content of its own), or in a chunk of its own
-/// when the upstream ends without one. Chunks <see cref="MayNeedRewrite"/> rules out while nothing is held pass
-/// through untouched.
+/// when the upstream ends without one, or when it has waited <see cref="HoldBack.Max"/>: then the stage decides on
+/// what it has (<see cref="Transform"/> with <c>finished</c>) and it goes out in a chunk of its own while the upstream
+/// is silent. Chunks <see cref="MayNeedRewrite"/> rules out while nothing is held pass through untouched.
 /// </summary>
-internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingStreamingChatResponse(inner)
+internal abstract class ContentStream(StreamingChatResponse inner, HoldBack holdBack) : DelegatingStreamingChatResponse(inner)
 {
     /// <summary>Whether a chunk may need rewriting when nothing is held (false: it passes through unread).</summary>
     protected abstract bool MayNeedRewrite(ReadOnlySpan<byte> chunk);
@@ -53,12 +60,16 @@ internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingS
     protected abstract string Transform(int index, string text, bool finished, out string held);
 
     private readonly List<string> _pending = [];
+    /// <summary>Per choice: characters of content received so far, and when the chunks ending at each count arrived (oldest first, only those still held).</summary>
+    private readonly List<(long Received, Queue<(long End, long At)> Arrivals)> _clock = [];
     private ReadOnlyMemory<byte> _current;
     private bool _rewritten;
     private ReadOnlyMemory<byte>? _queued;
     private byte[]? _lastId;
     private byte[]? _lastModel;
     private bool _flushedAtEnd;
+    /// <summary>A read of the upstream still running when the hold-back's time ran out: the next read awaits it.</summary>
+    private Task<bool>? _move;
 
     public override ReadOnlyMemory<byte> Current => _rewritten ? _current : Inner.Current;
 
@@ -72,7 +83,39 @@ internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingS
             (_current, _rewritten) = (queued, true);
             return true;
         }
-        if (!await Inner.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+        bool moved;
+        if (holdBack.Max is { } max && Oldest() is { } oldest)
+        {
+            var wait = max - holdBack.Time.GetElapsedTime(oldest);
+            if (wait > TimeSpan.Zero)
+            {
+                _move ??= Inner.MoveNextAsync(cancellationToken).AsTask();
+                if (!_move.IsCompleted)
+                {
+                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var delay = Task.Delay(wait, holdBack.Time, timer.Token);
+                    var first = await Task.WhenAny(_move, delay).ConfigureAwait(false);
+                    await timer.CancelAsync().ConfigureAwait(false);
+                    if (first != _move) cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            if (_move is null || !_move.IsCompleted)
+            {
+                // Held for as long as allowed while the upstream is silent: decide on what is here and send it.
+                (_current, _rewritten) = (Synthetic(TakeAllPending()), true);
+                return true;
+            }
+        }
+        if (_move is { } pending)
+        {
+            _move = null;
+            moved = await pending.ConfigureAwait(false);
+        }
+        else
+        {
+            moved = await Inner.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (!moved)
         {
             // The upstream ended without a finish_reason for a choice that still holds text: give it its own chunk.
             if (!_flushedAtEnd && AnyPending())
@@ -88,6 +131,40 @@ internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingS
         if (!AnyPending() && !MayNeedRewrite(chunk.Span)) return true;
         Rewrite(chunk.Span);
         return true;
+    }
+
+    /// <summary>A read left running when the stream is disposed: observed, so its failure is not left unobserved.</summary>
+    protected override ValueTask OnDisposedAsync(StreamEnd end)
+    {
+        _move?.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>When the longest-held character still held arrived (null: nothing held).</summary>
+    private long? Oldest()
+    {
+        long? oldest = null;
+        for (var i = 0; i < _pending.Count; i++)
+        {
+            if (_pending[i].Length == 0 || i >= _clock.Count) continue;
+            var (received, arrivals) = _clock[i];
+            // The held text is the tail: its first character is the one received at (received - held).
+            var first = received - _pending[i].Length;
+            while (arrivals.Count > 1 && arrivals.Peek().End <= first) arrivals.Dequeue();
+            if (arrivals.Count > 0 && (oldest is null || arrivals.Peek().At < oldest)) oldest = arrivals.Peek().At;
+        }
+        return oldest;
+    }
+
+    /// <summary>Notes when a choice's content arrived, for the time bound.</summary>
+    private void Arrived(int index, int length)
+    {
+        if (holdBack.Max is null || length == 0) return;
+        while (_clock.Count <= index) _clock.Add((0, new Queue<(long, long)>()));
+        var (received, arrivals) = _clock[index];
+        received += length;
+        arrivals.Enqueue((received, holdBack.Time.GetTimestamp()));
+        _clock[index] = (received, arrivals);
     }
 
     private bool AnyPending()
@@ -114,6 +191,7 @@ internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingS
         {
             if (_pending[i].Length > 0) all.Add((i, Transform(i, _pending[i], finished: true, out _)));
             _pending[i] = "";
+            if (i < _clock.Count) _clock[i].Arrivals.Clear();
         }
         return all;
     }
@@ -126,6 +204,7 @@ internal abstract class ContentStream(StreamingChatResponse inner) : DelegatingS
         List<(int, string)>? flushFirst = null;
         foreach (var c in choices)
         {
+            Arrived(c.Index, c.Content?.Length ?? 0);
             var combined = PendingOf(c.Index) + (c.Content ?? "");
             string emit = "", held = "";
             if (combined.Length > 0 || c.Finished) emit = Transform(c.Index, combined, c.Finished, out held);

@@ -135,7 +135,7 @@ public static class GatewayApp
                 .UseGuardrails(GuardrailPolicies.Build(options.Guardrails, new ConfigErrors()) ?? GuardrailPolicies.None,
                     sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sanjia.Guardrails"),
                     // Guard models and topic lists call models through the engine itself (resolved at their first call).
-                    sp.GetRequiredService<GatewayEngine>)
+                    sp.GetRequiredService<GatewayEngine>, sp.GetRequiredService<TimeProvider>())
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
                 .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
                 .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>()))

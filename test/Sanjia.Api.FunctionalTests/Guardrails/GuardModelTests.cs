@@ -218,3 +218,65 @@ public sealed class TopicGuardrailTests
         Assert.Equal(2, upstream.Requests.Count);
     }
 }
+
+/// <summary>
+/// A stream's hold-back is bounded in time as well as in characters: text held for output checks goes out once it has
+/// waited <c>Output:WindowMs</c> while the upstream is silent, checked as it is, and not before (it was held).
+/// </summary>
+public sealed class HoldBackTests
+{
+    private const string First = "The first part of the answer. ";
+
+    private static async Task<(TimeSpan FirstText, string Text)> StreamAsync(int windowMs, TimeSpan stall)
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await GatewayServer.StartWithArgsAsync(
+        [
+            .. GatewayServer.Provider("fake", upstream.BaseUrl, upstream.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "fake", "gpt-test"),
+            "--Sanjia:Guardrails:Policies:answers:Output:Rules:pii.email=mask",
+            "--Sanjia:Guardrails:Policies:answers:Output:WindowChars=64",
+            $"--Sanjia:Guardrails:Policies:answers:Output:WindowMs={windowMs}",
+            "--Sanjia:Guardrails:Aliases:chat:0=answers",
+        ]);
+        // The upstream sends the first part, then is silent (a slow model thinking), then sends an address.
+        upstream.Enqueue(new FakeBehavior { Pieces = [First, "Mail li.na@example.com today."], Fault = StreamFault.Stall, FaultAfterChunks = 1, StallDuration = stall });
+        using var response = await gw.Http.SendAsync(GatewayServer.Chat("chat", true, "hi"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var clock = Stopwatch.StartNew();
+        TimeSpan? firstText = null;
+        var text = new StringBuilder();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
+            var choices = JsonDocument.Parse(line[6..]).RootElement.GetProperty("choices");
+            if (choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var c) && c.GetString() is { Length: > 0 } s)
+            {
+                firstText ??= clock.Elapsed;
+                text.Append(s);
+            }
+        }
+        return (firstText!.Value, text.ToString());
+    }
+
+    [Fact]
+    public async Task Held_text_goes_out_after_the_configured_milliseconds_while_the_upstream_is_silent_and_checks_still_apply()
+    {
+        var stall = TimeSpan.FromSeconds(6);
+        var (firstText, text) = await StreamAsync(windowMs: 400, stall);
+        Assert.Equal(First + "Mail [EMAIL] today.", text);
+        // Held (it is shorter than the 64-character window) for about 400 ms, not for the upstream's 6 s silence.
+        Assert.True(firstText >= TimeSpan.FromMilliseconds(300), $"first text after {firstText.TotalMilliseconds} ms: not held");
+        Assert.True(firstText < stall - TimeSpan.FromSeconds(2), $"first text after {firstText.TotalMilliseconds} ms: held for the upstream's silence, past the 400 ms bound");
+    }
+
+    [Fact]
+    public async Task Without_a_time_bound_the_text_waits_for_the_window_to_fill()
+    {
+        var stall = TimeSpan.FromSeconds(2);
+        var (firstText, text) = await StreamAsync(windowMs: 0, stall);
+        Assert.Equal(First + "Mail [EMAIL] today.", text);
+        Assert.True(firstText >= stall - TimeSpan.FromMilliseconds(200), $"first text after {firstText.TotalMilliseconds} ms, before the upstream spoke again");
+    }
+}
