@@ -12,7 +12,7 @@ namespace Sanjia.Benchmarks;
 [Config(typeof(HotPathConfig))]
 public class GuardrailBenchmarks
 {
-    private static readonly Detector[] RegexAndChecksum =
+    internal static readonly Detector[] RegexAndChecksum =
     [
         BuiltInDetectors.Email, BuiltInDetectors.CnMobile, BuiltInDetectors.CnResidentId, BuiltInDetectors.BankCard,
         BuiltInDetectors.Iban, BuiltInDetectors.Ip, BuiltInDetectors.OpenAiKey, BuiltInDetectors.AwsAccessKey,
@@ -63,6 +63,30 @@ public class GuardrailBenchmarks
     {
         _found.Clear();
         BuiltInDetectors.Phone.Scan(Mixed, _found);
+        return _found.Count;
+    }
+}
+
+/// <summary>Each regex and checksum detector alone on the 4 KB mixed prompt: where the total of <see cref="GuardrailBenchmarks"/> goes.</summary>
+[Config(typeof(HotPathConfig))]
+public class GuardrailDetectorBenchmarks
+{
+    private readonly List<Detection> _found = new(64);
+    private Detector _detector = null!;
+
+    public static IEnumerable<string> Rules => GuardrailBenchmarks.RegexAndChecksum.Select(d => d.RuleId);
+
+    [ParamsSource(nameof(Rules))]
+    public string Rule { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup() => _detector = BuiltInDetectors.ByRuleId[Rule];
+
+    [Benchmark]
+    public int Detector_4KB_mixed()
+    {
+        _found.Clear();
+        _detector.Scan(GuardrailBenchmarks.Mixed, _found);
         return _found.Count;
     }
 }

@@ -46,8 +46,27 @@ internal abstract class RegexDetector(string ruleId, System.Text.RegularExpressi
     /// </summary>
     protected virtual int DigitRun => 0;
 
+    /// <summary>
+    /// For values that start with a literal (<c>sk-</c>, <c>AKIA</c>, <c>ghp_</c>): the literals. When set, one
+    /// vectorized search finds each, and the pattern runs only over a window from the character before it to
+    /// <see cref="WindowEnd"/>, keeping the matches that start at the literal: the rest of the text is never read by
+    /// the pattern.
+    /// </summary>
+    protected virtual System.Buffers.SearchValues<string>? Anchors => null;
+
+    /// <summary>
+    /// With <see cref="Anchors"/>: where the window from an anchor at <paramref name="at"/> ends, one character past
+    /// the longest value that can start there (the pattern's lookahead reads it).
+    /// </summary>
+    protected virtual int WindowEnd(ReadOnlySpan<char> text, int at) => text.Length;
+
     public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
     {
+        if (Anchors is { } anchors)
+        {
+            ScanAnchors(text, anchors, found);
+            return;
+        }
         if (!MayMatch(text)) return;
         if (DigitRun == 0)
         {
@@ -71,6 +90,29 @@ internal abstract class RegexDetector(string ruleId, System.Text.RegularExpressi
             if (count < DigitRun) continue;
             var from = Math.Max(0, start - 2);
             Run(text[from..Math.Min(text.Length, i + 2)], from, found);
+        }
+    }
+
+    private void ScanAnchors(ReadOnlySpan<char> text, System.Buffers.SearchValues<string> anchors, List<Detection> found)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            var next = text[i..].IndexOfAny(anchors);
+            if (next < 0) return;
+            var at = i + next;
+            var from = Math.Max(0, at - 1);
+            var window = text[from..WindowEnd(text, at)];
+            i = at + 1;
+            foreach (var m in pattern.EnumerateMatches(window))
+            {
+                if (from + m.Index < at) continue;
+                if (from + m.Index > at) break;
+                if (Accept(window.Slice(m.Index, m.Length))) found.Add(new(RuleId, at, m.Length));
+                // As over the whole text: the next match is looked for after this one, accepted or not.
+                i = at + m.Length;
+                break;
+            }
         }
     }
 

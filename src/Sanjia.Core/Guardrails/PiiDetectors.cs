@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -170,21 +171,47 @@ internal sealed partial class IbanDetector : Detector
         return map;
     }
 
+    /// <summary>The longest the pattern matches: 2 letters, 2 digits, 7 groups of 4 and one of 3, each after a space.</summary>
+    private const int MaxLength = 43;
+
+    /// <summary>
+    /// The pattern runs only from each start an IBAN can have (two capitals and two digits after something that is not
+    /// a letter or digit), found by a vectorized search for capitals, over the window the longest match needs.
+    /// </summary>
     public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
     {
         Span<char> compact = stackalloc char[34];
-        foreach (var m in Pattern().EnumerateMatches(text))
+        var i = 0;
+        while (i + 4 <= text.Length)
         {
-            var v = text.Slice(m.Index, m.Length);
-            if (!Lengths.TryGetValue(v[0] << 8 | v[1], out var want)) continue;
-            // Take exactly the country's length (a grouped IBAN may be followed by a short word the pattern took in).
-            int n = 0, end = 0;
-            for (; end < v.Length && n < want; end++)
+            var next = text[i..].IndexOfAnyInRange('A', 'Z');
+            if (next < 0) return;
+            var at = i + next;
+            i = at + 1;
+            if (at + 4 > text.Length || !char.IsAsciiLetterUpper(text[at + 1]) || !char.IsAsciiDigit(text[at + 2]) || !char.IsAsciiDigit(text[at + 3])
+                || (at > 0 && char.IsAsciiLetterOrDigit(text[at - 1])))
             {
-                if (v[end] != ' ') compact[n++] = v[end];
+                continue;
             }
-            if (n != want || (end < v.Length && v[end] != ' ')) continue;
-            if (Checksums.IbanMod97(compact[..n])) found.Add(new(RuleId, m.Index, end));
+            var from = Math.Max(0, at - 1);
+            var window = text[from..Math.Min(text.Length, at + MaxLength + 1)];
+            foreach (var m in Pattern().EnumerateMatches(window))
+            {
+                if (from + m.Index != at) continue;
+                // As over the whole text: the next match is looked for after this one, valid or not.
+                i = at + m.Length;
+                var v = window.Slice(m.Index, m.Length);
+                if (!Lengths.TryGetValue(v[0] << 8 | v[1], out var want)) break;
+                // Take exactly the country's length (a grouped IBAN may be followed by a short word the pattern took in).
+                int n = 0, end = 0;
+                for (; end < v.Length && n < want; end++)
+                {
+                    if (v[end] != ' ') compact[n++] = v[end];
+                }
+                if (n != want || (end < v.Length && v[end] != ' ')) break;
+                if (Checksums.IbanMod97(compact[..n])) found.Add(new(RuleId, at, end));
+                break;
+            }
         }
     }
 }
@@ -204,39 +231,85 @@ internal sealed partial class IpDetector : Detector
     [GeneratedRegex(@"(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?![A-Za-z0-9_:]|\.[0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex V6();
 
+    private static readonly SearchValues<char> V4Chars = SearchValues.Create("0123456789.");
+    private static readonly SearchValues<char> V6Chars = SearchValues.Create("0123456789abcdefABCDEF:.");
+
+    /// <summary>
+    /// The patterns run only over the runs of characters an address is made of: for IPv4 each run of digits and dots
+    /// around a digit-dot-digit, for IPv6 each run of hex digits, colons and dots around two colons at most five apart,
+    /// both found by vectorized searches. A match can only start where such a run starts (the patterns' lookbehinds
+    /// refuse a digit, a dot or a colon before), so the result is the same as a pattern over the whole text.
+    /// </summary>
     public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
     {
         var first = found.Count;
-        if (text.IndexOf(':') >= 0)
+        foreach (var (from, to) in new Runs(text, ':', V6Chars))
         {
-            foreach (var m in V6().EnumerateMatches(text))
+            var window = text[from..to];
+            foreach (var m in V6().EnumerateMatches(window))
             {
-                var v = text.Slice(m.Index, m.Length);
+                var v = window.Slice(m.Index, m.Length);
                 if (v.IndexOfAnyInRange('0', '9') >= 0 && IPAddress.TryParse(v, out var a) && a.AddressFamily == AddressFamily.InterNetworkV6)
                 {
-                    found.Add(new(RuleId, m.Index, m.Length));
+                    found.Add(new(RuleId, from + m.Index, m.Length));
                 }
             }
         }
         var v6 = found.Count;
-        if (!HasDottedDigits(text)) return;
-        foreach (var m in V4().EnumerateMatches(text))
+        foreach (var (from, to) in new Runs(text, '.', V4Chars))
         {
-            if (AfterVersionWord(text[..m.Index]) || InsideV6(found, first, v6, m.Index)) continue;
-            found.Add(new(RuleId, m.Index, m.Length));
+            foreach (var m in V4().EnumerateMatches(text[from..to]))
+            {
+                var index = from + m.Index;
+                if (AfterVersionWord(text[..index]) || InsideV6(found, first, v6, index)) continue;
+                found.Add(new(RuleId, index, m.Length));
+            }
         }
     }
 
-    /// <summary>Whether a digit, a dot and a digit follow each other somewhere: no dotted quad without that.</summary>
-    private static bool HasDottedDigits(ReadOnlySpan<char> text)
+    /// <summary>
+    /// The windows to run a pattern over: each maximal run of <c>chars</c> around a <c>mark</c> that has an address's
+    /// shape (a digit on both sides of a dot; another colon within five characters of a colon), with one character of
+    /// context before and two after for the lookarounds.
+    /// </summary>
+    private ref struct Runs(ReadOnlySpan<char> text, char mark, SearchValues<char> chars)
     {
-        var i = 0;
-        while (true)
+        private readonly ReadOnlySpan<char> _text = text;
+        private int _i;
+
+        public (int From, int To) Current { get; private set; }
+
+        public readonly Runs GetEnumerator() => this;
+
+        public bool MoveNext()
         {
-            var dot = text[i..].IndexOf('.');
-            if (dot < 0) return false;
-            i += dot + 1;
-            if (i >= 2 && i < text.Length && char.IsAsciiDigit(text[i - 2]) && char.IsAsciiDigit(text[i])) return true;
+            while (_i < _text.Length)
+            {
+                var next = _text[_i..].IndexOf(mark);
+                if (next < 0)
+                {
+                    _i = _text.Length;
+                    return false;
+                }
+                var at = _i + next;
+                _i = at + 1;
+                if (!Shaped(at)) continue;
+                var start = at;
+                while (start > 0 && chars.Contains(_text[start - 1])) start--;
+                var run = _text[at..].IndexOfAnyExcept(chars);
+                var end = run < 0 ? _text.Length : at + run;
+                _i = end;
+                Current = (Math.Max(0, start - 1), Math.Min(_text.Length, end + 2));
+                return true;
+            }
+            return false;
+        }
+
+        private readonly bool Shaped(int at)
+        {
+            if (mark == '.') return at > 0 && at + 1 < _text.Length && char.IsAsciiDigit(_text[at - 1]) && char.IsAsciiDigit(_text[at + 1]);
+            var after = _text[(at + 1)..Math.Min(_text.Length, at + 6)];
+            return after.IndexOf(':') >= 0;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -16,7 +17,17 @@ internal sealed partial class OpenAiKeyDetector() : RegexDetector(RuleIds.OpenAi
 
     protected override bool Accept(ReadOnlySpan<char> match) => LooksRandom(match[3..]);
 
-    protected override bool MayMatch(ReadOnlySpan<char> text) => text.IndexOf("sk-", StringComparison.Ordinal) >= 0;
+    private static readonly SearchValues<string> Prefix = SearchValues.Create(["sk-"], StringComparison.Ordinal);
+    private static readonly SearchValues<char> KeyChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    protected override SearchValues<string> Anchors => Prefix;
+
+    /// <summary>A key has no fixed length: the window runs to the end of the run of key characters.</summary>
+    protected override int WindowEnd(ReadOnlySpan<char> text, int at)
+    {
+        var run = text[at..].IndexOfAnyExcept(KeyChars);
+        return run < 0 ? text.Length : at + run + 1;
+    }
 
     internal static bool LooksRandom(ReadOnlySpan<char> s) =>
         s.IndexOfAnyInRange('A', 'Z') >= 0 && s.IndexOfAnyInRange('a', 'z') >= 0 && s.IndexOfAnyInRange('0', '9') >= 0;
@@ -31,6 +42,13 @@ internal sealed partial class AwsAccessKeyDetector() : RegexDetector(RuleIds.Aws
 {
     [GeneratedRegex(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
+
+    private static readonly SearchValues<string> Prefixes = SearchValues.Create(
+        ["AKIA", "ASIA", "ABIA", "ACCA", "AIDA", "AROA", "AGPA", "ANPA", "ANVA", "APKA"], StringComparison.Ordinal);
+
+    protected override SearchValues<string> Anchors => Prefixes;
+
+    protected override int WindowEnd(ReadOnlySpan<char> text, int at) => Math.Min(text.Length, at + 21);
 
     protected override bool Accept(ReadOnlySpan<char> match)
     {
@@ -48,6 +66,13 @@ internal sealed partial class GitHubTokenDetector() : RegexDetector(RuleIds.GitH
 {
     [GeneratedRegex(@"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
+
+    private static readonly SearchValues<string> Prefixes = SearchValues.Create(["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"], StringComparison.Ordinal);
+
+    protected override SearchValues<string> Anchors => Prefixes;
+
+    /// <summary>The longest token, <c>github_pat_</c> + 22 + <c>_</c> + 59, is 93 characters.</summary>
+    protected override int WindowEnd(ReadOnlySpan<char> text, int at) => Math.Min(text.Length, at + 94);
 
     protected override bool Accept(ReadOnlySpan<char> v) =>
         v[2] == 't' ? OpenAiKeyDetector.LooksRandom(v[11..]) : Checksums.IsBase62Of(v.Slice(34, 6), Checksums.Crc32(v.Slice(4, 30)));
