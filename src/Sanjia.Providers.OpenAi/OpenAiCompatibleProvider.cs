@@ -35,7 +35,7 @@ public sealed record OpenAiProviderSettings(
 /// with only <c>model</c> rewritten (and <c>stream_options</c> added when the gateway needs usage); responses
 /// are passed back as they come, read only for usage.
 /// </summary>
-public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IImageBackend, IListsModels, IReusableProvider, IDisposable
+public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddingBackend, IImageBackend, IModerationBackend, IListsModels, IReusableProvider, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly OpenAiProviderSettings _settings;
@@ -43,6 +43,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     private readonly Uri _chatUri;
     private readonly Uri _embeddingsUri;
     private readonly Uri _imagesUri;
+    private readonly Uri _moderationsUri;
     private readonly TimeProvider _time;
 
     public OpenAiCompatibleProvider(OpenAiProviderSettings settings, TimeProvider time, HttpMessageHandler? handler = null)
@@ -54,6 +55,7 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         _chatUri = new Uri(new Uri(baseUrl), "chat/completions");
         _embeddingsUri = new Uri(new Uri(baseUrl), "embeddings");
         _imagesUri = new Uri(new Uri(baseUrl), "images/generations");
+        _moderationsUri = new Uri(new Uri(baseUrl), "moderations");
         Models = [.. settings.ChatModels.Select(m => (m, ModelKind.Chat)), .. settings.EmbeddingModels.Select(m => (m, ModelKind.Embedding)),
             .. settings.ImageModels.Select(m => (m, ModelKind.Image))];
     }
@@ -66,6 +68,8 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
     public IChatBackend Chat => this;
     public IEmbeddingBackend Embeddings => this;
     public IImageBackend Images => this;
+    /// <summary>OpenAI's <c>/moderations</c>; Azure OpenAI has no such route (its content filters are part of each deployment).</summary>
+    public IModerationBackend? Moderations => _settings.Azure is null ? this : null;
     public IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
     public bool AcceptsUnlistedModels => true;
     public OpenAiProviderSettings Settings => _settings;
@@ -113,6 +117,33 @@ public sealed class OpenAiCompatibleProvider : IProvider, IChatBackend, IEmbeddi
         }
         var message = CreateRequest(_settings.Azure?.UriFor(call.UpstreamModel, "images/generations") ?? _imagesUri, body, stream: false);
         return _http.SendAsync<ImageExchange, ImageOutcome>(message, new ImageExchange(this), _settings.Name, _settings.Timeouts, cancellationToken);
+    }
+
+    /// <summary><c>moderations</c>: the body with the model spliced; the answer passed back whole if it is a JSON object.</summary>
+    public ValueTask<ModerationOutcome> ModerateAsync(ModerationCall call, CancellationToken cancellationToken)
+    {
+        var body = RequestRewriter.ReplaceModel(call.Body.Span, call.UpstreamModel);
+        if (body is null)
+        {
+            return new(GatewayError.Invalid("You must provide a model parameter.", "model"));
+        }
+        return _http.SendAsync<ModerationExchange, ModerationOutcome>(CreateRequest(_moderationsUri, body, stream: false), new ModerationExchange(this), _settings.Name,
+            _settings.Timeouts, cancellationToken);
+    }
+
+    private readonly struct ModerationExchange(OpenAiCompatibleProvider provider) : IUpstreamExchange<ModerationOutcome>
+    {
+        public bool Streams => false;
+
+        public Task<GatewayError> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken) => provider.ErrorAsync(response, cancellationToken);
+
+        public GatewayError? RefuseStream(HttpResponseMessage response) => null;
+
+        public ModerationOutcome Stream(HttpResponseMessage response, Stream body) => throw new InvalidOperationException("Moderations are not streamed.");
+
+        public ModerationOutcome Complete(byte[] body) => ChunkScanner.Scan(body, text: null).Valid ? body : provider.NotJson();
+
+        public ModerationOutcome Fail(GatewayError error) => error;
     }
 
     /// <summary>Puts <paramref name="member"/> (ending in a comma) first in a JSON object body that has other members.</summary>

@@ -51,7 +51,7 @@ public sealed class GuardModelOptions
     /// <summary>The model id as clients would send it (an alias or <c>provider/model</c>).</summary>
     public string? Model { get; set; }
 
-    /// <summary>How the answer reads: <c>llama-guard</c> (<c>safe</c>, or <c>unsafe</c> and the categories on the next line), <c>qwen3-guard</c> (<c>Safety: Unsafe</c> and <c>Categories: ...</c>).</summary>
+    /// <summary>How the answer reads: <c>llama-guard</c> (<c>safe</c>, or <c>unsafe</c> and the categories on the next line), <c>qwen3-guard</c> (<c>Safety: Unsafe</c> and <c>Categories: ...</c>) or <c>openai-moderation</c> (OpenAI's <c>/v1/moderations</c>: <c>flagged</c> and <c>categories</c>).</summary>
     public string Format { get; set; } = "llama-guard";
 
     /// <summary>

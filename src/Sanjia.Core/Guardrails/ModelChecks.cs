@@ -96,7 +96,8 @@ internal sealed class ModelCheckFailedException(string message) : Exception(mess
 /// <c>guard.model</c>: an LLM as guard. The caller's text (or the policy prompt with it in place of <c>{prompt}</c>)
 /// goes as one user message to a chat model behind the gateway, which answers in its documented format:
 /// Llama Guard 3 <c>safe</c>, or <c>unsafe</c> and a line of categories (<c>S1,S10</c>); Qwen3Guard-Gen
-/// <c>Safety: Safe|Unsafe|Controversial</c> and <c>Categories: ...</c>.
+/// <c>Safety: Safe|Unsafe|Controversial</c> and <c>Categories: ...</c>. Or the text goes to a moderation endpoint in
+/// OpenAI's <c>/v1/moderations</c> format (<c>results[0].flagged</c> and the <c>categories</c> set to true).
 /// </summary>
 internal sealed class GuardModelCheck : ModelCheck
 {
@@ -125,6 +126,7 @@ internal sealed class GuardModelCheck : ModelCheck
     {
         LlamaGuard,
         Qwen3Guard,
+        OpenAiModeration,
     }
 
     public static GuardModelCheck? Build(string policy, GuardModelOptions o, string path, ConfigErrors errors)
@@ -136,11 +138,17 @@ internal sealed class GuardModelCheck : ModelCheck
         {
             case "llama-guard": format = GuardFormat.LlamaGuard; break;
             case "qwen3-guard": format = GuardFormat.Qwen3Guard; break;
-            default: errors.Add($"{path}:Format", $"'{o.Format}' is not a guard format: use llama-guard or qwen3-guard."); ok = false; break;
+            case "openai-moderation": format = GuardFormat.OpenAiModeration; break;
+            default: errors.Add($"{path}:Format", $"'{o.Format}' is not a guard format: use llama-guard, qwen3-guard or openai-moderation."); ok = false; break;
         }
         if (o.Prompt is { } p && !p.Contains("{prompt}", StringComparison.Ordinal))
         {
             errors.Add($"{path}:Prompt", "must contain {prompt}, where the caller's text goes.");
+            ok = false;
+        }
+        if (o.Prompt is not null && format == GuardFormat.OpenAiModeration)
+        {
+            errors.Add($"{path}:Prompt", "a moderation endpoint takes the text alone, no prompt.");
             ok = false;
         }
         ok &= TryReadAction(o.Action, path, errors, out var action);
@@ -155,6 +163,7 @@ internal sealed class GuardModelCheck : ModelCheck
     {
         var text = string.Join("\n\n", texts);
         if (text.Length == 0) return null;
+        if (_format == GuardFormat.OpenAiModeration) return await ModerateAsync(engine, context, text, cancellationToken).ConfigureAwait(false) ? Rule : null;
         var body = new JsonObject
         {
             ["model"] = _model,
@@ -223,6 +232,51 @@ internal sealed class GuardModelCheck : ModelCheck
             }
         }
         return (verdict, categories);
+    }
+
+    /// <summary>
+    /// The moderation endpoint of the model's first deployment that has one, then the next on failure. Not through the
+    /// router or metering: a moderation call has no tokens to meter (OpenAI's is free) and is not chat, embeddings or
+    /// images; the check's own timeout bounds it.
+    /// </summary>
+    private async ValueTask<bool> ModerateAsync(GatewayEngine engine, CallContext context, string text, CancellationToken cancellationToken)
+    {
+        var model = engine.Registry.Resolve(_model) ?? throw new ModelCheckFailedException($"there is no model '{_model}'");
+        var body = JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["model"] = _model, ["input"] = text });
+        GatewayError? last = null;
+        foreach (var deployment in model.Deployments)
+        {
+            if (deployment.Provider.Moderations is not { } moderations) continue;
+            var outcome = await moderations.ModerateAsync(new ModerationCall(body, deployment.UpstreamModel, context.RequestId + "-guard"), cancellationToken).ConfigureAwait(false);
+            if (outcome.Error is { } e)
+            {
+                last = e;
+                continue;
+            }
+            return Flags(outcome.Body!.Value.Span);
+        }
+        throw last is null ? new ModelCheckFailedException($"no provider of '{_model}' has a moderation endpoint") : Failed(_model, last);
+    }
+
+    /// <summary>OpenAI's moderation answer: <c>results[0].flagged</c>, counted when one of its true <c>categories</c> is one the policy names (any, when it names none).</summary>
+    private bool Flags(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        if (JsonDocument.TryParseValue(ref reader, out var doc))
+        {
+            using (doc)
+            {
+                if (doc.RootElement.TryGetProperty("results", out var results) && results.ValueKind == JsonValueKind.Array && results.GetArrayLength() > 0
+                    && results[0].TryGetProperty("flagged", out var flagged) && flagged.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                {
+                    if (!flagged.GetBoolean()) return false;
+                    if (_categories is null) return true;
+                    return results[0].TryGetProperty("categories", out var categories) && categories.ValueKind == JsonValueKind.Object
+                        && categories.EnumerateObject().Any(c => c.Value.ValueKind == JsonValueKind.True && _categories.Contains(c.Name));
+                }
+            }
+        }
+        throw new ModelCheckFailedException($"the answer of '{_model}' is not a moderation result");
     }
 
     /// <summary>The first choice's <c>message.content</c>.</summary>

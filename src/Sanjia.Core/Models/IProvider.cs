@@ -19,6 +19,9 @@ public interface IProvider
     /// <summary>Image generation, for providers that have it (OpenAI-compatible image APIs, Stable Diffusion servers).</summary>
     IImageBackend? Images => null;
 
+    /// <summary>A moderation endpoint in OpenAI's <c>/v1/moderations</c> format, for providers that have one (the guard model's <c>openai-moderation</c> format).</summary>
+    IModerationBackend? Moderations => null;
+
     /// <summary>Model names (without the provider prefix) listed by <c>/v1/models</c>.</summary>
     IReadOnlyList<(string Model, ModelKind Kind)> Models { get; }
 

@@ -85,6 +85,35 @@ public sealed class GuardModelTests
     }
 
     [Fact]
+    public async Task A_moderation_endpoint_in_openais_format_flags_the_categories_the_policy_names()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var moderation = await FakeGuardServer.StartAsync(GuardFormat.LlamaGuard,
+            new Dictionary<string, string[]> { ["violence"] = ["hurt someone"], ["harassment"] = ["you idiot"] });
+        await using var gw = await GatewayServer.StartWithArgsAsync(
+        [
+            .. GatewayServer.Provider("fake", upstream.BaseUrl, upstream.ApiKey),
+            .. GatewayServer.Deployment("chat", 0, "fake", "gpt-test"),
+            .. GatewayServer.Provider("openai", moderation.BaseUrl, moderation.ApiKey),
+            "--Sanjia:Guardrails:Policies:safety:GuardModel:Model=openai/omni-moderation-latest",
+            "--Sanjia:Guardrails:Policies:safety:GuardModel:Format=openai-moderation",
+            "--Sanjia:Guardrails:Policies:safety:GuardModel:Categories:0=violence",
+            "--Sanjia:Guardrails:Aliases:chat:0=safety",
+        ]);
+
+        var (status, body) = await AskAsync(gw, "How could I hurt someone without leaving marks?");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("guard.model", body.GetProperty("error").GetProperty("param").GetString());
+        // Flagged, but only for a category the policy does not name.
+        (status, _) = await AskAsync(gw, "Stop it, you idiot.");
+        Assert.Equal(HttpStatusCode.OK, status);
+        (status, _) = await AskAsync(gw, "How do I bake bread?");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, upstream.Requests.Count);
+        Assert.Equal(3, moderation.Judged.Count);
+    }
+
+    [Fact]
     public async Task A_late_guard_fails_closed_within_the_timeout_or_open_as_configured()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();

@@ -24,7 +24,8 @@ public enum GuardFormat
 
 /// <summary>
 /// A guard model served the way Ollama and vLLM serve one: OpenAI's <c>POST /v1/chat/completions</c>, answering in the
-/// model's documented verdict format. It judges the last user message with a word list per category (a message
+/// model's documented verdict format; and a moderation endpoint in OpenAI's format, <c>POST /v1/moderations</c>
+/// (<c>results[].flagged</c>, <c>categories</c> and <c>category_scores</c> for the documented categories). It judges the last user message with a word list per category (a message
 /// holding one of a category's words, case-insensitive, is unsafe in that category), so tests see a real verdict
 /// for what the gateway sent, not a scripted one. <see cref="Delay"/> and <see cref="FailWith"/> play a slow or
 /// broken guard.
@@ -71,9 +72,17 @@ public sealed class FakeGuardServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>OpenAI's moderation categories (the omni-moderation models'), all reported in every result.</summary>
+    private static readonly string[] ModerationCategories =
+    [
+        "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent", "self-harm", "self-harm/intent",
+        "self-harm/instructions", "sexual", "sexual/minors", "violence", "violence/graphic",
+    ];
+
     private async Task HandleAsync(HttpContext http)
     {
-        if (http.Request.Path != "/v1/chat/completions" || http.Request.Method != "POST")
+        var moderation = http.Request.Path == "/v1/moderations";
+        if ((http.Request.Path != "/v1/chat/completions" && !moderation) || http.Request.Method != "POST")
         {
             http.Response.StatusCode = 404;
             return;
@@ -100,9 +109,29 @@ public sealed class FakeGuardServer : IAsyncDisposable
             await ErrorAsync(http, status, "The guard model is unavailable.").ConfigureAwait(false);
             return;
         }
-        var message = body!["messages"]!.AsArray().LastOrDefault(m => (string?)m!["role"] == "user")?["content"]?.GetValue<string>() ?? "";
+        var message = moderation
+            ? body!["input"] is JsonArray inputs ? string.Join("\n", inputs.Select(i => (string?)i)) : (string?)body["input"] ?? ""
+            : body!["messages"]!.AsArray().LastOrDefault(m => (string?)m!["role"] == "user")?["content"]?.GetValue<string>() ?? "";
         _judged.Enqueue(message);
         var hit = _categories.Where(c => c.Value.Any(w => message.Contains(w, StringComparison.OrdinalIgnoreCase))).Select(c => c.Key).ToList();
+        http.Response.ContentType = "application/json";
+        if (moderation)
+        {
+            var categories = new JsonObject();
+            var scores = new JsonObject();
+            foreach (var c in ModerationCategories.Union(_categories.Keys))
+            {
+                categories[c] = hit.Contains(c);
+                scores[c] = hit.Contains(c) ? 0.93 : 0.0004;
+            }
+            await http.Response.WriteAsync(new JsonObject
+            {
+                ["id"] = "modr-" + Guid.NewGuid().ToString("N")[..8],
+                ["model"] = (string?)body["model"],
+                ["results"] = new JsonArray(new JsonObject { ["flagged"] = hit.Count > 0, ["categories"] = categories, ["category_scores"] = scores }),
+            }.ToJsonString()).ConfigureAwait(false);
+            return;
+        }
         var verdict = _format switch
         {
             GuardFormat.LlamaGuard => hit.Count == 0 ? "safe" : "unsafe\n" + string.Join(",", hit),
@@ -122,7 +151,6 @@ public sealed class FakeGuardServer : IAsyncDisposable
             }),
             ["usage"] = new JsonObject { ["prompt_tokens"] = message.Split(' ').Length + 20, ["completion_tokens"] = verdict.Split('\n').Length, ["total_tokens"] = message.Split(' ').Length + 20 + verdict.Split('\n').Length },
         };
-        http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(answer.ToJsonString()).ConfigureAwait(false);
     }
 
