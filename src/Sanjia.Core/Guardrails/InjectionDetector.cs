@@ -56,16 +56,40 @@ internal sealed partial class InjectionDetector : Detector
         "above", "forget", "you are", "mode", "dan", "jailbr", "anything now", "limit", "unrestricted", "from now on", "comply", "obey",
     ], StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Apart from the English ones: case-insensitive search over non-ASCII strings is not vectorized.</summary>
-    private static readonly SearchValues<string> ChineseTriggers = SearchValues.Create(
+    /// <summary>
+    /// Apart from the English ones (which include "DAN" and "prompt", case-insensitive, for both languages). Found by a
+    /// vectorized search for their first characters and a comparison at each: a <c>SearchValues&lt;string&gt;</c> of
+    /// these CJK strings measured about 5 times slower on the benchmark's mixed prompt (bench/README.md), as common
+    /// characters in Chinese prose start candidate matches it follows one by one.
+    /// </summary>
+    private static readonly string[] ChineseTriggers =
     [
         "指令", "指示", "规则", "设定", "提示", "要求", "限制", "安全", "准则", "规定", "政策", "消息", "对话", "初始", "隐藏", "上面", "以上",
-        "约束", "越狱", "从现在", "不再是", "扮演", "假装", "服从", "听我的", "按我说的", "DAN", "prompt",
-    ], StringComparison.Ordinal);
+        "约束", "越狱", "从现在", "不再是", "扮演", "假装", "服从", "听我的", "按我说的",
+    ];
+
+    private static readonly SearchValues<char> ChineseFirstChars = SearchValues.Create(string.Concat(ChineseTriggers.Select(t => t[0]).Distinct()));
+
+    private static bool HasChineseTrigger(ReadOnlySpan<char> text)
+    {
+        var i = 0;
+        while (true)
+        {
+            var next = text[i..].IndexOfAny(ChineseFirstChars);
+            if (next < 0) return false;
+            i += next;
+            var rest = text[i..];
+            foreach (var t in ChineseTriggers)
+            {
+                if (rest.StartsWith(t, StringComparison.Ordinal)) return true;
+            }
+            i++;
+        }
+    }
 
     public override void Scan(ReadOnlySpan<char> text, List<Detection> found)
     {
-        if (text.IndexOfAny(EnglishTriggers) < 0 && text.IndexOfAny(ChineseTriggers) < 0) return;
+        if (text.IndexOfAny(EnglishTriggers) < 0 && !HasChineseTrigger(text)) return;
         int score = 0, start = -1, length = 0;
         foreach (var strong in (ReadOnlySpan<Regex>)[EnIgnore(), EnReveal(), EnCancel(), ZhIgnore(), ZhReveal(), ZhCancel()])
         {
