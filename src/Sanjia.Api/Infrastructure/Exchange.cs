@@ -186,6 +186,10 @@ public static class Exchange
                 Core.Caching.CacheStatus.Miss => "miss",
                 _ => "bypass",
             };
+            if (context.CacheHit?.Similarity is { } similarity)
+            {
+                headers["x-sanjia-cache-similarity"] = similarity.ToString("0.000", CultureInfo.InvariantCulture);
+            }
         }
         if (context.RateLimits is { } limits)
         {

@@ -13,7 +13,12 @@ namespace Sanjia.Core.Caching;
 /// with what it saved, and for budgets, which release its hold. A model without a policy costs one field read and
 /// one forwarded call (no state machine, no allocation).
 /// </summary>
-public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, ResponseCache cache, Pricer? pricer) : DelegatingCallHandler<ChatContext, ChatOutcome>(inner)
+/// <remarks>
+/// An alias with a semantic policy (<see cref="CachePolicy.Semantic"/>) also tries, after an exact miss, the stored
+/// answer of a similar question (<see cref="Semantic.SemanticCache"/>); its hit is metered as an exact one.
+/// </remarks>
+public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic = null)
+    : DelegatingCallHandler<ChatContext, ChatOutcome>(inner)
 {
     public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken) =>
         context.Model.Cache is { } policy ? CachedAsync(context, policy, cancellationToken) : Inner.HandleAsync(context, cancellationToken);
@@ -28,16 +33,23 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
         }
         // Keyed by the guardrail policies that applied too: an entry holds the answer to a redacted request (placeholders,
         // restored per caller by the guardrail stage), served only to calls redacted the same way (docs/guardrails.md).
+        // The semantic cache's partitions take the same scope.
         var scope = policy.ScopeOf(context.Caller);
         if (context.GuardrailPolicies is { } guarded) scope = string.Concat(scope, "\n", guarded);
         var key = CacheKey.Compute(request.Body.Span, context.Model.RequestedId, scope);
-        if ((request.CacheControl & CacheDirectives.NoCache) == 0 && cache.Get(key) is { } entry)
+        var read = (request.CacheControl & CacheDirectives.NoCache) == 0;
+        if (read && cache.Get(key) is { } entry)
         {
-            context.CacheStatus = CacheStatus.Hit;
-            context.CacheHit = new CacheHit(entry.RequestId, entry.Cost.Amount, entry.Cost.Currency);
-            return request.Stream
-                ? new ReplayedStream(entry.StreamChunks(), request.IncludeUsage, entry.Usage, cache.Time, context.StartTimestamp)
-                : entry.Complete();
+            return Hit(context, entry, null);
+        }
+        Semantic.SemanticLink? link = null;
+        if (policy.Semantic is { } similar && semantic is not null)
+        {
+            (var near, var similarity, link) = await semantic.LookupAsync(cache, context, similar, scope, read, cancellationToken).ConfigureAwait(false);
+            if (near is not null)
+            {
+                return Hit(context, near, similarity);
+            }
         }
         context.CacheStatus = CacheStatus.Miss;
         var outcome = await Inner.HandleAsync(context, cancellationToken).ConfigureAwait(false);
@@ -45,19 +57,31 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
         {
             case CompleteChatResponse complete:
                 cache.Set(CacheEntry.FromComplete(key, context.RequestId, complete, CostOf(context, complete.Usage), cache.Time.GetTimestamp(), policy.Ttl));
+                link?.Add(key);
                 return outcome;
             case StreamingChatResponse stream:
-                return new RecordingStream(stream, this, context, key, policy.Ttl);
+                return new RecordingStream(stream, this, context, key, policy.Ttl, link);
             default:
                 return outcome;
         }
+    }
+
+    private ChatOutcome Hit(ChatContext context, CacheEntry entry, float? similarity)
+    {
+        var request = context.Request;
+        context.CacheStatus = CacheStatus.Hit;
+        context.CacheHit = new CacheHit(entry.RequestId, entry.Cost.Amount, entry.Cost.Currency) { Similarity = similarity };
+        return request.Stream
+            ? new ReplayedStream(entry.StreamChunks(), request.IncludeUsage, entry.Usage, cache.Time, context.StartTimestamp)
+            : entry.Complete();
     }
 
     /// <summary>What the answer cost (what each hit on it will save); unpriced without prices.</summary>
     private Cost CostOf(ChatContext context, TokenUsage usage) => pricer?.CostOf(context.Deployment, usage, cache.Time.GetUtcNow()) ?? Cost.Unpriced;
 
     /// <summary>Keeps a copy of each chunk as it passes and stores them once the stream has ended normally.</summary>
-    private sealed class RecordingStream(StreamingChatResponse inner, CacheHandler owner, ChatContext context, UInt128 key, TimeSpan ttl) : DelegatingStreamingChatResponse(inner)
+    private sealed class RecordingStream(StreamingChatResponse inner, CacheHandler owner, ChatContext context, UInt128 key, TimeSpan ttl, Semantic.SemanticLink? link)
+        : DelegatingStreamingChatResponse(inner)
     {
         private List<StoredChunk>? _chunks = [];
         private long _bytes;
@@ -94,6 +118,7 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
                 }
                 owner.Cache.Set(CacheEntry.FromChunks(key, context.RequestId, [.. chunks], _bytes, usage, owner.CostOf(context, usage),
                     owner.Cache.Time.GetTimestamp(), ttl));
+                link?.Add(key);
             }
             return ValueTask.CompletedTask;
         }

@@ -31,6 +31,9 @@ public sealed class CacheOptions
 
     /// <summary>Also cache requests whose temperature is not 0 (or not given): off by default, as such answers are meant to vary.</summary>
     public bool AnyTemperature { get; set; }
+
+    /// <summary>The semantic cache's defaults and index size; it is turned on per alias (<see cref="AliasCacheOptions.Semantic"/>).</summary>
+    public Semantic.SemanticCacheOptions Semantic { get; set; } = new();
 }
 
 /// <summary><c>Sanjia:Models:&lt;alias&gt;:Cache</c>: the alias's own cache settings; unset ones come from <c>Sanjia:Cache</c>.</summary>
@@ -40,4 +43,7 @@ public sealed class AliasCacheOptions
     public double? TtlSeconds { get; set; }
     public CacheScope? Scope { get; set; }
     public bool? AnyTemperature { get; set; }
+
+    /// <summary>Also answer paraphrases of stored questions (docs/caching.md, "Semantic cache").</summary>
+    public Semantic.AliasSemanticOptions? Semantic { get; set; }
 }

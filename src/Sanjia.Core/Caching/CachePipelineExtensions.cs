@@ -13,16 +13,17 @@ public static class CachePipelineExtensions
     /// reload can turn it on or off without rebuilding the pipeline.
     /// </summary>
     /// <param name="pricer">Prices stored answers: what a hit saves (null: unpriced).</param>
-    public static PipelineBuilder UseResponseCache(this PipelineBuilder builder, ResponseCache cache, Pricer? pricer) =>
-        builder.Use(new CacheStage(cache, pricer));
+    /// <param name="semantic">The semantic cache for aliases that turn it on (null: exact matches only).</param>
+    public static PipelineBuilder UseResponseCache(this PipelineBuilder builder, ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic = null) =>
+        builder.Use(new CacheStage(cache, pricer, semantic));
 
     /// <summary>Chat answers are cached; other kinds of call pass by.</summary>
-    private sealed class CacheStage(ResponseCache cache, Pricer? pricer) : IPipelineStage
+    private sealed class CacheStage(ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic) : IPipelineStage
     {
         public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
             where TKind : struct, ICallKind<TContext, TOutcome>
             where TContext : CallContext =>
-            inner is CallHandler<ChatContext, ChatOutcome> chat ? (CallHandler<TContext, TOutcome>)(object)new CacheHandler(chat, cache, pricer) : inner;
+            inner is CallHandler<ChatContext, ChatOutcome> chat ? (CallHandler<TContext, TOutcome>)(object)new CacheHandler(chat, cache, pricer, semantic) : inner;
     }
 }
 

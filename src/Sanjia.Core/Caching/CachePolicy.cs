@@ -11,17 +11,25 @@ namespace Sanjia.Core.Caching;
 /// </summary>
 public sealed record CachePolicy(CacheScope Scope, TimeSpan Ttl, bool AnyTemperature)
 {
+    /// <summary>The alias's semantic cache (docs/caching.md), null when it has none: only exact repeats are answered.</summary>
+    public Semantic.SemanticPolicy? Semantic { get; init; }
+
     /// <summary>The policy for an alias (its own settings over <c>Sanjia:Cache</c>), or null when the cache is off for it.</summary>
     public static CachePolicy? For(CacheOptions? global, AliasCacheOptions? alias)
     {
-        if (!(alias?.Enabled ?? global?.Enabled ?? false))
+        var semantic = Caching.Semantic.SemanticPolicy.For(global?.Semantic, alias?.Semantic);
+        // An alias's semantic cache stores its answers in the exact cache: it turns that on, unless the alias says no.
+        if (!(alias?.Enabled ?? (semantic is not null || (global?.Enabled ?? false))))
         {
             return null;
         }
         return new CachePolicy(
             alias?.Scope ?? global?.Scope ?? CacheScope.Key,
             TimeSpan.FromSeconds(alias?.TtlSeconds ?? global?.TtlSeconds ?? 3600),
-            alias?.AnyTemperature ?? global?.AnyTemperature ?? false);
+            alias?.AnyTemperature ?? global?.AnyTemperature ?? false)
+        {
+            Semantic = semantic,
+        };
     }
 
     /// <summary>Whether the request's sampling allows a stored answer: temperature 0, or any when so configured.</summary>
@@ -48,12 +56,35 @@ public sealed record CachePolicy(CacheScope Scope, TimeSpan Ttl, bool AnyTempera
         {
             errors.Add($"{path}:TtlSeconds", $"must be a positive number of seconds, not {c.TtlSeconds}.");
         }
+        if (c.Semantic.MaxEntries < 1)
+        {
+            errors.Add($"{path}:Semantic:MaxEntries", $"must be a positive number of entries, not {c.Semantic.MaxEntries}.");
+        }
+        ValidateThreshold(c.Semantic.Threshold, $"{path}:Semantic:Threshold", errors);
         foreach (var (alias, a) in options.Models)
         {
             if (a.Cache?.TtlSeconds is { } ttl && (!(ttl > 0) || double.IsInfinity(ttl)))
             {
                 errors.Add($"{SanjiaOptions.Section}:Models:{alias}:Cache:TtlSeconds", $"must be a positive number of seconds, not {ttl}.");
             }
+            if (a.Cache?.Semantic is { Enabled: true } s)
+            {
+                var at = $"{SanjiaOptions.Section}:Models:{alias}:Cache";
+                if (a.Cache.Enabled == false)
+                {
+                    errors.Add($"{at}:Semantic:Enabled", "the semantic cache keeps its answers in the exact cache, which Cache:Enabled turns off for this alias.");
+                }
+                if (s.Threshold is { } t) ValidateThreshold(t, $"{at}:Semantic:Threshold", errors);
+                if (s.EmbeddingModel is { Length: 0 }) errors.Add($"{at}:Semantic:EmbeddingModel", "must name an embedding model.");
+            }
+        }
+    }
+
+    private static void ValidateThreshold(double threshold, string path, ConfigErrors errors)
+    {
+        if (!(threshold > 0 && threshold <= 1))
+        {
+            errors.Add(path, $"must be a cosine similarity above 0 and at most 1, not {threshold}.");
         }
     }
 }
@@ -72,6 +103,9 @@ public enum CacheStatus : byte
 /// <summary>A hit, for its ledger row: the request whose answer was served and what that answer cost.</summary>
 public sealed record CacheHit(string RequestId, decimal? Saved, string? Currency)
 {
+    /// <summary>For a semantic hit, how similar the stored question was (cosine); null for an exact hit.</summary>
+    public float? Similarity { get; init; }
+
     /// <summary>What the hit costs: nothing, in the original's currency; unpriced like the original when it had no price (never a zero without a currency).</summary>
     public Cost Cost => Currency is null ? Cost.Unpriced : new(0m, Currency);
 }

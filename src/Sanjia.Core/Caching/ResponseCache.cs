@@ -54,6 +54,16 @@ public sealed class ResponseCache(long maxBytes, TimeProvider time)
         }
     }
 
+    /// <summary>Whether a live entry is under <paramref name="key"/> (no recency change: the semantic index asks it of candidates and when it sweeps).</summary>
+    public bool Contains(UInt128 key)
+    {
+        var now = time.GetTimestamp();
+        lock (_gate)
+        {
+            return _map.TryGetValue(key, out var node) && time.GetElapsedTime(node.Value.StoredAt, now) < node.Value.Ttl;
+        }
+    }
+
     /// <summary>Stores (or replaces) the entry, then evicts the least recently used until the limit holds.</summary>
     public void Set(CacheEntry entry)
     {

@@ -110,6 +110,7 @@ public sealed class ModelRegistry
         }
         _aliases = resolvedAliases.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         Created = created;
+        Caching.Semantic.SemanticPolicy.Validate(this, errors);
     }
 
     public DateTimeOffset Created { get; }

@@ -5,6 +5,7 @@ using Sanjia.Api;
 using Sanjia.Api.Infrastructure;
 using Sanjia.Core.Budgets;
 using Sanjia.Core.Caching;
+using Sanjia.Core.Caching.Semantic;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Guardrails;
 using Sanjia.Core.Keys;
@@ -113,6 +114,11 @@ public static class GatewayApp
         services.AddSanjiaRouting(options.Routing);
         // One cache per process, sized at start-up; whether it applies is per model, read from each snapshot.
         services.AddSingleton(sp => new ResponseCache(options.Cache.MaxBytes, sp.GetRequiredService<TimeProvider>()));
+        // The semantic cache's index beside it (empty until an alias turns it on); it embeds through the engine's own
+        // embeddings pipeline, hence the deferred engine.
+        services.AddSingleton(sp => new SemanticCache(
+            new SemanticIndex(options.Cache.Semantic.MaxEntries, sp.GetRequiredService<ResponseCache>().Contains),
+            new EngineEmbedder(sp.GetRequiredService<GatewayEngine>, sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton(sp =>
         {
             var policy = BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),
@@ -138,7 +144,7 @@ public static class GatewayApp
                     sp.GetRequiredService<GatewayEngine>, sp.GetRequiredService<TimeProvider>())
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
                 .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
-                .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>()))
+                .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<SemanticCache>()))
         {
             Snapshot = sp.GetRequiredService<GatewaySnapshot>(),
         });

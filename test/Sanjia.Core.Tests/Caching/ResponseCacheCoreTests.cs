@@ -11,7 +11,8 @@ namespace Sanjia.Core.Tests.Caching;
 /// <summary>The cache stage over a counting upstream, with the clock faked: TTL, LRU under the size limit, the canonical key.</summary>
 public sealed class ResponseCacheCoreTests
 {
-    private sealed class CountingUpstream : CallHandler<ChatContext, ChatOutcome>
+    /// <summary>Answers "answer N" to its Nth call (the semantic cache's tests use it too).</summary>
+    internal sealed class CountingUpstream : CallHandler<ChatContext, ChatOutcome>
     {
         public int Calls;
 
