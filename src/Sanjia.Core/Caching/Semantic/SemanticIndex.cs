@@ -125,18 +125,31 @@ public sealed class SemanticIndex(int maxEntries, Func<UInt128, bool> isLive)
             try
             {
                 var n = Nearest(signs, candidates, distances);
-                (UInt128, float)? best = null;
+                // Scored; those under the threshold dropped. Then best first, the first that is live and passes the guard
+                // (usually the first: the guard and the liveness check run once per lookup).
+                Span<float> scores = stackalloc float[Candidates];
+                var kept = 0;
                 for (var c = 0; c < n; c++)
                 {
                     var i = candidates[c];
                     var similarity = Dot(query, _codes.AsSpan(i * dimensions, dimensions)) * _scales[i];
-                    if (similarity >= threshold && (best is null || similarity > best.Value.Item2)
-                        && (text is null || !ContrastGuard.Contrasts(text, _texts[i])) && isLive(_entries[i]))
-                    {
-                        best = (_entries[i], similarity);
-                    }
+                    if (similarity < threshold) continue;
+                    candidates[kept] = i;
+                    scores[kept++] = similarity;
                 }
-                return best;
+                while (kept > 0)
+                {
+                    var top = 0;
+                    for (var c = 1; c < kept; c++)
+                    {
+                        if (scores[c] > scores[top]) top = c;
+                    }
+                    var i = candidates[top];
+                    if ((text is null || !ContrastGuard.Contrasts(text, _texts[i])) && isLive(_entries[i])) return (_entries[i], scores[top]);
+                    candidates[top] = candidates[--kept];
+                    scores[top] = scores[kept];
+                }
+                return null;
             }
             finally
             {
