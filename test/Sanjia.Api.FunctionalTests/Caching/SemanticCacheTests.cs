@@ -83,7 +83,7 @@ public sealed class SemanticCacheTests : IAsyncLifetime
         JsonDocument.Parse(completion).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
 
     [Fact]
-    public async Task A_vendors_embedding_deployment_is_used_when_configured_and_compares_chinese_text_too()
+    public async Task A_vendors_embedding_deployment_is_used_when_configured_compares_chinese_text_too_and_serves_a_streamed_answer()
     {
         // The fake vendor's vectors depend only on the text: the same question, once as a string and once as a text
         // part (two exact keys), has similarity 1.
@@ -91,10 +91,14 @@ public sealed class SemanticCacheTests : IAsyncLifetime
             "--Sanjia:Providers:fake:EmbeddingModels:0=multilingual-embed",
             "--Sanjia:Models:chat:Cache:Semantic:Enabled=true", "--Sanjia:Models:chat:Cache:Semantic:EmbeddingModel=fake/multilingual-embed"]);
 
-        var (first, _) = await PostAsync(gw, Body("法国的首都是哪里？"));
-        var (parts, _) = await PostAsync(gw, Body(new object[] { new { type = "text", text = "法国的首都是哪里？" } }));
+        var (first, _) = await PostAsync(gw, Body("法国的首都是哪里？", stream: true));
+        var (parts, partsText) = await PostAsync(gw, Body(new object[] { new { type = "text", text = "法国的首都是哪里？" } }));
 
         Assert.Equal(("miss", "hit"), (Header(first, "x-sanjia-cache"), Header(parts, "x-sanjia-cache")));
+        // Stored from the stream, served to a complete request assembled, as an exact hit would be.
+        OpenApiSpec.AssertValid("CreateChatCompletionResponse", partsText);
+        Assert.Equal("Paris.", Content(partsText));
+        Assert.Equal(1, ChatCalls);
         Assert.InRange(double.Parse(Header(parts, "x-sanjia-cache-similarity"), System.Globalization.CultureInfo.InvariantCulture), 0.99, 1.0); // the same vector, through int8 codes
         var embeds = _upstream.Requests.Where(r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, embeds.Count);
