@@ -31,11 +31,13 @@ public sealed class AliasSemanticOptions
 public sealed record SemanticPolicy(string EmbeddingModel, float Threshold)
 {
     /// <summary>
-    /// Compare only texts mostly in Latin script: true for the built-in MiniLM, whose English word-piece vocabulary
-    /// drops Chinese characters, so that every all-Chinese question embeds to one and the same vector (measured: a
-    /// similarity of 1.000 between unrelated Chinese questions). Other texts are left to the exact cache.
+    /// Compare only texts mostly in Latin script: true when the embedding model is (or is an alias over) the built-in
+    /// MiniLM, whose tokenizer turns a run of Chinese characters into one unknown token, so that every all-Chinese
+    /// question embeds to one and the same vector (measured: a similarity of 1.000 between unrelated Chinese
+    /// questions). Other texts are left to the exact cache. Set by <see cref="Validate"/> from the embedding model's
+    /// deployments, while the registry that holds this policy is built (before any request sees it).
     /// </summary>
-    public bool LatinScriptOnly => string.Equals(EmbeddingModel, DefaultEmbeddingModel, StringComparison.OrdinalIgnoreCase);
+    public bool LatinScriptOnly { get; private set; } = string.Equals(EmbeddingModel, DefaultEmbeddingModel, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The built-in MiniLM, served in-process by the local provider (<c>Sanjia:Local:Embeddings</c>).</summary>
     public const string DefaultEmbeddingModel = "local/all-minilm-l6-v2";
@@ -56,7 +58,12 @@ public sealed record SemanticPolicy(string EmbeddingModel, float Threshold)
     {
         foreach (var alias in registry.Aliases)
         {
-            if (alias.Cache?.Semantic is not { } semantic || registry.Resolve(semantic.EmbeddingModel) is { Kind: Abstractions.ModelKind.Embedding }) continue;
+            if (alias.Cache?.Semantic is not { } semantic) continue;
+            if (registry.Resolve(semantic.EmbeddingModel) is { Kind: Abstractions.ModelKind.Embedding } embedding)
+            {
+                semantic.LatinScriptOnly |= embedding.Deployments.Any(d => string.Equals(d.Id, DefaultEmbeddingModel, StringComparison.OrdinalIgnoreCase));
+                continue;
+            }
             errors.Add($"{Configuration.SanjiaOptions.Section}:Models:{alias.RequestedId}:Cache:Semantic:EmbeddingModel",
                 $"'{semantic.EmbeddingModel}' is not an embedding model of this gateway" + (semantic.LatinScriptOnly ? " (the built-in MiniLM is served when Sanjia:Local:Embeddings is true)." : "."));
         }
