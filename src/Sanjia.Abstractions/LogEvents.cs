@@ -12,6 +12,8 @@ public static class LogEvents
     public const int UnhandledRequestError = 1000;
     // One line per request, under its own category (Sanjia.AccessLog) so that it can be switched off alone.
     public const int Access = 1100;
+    // The access log's writer dropped lines because the console did not keep up.
+    public const int AccessLinesDropped = 1101;
 
     // 2000: routing and deployment health.
     public const int FallingBack = 2000;

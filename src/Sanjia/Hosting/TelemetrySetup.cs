@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -54,7 +55,7 @@ internal static class TelemetrySetup
         var configuration = builder.Configuration;
         var services = builder.Services;
         services.AddSingleton(new TelemetrySettings(options.Telemetry.CaptureContent, options.Metrics.MaxKeyLabels));
-        services.AddSingleton(sp => new AccessLog(sp.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category)));
+        services.AddSingleton(sp => new AccessLog(sp.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category), AccessLogOnConsole(sp)));
         if (IsTrue(configuration["OTEL_SDK_DISABLED"]))
         {
             return;
@@ -93,6 +94,32 @@ internal static class TelemetrySetup
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path))
                 .AddOtlpExporter());
         }
+    }
+
+    /// <summary>
+    /// The access log's own writer to the console, in the layout the console logger is set up with (read at start), or
+    /// null where the writer would not look like the console logger's lines (scopes, indented JSON, multi-line, a
+    /// formatter of its own): those lines go through the logger.
+    /// </summary>
+    private static AccessLogWriter? AccessLogOnConsole(IServiceProvider sp)
+    {
+        var console = sp.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue;
+        var (layout, format) = console.FormatterName switch
+        {
+            ConsoleFormatterNames.Simple when sp.GetRequiredService<IOptionsMonitor<SimpleConsoleFormatterOptions>>().CurrentValue is { SingleLine: true, IncludeScopes: false } o
+                => (AccessLogLayout.Simple, (ConsoleFormatterOptions?)o),
+            ConsoleFormatterNames.Json when sp.GetRequiredService<IOptionsMonitor<JsonConsoleFormatterOptions>>().CurrentValue is { IncludeScopes: false, JsonWriterOptions.Indented: false } o
+                => (AccessLogLayout.Json, o),
+            ConsoleFormatterNames.Systemd when sp.GetRequiredService<IOptionsMonitor<ConsoleFormatterOptions>>().CurrentValue is { IncludeScopes: false } o
+                => (AccessLogLayout.Systemd, o),
+            _ => (AccessLogLayout.Simple, null),
+        };
+        if (format is null) return null;
+        // The console logger writes Information to standard error only when told to; the writer follows it and shares
+        // the lock of the TextWriter the console logger writes through (its writes lock on it).
+        var toError = console.LogToStandardErrorThreshold <= LogLevel.Information;
+        return new AccessLogWriter(toError ? Console.OpenStandardError() : Console.OpenStandardOutput(), layout, format.TimestampFormat, format.UseUtcTimestamp,
+            sp.GetService<TimeProvider>(), toError ? Console.Error : Console.Out, sp.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category));
     }
 
     /// <summary>Reports the gateway's deployment health, journal backlog and budgets until it stops.</summary>
