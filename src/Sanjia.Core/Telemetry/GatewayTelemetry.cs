@@ -57,6 +57,7 @@ public static class GatewayTelemetry
 
     private static readonly KeyValuePair<string, object?> ChatOperation = new(GenAi.OperationName, GenAi.Chat);
     private static readonly KeyValuePair<string, object?> EmbeddingsOperation = new(GenAi.OperationName, GenAi.Embeddings);
+    private static readonly KeyValuePair<string, object?> ImageOperation = new(GenAi.OperationName, GenAi.GenerateContent);
     private static readonly KeyValuePair<string, object?> InputType = new(GenAi.TokenType, GenAi.Input);
     private static readonly KeyValuePair<string, object?> OutputType = new(GenAi.TokenType, GenAi.Output);
 
@@ -104,7 +105,7 @@ public static class GatewayTelemetry
             if (errorCode is not null) tags.Add(errorType);
             Requests.Add(1, tags);
         }
-        var common = new TagList { embeddings ? EmbeddingsOperation : ChatOperation, d.Provider, model, d.ResponseModel, d.Deployment };
+        var common = new TagList { Operation(context), d.Provider, model, d.ResponseModel, d.Deployment };
         if (OperationDuration.Enabled)
         {
             var tags = common;
@@ -173,42 +174,62 @@ public static class GatewayTelemetry
         _ => "gateway",
     };
 
+    /// <summary><c>gen_ai.operation.name</c> by the kind of call.</summary>
+    private static KeyValuePair<string, object?> Operation(CallContext context) => context switch
+    {
+        EmbeddingContext => EmbeddingsOperation,
+        ImageContext => ImageOperation,
+        _ => ChatOperation,
+    };
+
+    /// <summary><c>sanjia.cache</c>: what the response cache did, as the <c>x-sanjia-cache</c> header says it.</summary>
+    internal static string? CacheOutcome(Caching.CacheStatus status) => status switch
+    {
+        Caching.CacheStatus.None => null,
+        Caching.CacheStatus.Hit => "hit",
+        Caching.CacheStatus.Miss => "miss",
+        _ => "bypass",
+    };
+
+    // AddTag, not SetTag: these names are not on the span yet (ASP.NET Core's are http.* and url.*; the client span is
+    // new), and SetTag searches the span's list for each name first, a cost that grows with every tag.
     private static void Enrich(Activity span, CallContext context, TokenUsage usage, int status, string? errorCode, Cost? cost, TelemetrySettings settings)
     {
         var embeddings = context is EmbeddingContext;
-        span.SetTag(GenAi.OperationName, embeddings ? GenAi.Embeddings : GenAi.Chat);
-        span.SetTag(GenAi.RequestModel, context.Model.RequestedId);
-        span.SetTag(GenAi.RequestId, context.RequestId);
-        if (context.Model.IsAlias) span.SetTag(GenAi.Alias, context.Model.RequestedId);
+        span.AddTag(GenAi.OperationName, Operation(context).Value);
+        if (CacheOutcome(context.CacheStatus) is { } cache) span.AddTag(GenAi.Cache, cache);
+        span.AddTag(GenAi.RequestModel, context.Model.RequestedId);
+        span.AddTag(GenAi.RequestId, context.RequestId);
+        if (context.Model.IsAlias) span.AddTag(GenAi.Alias, context.Model.RequestedId);
         if (context.Deployment is { } deployment)
         {
             var d = DeploymentLabels.Of(deployment);
-            span.SetTag(GenAi.ProviderName, d.Provider.Value);
-            span.SetTag(GenAi.ResponseModel, deployment.UpstreamModel);
-            span.SetTag(GenAi.Deployment, deployment.Id);
+            span.AddTag(GenAi.ProviderName, d.Provider.Value);
+            span.AddTag(GenAi.ResponseModel, deployment.UpstreamModel);
+            span.AddTag(GenAi.Deployment, deployment.Id);
         }
-        span.SetTag(GenAi.UsageInputTokens, usage.Input);
-        if (!embeddings) span.SetTag(GenAi.UsageOutputTokens, usage.Output);
-        if (usage.Estimated) span.SetTag(GenAi.TokenEstimated, true);
-        span.SetTag(GenAi.Attempts, BoxedSmall(Math.Max(1, context.Attempts)));
-        if (context.Fallbacks > 0) span.SetTag(GenAi.Fallbacks, BoxedSmall(context.Fallbacks));
-        if (context.Route.Count > 1) span.SetTag(GenAi.Route, string.Join(" -> ", context.Route));
-        if (context.Stream) span.SetTag(GenAi.Stream, true);
+        span.AddTag(GenAi.UsageInputTokens, usage.Input);
+        if (!embeddings) span.AddTag(GenAi.UsageOutputTokens, usage.Output);
+        if (usage.Estimated) span.AddTag(GenAi.TokenEstimated, true);
+        span.AddTag(GenAi.Attempts, BoxedSmall(Math.Max(1, context.Attempts)));
+        if (context.Fallbacks > 0) span.AddTag(GenAi.Fallbacks, BoxedSmall(context.Fallbacks));
+        if (context.Route.Count > 1) span.AddTag(GenAi.Route, string.Join(" -> ", context.Route));
+        if (context.Stream) span.AddTag(GenAi.Stream, true);
         if (cost is { Amount: { } amount })
         {
-            span.SetTag(GenAi.Cost, (double)amount);
-            span.SetTag(GenAi.Currency, cost.Value.Currency);
+            span.AddTag(GenAi.Cost, (double)amount);
+            span.AddTag(GenAi.Currency, cost.Value.Currency);
         }
-        if (context.Caller.KeyId is { } key) span.SetTag(GenAi.KeyId, key);
-        if (context.Caller.TeamId is { } team) span.SetTag(GenAi.TeamId, team);
+        if (context.Caller.KeyId is { } key) span.AddTag(GenAi.KeyId, key);
+        if (context.Caller.TeamId is { } team) span.AddTag(GenAi.TeamId, team);
         if (errorCode is not null)
         {
-            span.SetTag(GenAi.ErrorType, errorCode);
-            span.SetTag(GenAi.ErrorClass, ErrorClass(status));
+            span.AddTag(GenAi.ErrorType, errorCode);
+            span.AddTag(GenAi.ErrorClass, ErrorClass(status));
         }
         if (settings.CaptureContent && context is ChatContext chat && span.GetTagItem(GenAi.InputMessages) is null)
         {
-            span.SetTag(GenAi.InputMessages, ContentCapture.Messages(chat.Request.Body.Span));
+            span.AddTag(GenAi.InputMessages, ContentCapture.Messages(chat.Request.Body.Span));
         }
     }
 
@@ -219,25 +240,24 @@ public static class GatewayTelemetry
     public static Activity? StartAttempt(CallContext context, Deployment deployment)
     {
         if (!Source.HasListeners()) return null;
-        var embeddings = context is EmbeddingContext;
         var d = DeploymentLabels.Of(deployment);
-        var span = Source.StartActivity(embeddings ? d.EmbeddingsSpanName : d.ChatSpanName, ActivityKind.Client);
+        var span = Source.StartActivity(context switch { EmbeddingContext => d.EmbeddingsSpanName, ImageContext => d.ImageSpanName, _ => d.ChatSpanName }, ActivityKind.Client);
         if (span is not { IsAllDataRequested: true }) return span;
-        span.SetTag(GenAi.OperationName, embeddings ? GenAi.Embeddings : GenAi.Chat);
-        span.SetTag(GenAi.ProviderName, d.Provider.Value);
-        span.SetTag(GenAi.RequestModel, deployment.UpstreamModel);
-        span.SetTag(GenAi.Provider, deployment.Provider.Name);
-        span.SetTag(GenAi.Deployment, deployment.Id);
-        span.SetTag(GenAi.Alias, context.Model.RequestedId);
-        span.SetTag(GenAi.RequestId, context.RequestId);
-        span.SetTag(GenAi.Attempt, BoxedSmall(context.Attempts));
+        span.AddTag(GenAi.OperationName, Operation(context).Value);
+        span.AddTag(GenAi.ProviderName, d.Provider.Value);
+        span.AddTag(GenAi.RequestModel, deployment.UpstreamModel);
+        span.AddTag(GenAi.Provider, deployment.Provider.Name);
+        span.AddTag(GenAi.Deployment, deployment.Id);
+        span.AddTag(GenAi.Alias, context.Model.RequestedId);
+        span.AddTag(GenAi.RequestId, context.RequestId);
+        span.AddTag(GenAi.Attempt, BoxedSmall(context.Attempts));
         // Why this attempt is not the first: how the one before it ended (e.g. 503, timeout, open).
-        if (context.Attempts > 1 && context.Route.Count > 0) span.SetTag(GenAi.FallbackReason, context.Route[^1].Outcome);
+        if (context.Attempts > 1 && context.Route.Count > 0) span.AddTag(GenAi.FallbackReason, context.Route[^1].Outcome);
         if (context is ChatContext chat)
         {
-            if (chat.Request.MaxTokens is { } max) span.SetTag(GenAi.RequestMaxTokens, max);
-            if (chat.Request.Temperature is { } t) span.SetTag(GenAi.RequestTemperature, t);
-            if (chat.Request.TopP is { } p) span.SetTag(GenAi.RequestTopP, p);
+            if (chat.Request.MaxTokens is { } max) span.AddTag(GenAi.RequestMaxTokens, max);
+            if (chat.Request.Temperature is { } t) span.AddTag(GenAi.RequestTemperature, t);
+            if (chat.Request.TopP is { } p) span.AddTag(GenAi.RequestTopP, p);
         }
         return span;
     }
@@ -359,6 +379,7 @@ public static class GatewayTelemetry
             ResponseModel = new(GenAi.ResponseModel, upstreamModel);
             ChatSpanName = GenAi.Chat + " " + upstreamModel;
             EmbeddingsSpanName = GenAi.Embeddings + " " + upstreamModel;
+            ImageSpanName = GenAi.GenerateContent + " " + upstreamModel;
             _ = provider;
         }
 
@@ -367,6 +388,7 @@ public static class GatewayTelemetry
         public KeyValuePair<string, object?> ResponseModel { get; }
         public string ChatSpanName { get; }
         public string EmbeddingsSpanName { get; }
+        public string ImageSpanName { get; }
 
         public static DeploymentLabels Of(Deployment? deployment)
         {

@@ -25,6 +25,11 @@ public static class GenAi
     // Well-known values.
     public const string Chat = "chat";
     public const string Embeddings = "embeddings";
+    /// <summary>
+    /// Image generation: the conventions have no image operation; their "multimodal content generation" value is the
+    /// well-known one that fits (a custom name would match no dashboard).
+    /// </summary>
+    public const string GenerateContent = "generate_content";
     public const string Input = "input";
     public const string Output = "output";
 

@@ -176,4 +176,49 @@ public sealed class TracingTests : IAsyncLifetime
         Assert.NotNull(server.GetTagItem("error.type"));
         Assert.Equal("upstream", server.GetTagItem("sanjia.error.class"));
     }
+
+    [Fact]
+    public async Task An_image_call_is_traced_as_generate_content_not_chat()
+    {
+        await using var gateway = await StartAsync(GatewayServer.Provider("openai", _a.BaseUrl, _a.ApiKey));
+        var trace = ActivityTraceId.CreateRandom();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/images/generations")
+        {
+            Content = new StringContent("""{"model":"openai/dall-e-2","prompt":"a lighthouse","size":"256x256"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await gateway.SendAsync(Traced(request, trace));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var spans = await TraceAsync(trace, 2);
+
+        var server = Assert.Single(spans, s => s.Kind == ActivityKind.Server);
+        var client = Assert.Single(spans, s => s.Kind == ActivityKind.Client);
+        Assert.Equal("generate_content", server.GetTagItem("gen_ai.operation.name"));
+        Assert.Equal("generate_content", client.GetTagItem("gen_ai.operation.name"));
+        Assert.Equal("generate_content dall-e-2", client.DisplayName);
+        Assert.Null(server.GetTagItem("sanjia.cache"));
+    }
+
+    [Fact]
+    public async Task The_server_span_says_what_the_response_cache_did()
+    {
+        await using var gateway = await StartAsync("--Sanjia:Cache:Enabled=true", "--Sanjia:Cache:AnyTemperature=true");
+        var (first, second) = (ActivityTraceId.CreateRandom(), ActivityTraceId.CreateRandom());
+
+        using (var response = await gateway.SendAsync(Traced(GatewayServer.Chat("chat", stream: false, prompt: "cache me"), first)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("miss", response.Get("x-sanjia-cache"));
+        }
+        using (var response = await gateway.SendAsync(Traced(GatewayServer.Chat("chat", stream: false, prompt: "cache me"), second)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("hit", response.Get("x-sanjia-cache"));
+        }
+
+        Assert.Equal("miss", Assert.Single(await TraceAsync(first, 2), s => s.Kind == ActivityKind.Server).GetTagItem("sanjia.cache"));
+        // A hit never reaches a vendor: its trace is the server span alone.
+        var hit = Assert.Single(await TraceAsync(second, 1), s => s.Kind == ActivityKind.Server);
+        Assert.Equal("hit", hit.GetTagItem("sanjia.cache"));
+    }
 }
