@@ -68,7 +68,8 @@ public static class Gateway
     }
 
     /// <summary>Spawn → first successful chat request, <paramref name="repeats"/> times; returns the times in ms.</summary>
-    public static async Task<List<double>> MeasureStartupAsync(string dll, string upstream, int repeats, string workDir, int? cpu)
+    /// <param name="extra">The run's --gateway-args or --baseline-args, so that start-up is measured with the settings the rest of the run used.</param>
+    public static async Task<List<double>> MeasureStartupAsync(string dll, string upstream, int repeats, string workDir, int? cpu, IReadOnlyList<string>? extra = null)
     {
         var times = new List<double>();
         for (var i = 0; i < repeats; i++)
@@ -78,7 +79,7 @@ public static class Gateway
             var port = Proc.FreePort();
             using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) });
             var started = Stopwatch.GetTimestamp();
-            using var child = Child.Start("dotnet", Arguments(dll, port, Path.Combine(dir, "data"), models, upstream, null), Path.Combine(dir, "gateway.log"), cpu, dir);
+            using var child = Child.Start("dotnet", [.. Arguments(dll, port, Path.Combine(dir, "data"), models, upstream, null), .. extra ?? []], Path.Combine(dir, "gateway.log"), cpu, dir);
             var ok = await WaitForChatAsync(client, $"http://127.0.0.1:{port}", "fast", TimeSpan.FromSeconds(30), child).ConfigureAwait(false);
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             if (!ok) throw new InvalidOperationException($"The gateway did not serve a request within 30 s; see {child.Log}.");

@@ -21,7 +21,9 @@ public static class Suite
     public const string Baseline = "baseline";
 
     /// <summary>Extra gateway arguments given as one space-separated option (<c>--gateway-args</c>, <c>--baseline-args</c>).</summary>
-    private static string[] Split(string? args) => args?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+    /// <summary>Extra gateway settings; <c>{upstream}</c> becomes the URL of the fake answering at once (also an OTLP/HTTP sink).</summary>
+    private static string[] Split(string? args, string upstream) =>
+        args?.Replace("{upstream}", upstream, StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
     /// <summary>Targets that are a Sanjia gateway (served aliases <c>fast</c>/<c>paced</c>), as opposed to the pass-through baselines.</summary>
     public static bool IsGateway(string name) => name is "gateway" or Baseline;
@@ -49,13 +51,13 @@ public static class Suite
             Path.Combine(work, "proxy.log"), ServerCpu);
         var gwDir = Directory.CreateDirectory(Path.Combine(work, "gateway")).FullName;
         var gwModels = Directory.CreateDirectory(Path.Combine(gwDir, "models")).FullName;
-        using var gateway = Child.Start("dotnet", [.. Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.GatewayArgs)],
+        using var gateway = Child.Start("dotnet", [.. Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.GatewayArgs, $"http://127.0.0.1:{upPort}")],
             Path.Combine(work, "gateway.log"), ServerCpu, gwDir);
 
         int baselinePort = Proc.FreePort();
         var baseDir = Directory.CreateDirectory(Path.Combine(work, "baseline")).FullName;
         using var baseline = baselineDll is null ? null : Child.Start("dotnet",
-            [.. Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"), Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.BaselineArgs)],
+            [.. Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"), Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.BaselineArgs, $"http://127.0.0.1:{upPort}")],
             Path.Combine(work, "baseline.log"), ServerCpu, baseDir);
 
         using var probe = new HttpClient(new SocketsHttpHandler { UseProxy = false });
@@ -133,12 +135,22 @@ public static class Suite
         nginx.Dispose();
         proxy.Dispose();
         Console.WriteLine("-- start-up");
-        var startup = await Gateway.MeasureStartupAsync(gatewayDll, $"http://127.0.0.1:{upPort}", Math.Max(3, o.Repeats), work, ServerCpu);
-        Console.WriteLine("   " + string.Join(", ", startup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture) + " ms")));
-        List<double>? baselineStartup = null;
-        if (baselineDll is not null)
+        // Alternated with the baseline, each with its own extra settings, so both see the same minute of the machine.
+        var startup = new List<double>();
+        List<double>? baselineStartup = baselineDll is null ? null : [];
+        for (var i = 0; i < Math.Max(3, o.Repeats); i++)
         {
-            baselineStartup = await Gateway.MeasureStartupAsync(baselineDll, $"http://127.0.0.1:{upPort}", Math.Max(3, o.Repeats), work, ServerCpu);
+            startup.AddRange(await Gateway.MeasureStartupAsync(gatewayDll, $"http://127.0.0.1:{upPort}", 1, Path.Combine(work, $"g{i}"), ServerCpu,
+                Split(o.GatewayArgs, $"http://127.0.0.1:{upPort}")));
+            if (baselineDll is not null)
+            {
+                baselineStartup!.AddRange(await Gateway.MeasureStartupAsync(baselineDll, $"http://127.0.0.1:{upPort}", 1, Path.Combine(work, $"b{i}"), ServerCpu,
+                    Split(o.BaselineArgs, $"http://127.0.0.1:{upPort}")));
+            }
+        }
+        Console.WriteLine("   " + string.Join(", ", startup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture) + " ms")));
+        if (baselineStartup is not null)
+        {
             Console.WriteLine("   baseline " + string.Join(", ", baselineStartup.Select(s => s.ToString("F0", CultureInfo.InvariantCulture) + " ms")));
         }
         upstream.Dispose();

@@ -7,7 +7,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 // A fake OpenAI-compatible upstream that answers at once, for load runs. It must never be the bottleneck: every
 // response body is built once at start-up and written from a cached array; the only per-request work is reading
-// the request body and finding `stream` and `stream_options.include_usage` in it.
+// the request body and finding `stream` and `stream_options.include_usage` in it. It also takes OTLP/HTTP exports
+// (POST /v1/traces, /v1/metrics, /v1/logs) and drops them, as a local collector would accept them.
 //   dotnet Sanjia.Bench.Upstream.dll [--port 0] [--chunks 20] [--chunk-delay-ms 0]
 var port = 0;
 var chunks = 20;
@@ -37,6 +38,14 @@ var delay = TimeSpan.FromMilliseconds(chunkDelayMs);
 
 app.Run(async http =>
 {
+    if (HttpMethods.IsPost(http.Request.Method) && http.Request.Path.Value is "/v1/traces" or "/v1/metrics" or "/v1/logs")
+    {
+        // A local OTLP/HTTP sink for the gateway's exporter (--gateway-args with {upstream}): the body is read and
+        // dropped; an empty protobuf body is a full success.
+        await http.Request.Body.CopyToAsync(Stream.Null, http.RequestAborted);
+        http.Response.ContentType = "application/x-protobuf";
+        return;
+    }
     if (!HttpMethods.IsPost(http.Request.Method) || http.Request.Path.Value != "/v1/chat/completions")
     {
         http.Response.StatusCode = 404;
