@@ -40,6 +40,20 @@ public static class Gateway
         return args;
     }
 
+    /// <summary>
+    /// The command that starts a gateway: <c>dotnet</c> with its arguments and the extra settings; extra tokens of the
+    /// form <c>NAME=value</c> (no leading <c>--</c>) are environment variables, for what the gateway reads only from
+    /// there or by the standard names (<c>OTEL_EXPORTER_OTLP_ENDPOINT={upstream}</c>), and go through <c>env</c>.
+    /// </summary>
+    public static (string File, List<string> Args) Command(IEnumerable<string> arguments, IEnumerable<string> extra)
+    {
+        var settings = extra.Where(t => t.StartsWith("--", StringComparison.Ordinal)).ToList();
+        var environment = extra.Where(t => !t.StartsWith("--", StringComparison.Ordinal)).ToList();
+        return environment.Count == 0
+            ? ("dotnet", [.. arguments, .. settings])
+            : ("env", [.. environment, "dotnet", .. arguments, .. settings]);
+    }
+
     public static byte[] ChatBody(string model) =>
         Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":"Say hello to the benchmark."}]}""");
 
@@ -79,7 +93,8 @@ public static class Gateway
             var port = Proc.FreePort();
             using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) });
             var started = Stopwatch.GetTimestamp();
-            using var child = Child.Start("dotnet", [.. Arguments(dll, port, Path.Combine(dir, "data"), models, upstream, null), .. extra ?? []], Path.Combine(dir, "gateway.log"), cpu, dir);
+            var (file, args) = Command(Arguments(dll, port, Path.Combine(dir, "data"), models, upstream, null), extra ?? []);
+            using var child = Child.Start(file, args, Path.Combine(dir, "gateway.log"), cpu, dir);
             var ok = await WaitForChatAsync(client, $"http://127.0.0.1:{port}", "fast", TimeSpan.FromSeconds(30), child).ConfigureAwait(false);
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             if (!ok) throw new InvalidOperationException($"The gateway did not serve a request within 30 s; see {child.Log}.");

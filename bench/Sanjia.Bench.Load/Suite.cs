@@ -21,7 +21,10 @@ public static class Suite
     public const string Baseline = "baseline";
 
     /// <summary>Extra gateway arguments given as one space-separated option (<c>--gateway-args</c>, <c>--baseline-args</c>).</summary>
-    /// <summary>Extra gateway settings; <c>{upstream}</c> becomes the URL of the fake answering at once (also an OTLP/HTTP sink).</summary>
+    /// <summary>
+    /// Extra gateway settings (<c>--Key=value</c>) and environment variables (<c>NAME=value</c>); <c>{upstream}</c>
+    /// becomes the URL of the fake answering at once (also an OTLP/HTTP sink).
+    /// </summary>
     private static string[] Split(string? args, string upstream) =>
         args?.Replace("{upstream}", upstream, StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
@@ -51,14 +54,16 @@ public static class Suite
             Path.Combine(work, "proxy.log"), ServerCpu);
         var gwDir = Directory.CreateDirectory(Path.Combine(work, "gateway")).FullName;
         var gwModels = Directory.CreateDirectory(Path.Combine(gwDir, "models")).FullName;
-        using var gateway = Child.Start("dotnet", [.. Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.GatewayArgs, $"http://127.0.0.1:{upPort}")],
-            Path.Combine(work, "gateway.log"), ServerCpu, gwDir);
+        var (gwFile, gwArgs) = Gateway.Command(Gateway.Arguments(gatewayDll, gwPort, Path.Combine(gwDir, "data"), gwModels, $"http://127.0.0.1:{upPort}",
+            $"http://127.0.0.1:{pacedUpPort}"), Split(o.GatewayArgs, $"http://127.0.0.1:{upPort}"));
+        using var gateway = Child.Start(gwFile, gwArgs, Path.Combine(work, "gateway.log"), ServerCpu, gwDir);
 
         int baselinePort = Proc.FreePort();
         var baseDir = Directory.CreateDirectory(Path.Combine(work, "baseline")).FullName;
-        using var baseline = baselineDll is null ? null : Child.Start("dotnet",
-            [.. Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"), Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"), .. Split(o.BaselineArgs, $"http://127.0.0.1:{upPort}")],
-            Path.Combine(work, "baseline.log"), ServerCpu, baseDir);
+        var (baseFile, baseArgs) = baselineDll is null ? ("", []) : Gateway.Command(Gateway.Arguments(baselineDll, baselinePort, Path.Combine(baseDir, "data"),
+            Directory.CreateDirectory(Path.Combine(baseDir, "models")).FullName, $"http://127.0.0.1:{upPort}", $"http://127.0.0.1:{pacedUpPort}"),
+            Split(o.BaselineArgs, $"http://127.0.0.1:{upPort}"));
+        using var baseline = baselineDll is null ? null : Child.Start(baseFile, baseArgs, Path.Combine(work, "baseline.log"), ServerCpu, baseDir);
 
         using var probe = new HttpClient(new SocketsHttpHandler { UseProxy = false });
         var targets = new[]
