@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,7 @@ namespace Sanjia.Api.Admin;
 /// <summary>
 /// The audit log of admin actions. Every admin route that changes something (any method but GET and HEAD) is wrapped
 /// once, when the endpoints are built, by a convention on the admin route group: the other routes, the model routes
-/// among them, run exactly as before and pay nothing. The wrapper runs the endpoint, then records who (the master key
+/// among them, run exactly as before and pay nothing. The wrapper runs the endpoint and, before its answer goes out, records who (the master key
 /// or the key's id), what (method, path, route, the object's id, the names of the fields the body set: never their
 /// values, so secrets and prompt texts stay out), when, from where (the peer address) and the status it answered.
 /// </summary>
@@ -40,31 +41,40 @@ public sealed class AdminAudit(IAuditStore store, TimeProvider time)
     private async Task RecordAsync(HttpContext http, RequestDelegate inner, string route)
     {
         var fields = await FieldsAsync(http.Request).ConfigureAwait(false);
+        // Recorded when the response starts, so a caller that reads /admin/audit right after its answer finds the
+        // action there; or when the endpoint returns without a response begun (the finally), whichever comes first.
+        var recorded = new StrongBox<int>();
+        http.Response.OnStarting(() => Interlocked.Exchange(ref recorded.Value, 1) == 0 ? AppendAsync(http, route, fields) : Task.CompletedTask);
         try
         {
             await inner(http).ConfigureAwait(false);
         }
         finally
         {
-            var caller = http.Features.Get<Caller>();
-            var target = http.Request.RouteValues.TryGetValue("id", out var id) && id is string s ? s
-                : http.Request.RouteValues.TryGetValue("alias", out var alias) && alias is string a ? a
-                : http.Items.TryGetValue(TargetItem, out var t) && t is string ts ? ts
-                : fields.Id;
-            await store.AppendAsync(new AuditEntry
-            {
-                Timestamp = time.GetUtcNow(),
-                Actor = caller is null ? "anonymous" : caller.IsMaster ? "master" : caller.KeyId ?? "unknown",
-                Via = http.Items.TryGetValue(ViaItem, out var via) && via is string v ? v : "key",
-                RemoteAddress = http.Connection.RemoteIpAddress?.ToString(),
-                Method = http.Request.Method,
-                Path = http.Request.Path.Value ?? "",
-                Route = route,
-                TargetId = target,
-                Fields = fields.Names,
-                Status = http.Response.StatusCode,
-            }, CancellationToken.None).ConfigureAwait(false); // recorded even when the caller went away
+            if (Interlocked.Exchange(ref recorded.Value, 1) == 0) await AppendAsync(http, route, fields).ConfigureAwait(false);
         }
+    }
+
+    private Task AppendAsync(HttpContext http, string route, (string[] Names, string? Id) fields)
+    {
+        var caller = http.Features.Get<Caller>();
+        var target = http.Request.RouteValues.TryGetValue("id", out var id) && id is string s ? s
+            : http.Request.RouteValues.TryGetValue("alias", out var alias) && alias is string a ? a
+            : http.Items.TryGetValue(TargetItem, out var t) && t is string ts ? ts
+            : fields.Id;
+        return store.AppendAsync(new AuditEntry
+        {
+            Timestamp = time.GetUtcNow(),
+            Actor = caller is null ? "anonymous" : caller.IsMaster ? "master" : caller.KeyId ?? "unknown",
+            Via = http.Items.TryGetValue(ViaItem, out var via) && via is string v ? v : "key",
+            RemoteAddress = http.Connection.RemoteIpAddress?.ToString(),
+            Method = http.Request.Method,
+            Path = http.Request.Path.Value ?? "",
+            Route = route,
+            TargetId = target,
+            Fields = fields.Names,
+            Status = http.Response.StatusCode,
+        }, CancellationToken.None); // recorded even when the caller went away
     }
 
     /// <summary>The top-level field names of a JSON object body (and its <c>id</c>, which names what a create makes), then rewinds it for the endpoint.</summary>
