@@ -72,6 +72,8 @@ public static class LogEvents
     public const int SharedStateRebuildFailed = 4403;
     public const int SharedChangeReloadFailed = 4404;
     public const int SharedHealthFailed = 4405;
+    public const int SharedCacheFailed = 4406;
+    public const int SharedLimitsRebuilt = 4407;
 
     // 4450: budget alerts.
     public const int BudgetAlertFired = 4450;

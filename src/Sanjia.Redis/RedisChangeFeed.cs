@@ -44,14 +44,11 @@ public sealed partial class RedisChangeFeed
         _aliasHash = "{" + options.KeyPrefix + "}:aliases";
         cache.Changed += Publish;
         if (aliases is not null) aliases.Changed += PublishAlias;
-        redis.ConnectionRestored += (_, e) =>
+        _ = new RedisChannelSubscription(redis, _channel, OnMessage, () =>
         {
-            if (e.ConnectionType != ConnectionType.Subscription) return;
-            if (Volatile.Read(ref _subscribed) == 0) TrySubscribe();
             _ = ReloadAllAsync();
             _ = SyncAliasesAsync();
-        };
-        TrySubscribe();
+        }, reason => LogReloadFailed(_logger, "the change channel", reason));
     }
 
     /// <summary>At start, before serving: the promotions made through other instances (see <see cref="SyncAliasesAsync"/>).</summary>
@@ -122,29 +119,13 @@ public sealed partial class RedisChangeFeed
         }
     }
 
-    private int _subscribed;
-
-    /// <summary>Subscribes now, or (Redis down at start) when the connection is restored.</summary>
-    private void TrySubscribe()
-    {
-        try
-        {
-            _redis.GetSubscriber().Subscribe(_channel, OnMessage);
-            Volatile.Write(ref _subscribed, 1);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogReloadFailed(_logger, "the change channel", ex.Message);
-        }
-    }
-
     private void Publish(string kind, string id)
     {
         if (!_redis.IsConnected) return; // the others reload everything when they reconnect
         _redis.GetSubscriber().Publish(_channel, _instance + " " + kind + ":" + id, CommandFlags.FireAndForget);
     }
 
-    private void OnMessage(RedisChannel channel, RedisValue message) => _ = ReceiveAsync(message!);
+    private void OnMessage(RedisValue message) => _ = ReceiveAsync(message!);
 
     private async Task ReceiveAsync(string message)
     {

@@ -25,7 +25,6 @@ public sealed partial class RedisHealthFeed
     private readonly RedisChannel _channel;
     private readonly RedisKey _hash;
     private readonly string _instance = Guid.NewGuid().ToString("N")[..8];
-    private int _subscribed;
 
     public RedisHealthFeed(IConnectionMultiplexer redis, DeploymentStateStore states, RedisOptions options, TimeProvider time, ILogger<RedisHealthFeed> logger)
     {
@@ -36,30 +35,12 @@ public sealed partial class RedisHealthFeed
         _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:health");
         _hash = "{" + options.KeyPrefix + "}:health";
         states.Changed += Publish;
-        redis.ConnectionRestored += (_, e) =>
-        {
-            if (e.ConnectionType != ConnectionType.Subscription) return;
-            if (Volatile.Read(ref _subscribed) == 0) TrySubscribe();
-            _ = CatchUpAsync();
-        };
-        TrySubscribe();
+        _ = new RedisChannelSubscription(redis, _channel, message => Receive(message!), () => _ = CatchUpAsync(),
+            reason => LogFailed(_logger, "subscribing to the health channel", reason));
     }
 
-    /// <summary>Subscribes and reads what is in force now (at start, before serving; again after a reconnection).</summary>
+    /// <summary>Reads what is in force now (at start, before serving; again after each reconnection).</summary>
     public Task StartAsync() => CatchUpAsync();
-
-    private void TrySubscribe()
-    {
-        try
-        {
-            _redis.GetSubscriber().Subscribe(_channel, (_, message) => Receive(message!));
-            Volatile.Write(ref _subscribed, 1);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogFailed(_logger, "subscribing to the health channel", ex.Message);
-        }
-    }
 
     /// <summary>
     /// One change of this instance, sent without waiting (fire and forget on the multiplexer): published, and kept in

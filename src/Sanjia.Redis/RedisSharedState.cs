@@ -30,6 +30,9 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     private readonly string _prefix;
     private readonly string _instance = Guid.NewGuid().ToString("N")[..8];
     private readonly InMemoryRateLimiter _local;
+    private readonly Func<string, DateTimeOffset, DateTimeOffset, CancellationToken, Task<IReadOnlyList<LedgerEntry>>>? _loadRequests;
+    /// <summary>When this Redis's RPM/TPM began, and the keys rebuilt since (named by the admission script itself).</summary>
+    private readonly RedisKey _epochKey, _rebuiltKey;
     /// <summary>Spend settled while Redis could not be reached, per budget state key, added when it returns.</summary>
     private readonly ConcurrentDictionary<string, long> _unsynced = new(StringComparer.Ordinal);
     /// <summary>This instance's holds not yet settled, by hold id: renewed so that only a dead instance's expire.</summary>
@@ -47,15 +50,23 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     private int _down;
 
     /// <param name="loadSpent">What the ledger holds for a budget since a time, in its currency (the same reader the in-memory tracker uses).</param>
+    /// <param name="loadRequests">
+    /// A key's ledger rows in [from, to) (this instance's journal flushed first), to rebuild its RPM/TPM after Redis lost
+    /// them; null: limits restart empty (at most one extra burst per key).
+    /// </param>
     public RedisSharedState(IConnectionMultiplexer redis, RedisOptions options, Func<BudgetScope, DateTimeOffset, CancellationToken, Task<decimal>> loadSpent,
-        TimeProvider time, ILogger<RedisSharedState> logger)
+        TimeProvider time, ILogger<RedisSharedState> logger,
+        Func<string, DateTimeOffset, DateTimeOffset, CancellationToken, Task<IReadOnlyList<LedgerEntry>>>? loadRequests = null)
     {
+        _loadRequests = loadRequests;
         _redis = redis;
         _options = options;
         _loadSpent = loadSpent;
         _time = time;
         _logger = logger;
         _prefix = "{" + options.KeyPrefix + "}:";
+        _epochKey = _prefix + "limits:epoch";
+        _rebuiltKey = _prefix + "limits:rebuilt";
         _local = new InMemoryRateLimiter(time);
         redis.ConnectionRestored += (_, _) => _ = SyncUnsettledAsync();
         var every = TimeSpan.FromSeconds(options.HoldSeconds / 3.0);
@@ -189,7 +200,8 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             args[6 + 3 * i] = ToNano(slots[i].Amount, up: true);
             args[7 + 3 * i] = ExpireAt(slots[i].Reset);
         }
-        for (var attempt = 0; attempt <= slots.Length; attempt++)
+        // Each budget's state and the key's limits may each need loading once.
+        for (var attempt = 0; attempt <= slots.Length + 1; attempt++)
         {
             RedisResult[] r;
             try
@@ -202,6 +214,12 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
                 return (0, null, holdId, Closed("Redis cannot be reached"));
             }
             Restored();
+            // The key's limits were lost with Redis: rebuilt, then asked again (a Redis failure meanwhile is met there).
+            if ((long)r[0] == -5)
+            {
+                await RebuildLimitsAsync(keyId, rpm, tpm, keys[0], keys[1], now, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             var code = (long)r[0];
             if (code != -1) return (code, r, holdId, null);
             var slot = slots[(int)(long)r[1] - 1];
@@ -224,6 +242,66 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             }
         }
         return (0, Array.Empty<RedisResult>(), holdId, Closed("its state could not be loaded"));
+    }
+
+    /// <summary>
+    /// The key's RPM/TPM after Redis lost them (restarted empty, or new): its last minute before this Redis's epoch is
+    /// read from the ledger and replayed through GCRA (each admitted request, once, at its time; its tokens, every
+    /// attempt's), and what that state still owes at <paramref name="now"/> is added to the TATs Redis has counted
+    /// since. A ledger that cannot be read leaves the limits as Redis has them (a burst, not a closed key: limits are
+    /// not money), logged.
+    /// </summary>
+    private async Task RebuildLimitsAsync(string keyId, int? rpm, int? tpm, RedisKey rpmKey, RedisKey tpmKey, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RebuildLimitsCoreAsync(keyId, rpm, tpm, rpmKey, tpmKey, now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            NoteDown(ex.Message);
+        }
+    }
+
+    private async Task RebuildLimitsCoreAsync(string keyId, int? rpm, int? tpm, RedisKey rpmKey, RedisKey tpmKey, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var epochUs = (long)await Db.ScriptEvaluateAsync(RedisScripts.LimitsEpoch, [_epochKey], [Micros(now)]).ConfigureAwait(false);
+        var epoch = DateTimeOffset.UnixEpoch.AddTicks(epochUs * 10);
+        long rpmDebt = 0, tpmDebt = 0;
+        if (_loadRequests is not null && now - epoch < TimeSpan.FromMinutes(1))
+        {
+            try
+            {
+                var rows = await _loadRequests(keyId, now.AddMinutes(-1), epoch, cancellationToken).ConfigureAwait(false);
+                (rpmDebt, tpmDebt) = LimitDebts(rows, rpm, tpm, Micros(now));
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not RedisException and not TimeoutException)
+            {
+                LogRebuildFailed(_logger, ex.Message);
+            }
+        }
+        var rebuilt = (long)await Db.ScriptEvaluateAsync(RedisScripts.LimitsInit, [rpmKey, tpmKey, _rebuiltKey], [Micros(now), rpmDebt, tpmDebt, keyId]).ConfigureAwait(false);
+        if (rebuilt == 1 && (rpmDebt > 0 || tpmDebt > 0)) LogLimitsRebuilt(_logger, keyId, rpmDebt / 1000, tpmDebt / 1000);
+    }
+
+    /// <summary>
+    /// What a key's GCRA state, replayed from its ledger rows, still owes at <paramref name="nowUs"/> (µs, per limit):
+    /// rows a request was admitted for (answered by a deployment or from the cache; refusals never were) count once per
+    /// request for RPM at its first row's time, and every row's tokens for TPM, as settlement counts them.
+    /// </summary>
+    public static (long Rpm, long Tpm) LimitDebts(IEnumerable<LedgerEntry> rows, int? rpm, int? tpm, long nowUs)
+    {
+        const double W = 60_000_000;
+        double reqTat = 0, tokTat = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in rows.Where(r => r.Deployment is not null || r.CacheOf is not null).OrderBy(r => r.Timestamp))
+        {
+            var t = (double)Micros(row.Timestamp);
+            if (rpm is > 0 && seen.Add(row.RequestId)) reqTat = Math.Max(reqTat, t) + (W / rpm.Value);
+            var tokens = row.Usage.Input + row.Usage.Output;
+            if (tpm is > 0 && tokens > 0) tokTat = Math.Max(tokTat, t) + (tokens * W / tpm.Value);
+        }
+        return ((long)Math.Max(0, reqTat - nowUs), (long)Math.Max(0, tokTat - nowUs));
     }
 
     public async ValueTask<BudgetReservation?> TryHoldAsync(SharedBudget budget, decimal amount, CancellationToken cancellationToken)
@@ -435,6 +513,10 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     [LoggerMessage(EventId = LogEvents.SharedStateRebuilt, Level = LogLevel.Information,
         Message = "Budget state for {Budget} loaded into Redis from the ledger: {Spent} {Currency} spent in the current window.")]
     private static partial void LogRebuilt(ILogger logger, string budget, decimal spent, string currency);
+
+    [LoggerMessage(EventId = LogEvents.SharedLimitsRebuilt, Level = LogLevel.Information,
+        Message = "Rate limits of key {KeyId} rebuilt from the ledger after Redis lost them: {RpmMs} ms of requests and {TpmMs} ms of tokens still owed")]
+    private static partial void LogLimitsRebuilt(ILogger logger, string keyId, long rpmMs, long tpmMs);
 
     [LoggerMessage(EventId = LogEvents.SharedStateRebuildFailed, Level = LogLevel.Warning,
         Message = "A budget's spend could not be read from the ledger to rebuild its Redis state ({Reason}): the request is refused.")]

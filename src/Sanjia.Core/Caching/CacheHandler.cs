@@ -38,7 +38,7 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
         if (context.GuardrailPolicies is { } guarded) scope = string.Concat(scope, "\n", guarded);
         var key = CacheKey.Compute(request.Body.Span, context.Model.RequestedId, scope);
         var read = (request.CacheControl & CacheDirectives.NoCache) == 0;
-        if (read && cache.Get(key) is { } entry)
+        if (read && await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } entry)
         {
             return Hit(context, entry, null);
         }

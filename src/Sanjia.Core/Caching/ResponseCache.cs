@@ -6,10 +6,14 @@ namespace Sanjia.Core.Caching;
 /// The response cache's entries, in memory: a map from key to entry plus a recency list, under one lock (a hit holds
 /// it for a dictionary lookup and two pointer moves). Entries expire after their policy's TTL on the injected clock;
 /// when the stored answers exceed <see cref="MaxBytes"/>, the least recently used are evicted first. An answer larger
-/// than the whole limit is never stored.
+/// than the whole limit is never stored. With a <see cref="Shared"/> tier (Redis), a miss here asks it and keeps what
+/// it finds, and every answer stored here is given to it too.
 /// </summary>
 public sealed class ResponseCache(long maxBytes, TimeProvider time)
 {
+    /// <summary>The tier shared by every instance, or null (the default): in memory only. Set once, before serving (RedisSetup).</summary>
+    public ISharedResponseCache? Shared { get; set; }
+
     private readonly Dictionary<UInt128, LinkedListNode<CacheEntry>> _map = [];
     private readonly LinkedList<CacheEntry> _recency = new(); // most recently used first
     private readonly Lock _gate = new();
@@ -64,8 +68,32 @@ public sealed class ResponseCache(long maxBytes, TimeProvider time)
         }
     }
 
-    /// <summary>Stores (or replaces) the entry, then evicts the least recently used until the limit holds.</summary>
+    /// <summary>
+    /// The live entry under <paramref name="key"/>: from memory, else (with a shared tier) from it, kept here for the
+    /// next time. Without a shared tier this completes at once, as <see cref="Get"/>.
+    /// </summary>
+    public ValueTask<CacheEntry?> GetAsync(UInt128 key, CancellationToken cancellationToken)
+    {
+        var local = Get(key);
+        return local is not null || Shared is null ? new(local) : FromSharedAsync(key, cancellationToken);
+    }
+
+    private async ValueTask<CacheEntry?> FromSharedAsync(UInt128 key, CancellationToken cancellationToken)
+    {
+        var entry = await Shared!.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (entry is not null) Keep(entry);
+        return entry;
+    }
+
+    /// <summary>Stores (or replaces) the entry here and in the shared tier, if any.</summary>
     public void Set(CacheEntry entry)
+    {
+        Shared?.Set(entry);
+        Keep(entry);
+    }
+
+    /// <summary>Stores (or replaces) the entry in memory, then evicts the least recently used until the limit holds.</summary>
+    private void Keep(CacheEntry entry)
     {
         if (entry.Size > maxBytes)
         {

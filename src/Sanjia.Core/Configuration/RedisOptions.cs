@@ -23,4 +23,13 @@ public sealed class RedisOptions
 
     /// <summary>Prefix of every key (in a hash tag, so that one script's keys share a cluster slot): gateways that share a Redis but not their budgets use different ones.</summary>
     public string KeyPrefix { get; set; } = "sanjia";
+
+    /// <summary>
+    /// With the response cache on (<c>Sanjia:Cache</c>), keep its answers in Redis as well, so that an answer fetched
+    /// through one instance is a hit on every other (each keeps its own in-memory copy of what it uses). On by default.
+    /// </summary>
+    public bool ResponseCache { get; set; } = true;
+
+    /// <summary>The most the response cache's entries may hold in Redis, in bytes (least recently used evicted first). 256 MiB by default.</summary>
+    public long ResponseCacheMaxBytes { get; set; } = 256L * 1024 * 1024;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sanjia.Core.Budgets;
+using Sanjia.Core.Caching;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
@@ -30,9 +31,19 @@ internal static class RedisSetup
         services.AddSingleton(sp =>
         {
             var spend = sp.GetRequiredService<LedgerSpend>();
+            var journal = sp.GetRequiredService<JournaledLedger>();
+            var rows = sp.GetService<ILedgerStore>() as ILedgerQuery;
             return new RedisSharedState(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                 (scope, since, ct) => spend.SpentSinceAsync(scope.Kind, scope.Id, scope.Budget.Currency, since, ct),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisSharedState>>());
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisSharedState>>(),
+                rows is null ? null : async (keyId, from, to, ct) =>
+                {
+                    // A key's last minute: bounded, as a key's RPM bounds its requests (a TPM-only key's beyond this
+                    // many rows are not replayed).
+                    await journal.FlushAsync(ct).ConfigureAwait(false);
+                    var page = await rows.QueryAsync(new LedgerFilter { KeyId = keyId, From = from, To = to, Limit = 10_000 }, ct).ConfigureAwait(false);
+                    return [.. page.Select(r => r.Entry)];
+                });
         });
         services.AddSingleton<IAdmissionStore>(sp => sp.GetRequiredService<RedisSharedState>());
         services.AddSingleton<ISharedBudgets>(sp => sp.GetRequiredService<RedisSharedState>());
@@ -40,18 +51,25 @@ internal static class RedisSetup
         services.AddSingleton(sp => new RedisChangeFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<VirtualKeyCache>(),
             sp.GetRequiredService<IKeyStore>(), options.Redis, sp.GetRequiredService<ILogger<RedisChangeFeed>>(),
             sp.GetRequiredService<AliasOverrides>(), sp.GetRequiredService<IRegistryReloader>()));
+        if (options.Redis.ResponseCache)
+        {
+            services.AddSingleton<ISharedResponseCache>(sp => new RedisResponseCache(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisResponseCache>>()));
+        }
         services.AddSingleton(sp => new RedisHealthFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<DeploymentStateStore>(),
             options.Redis, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisHealthFeed>>()));
         return services;
     }
 
     /// <summary>
-    /// Before serving: subscribe to other instances' key, team, alias, breaker and cool-down changes, and take the
-    /// promotions and open breakers in force now (when Redis is configured; a Redis down at start is caught up with
+    /// Before serving: the response cache's Redis tier; subscribe to other instances' key, team, alias, breaker and
+    /// cool-down changes, and take the promotions and open breakers in force now (when Redis is configured; a Redis down at start is caught up with
     /// when it connects).
     /// </summary>
     public static void Start(IServiceProvider services)
     {
+        // The response cache's answers in Redis too, behind each instance's memory (docs/caching.md).
+        if (services.GetService<ISharedResponseCache>() is { } tier) services.GetRequiredService<ResponseCache>().Shared = tier;
         services.GetService<RedisChangeFeed>()?.StartAsync().GetAwaiter().GetResult();
         if (services.GetService<RedisHealthFeed>() is { } health && services.GetRequiredService<IConnectionMultiplexer>().IsConnected)
         {
@@ -64,6 +82,7 @@ internal static class RedisSetup
     {
         var r = options.Redis;
         if (r.HoldSeconds < 1) errors.Add($"{P}:HoldSeconds", "must be at least 1.");
+        if (r.ResponseCacheMaxBytes < 1) errors.Add($"{P}:ResponseCacheMaxBytes", "must be at least 1.");
         if (string.IsNullOrWhiteSpace(r.KeyPrefix) || r.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
         {
             errors.Add($"{P}:KeyPrefix", "must not be empty nor contain '{' or '}'.");

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Npgsql;
 using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Api.FunctionalTests.Metering;
+using Sanjia.Abstractions;
 using Sanjia.Core.Metering;
 using Sanjia.Testing.FakeUpstream;
 using Sanjia.Testing.Postgres;
@@ -138,6 +139,64 @@ public sealed class RedisGatewayTests(ITestOutputHelper output)
         var drained = (int)Math.Ceiling((DateTime.UtcNow - started).TotalSeconds);
         output.WriteLine($"tokens left after them: {remainingTokens} of 60");
         Assert.InRange(remainingTokens, 60 - 5 * admitted, Math.Min(59, 60 - 5 * admitted + drained));
+    }
+
+    [SkippableFact]
+    public async Task After_a_redis_restart_a_keys_rpm_and_tpm_are_rebuilt_from_the_ledger_of_every_instance()
+    {
+        var database = await DatabaseAsync();
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        upstream.SetDefault(FakeBehavior.Reply("ok", completionTokens: 2) with { PromptTokens = 3 }); // 5 tokens a request
+        string[] Args() => [.. MeteringSetup.Settings(upstream), $"--Sanjia:Storage:Postgres={database}", .. RedisArgs(redis, "rebuild")];
+        await using var a = await GatewayServer.StartWithArgsAsync(Args());
+        var (_, secret) = await a.CreateKeyAsync(new { name = "limited", rpm_limit = 4, tpm_limit = 60 });
+        await using var b = await GatewayServer.StartWithArgsAsync(Args());
+
+        var started = DateTime.UtcNow;
+        for (var i = 0; i < 4; i++) Assert.Equal(HttpStatusCode.OK, (await ChatAsync(i % 2 == 0 ? a : b, secret, i)).Status);
+        // The rows are in the shared ledger (each journal drains within milliseconds; here at once).
+        await a.Service<JournaledLedger>().FlushAsync();
+        await b.Service<JournaledLedger>().FlushAsync();
+
+        await redis.RestartAsync();
+        await RedisFixture.ReconnectedAsync((StackExchange.Redis.ConnectionMultiplexer)a.Service<StackExchange.Redis.IConnectionMultiplexer>());
+        await RedisFixture.ReconnectedAsync((StackExchange.Redis.ConnectionMultiplexer)b.Service<StackExchange.Redis.IConnectionMultiplexer>());
+        var (status, body, response) = await ChatAsync(b, secret, 99);
+        var elapsed = DateTime.UtcNow - started;
+        var tokensLeft = long.Parse(response.Headers.GetValues("x-ratelimit-remaining-tokens").Single(), CultureInfo.InvariantCulture);
+        output.WriteLine($"rpm_limit 4, four requests over two gateways, Redis restarted empty: the fifth got {(int)status} after {elapsed.TotalSeconds:0.0} s, " +
+            $"{tokensLeft} of 60 tokens left");
+        // Four requests' minute, rebuilt from both instances' rows: refused (unless this machine took the 15 s that
+        // earn the next one). An empty Redis alone would have admitted it.
+        if (elapsed < TimeSpan.FromSeconds(14))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, status);
+            Assert.Equal("rate_limit_exceeded", Code(body));
+            Assert.Equal("0", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+            Assert.Equal(4, upstream.Requests.Count);
+        }
+        // 20 tokens were used, draining one a second.
+        Assert.InRange(tokensLeft, 40, Math.Min(59, 40 + (int)Math.Ceiling(elapsed.TotalSeconds)));
+    }
+
+    [Fact]
+    public void A_keys_ledger_rows_replayed_through_gcra_owe_what_the_lost_state_would_have()
+    {
+        var now = new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero);
+        LedgerEntry Row(string id, int secondsAgo, int tokens, string? deployment = "fake/gpt-test", int attempt = 1) => new()
+        {
+            RequestId = id, Attempt = attempt, Timestamp = now.AddSeconds(-secondsAgo), Endpoint = "chat", Model = "chat",
+            Deployment = deployment, Usage = new Sanjia.Abstractions.TokenUsage(tokens, 0), Status = 200,
+        };
+        var us = (now - DateTimeOffset.UnixEpoch).Ticks / 10;
+        // rpm 6 (10 s a request): three requests 5 s ago, one of them over two attempts, and a refusal (no deployment).
+        var rows = new[] { Row("r1", 5, 10, attempt: 1), Row("r1", 5, 20, attempt: 2), Row("r2", 5, 30), Row("r3", 5, 0), Row("refused", 4, 0, deployment: null) };
+        var (rpm, tpm) = Sanjia.Redis.RedisSharedState.LimitDebts(rows, rpm: 6, tpm: 600, us);
+        Assert.Equal(25_000_000, rpm); // 3 × 10 s from 5 s ago
+        Assert.Equal(1_000_000, tpm); // 60 tokens at 600 a minute: 6 s from 5 s ago
+        // Rows older than what they owe: nothing left.
+        Assert.Equal((0, 0), Sanjia.Redis.RedisSharedState.LimitDebts([Row("old", 50, 10)], 6, 600, us));
     }
 
     [SkippableFact]
