@@ -74,7 +74,11 @@ internal sealed class RoutedStream : DelegatingStreamingChatResponse
         var caller = _options.CompleteOnClientDisconnect ? CancellationToken.None : cancellationToken;
         try
         {
-            var more = await Inner.MoveNextAsync(Activity(caller).Token).ConfigureAwait(false);
+            var token = Activity(caller).Token;
+            var more = await Inner.MoveNextAsync(token).ConfigureAwait(false);
+            // A body cut by the cancellation can read as its end in the layers below: an end seen after the token
+            // fired is the cut (total limit, idle gap, drain or caller), never a complete answer.
+            if (!more) token.ThrowIfCancellationRequested();
             _ended = !more;
             if (more && Span is { IsAllDataRequested: true }) _finishReason ??= Telemetry.GatewayTelemetry.FinishReason(Inner.Current.Span);
             return more;
