@@ -14,15 +14,9 @@ namespace Sanjia.Storage.Sqlite;
 /// </summary>
 public sealed class SqliteAlertStore : IAlertStore, IDisposable
 {
-    private readonly string _connectionString;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private SqliteConnection? _connection;
+    private readonly SqliteStoreConnection _db;
 
-    public SqliteAlertStore(string databasePath)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
-    }
+    public SqliteAlertStore(string databasePath) => _db = new(databasePath, "alerts", Migrations);
 
     internal static readonly IReadOnlyList<SqliteMigration> Migrations = [new(1, "budget alerts", c => SqliteMigrations.Execute(c, """
         CREATE TABLE IF NOT EXISTS budget_alerts (
@@ -34,24 +28,13 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
         CREATE INDEX IF NOT EXISTS ix_budget_alerts_fired ON budget_alerts(fired_at);
         """))];
 
-    private SqliteConnection Open()
-    {
-        if (_connection is not null) return _connection;
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        SqliteMigrations.Execute(c, "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL;");
-        SqliteMigrations.Apply(c, "alerts", Migrations);
-        _connection = c;
-        return c;
-    }
-
     public async Task<bool> TryClaimAsync(BudgetAlert alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _db.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var cmd = Open().CreateCommand();
+            using var cmd = _db.Open().CreateCommand();
             cmd.CommandText = """
                 INSERT OR IGNORE INTO budget_alerts (id, fired_at, scope_id, delivery, attempts, last_error, record)
                 VALUES ($id, $ts, $scope, $delivery, $attempts, $error, $record)
@@ -67,16 +50,16 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Gate.Release();
         }
     }
 
     public async Task RecordDeliveryAsync(string id, string delivery, int attempts, string? lastError, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _db.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var cmd = Open().CreateCommand();
+            using var cmd = _db.Open().CreateCommand();
             cmd.CommandText = "UPDATE budget_alerts SET delivery = $delivery, attempts = $attempts, last_error = $error WHERE id = $id";
             cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$delivery", delivery);
@@ -86,16 +69,16 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Gate.Release();
         }
     }
 
     public async Task<IReadOnlyList<BudgetAlert>> ListAsync(string? scopeId, int limit, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _db.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var cmd = Open().CreateCommand();
+            using var cmd = _db.Open().CreateCommand();
             var where = new SqliteWhere(cmd);
             where.Add("scope_id = $scope", "$scope", scopeId);
             cmd.Parameters.AddWithValue("$limit", Math.Max(limit, 0));
@@ -113,13 +96,9 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Gate.Release();
         }
     }
 
-    public void Dispose()
-    {
-        _connection?.Dispose();
-        _gate.Dispose();
-    }
+    public void Dispose() => _db.Dispose();
 }

@@ -11,15 +11,9 @@ namespace Sanjia.Storage.Sqlite;
 /// </summary>
 public sealed class SqliteAuditStore : IAuditStore, IDisposable
 {
-    private readonly string _connectionString;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private SqliteConnection? _connection;
+    private readonly SqliteStoreConnection _db;
 
-    public SqliteAuditStore(string databasePath)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = OwnerOnlyFiles.Database(databasePath), Pooling = false }.ToString();
-    }
+    public SqliteAuditStore(string databasePath) => _db = new(databasePath, "audit", Migrations);
 
     internal static readonly IReadOnlyList<SqliteMigration> Migrations = [new(1, "audit log", c =>
     {
@@ -36,29 +30,14 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
         cmd.ExecuteNonQuery();
     })];
 
-    private SqliteConnection Open()
-    {
-        if (_connection is not null) return _connection;
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.CommandText = "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL;";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteMigrations.Apply(c, "audit", Migrations);
-        _connection = c;
-        return c;
-    }
-
     private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _db.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var cmd = Open().CreateCommand();
+            using var cmd = _db.Open().CreateCommand();
             cmd.CommandText = """
                 INSERT INTO audit_log (ts, actor, via, remote, method, path, route, target_id, fields, status)
                 VALUES ($ts, $actor, $via, $remote, $method, $path, $route, $target, $fields, $status)
@@ -78,16 +57,16 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Gate.Release();
         }
     }
 
     public async Task<IReadOnlyList<AuditEntry>> QueryAsync(AuditFilter filter, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _db.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var cmd = Open().CreateCommand();
+            using var cmd = _db.Open().CreateCommand();
             var where = new SqliteWhere(cmd);
             where.Add("actor = $actor", "$actor", filter.Actor);
             where.Add("target_id = $target", "$target", filter.TargetId);
@@ -124,13 +103,9 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Gate.Release();
         }
     }
 
-    public void Dispose()
-    {
-        _connection?.Dispose();
-        _gate.Dispose();
-    }
+    public void Dispose() => _db.Dispose();
 }
