@@ -84,4 +84,8 @@ public static class LogEvents
     public const int GuardrailMatched = 4500;
     /// <summary>A guard model or topic list could not decide (error or timeout); the policy failed open or closed.</summary>
     public const int GuardrailCheckFailed = 4510;
+
+    // 4600: gradual rollouts of aliases.
+    public const int RolloutDecided = 4600;
+    public const int RolloutCheckFailed = 4601;
 }

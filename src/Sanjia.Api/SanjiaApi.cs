@@ -114,6 +114,10 @@ public static class SanjiaApi
         admin.MapGet(AliasesEndpoints.Route, aliases.ListAsync);
         admin.MapPost(AliasesEndpoints.Route + "/{alias}/promote", aliases.PromoteAsync);
         admin.MapDelete(AliasesEndpoints.Route + "/{alias}/promote", aliases.RevertAsync);
+        var rollouts = new RolloutEndpoints(aliases, services.GetRequiredService<AliasRollouts>(), services.GetRequiredService<Core.Rollouts.RolloutController>(), options.MaxRequestBodyBytes);
+        admin.MapPost(RolloutEndpoints.Route, rollouts.StartAsync);
+        admin.MapGet(RolloutEndpoints.Route, rollouts.GetAsync);
+        admin.MapDelete(RolloutEndpoints.Route, rollouts.AbortAsync);
         var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes) { Availability = availability };
         admin.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
         admin.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);

@@ -35,31 +35,8 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
     public async Task PromoteAsync(HttpContext http, string alias)
     {
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.Promote).ConfigureAwait(false) is not { } body) return;
-        var provider = AdminHttp.Text(body, "provider");
-        var model = AdminHttp.Text(body, "model");
-        if (string.IsNullOrWhiteSpace(provider) || string.IsNullOrWhiteSpace(model))
+        if (await CheckTargetAsync(http, alias, AdminHttp.Text(body, "provider"), AdminHttp.Text(body, "model"), "the deployment to make the alias's first choice").ConfigureAwait(false) is not ({ } current, { } target))
         {
-            await AdminHttp.BadRequestAsync(http, "Send {\"provider\": ..., \"model\": ...}: the deployment to make the alias's first choice.", provider is null ? "provider" : "model").ConfigureAwait(false);
-            return;
-        }
-        var current = engine.Registry.Resolve(alias);
-        if (current is not { IsAlias: true })
-        {
-            await AdminHttp.NotFoundAsync(http, $"No alias named '{alias}' is configured; promotion changes an alias from the configuration.", "alias_not_found").ConfigureAwait(false);
-            return;
-        }
-        var target = engine.Registry.Resolve($"{provider}/{model}");
-        if (target is null || target.Kind != current.Kind)
-        {
-            await AdminHttp.BadRequestAsync(http, target is null
-                ? $"'{provider}/{model}' is not served by this gateway (unknown provider, or a model the provider does not list)."
-                : $"'{provider}/{model}' is a {target.Kind.ToString().ToLowerInvariant()} model but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()}.", "model", "invalid_deployment").ConfigureAwait(false);
-            return;
-        }
-        // A typo here would send every request of the alias to a 404: the vendor must list the model.
-        if (Availability is not null && await Availability.CheckAsync($"{provider}/{model}", current.Kind, http.RequestAborted).ConfigureAwait(false) is { } missing)
-        {
-            await AdminHttp.BadRequestAsync(http, missing.Message, "model", "invalid_deployment").ConfigureAwait(false);
             return;
         }
         await _gate.WaitAsync(http.RequestAborted).ConfigureAwait(false);
@@ -81,6 +58,41 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
             _gate.Release();
         }
         await AdminHttp.WriteJsonAsync(http, Write(engine.Registry.Resolve(alias)!)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The alias and the deployment a promotion or a rollout would move it to, checked: the alias exists, the target
+    /// is served here, is of the alias's kind and is on the vendor's model list (else the configured one). Null, with
+    /// the error written, otherwise.
+    /// </summary>
+    internal async Task<(ResolvedModel Alias, ResolvedModel Target)?> CheckTargetAsync(HttpContext http, string alias, string? provider, string? model, string what)
+    {
+        if (string.IsNullOrWhiteSpace(provider) || string.IsNullOrWhiteSpace(model))
+        {
+            await AdminHttp.BadRequestAsync(http, $"Send {{\"provider\": ..., \"model\": ...}}: {what}.", provider is null ? "provider" : "model").ConfigureAwait(false);
+            return null;
+        }
+        var current = engine.Registry.Resolve(alias);
+        if (current is not { IsAlias: true })
+        {
+            await AdminHttp.NotFoundAsync(http, $"No alias named '{alias}' is configured; promotion changes an alias from the configuration.", "alias_not_found").ConfigureAwait(false);
+            return null;
+        }
+        var target = engine.Registry.Resolve($"{provider}/{model}");
+        if (target is null || target.Kind != current.Kind)
+        {
+            await AdminHttp.BadRequestAsync(http, target is null
+                ? $"'{provider}/{model}' is not served by this gateway (unknown provider, or a model the provider does not list)."
+                : $"'{provider}/{model}' is a {target.Kind.ToString().ToLowerInvariant()} model but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()}.", "model", "invalid_deployment").ConfigureAwait(false);
+            return null;
+        }
+        // A typo here would send every request of the alias to a 404: the vendor must list the model.
+        if (Availability is not null && await Availability.CheckAsync($"{provider}/{model}", current.Kind, http.RequestAborted).ConfigureAwait(false) is { } missing)
+        {
+            await AdminHttp.BadRequestAsync(http, missing.Message, "model", "invalid_deployment").ConfigureAwait(false);
+            return null;
+        }
+        return (current, target);
     }
 
     public async Task RevertAsync(HttpContext http, string alias)

@@ -12,7 +12,7 @@ namespace Sanjia.Core.Configuration;
 /// them when the builder is disposed at shutdown.
 /// </summary>
 public sealed class GatewaySnapshotBuilder(IEnumerable<IProviderSource> sources, IReadOnlyCollection<string> strategies, TimeProvider time,
-    AliasOverrides? overrides = null) : IDisposable
+    AliasOverrides? overrides = null, AliasRollouts? rollouts = null) : IDisposable
 {
     private readonly Lock _gate = new();
     // Each provider in use, with the number of snapshots holding it that are not yet drained.
@@ -48,7 +48,8 @@ public sealed class GatewaySnapshotBuilder(IEnumerable<IProviderSource> sources,
                 }
             }
         }
-        var registry = new ModelRegistry(providers, overrides?.Apply(options.Models) ?? options.Models, errors, time.GetUtcNow(), options.Routing, options.Cache);
+        var registry = new ModelRegistry(providers, overrides?.Apply(options.Models) ?? options.Models, errors, time.GetUtcNow(), options.Routing, options.Cache,
+            rollouts?.RunningNow);
         if (errors.Any)
         {
             // Nothing of it goes into force: the new providers go (they have opened no connection), the reused stay.

@@ -20,6 +20,9 @@ public sealed class RoutingOptions
     public HealthOptions Health { get; set; } = new();
 
     public RouteTimeoutOptions Timeouts { get; set; } = new();
+
+    /// <summary>How often a running gradual rollout is judged against the ledger (docs/routing.md, "Gradual rollouts").</summary>
+    public double RolloutIntervalSeconds { get; set; } = 5;
 }
 
 /// <summary>One attempt budget per request, shared by fallbacks and retries (no stacked retry layers).</summary>

@@ -17,7 +17,6 @@ public sealed class AliasOverrides
 {
     public const string FileName = "alias-overrides.json";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly string _path;
     private readonly Lock _lock = new();
     private Dictionary<string, AliasOverride> _items;
@@ -25,7 +24,7 @@ public sealed class AliasOverrides
     public AliasOverrides(string dataDir)
     {
         _path = Path.Combine(dataDir, FileName);
-        _items = Load(_path);
+        _items = AliasFile.Load<AliasOverride>(_path, o => o.Alias, "alias overrides");
     }
 
     public IReadOnlyList<AliasOverride> All
@@ -87,11 +86,8 @@ public sealed class AliasOverrides
             var previous = _items.GetValueOrDefault(alias);
             var next = new Dictionary<string, AliasOverride>(_items, StringComparer.OrdinalIgnoreCase);
             if (value is null) next.Remove(alias); else next[alias] = value;
-            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            // Write then rename: a crash mid-write must not lose the overrides already in force.
-            var temp = _path + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(next.Values.ToList(), Json));
-            File.Move(temp, _path, overwrite: true);
+            // Written then renamed: a crash mid-write does not lose the overrides already in force.
+            AliasFile.Save(_path, next.Values);
             _items = next;
             return previous;
         }
@@ -132,20 +128,6 @@ public sealed class AliasOverrides
         OutputPricePerMillion = d.OutputPricePerMillion,
         Timeouts = d.Timeouts,
     };
-
-    private static Dictionary<string, AliasOverride> Load(string path)
-    {
-        if (!File.Exists(path)) return new(StringComparer.OrdinalIgnoreCase);
-        try
-        {
-            var list = JsonSerializer.Deserialize<List<AliasOverride>>(File.ReadAllText(path), Json) ?? [];
-            return list.ToDictionary(o => o.Alias, StringComparer.OrdinalIgnoreCase);
-        }
-        catch (JsonException e)
-        {
-            throw new ConfigurationException([$"{path}: the alias overrides file is not valid JSON ({e.Message}); fix or delete it."]);
-        }
-    }
 }
 
 /// <summary>Rebuilds the registry from the configuration sources (plus overrides) and swaps it into the engine.</summary>

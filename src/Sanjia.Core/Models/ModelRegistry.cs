@@ -27,7 +27,16 @@ public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnly
 
     /// <summary>The response cache's rules for this model (docs/caching.md); null when the cache does not apply to it.</summary>
     public Caching.CachePolicy? Cache { get; init; }
+
+    /// <summary>The alias's gradual rollout while one runs (docs/routing.md); null otherwise, which is all the router reads then.</summary>
+    public RolloutRoute? Rollout { get; init; }
 }
+
+/// <summary>
+/// A running rollout as the router sees it: <see cref="Percent"/> % of the alias's requests try
+/// <see cref="Candidate"/> first (then the alias's usual order), the others the usual order without it.
+/// </summary>
+public sealed record RolloutRoute(Deployment Candidate, int Percent);
 
 /// <summary>
 /// The runtime model built from validated configuration: immutable, so a new one can be swapped in whole.
@@ -43,8 +52,9 @@ public sealed class ModelRegistry
 
     /// <param name="routing">The routing options that go with these models (null: the router's own, for tools and tests).</param>
     /// <param name="cache">The response cache's settings (<c>Sanjia:Cache</c>), resolved per model with each alias's own (null: off).</param>
+    /// <param name="rollouts">The rollouts running now (<see cref="AliasRollouts.RunningNow"/>); one of an alias or provider no longer configured is left out.</param>
     public ModelRegistry(IEnumerable<IProvider> providers, IReadOnlyDictionary<string, AliasOptions> aliases, ConfigErrors errors, DateTimeOffset created,
-        RoutingOptions? routing = null, Caching.CacheOptions? cache = null)
+        RoutingOptions? routing = null, Caching.CacheOptions? cache = null, IReadOnlyList<AliasRollout>? rollouts = null)
     {
         Routing = routing;
         _cache = Caching.CachePolicy.For(cache, null);
@@ -107,6 +117,15 @@ public sealed class ModelRegistry
                 Routing = routing,
                 Cache = (kind ?? ModelKind.Chat) == ModelKind.Chat ? Caching.CachePolicy.For(cache, a.Cache) : null,
             };
+        }
+        foreach (var r in rollouts ?? [])
+        {
+            if (!resolvedAliases.TryGetValue(r.Alias, out var a) || !byName.TryGetValue(r.Provider, out var provider)) continue;
+            // The alias's own entry when it lists the candidate (its settings, and the object the router leaves out of the usual order).
+            var candidate = a.Deployments.FirstOrDefault(d => d.Provider == provider && d.UpstreamModel == r.Model) ?? new Deployment(provider, r.Model);
+            var kind = listed.TryGetValue(candidate.Id, out var l) ? l.Kind : ModelKind.Chat;
+            if (kind != a.Kind) continue;
+            resolvedAliases[r.Alias] = a with { Rollout = new RolloutRoute(candidate, r.Percent) };
         }
         _aliases = resolvedAliases.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         Created = created;

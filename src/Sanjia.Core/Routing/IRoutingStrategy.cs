@@ -7,6 +7,9 @@ namespace Sanjia.Core.Routing;
 /// <summary>A deployment the router may use for a request, with its run-time state and its place in the alias.</summary>
 public sealed record RouteCandidate(Deployment Deployment, DeploymentState State, int Index)
 {
+    /// <summary>The <see cref="Index"/> of a rollout's candidate, which is not one of the alias's usual deployments (strategies never see it).</summary>
+    public const int RolloutIndex = -1;
+
     public DeploymentSettings Settings => Deployment.Settings;
 }
 

@@ -49,10 +49,12 @@ public sealed partial class ResilientRouter(
         // The options of the snapshot the request resolved its model in, never a newer one's (null outside the host).
         var options = context.Model.Routing ?? settings.Current;
         var model = context.Model;
+        // A running rollout's candidate is never in the usual order; it goes first in its share of the requests.
+        var rollout = model.Rollout;
         var candidates = new List<RouteCandidate>();
         for (var i = 0; i < model.Deployments.Count; i++)
         {
-            if (TKind.Serves(model.Deployments[i]))
+            if (TKind.Serves(model.Deployments[i]) && (rollout is null || !ReferenceEquals(model.Deployments[i], rollout.Candidate)))
             {
                 candidates.Add(new RouteCandidate(model.Deployments[i], states.Get(model.Deployments[i]), i));
             }
@@ -80,6 +82,10 @@ public sealed partial class ResilientRouter(
 
         var strategy = strategies.Find(model.Strategy ?? options.DefaultStrategy) ?? new PriorityStrategy();
         var ordered = strategy.Order(candidates, new RouteRequest(TKind.ChatRequestOf(context), Math.Max(0, promptTokens)));
+        if (rollout is not null && TakesCandidate<TKind, TContext, TOutcome>(context, rollout, ref promptTokens))
+        {
+            ordered = [new RouteCandidate(rollout.Candidate, states.Get(rollout.Candidate), RouteCandidate.RolloutIndex), .. ordered];
+        }
         var result = await RunAsync<TKind, TContext, TOutcome>(context, ordered, options, cancellationToken).ConfigureAwait(false);
         // One line per request that needed more than one attempt (the per-attempt lines are at Debug level).
         if (context.Attempts > 1 && logger.IsEnabled(LogLevel.Information))
@@ -87,6 +93,19 @@ public sealed partial class ResilientRouter(
             LogRouted(logger, context.RequestId, context.Model.RequestedId, TKind.ErrorOf(result) is null ? "answered" : "failed", context.Attempts, string.Join(" -> ", context.Route));
         }
         return result;
+    }
+
+    /// <summary>Whether this request is in the rollout's share (drawn from the random source) and the candidate can take it.</summary>
+    private bool TakesCandidate<TKind, TContext, TOutcome>(TContext context, RolloutRoute rollout, ref int promptTokens)
+        where TKind : struct, ICallKind<TContext, TOutcome>
+        where TContext : CallContext
+    {
+        if (rollout.Percent <= 0 || !TKind.Serves(rollout.Candidate) || random.NextDouble() * 100 >= rollout.Percent) return false;
+        if (rollout.Candidate.Settings.ContextWindow is not { } window) return true;
+        if (promptTokens < 0) promptTokens = TKind.EstimatedTokens(context);
+        if (promptTokens <= window) return true;
+        context.Route.Add(new RouteStep(rollout.Candidate.Id, "context"));
+        return false;
     }
 
     private async ValueTask<TOutcome> RunAsync<TKind, TContext, TOutcome>(TContext context, IReadOnlyList<RouteCandidate> ordered, RoutingOptions options, CancellationToken cancellationToken)
@@ -240,7 +259,7 @@ public sealed partial class ResilientRouter(
             if (TKind.ErrorOf(outcome) is { } error)
             {
                 Telemetry.GatewayTelemetry.EndAttempt(span, deployment, error.Usage, error);
-                NoteConsumed(context, deployment, error.Usage, error, started);
+                NoteConsumed(context, candidate, error.Usage, error, started);
                 Fail(state, probe, error, countIt: !isolated && FailureClassifier.CountsAgainstDeployment(error), options);
                 return outcome;
             }
@@ -263,7 +282,7 @@ public sealed partial class ResilientRouter(
         {
             Telemetry.GatewayTelemetry.EndAttempt(span, deployment, ex.Error.Usage, ex.Error);
             // A stream that failed while being peeked: nothing reached the client, but the upstream may have produced.
-            NoteConsumed(context, deployment, ex.Error.Usage ?? (stream is { UpstreamProduced: true } ? stream.Usage : null), ex.Error, started);
+            NoteConsumed(context, candidate, ex.Error.Usage ?? (stream is { UpstreamProduced: true } ? stream.Usage : null), ex.Error, started);
             Fail(state, probe, ex.Error, !isolated && FailureClassifier.CountsAgainstDeployment(ex.Error), options);
             return TKind.From(ex.Error);
         }
@@ -274,7 +293,7 @@ public sealed partial class ResilientRouter(
             { Code = UpstreamErrorCodes.Timeout };
             Telemetry.GatewayTelemetry.EndAttempt(span, deployment, null, error);
             // Timed out after the upstream had started producing: estimate from what was received.
-            NoteConsumed(context, deployment, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
+            NoteConsumed(context, candidate, stream is { UpstreamProduced: true } ? stream.Usage with { Estimated = true } : null, error, started);
             // A caller's own shorter timeout says nothing about the deployment.
             Fail(state, probe, error, countIt: !isolated && !timeouts.ShortenedByCaller, options);
             return TKind.From(error);
@@ -302,11 +321,16 @@ public sealed partial class ResilientRouter(
         state.Breaker.OnSuccess(probe);
     }
 
-    private void NoteConsumed(CallContext context, Deployment deployment, TokenUsage? usage, GatewayError error, long started)
+    /// <summary>
+    /// A failed attempt gets its own ledger row when it consumed tokens, and always when it was a rollout's candidate:
+    /// the rollout's guard counts the candidate's failures from the ledger, and a fallback that answered would
+    /// otherwise hide them.
+    /// </summary>
+    private void NoteConsumed(CallContext context, RouteCandidate candidate, TokenUsage? usage, GatewayError error, long started)
     {
-        if (usage is { Total: > 0 } u)
+        if (usage is { Total: > 0 } || candidate.Index == RouteCandidate.RolloutIndex)
         {
-            context.ConsumedAttempts.Add(new ConsumedAttempt(context.Attempts, deployment, u, error, time.GetElapsedTime(started)));
+            context.ConsumedAttempts.Add(new ConsumedAttempt(context.Attempts, candidate.Deployment, usage ?? default, error, time.GetElapsedTime(started)));
         }
     }
 

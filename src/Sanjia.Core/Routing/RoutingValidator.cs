@@ -15,6 +15,7 @@ public static class RoutingValidator
         {
             errors.Add($"{P}:Routing:DefaultStrategy", $"unknown strategy '{r.DefaultStrategy}' (known: {known}).");
         }
+        if (r.RolloutIntervalSeconds <= 0) errors.Add($"{P}:Routing:RolloutIntervalSeconds", "must be positive.");
         if (r.Retry.MaxAttempts < 1) errors.Add($"{P}:Routing:Retry:MaxAttempts", "must be at least 1.");
         if (r.Retry.BaseDelaySeconds < 0) errors.Add($"{P}:Routing:Retry:BaseDelaySeconds", "must not be negative.");
         if (r.Retry.MaxDelaySeconds < r.Retry.BaseDelaySeconds) errors.Add($"{P}:Routing:Retry:MaxDelaySeconds", "must not be below BaseDelaySeconds.");

@@ -100,10 +100,20 @@ public static class GatewayApp
         services.AddSanjiaStableDiffusionProviders();
         services.AddSanjiaLocalModels();
         services.AddSingleton(_ => new AliasOverrides(options.DataDir));
+        services.AddSingleton(_ => new AliasRollouts(options.DataDir));
         // One builder for the configuration in force, at start-up and on every reload (ConfigReloader); disposed at
         // shutdown with every provider it made.
         services.AddSingleton(sp => new GatewaySnapshotBuilder(sp.GetServices<IProviderSource>(), sp.GetRequiredService<RoutingStrategies>().Names,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<AliasOverrides>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<AliasOverrides>(), sp.GetRequiredService<AliasRollouts>()));
+        // Gradual rollouts: judged against the ledger (the shared store when there is one) every RolloutIntervalSeconds.
+        services.AddSingleton(sp => new Core.Rollouts.RolloutController(sp.GetRequiredService<AliasRollouts>(), sp.GetRequiredService<AliasOverrides>(),
+            sp.GetRequiredService<IRegistryReloader>(), sp.GetService<ILedgerStore>() as ILedgerQuery, sp.GetRequiredService<TimeProvider>(),
+            TimeSpan.FromSeconds(options.Routing.RolloutIntervalSeconds), sp.GetRequiredService<ILogger<Core.Rollouts.RolloutController>>())
+        {
+            Flush = sp.GetService<JournaledLedger>() is { } journal ? journal.FlushAsync : null,
+            Audit = sp.GetService<IAuditStore>(),
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<Core.Rollouts.RolloutController>());
         services.AddSingleton(sp =>
         {
             var errs = new ConfigErrors();

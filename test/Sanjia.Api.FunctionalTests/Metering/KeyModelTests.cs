@@ -58,6 +58,7 @@ public sealed class KeyModelTests : IAsyncLifetime
             ("POST", "/admin/teams", new { name = "y", owner = "ana" }, "owner"),
             ("PATCH", $"/admin/teams/{teamId}", new { name = "renamed", rpm_limit = 5 }, "rpm_limit"),
             ("POST", "/admin/aliases/chat/promote", new { provider = "fake", model = "gpt-test", reason = "cheaper" }, "reason"),
+            ("POST", "/admin/aliases/chat/rollout", new { provider = "fake", model = "gpt-test", step = new[] { 5, 100 } }, "step"),
             ("POST", "/admin/prompts", new { id = "p", messages = new[] { new { role = "user", content = "hi" } }, colour = "blue" }, "colour"),
             ("POST", "/admin/compare", new { models = new[] { "chat" }, suit = "cases.yaml" }, "suit"),
         })

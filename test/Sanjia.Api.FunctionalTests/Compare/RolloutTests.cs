@@ -1,0 +1,244 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Sanjia.Api.FunctionalTests.Infrastructure;
+using Sanjia.Core.Rollouts;
+using Sanjia.Testing.FakeUpstream;
+using Xunit.Abstractions;
+
+namespace Sanjia.Api.FunctionalTests.Compare;
+
+/// <summary>
+/// Gradual rollouts of an alias (docs/routing.md): real HTTP to a gateway over two fake vendors, the incumbent
+/// <c>a/m1</c> and the candidate <c>b/m2</c>. The controller's own loop is set to an hour so that each test judges
+/// the rollout when it chooses (<see cref="RolloutController.TickAsync"/>), from the gateway's real ledger.
+/// </summary>
+public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private FakeOpenAiServer _a = null!;
+    private FakeOpenAiServer _b = null!;
+
+    public async Task InitializeAsync()
+    {
+        _a = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2"] });
+        _b = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2"] });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
+    }
+
+    private string[] Settings =>
+    [
+        .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey),
+        .. GatewayServer.Provider("b", _b.BaseUrl, _b.ApiKey),
+        .. GatewayServer.Deployment("chat", 0, "a", "m1"),
+        .. GatewayServer.FastRetries,
+        "--Sanjia:Routing:RolloutIntervalSeconds=3600",
+    ];
+
+    /// <summary>Sends <paramref name="n"/> chat requests to the alias; every one must be answered; returns how many the candidate answered.</summary>
+    private static async Task<int> SendAsync(GatewayServer gw, int n)
+    {
+        var candidate = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var (response, _, deployment) = await gw.ChatAsync("chat");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            if (deployment == "b/m2") candidate++;
+        }
+        return candidate;
+    }
+
+    private static async Task<JsonNode> RolloutAsync(GatewayServer gw)
+    {
+        var (response, body) = await gw.GetAsync("/admin/aliases/chat/rollout");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return body!;
+    }
+
+    [Fact]
+    public async Task A_worse_candidate_rolls_itself_back_and_gets_nothing_afterwards()
+    {
+        // Three failures in ten, spread out so the candidate's breaker stays closed: the guard, not the breaker, acts.
+        for (var i = 0; i < 40; i++) _b.Enqueue(FakeBehavior.Status(500), FakeBehavior.Default, FakeBehavior.Default, FakeBehavior.Status(500), FakeBehavior.Default,
+            FakeBehavior.Default, FakeBehavior.Status(500), FakeBehavior.Default, FakeBehavior.Default, FakeBehavior.Default);
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (started, body) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 20, dwell_seconds = 0, max_error_rate_increase = 0.1 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        Assert.Equal("running", body!["status"]!.GetValue<string>());
+        Assert.Equal(50, body["percent"]!.GetValue<int>());
+
+        var controller = gw.Service<RolloutController>();
+        // Not judged before the step has its minimum sample.
+        await SendAsync(gw, 4);
+        Assert.Empty(await controller.TickAsync());
+        for (var round = 0; round < 20 && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
+        {
+            // Every client request is answered (a failed candidate attempt falls back to the incumbent).
+            await SendAsync(gw, 20);
+            await controller.TickAsync();
+        }
+
+        var rollout = await RolloutAsync(gw);
+        output.WriteLine(rollout.ToJsonString());
+        Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
+        Assert.Equal(0, rollout["percent"]!.GetValue<int>());
+        var step = rollout["steps"]!.AsArray().Single()!;
+        Assert.Equal(50, step["percent"]!.GetValue<int>());
+        Assert.Equal("rollback", step["decision"]!.GetValue<string>());
+        Assert.Contains("vendor failures", step["reason"]!.GetValue<string>());
+        Assert.NotNull(step["ended_at"]);
+        var candidateRate = step["candidate"]!["vendor_failure_rate"]!.GetValue<double>();
+        Assert.InRange(candidateRate, 0.2, 0.4); // the candidate's true rate is 0.3
+        Assert.True(step["candidate"]!["requests"]!.GetValue<int>() >= 20);
+        Assert.Equal(0, step["incumbent"]!["vendor_failures"]!.GetValue<int>());
+        Assert.True(step["incumbent"]!["requests"]!.GetValue<int>() > 0);
+
+        // Rolled back at once: the candidate gets no request any more.
+        var before = _b.Requests.Count;
+        Assert.Equal(0, await SendAsync(gw, 30));
+        Assert.Equal(before, _b.Requests.Count);
+        var (_, aliases) = await gw.GetAsync("/admin/aliases");
+        Assert.Null(aliases!["data"]![0]!["promoted"]);
+    }
+
+    [Fact]
+    public async Task A_good_candidate_goes_5_25_100_and_ends_as_the_promotion()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 5, 25, 100 }, min_requests_per_step = 5, dwell_seconds = 0 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+
+        var controller = gw.Service<RolloutController>();
+        var decisions = new List<string>();
+        for (var round = 0; round < 60 && decisions.LastOrDefault() is not RolloutController.Complete; round++)
+        {
+            await SendAsync(gw, 20);
+            decisions.AddRange((await controller.TickAsync()).Select(r => r.Steps[^1].Decision ?? (r.Steps.Count > 1 ? r.Steps[^2].Decision! : "?")));
+        }
+
+        var rollout = await RolloutAsync(gw);
+        output.WriteLine(rollout.ToJsonString());
+        Assert.Equal("completed", rollout["status"]!.GetValue<string>());
+        var steps = rollout["steps"]!.AsArray();
+        Assert.Equal([5, 25, 100], steps.Select(s => s!["percent"]!.GetValue<int>()));
+        Assert.Equal(["advance", "advance", "complete"], steps.Select(s => s!["decision"]!.GetValue<string>()));
+        Assert.All(steps, s =>
+        {
+            Assert.True(s!["candidate"]!["requests"]!.GetValue<int>() >= 5);
+            Assert.Equal(0, s["candidate"]!["vendor_failures"]!.GetValue<int>());
+            Assert.NotNull(s["ended_at"]);
+        });
+        // Each step began when the one before it ended.
+        for (var i = 1; i < steps.Count; i++) Assert.Equal(steps[i - 1]!["ended_at"]!.GetValue<double>(), steps[i]!["started_at"]!.GetValue<double>());
+
+        // The candidate is now the alias's promotion: every request goes to it, the old first choice is the fallback.
+        var (_, aliases) = await gw.GetAsync("/admin/aliases");
+        Assert.Equal("m2", aliases!["data"]![0]!["promoted"]!["model"]!.GetValue<string>());
+        Assert.Equal(["b/m2", "a/m1"], aliases["data"]![0]!["deployments"]!.AsArray().Select(d => d!.GetValue<string>()));
+        Assert.Equal(10, await SendAsync(gw, 10));
+    }
+
+    [Fact]
+    public async Task At_a_step_the_candidate_gets_about_its_share_and_an_abort_ends_it_at_once()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout", new { provider = "b", model = "m2", steps = new[] { 25, 100 } });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+
+        var share = await SendAsync(gw, 400);
+        output.WriteLine($"candidate answered {share} of 400 requests at 25 %");
+        Assert.InRange(share, 60, 140); // expected 100, σ ≈ 8.7: ±40 is more than 4 σ
+
+        // The running step's figures as they stand, from the ledger.
+        var live = await RolloutAsync(gw);
+        Assert.Equal(share, live["steps"]![0]!["candidate"]!["requests"]!.GetValue<int>());
+        Assert.Equal(400 - share, live["steps"]![0]!["incumbent"]!["requests"]!.GetValue<int>());
+        Assert.Null(live["steps"]![0]!["decision"]);
+
+        var (aborted, body) = await gw.DeleteAsync("/admin/aliases/chat/rollout");
+        Assert.Equal(HttpStatusCode.OK, aborted.StatusCode);
+        Assert.Equal("aborted", body!["status"]!.GetValue<string>());
+        Assert.Equal("abort", body["steps"]![0]!["decision"]!.GetValue<string>());
+        Assert.Equal(0, await SendAsync(gw, 20));
+
+        // An ended rollout leaves room for a new one.
+        var (again, second) = await gw.PostAsync("/admin/aliases/chat/rollout", new { provider = "b", model = "m2", steps = new[] { 100 } });
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(100, second!["percent"]!.GetValue<int>());
+        Assert.Equal(5, await SendAsync(gw, 5));
+    }
+
+    [Fact]
+    public async Task A_slower_candidate_is_rolled_back_by_the_latency_guard()
+    {
+        _b.SetDefault(FakeBehavior.DelayBeforeHeaders(TimeSpan.FromMilliseconds(150)));
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 5, dwell_seconds = 0, max_latency_ratio = 1.5 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var controller = gw.Service<RolloutController>();
+        for (var round = 0; round < 10 && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
+        {
+            await SendAsync(gw, 20);
+            await controller.TickAsync();
+        }
+        var rollout = await RolloutAsync(gw);
+        output.WriteLine(rollout.ToJsonString());
+        Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
+        Assert.Contains("median latency", rollout["steps"]![0]!["reason"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("nope", """{"provider":"b","model":"m2"}""", 404, "alias_not_found")]
+    [InlineData("chat", """{"provider":"b","model":"typo-model"}""", 400, "invalid_deployment")]
+    [InlineData("chat", """{"provider":"a","model":"m1"}""", 400, "invalid_deployment")]
+    [InlineData("chat", """{"model":"m2"}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","steps":[5,25]}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","steps":[25,5,100]}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","steps":"5,100"}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","steps":[0.5,100]}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","max_error_rate_increase":2}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","min_requests_per_step":0}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","dwell_seconds":"long"}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","max_latency_ratio":-1}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","step":[5,100]}""", 400, "unknown_fields")]
+    public async Task A_bad_rollout_is_refused_in_the_admin_error_format_and_changes_nothing(string alias, string body, int status, string code)
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+
+        var (response, error) = await gw.PostAsync($"/admin/aliases/{alias}/rollout", body);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(code, error!["error"]!["code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(error["error"]!["message"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await gw.GetAsync("/admin/aliases/chat/rollout")).Response.StatusCode);
+        Assert.Equal(0, await SendAsync(gw, 5));
+    }
+
+    [Fact]
+    public async Task One_rollout_per_alias_at_a_time_and_nothing_to_abort_is_a_404()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (none, noneBody) = await gw.DeleteAsync("/admin/aliases/chat/rollout");
+        Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        Assert.Equal("rollout_not_found", noneBody!["error"]!["code"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, (await gw.PostAsync("/admin/aliases/chat/rollout", new { provider = "b", model = "m2" })).Response.StatusCode);
+        var (second, error) = await gw.PostAsync("/admin/aliases/chat/rollout", new { provider = "b", model = "m2" });
+        Assert.Equal(HttpStatusCode.BadRequest, second.StatusCode);
+        Assert.Equal("rollout_in_progress", error!["error"]!["code"]!.GetValue<string>());
+
+        // The defaults: 5, 25, 100 % with 100 requests and 300 s per step, 5 points of vendor failures, no latency guard.
+        var rollout = await RolloutAsync(gw);
+        Assert.Equal([5, 25, 100], rollout["plan"]!["steps"]!.AsArray().Select(s => s!.GetValue<int>()));
+        Assert.Equal(100, rollout["plan"]!["min_requests_per_step"]!.GetValue<int>());
+        Assert.Equal(300, rollout["plan"]!["dwell_seconds"]!.GetValue<double>());
+        Assert.Equal(0.05, rollout["plan"]!["max_error_rate_increase"]!.GetValue<double>());
+        Assert.Null(rollout["plan"]!["max_latency_ratio"]);
+    }
+}
