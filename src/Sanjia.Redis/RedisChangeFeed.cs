@@ -17,6 +17,12 @@ namespace Sanjia.Redis;
 /// <c>alias:&lt;alias&gt;</c> with it; the others write it to their own file and rebuild their registry. Messages lost
 /// while Redis is away are not replayed: after a reconnection every instance reloads all keys and teams and reads the
 /// aliases' hash (as it does at start).
+/// <para>
+/// Gradual rollouts travel the same way, with a version: the hash <c>{prefix}:rollouts</c> holds each alias's rollout
+/// (JSON) and <c>{prefix}:rollout-versions</c> its version. A change (start, a step's decision, an abort) is taken by
+/// one script only over the version before it, which also publishes <c>rollout:&lt;alias&gt;</c> with the rollout, so
+/// of two instances deciding the same step exactly one wins and the others apply its decision.
+/// </para>
 /// </summary>
 public sealed partial class RedisChangeFeed
 {
@@ -29,10 +35,26 @@ public sealed partial class RedisChangeFeed
     private readonly AliasOverrides? _aliases;
     private readonly IRegistryReloader? _reloader;
     private readonly RedisKey _aliasHash;
+    private readonly AliasRollouts? _rollouts;
+    private readonly RedisKey _rolloutHash;
+    private readonly RedisKey _rolloutVersions;
     private const string Removed = "-";
 
+    /// <summary>
+    /// Takes a rollout only over the version before it (none = 0), and publishes it: KEYS = rollouts, versions; ARGV =
+    /// alias field, version, rollout JSON, channel, message. 1 taken, 0 another change came first.
+    /// </summary>
+    private const string CommitRolloutScript = """
+        local v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+        if v ~= tonumber(ARGV[2]) - 1 then return 0 end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        redis.call('PUBLISH', ARGV[4], ARGV[5])
+        return 1
+        """;
+
     public RedisChangeFeed(IConnectionMultiplexer redis, VirtualKeyCache cache, IKeyStore store, RedisOptions options, ILogger<RedisChangeFeed> logger,
-        AliasOverrides? aliases = null, IRegistryReloader? reloader = null)
+        AliasOverrides? aliases = null, IRegistryReloader? reloader = null, AliasRollouts? rollouts = null)
     {
         _redis = redis;
         _cache = cache;
@@ -42,17 +64,91 @@ public sealed partial class RedisChangeFeed
         _reloader = reloader;
         _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:changes");
         _aliasHash = "{" + options.KeyPrefix + "}:aliases";
+        _rollouts = rollouts;
+        _rolloutHash = "{" + options.KeyPrefix + "}:rollouts";
+        _rolloutVersions = "{" + options.KeyPrefix + "}:rollout-versions";
         cache.Changed += Publish;
         if (aliases is not null) aliases.Changed += PublishAlias;
+        if (rollouts is not null) rollouts.Shared = CommitRolloutAsync;
         _ = new RedisChannelSubscription(redis, _channel, OnMessage, () =>
         {
             _ = ReloadAllAsync();
             _ = SyncAliasesAsync();
+            _ = SyncRolloutsAsync();
         }, reason => LogReloadFailed(_logger, "the change channel", reason));
     }
 
-    /// <summary>At start, before serving: the promotions made through other instances (see <see cref="SyncAliasesAsync"/>).</summary>
-    public Task StartAsync() => _redis.IsConnected ? SyncAliasesAsync() : Task.CompletedTask;
+    /// <summary>At start, before serving: the promotions and rollouts made through other instances (see <see cref="SyncAliasesAsync"/>, <see cref="SyncRolloutsAsync"/>).</summary>
+    public async Task StartAsync()
+    {
+        if (!_redis.IsConnected) return;
+        await SyncAliasesAsync().ConfigureAwait(false);
+        await SyncRolloutsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A rollout change decided here, taken in Redis only over the version before it and published in the same script.
+    /// False when another instance's change came first, or Redis cannot be reached: a rollout does not move (nor
+    /// start, nor end) while the instances cannot agree on it.
+    /// </summary>
+    private async Task<bool> CommitRolloutAsync(AliasRollout next)
+    {
+        if (!_redis.IsConnected) return false;
+        var text = AliasRollouts.ToJson(next);
+        try
+        {
+            var taken = await _redis.GetDatabase().ScriptEvaluateAsync(CommitRolloutScript, [_rolloutHash, _rolloutVersions],
+                [Field(next.Alias), next.Version, text, _channel.ToString(), _instance + " rollout:" + next.Alias + "\n" + text]).ConfigureAwait(false);
+            return (long)taken == 1;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogReloadFailed(_logger, "rollout " + next.Alias, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Applies one alias's rollout from a peer (and, for one that completed, the promotion it leaves); true when it changed anything here.</summary>
+    private bool ApplyRollout(string text)
+    {
+        if (AliasRollouts.FromJson(text) is not { } value)
+        {
+            LogReloadFailed(_logger, "a rollout", "the shared rollout is not readable");
+            return false;
+        }
+        if (!_rollouts!.SetFromPeer(value)) return false;
+        // The promotion the deciding instance publishes is this same one: whichever arrives first, the other changes nothing.
+        if (value.Promotion is { } promotion) _aliases?.SetFromPeer(promotion.Alias, promotion);
+        return true;
+    }
+
+    /// <summary>
+    /// Brings this instance's rollouts and the hash together: one the hash does not know (Redis restarted empty) is
+    /// added with its version unless another instance added that alias first; then every rollout newer in the hash
+    /// than here is applied, and the registry rebuilt if anything changed.
+    /// </summary>
+    private async Task SyncRolloutsAsync()
+    {
+        if (_rollouts is null) return;
+        try
+        {
+            var db = _redis.GetDatabase();
+            foreach (var r in _rollouts.All)
+            {
+                if (await db.HashSetAsync(_rolloutVersions, Field(r.Alias), r.Version, When.NotExists).ConfigureAwait(false))
+                {
+                    await db.HashSetAsync(_rolloutHash, Field(r.Alias), AliasRollouts.ToJson(r)).ConfigureAwait(false);
+                }
+            }
+            var changed = false;
+            foreach (var e in await db.HashGetAllAsync(_rolloutHash).ConfigureAwait(false)) changed |= ApplyRollout(e.Value!);
+            if (changed) await ReloadRegistryAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogReloadFailed(_logger, "the shared rollouts", ex.Message);
+        }
+    }
 
     /// <summary>
     /// A promotion or its removal made here: kept in the hash (for instances that start later) and published with its
@@ -142,6 +238,11 @@ public sealed partial class RedisChangeFeed
             {
                 var end = what.IndexOf('\n', StringComparison.Ordinal);
                 if (end > 6 && ApplyAlias(what[6..end], what[(end + 1)..])) await ReloadRegistryAsync().ConfigureAwait(false);
+            }
+            else if (what.StartsWith("rollout:", StringComparison.Ordinal) && _rollouts is not null)
+            {
+                var end = what.IndexOf('\n', StringComparison.Ordinal);
+                if (end > 8 && ApplyRollout(what[(end + 1)..])) await ReloadRegistryAsync().ConfigureAwait(false);
             }
             else if (what.StartsWith("team:", StringComparison.Ordinal))
             {

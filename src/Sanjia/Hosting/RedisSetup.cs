@@ -50,7 +50,7 @@ internal static class RedisSetup
         services.Replace(ServiceDescriptor.Singleton<IBudgetTracker>(sp => sp.GetRequiredService<RedisSharedState>()));
         services.AddSingleton(sp => new RedisChangeFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<VirtualKeyCache>(),
             sp.GetRequiredService<IKeyStore>(), options.Redis, sp.GetRequiredService<ILogger<RedisChangeFeed>>(),
-            sp.GetRequiredService<AliasOverrides>(), sp.GetRequiredService<IRegistryReloader>()));
+            sp.GetRequiredService<AliasOverrides>(), sp.GetRequiredService<IRegistryReloader>(), sp.GetRequiredService<AliasRollouts>()));
         if (options.Redis.ResponseCache)
         {
             services.AddSingleton<ISharedResponseCache>(sp => new RedisResponseCache(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
