@@ -131,6 +131,8 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
             ["strategy"] = a.Strategy,
             ["deployments"] = new JsonArray([.. a.Deployments.Select(d => (JsonNode)d.Id)]),
             ["promoted"] = o is null ? null : new JsonObject { ["provider"] = o.Provider, ["model"] = o.Model, ["promoted_at"] = o.PromotedAt.ToUnixTimeSeconds() },
+            // The running rollout as the router applies it (GET /admin/aliases/{alias}/rollout has its steps).
+            ["rollout"] = a.Rollout is { } r ? new JsonObject { ["deployment"] = r.Candidate.Id, ["percent"] = r.Percent } : null,
         };
     }
 }

@@ -150,6 +150,9 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout", new { provider = "b", model = "m2", steps = new[] { 25, 100 } });
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
 
+        var (_, aliases) = await gw.GetAsync("/admin/aliases");
+        Assert.Equal("b/m2", aliases!["data"]![0]!["rollout"]!["deployment"]!.GetValue<string>());
+        Assert.Equal(25, aliases["data"]![0]!["rollout"]!["percent"]!.GetValue<int>());
         var share = await SendAsync(gw, 400);
         output.WriteLine($"candidate answered {share} of 400 requests at 25 %");
         Assert.InRange(share, 60, 140); // expected 100, σ ≈ 8.7: ±40 is more than 4 σ
@@ -165,6 +168,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("aborted", body!["status"]!.GetValue<string>());
         Assert.Equal("abort", body["steps"]![0]!["decision"]!.GetValue<string>());
         Assert.Equal(0, await SendAsync(gw, 20));
+        Assert.Null((await gw.GetAsync("/admin/aliases")).Body!["data"]![0]!["rollout"]);
 
         // An ended rollout leaves room for a new one.
         var (again, second) = await gw.PostAsync("/admin/aliases/chat/rollout", new { provider = "b", model = "m2", steps = new[] { 100 } });
@@ -191,6 +195,43 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine(rollout.ToJsonString());
         Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
         Assert.Contains("median latency", rollout["steps"]![0]!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_controllers_own_loop_judges_the_rollout_and_a_restart_resumes_it_where_it_was()
+    {
+        var root = GatewayServer.NewDataDir();
+        try
+        {
+            var gw = await GatewayServer.StartInAsync(root, Settings);
+            var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+                new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 3, dwell_seconds = 0 });
+            Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+            await gw.StopAsync();
+
+            // The rollout is in the data folder: a restart routes with it and goes on judging it, here every 0.2 s.
+            gw = await GatewayServer.StartInAsync(root, [.. Settings, "--Sanjia:Routing:RolloutIntervalSeconds=0.2"]);
+            Assert.Equal(50, (await RolloutAsync(gw))["percent"]!.GetValue<int>());
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            while ((await RolloutAsync(gw))["status"]!.GetValue<string>() == "running")
+            {
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), (await RolloutAsync(gw)).ToJsonString());
+                await SendAsync(gw, 5);
+                await Task.Delay(50);
+            }
+            var rollout = await RolloutAsync(gw);
+            Assert.Equal("completed", rollout["status"]!.GetValue<string>());
+            Assert.Equal(["advance", "complete"], rollout["steps"]!.AsArray().Select(s => s!["decision"]!.GetValue<string>()));
+            Assert.Equal("b/m2", (await gw.ChatAsync("chat")).Deployment);
+            // Each decision of the controller is in the audit log, as the admin requests are.
+            var (_, audit) = await gw.GetAsync("/admin/audit?actor=rollout");
+            Assert.Equal(["complete", "advance"], audit!["data"]!.AsArray().Select(e => e!["fields"]![0]!.GetValue<string>()));
+            await gw.StopAsync();
+        }
+        finally
+        {
+            GatewayServer.DeleteDataDir(root);
+        }
     }
 
     [Theory]
