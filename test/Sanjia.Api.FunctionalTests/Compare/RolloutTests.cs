@@ -223,9 +223,15 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal("completed", rollout["status"]!.GetValue<string>());
             Assert.Equal(["advance", "complete"], rollout["steps"]!.AsArray().Select(s => s!["decision"]!.GetValue<string>()));
             Assert.Equal("b/m2", (await gw.ChatAsync("chat")).Deployment);
-            // Each decision of the controller is in the audit log, as the admin requests are.
-            var (_, audit) = await gw.GetAsync("/admin/audit?actor=rollout");
-            Assert.Equal(["complete", "advance"], audit!["data"]!.AsArray().Select(e => e!["fields"]![0]!.GetValue<string>()));
+            // Each decision of the controller is in the audit log, as the admin requests are (written just after the
+            // decision is in force, hence the wait).
+            string[] audited = [];
+            for (var i = 0; i < 200 && audited.Length < 2; i++)
+            {
+                if (i > 0) await Task.Delay(50);
+                audited = [.. (await gw.GetAsync("/admin/audit?actor=rollout")).Body!["data"]!.AsArray().Select(e => e!["fields"]![0]!.GetValue<string>())];
+            }
+            Assert.Equal(["complete", "advance"], audited);
             await gw.StopAsync();
         }
         finally

@@ -52,6 +52,23 @@ public sealed class RedisRolloutTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Polls <paramref name="gw"/>'s alias listing (the registry in force, which the router uses) until the alias's
+    /// running rollout has <paramref name="percent"/> (null: none runs); fails after 10 s.
+    /// </summary>
+    private static async Task<TimeSpan> UntilRoutedAsync(GatewayServer gw, int? percent)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var (_, body) = await gw.GetAsync("/admin/aliases");
+            var rollout = body!["data"]![0]!["rollout"];
+            if ((rollout is null && percent is null) || (rollout is not null && rollout["percent"]!.GetValue<int>() == percent)) return watch.Elapsed;
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"not routed at {percent} after 10 s: {body.ToJsonString()}");
+            await Task.Delay(10);
+        }
+    }
+
     private static async Task SendAsync(GatewayServer gw, int n)
     {
         for (var i = 0; i < n; i++) Assert.Equal(HttpStatusCode.OK, (await gw.ChatAsync("chat")).Response.StatusCode);
@@ -79,8 +96,8 @@ public sealed class RedisRolloutTests(ITestOutputHelper output)
         var (started, _) = await one.PostAsync("/admin/aliases/chat/rollout",
             new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 10, dwell_seconds = 0 });
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
-        var seen = await UntilAsync(two, r => r["percent"]!.GetValue<int>() == 50);
-        output.WriteLine($"started through one gateway, known to the other after {seen.TotalMilliseconds:0} ms (polling included)");
+        var seen = await UntilRoutedAsync(two, 50);
+        output.WriteLine($"started through one gateway, routed by the other after {seen.TotalMilliseconds:0} ms (polling included)");
         Assert.True(seen < TimeSpan.FromSeconds(3), $"{seen}"); // the goal is 1 s; 3 s leaves room for a loaded machine
         // And routed by it: about half of its requests go to the candidate.
         var candidate = 0;
@@ -90,14 +107,15 @@ public sealed class RedisRolloutTests(ITestOutputHelper output)
         // Traffic through both; both judge the step at once from the shared ledger: one decision, seen by both.
         await SendAsync(one, 30);
         Assert.Equal(1, await BothJudgeAsync(one, two));
-        await UntilAsync(one, r => r["percent"]!.GetValue<int>() == 100);
-        await UntilAsync(two, r => r["percent"]!.GetValue<int>() == 100);
+        await UntilRoutedAsync(one, 100);
+        await UntilRoutedAsync(two, 100);
 
         await SendAsync(two, 15);
         Assert.Equal(1, await BothJudgeAsync(one, two));
         foreach (var gw in new[] { one, two })
         {
             await UntilAsync(gw, r => r["status"]!.GetValue<string>() == "completed");
+            await UntilRoutedAsync(gw, null);
             var (_, rollout) = await gw.GetAsync("/admin/aliases/chat/rollout");
             output.WriteLine(rollout!.ToJsonString());
             Assert.Equal(["advance", "complete"], rollout["steps"]!.AsArray().Select(s => s!["decision"]!.GetValue<string>()));
@@ -128,11 +146,15 @@ public sealed class RedisRolloutTests(ITestOutputHelper output)
         var (started, _) = await two.PostAsync("/admin/aliases/chat/rollout",
             new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 5, dwell_seconds = 0 });
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
-        await UntilAsync(one, r => r["percent"]!.GetValue<int>() == 50);
+        await UntilRoutedAsync(one, 50);
         await SendAsync(one, 30); // every request answered: the incumbent takes over from the failing candidate
 
         Assert.Equal(1, await BothJudgeAsync(one, two));
-        foreach (var gw in new[] { one, two }) await UntilAsync(gw, r => r["status"]!.GetValue<string>() == "rolled_back");
+        foreach (var gw in new[] { one, two })
+        {
+            await UntilAsync(gw, r => r["status"]!.GetValue<string>() == "rolled_back");
+            await UntilRoutedAsync(gw, null);
+        }
         var before = b.Requests.Count;
         await SendAsync(one, 10);
         await SendAsync(two, 10);
