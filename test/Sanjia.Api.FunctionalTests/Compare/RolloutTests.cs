@@ -157,7 +157,8 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"candidate answered {share} of 400 requests at 25 %");
         Assert.InRange(share, 60, 140); // expected 100, σ ≈ 8.7: ±40 is more than 4 σ
 
-        // The running step's figures as they stand, from the ledger.
+        // The running step's figures as they stand, from the ledger (once every row is stored).
+        await gw.LedgerAsync(400);
         var live = await RolloutAsync(gw);
         Assert.Equal(share, live["steps"]![0]!["candidate"]!["requests"]!.GetValue<int>());
         Assert.Equal(400 - share, live["steps"]![0]!["incumbent"]!["requests"]!.GetValue<int>());
