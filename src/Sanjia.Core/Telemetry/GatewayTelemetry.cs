@@ -65,6 +65,9 @@ public static class GatewayTelemetry
     private static readonly object[] StatusCodes = [.. Enumerable.Range(0, 600).Select(i => (object)i)];
     private static readonly object[] SmallInts = [.. Enumerable.Range(0, 16).Select(i => (object)i)];
 
+    // Token counts as span attributes, boxed once up to 4095 (96 KB): most requests' counts, four per request otherwise.
+    private static readonly object[] Counts = [.. Enumerable.Range(0, 4096).Select(i => (object)i)];
+
     /// <summary>Distinct deployments and request models kept as labels (a provider forwarding any model name must not create unbounded series).</summary>
     internal const int MaxModelLabels = 1000;
 
@@ -75,9 +78,12 @@ public static class GatewayTelemetry
     private static bool AnyRequestMetric => Requests.Enabled || OperationDuration.Enabled || TokenUsage.Enabled || TimeToFirstToken.Enabled
         || TimePerOutputToken.Enabled || CostTotal.Enabled || KeyTokens.Enabled || KeyCost.Enabled;
 
-    internal static object Boxed(int status) => (uint)status < StatusCodes.Length ? StatusCodes[status] : status;
+    /// <summary>A status code boxed once (as a tag value it would otherwise allocate per request).</summary>
+    public static object Boxed(int status) => (uint)status < StatusCodes.Length ? StatusCodes[status] : status;
 
     private static object BoxedSmall(int n) => (uint)n < SmallInts.Length ? SmallInts[n] : n;
+
+    private static object BoxedCount(int n) => (uint)n < Counts.Length ? Counts[n] : n;
 
     /// <summary>The request's server span, when one is being recorded: the HTTP layer's (ASP.NET Core's) span of this request.</summary>
     internal static Activity? ServerSpan() => Activity.Current is { Kind: ActivityKind.Server, IsAllDataRequested: true } span ? span : null;
@@ -208,8 +214,8 @@ public static class GatewayTelemetry
             span.AddTag(GenAi.ResponseModel, deployment.UpstreamModel);
             span.AddTag(GenAi.Deployment, deployment.Id);
         }
-        span.AddTag(GenAi.UsageInputTokens, usage.Input);
-        if (!embeddings) span.AddTag(GenAi.UsageOutputTokens, usage.Output);
+        span.AddTag(GenAi.UsageInputTokens, BoxedCount(usage.Input));
+        if (!embeddings) span.AddTag(GenAi.UsageOutputTokens, BoxedCount(usage.Output));
         if (usage.Estimated) span.AddTag(GenAi.TokenEstimated, true);
         span.AddTag(GenAi.Attempts, BoxedSmall(Math.Max(1, context.Attempts)));
         if (context.Fallbacks > 0) span.AddTag(GenAi.Fallbacks, BoxedSmall(context.Fallbacks));
@@ -246,10 +252,9 @@ public static class GatewayTelemetry
         span.AddTag(GenAi.OperationName, Operation(context).Value);
         span.AddTag(GenAi.ProviderName, d.Provider.Value);
         span.AddTag(GenAi.RequestModel, deployment.UpstreamModel);
-        span.AddTag(GenAi.Provider, deployment.Provider.Name);
+        // The deployment id names the configured provider; the alias and the request id are the parent server span's
+        // (a trace joins them): each attribute is serialized and exported per span, so none is repeated here.
         span.AddTag(GenAi.Deployment, deployment.Id);
-        span.AddTag(GenAi.Alias, context.Model.RequestedId);
-        span.AddTag(GenAi.RequestId, context.RequestId);
         span.AddTag(GenAi.Attempt, BoxedSmall(context.Attempts));
         // Why this attempt is not the first: how the one before it ended (e.g. 503, timeout, open).
         if (context.Attempts > 1 && context.Route.Count > 0) span.AddTag(GenAi.FallbackReason, context.Route[^1].Outcome);
@@ -271,17 +276,18 @@ public static class GatewayTelemetry
         if (span is null) return;
         if (span.IsAllDataRequested)
         {
-            span.SetTag(GenAi.ResponseModel, deployment.UpstreamModel);
+            // AddTag: none of these is on the attempt's span yet (StartAttempt adds the request's side only).
+            span.AddTag(GenAi.ResponseModel, deployment.UpstreamModel);
             if (usage is { } u)
             {
-                span.SetTag(GenAi.UsageInputTokens, u.Input);
-                span.SetTag(GenAi.UsageOutputTokens, u.Output);
+                span.AddTag(GenAi.UsageInputTokens, BoxedCount(u.Input));
+                span.AddTag(GenAi.UsageOutputTokens, BoxedCount(u.Output));
             }
-            if (finishReason is not null) span.SetTag(GenAi.ResponseFinishReasons, new[] { finishReason });
+            if (finishReason is not null) span.AddTag(GenAi.ResponseFinishReasons, FinishReasons(finishReason));
             if (error is not null)
             {
                 var type = error.Code ?? error.Kind.ToString();
-                span.SetTag(GenAi.ErrorType, type);
+                span.AddTag(GenAi.ErrorType, type);
                 span.SetStatus(ActivityStatusCode.Error, type);
             }
         }
@@ -295,8 +301,27 @@ public static class GatewayTelemetry
         if (at < 0) return null;
         var rest = json[(at + 17)..];
         var end = rest.IndexOf((byte)'"');
-        return end > 0 ? System.Text.Encoding.UTF8.GetString(rest[..end]) : null;
+        if (end <= 0) return null;
+        var value = rest[..end];
+        // The usual values without a string per request.
+        if (value.SequenceEqual("stop"u8)) return Stop[0];
+        if (value.SequenceEqual("length"u8)) return Length[0];
+        if (value.SequenceEqual("tool_calls"u8)) return ToolCalls[0];
+        return System.Text.Encoding.UTF8.GetString(value);
     }
+
+    private static readonly string[] Stop = ["stop"];
+    private static readonly string[] Length = ["length"];
+    private static readonly string[] ToolCalls = ["tool_calls"];
+
+    // gen_ai.response.finish_reasons is a string array: the usual ones shared (an exporter only reads it).
+    private static string[] FinishReasons(string reason) => reason switch
+    {
+        "stop" => Stop,
+        "length" => Length,
+        "tool_calls" => ToolCalls,
+        _ => [reason],
+    };
 
     // Observed state, read at collection time only (a scrape, an export): nothing on the request path.
     private static readonly List<DeploymentStateStore> StateStores = [];

@@ -178,6 +178,7 @@ public static class GatewayApp
         RedisSetup.Start(app.Services); // subscribed before the key cache loads: no change falls between the two
         MeteringSetup.Start(app.Services);
         TelemetrySetup.Observe(app);
+        TelemetrySetup.UseServerSpans(app);
         _ = app.Services.GetRequiredService<ShutdownDrain>();
         if (options.ForwardedHeaders.Enabled)
         {

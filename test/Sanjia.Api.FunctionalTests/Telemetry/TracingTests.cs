@@ -124,6 +124,52 @@ public sealed class TracingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_traces_exported_the_server_span_has_the_http_attributes_and_probes_are_not_recorded()
+    {
+        // The exporter is what switches the HTTP attributes on (it need not reach anything for the spans to be built).
+        await using var gateway = await GatewayServer.StartWithEnvironmentAsync(
+            new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9" },
+            ["--Sanjia:Routing:Retry:MaxAttempts=1", .. GatewayServer.Provider("a", _a.BaseUrl, _a.ApiKey), .. GatewayServer.Deployment("chat", 0, "a", "m1")]);
+        _a.Enqueue(FakeBehavior.Status(500, "boom"));
+        var ok = ActivityTraceId.CreateRandom();
+        var failed = ActivityTraceId.CreateRandom();
+        var probe = ActivityTraceId.CreateRandom();
+
+        using (var response = await gateway.SendAsync(Traced(GatewayServer.Chat("chat", stream: false), failed)))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        }
+        using (var response = await gateway.SendAsync(Traced(GatewayServer.Chat("chat", stream: false), ok)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        using (var response = await gateway.Http.SendAsync(Traced(new HttpRequestMessage(HttpMethod.Get, "/health/live"), probe)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var server = Assert.Single(await TraceAsync(ok, 2), s => s.Kind == ActivityKind.Server);
+        Assert.Equal("POST /v1/chat/completions", server.DisplayName);
+        Assert.Equal("POST", server.GetTagItem("http.request.method"));
+        Assert.Equal("http", server.GetTagItem("url.scheme"));
+        Assert.Equal("/v1/chat/completions", server.GetTagItem("url.path"));
+        Assert.Equal("/v1/chat/completions", server.GetTagItem("http.route"));
+        Assert.Equal(200, server.GetTagItem("http.response.status_code"));
+        Assert.Equal(ActivityStatusCode.Unset, server.Status);
+        Assert.True(server.Recorded);
+
+        var error = Assert.Single(await TraceAsync(failed, 2), s => s.Kind == ActivityKind.Server);
+        Assert.Equal(502, error.GetTagItem("http.response.status_code"));
+        Assert.Equal(ActivityStatusCode.Error, error.Status);
+        Assert.NotNull(error.GetTagItem("error.type"));
+
+        // A probe is traced by ASP.NET Core but marked not recorded, so the exporter leaves it out.
+        var health = Assert.Single(await TraceAsync(probe, 1));
+        Assert.False(health.Recorded);
+        Assert.Null(health.GetTagItem("url.path"));
+    }
+
+    [Fact]
     public async Task A_stream_keeps_its_client_span_open_until_it_ends_and_then_has_its_usage()
     {
         await using var gateway = await StartAsync();
