@@ -72,6 +72,7 @@ public sealed class AccessLogWriter : IDisposable
     private readonly object _outputLock;
     private readonly AccessLogLayout _layout;
     private readonly string? _timestampFormat;
+    private readonly bool _stampPerMillisecond;
     private readonly bool _utc;
     private readonly TimeProvider _time;
     private readonly ILogger? _warnings;
@@ -103,6 +104,9 @@ public sealed class AccessLogWriter : IDisposable
         _outputLock = outputLock ?? new object();
         _layout = layout;
         _timestampFormat = string.IsNullOrEmpty(timestampFormat) ? null : timestampFormat;
+        // A stamp with at most millisecond digits is the same for every line in that millisecond: formatted once.
+        _stampPerMillisecond = _timestampFormat is not null && !_timestampFormat.Contains("ffff", StringComparison.Ordinal)
+            && !_timestampFormat.Contains("FFFF", StringComparison.Ordinal);
         _utc = utcTimestamp;
         _time = time ?? TimeProvider.System;
         _warnings = warnings;
@@ -131,7 +135,7 @@ public sealed class AccessLogWriter : IDisposable
         ref var b = ref scratch.Line;
         b.Clear();
         if (_layout == AccessLogLayout.Systemd) b.Append(SystemdSeverity);
-        if (_timestampFormat is not null) b.AppendTimestamp(Now(), _timestampFormat);
+        if (_timestampFormat is not null) b.Append(Stamp(scratch));
         b.Append(_layout == AccessLogLayout.Systemd ? SystemdCategory : SimplePrefix);
         var start = b.Length;
         WriteMessage(ref b, line);
@@ -146,7 +150,6 @@ public sealed class AccessLogWriter : IDisposable
         ref var message = ref scratch.Message;
         message.Clear();
         WriteMessage(ref message, line);
-        ref var stamp = ref scratch.Stamp;
         var json = scratch.Json;
         json.ResetWrittenCount();
         var w = scratch.JsonWriter;
@@ -154,9 +157,7 @@ public sealed class AccessLogWriter : IDisposable
         w.WriteStartObject();
         if (_timestampFormat is not null)
         {
-            stamp.Clear();
-            stamp.AppendTimestamp(Now(), _timestampFormat);
-            w.WriteString(TimestampName, stamp.Written);
+            w.WriteString(TimestampName, Stamp(scratch));
         }
         w.WriteNumber(EventIdName, LogEvents.Access);
         w.WriteString(LogLevelName, Information);
@@ -214,6 +215,23 @@ public sealed class AccessLogWriter : IDisposable
         if (line.TtftMs is { } ttft) b.Append(ttft);
         b.Append(" attempts="u8); b.Append(line.Attempts);
         b.Append(line.Stream ? " stream=True"u8 : " stream=False"u8);
+    }
+
+    /// <summary>The line's timestamp, formatted again only when the millisecond (or the zone's offset) changed.</summary>
+    private ReadOnlySpan<byte> Stamp(Scratch scratch)
+    {
+        var now = Now();
+        var ms = now.UtcTicks / TimeSpan.TicksPerMillisecond;
+        // The scratch is per thread, not per writer: the stamp is this writer's only if it wrote it.
+        if (!_stampPerMillisecond || ms != scratch.StampMs || now.Offset != scratch.StampOffset || !ReferenceEquals(scratch.StampWriter, this))
+        {
+            scratch.Stamp.Clear();
+            scratch.Stamp.AppendTimestamp(now, _timestampFormat!);
+            scratch.StampMs = _stampPerMillisecond ? ms : -1;
+            scratch.StampOffset = now.Offset;
+            scratch.StampWriter = this;
+        }
+        return scratch.Stamp.Written;
     }
 
     private DateTimeOffset Now() => _utc ? _time.GetUtcNow() : _time.GetLocalNow();
@@ -364,6 +382,9 @@ public sealed class AccessLogWriter : IDisposable
         public Utf8Builder Line = new(512);
         public Utf8Builder Message = new(384);
         public Utf8Builder Stamp = new(64);
+        public long StampMs = -1;
+        public TimeSpan StampOffset;
+        public AccessLogWriter? StampWriter;
         public readonly ArrayBufferWriter<byte> Json = new(1024);
         public readonly Utf8JsonWriter JsonWriter = new(Stream.Null, JsonOptions);
     }

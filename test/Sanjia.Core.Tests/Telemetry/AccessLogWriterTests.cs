@@ -147,6 +147,24 @@ public sealed class AccessLogWriterTests
         Assert.True(kept >= AccessLogWriter.MaxPendingChunks * (AccessLogWriter.ChunkBytes - 1024L), $"only {kept} bytes kept");
     }
 
+    [Fact]
+    public void Each_line_has_its_own_millisecond_though_the_stamp_is_formatted_once_per_millisecond()
+    {
+        var time = new FakeTimeProvider(At);
+        var output = new MemoryStream();
+        using (var writer = new AccessLogWriter(output, AccessLogLayout.Simple, "HH:mm:ss.fff ", utcTimestamp: true, time))
+        {
+            writer.Write(Answered);
+            writer.Write(Answered);
+            time.Advance(TimeSpan.FromMilliseconds(1));
+            writer.Write(Answered);
+            time.Advance(TimeSpan.FromSeconds(1));
+            writer.Write(Answered);
+        }
+        var stamps = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..12]).ToArray();
+        Assert.Equal(["09:30:00.123", "09:30:00.123", "09:30:00.124", "09:30:01.124"], stamps);
+    }
+
     private static string Write(AccessLogLayout layout, string? timestampFormat, AccessLine line)
     {
         var output = new MemoryStream();
