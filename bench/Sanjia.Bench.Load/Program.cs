@@ -54,7 +54,7 @@ switch (args[0])
         var repo = Path.GetFullPath(a.Get("repo") ?? ".");
         var concurrency = (a.Get("concurrency") ?? "16,64").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
         return await Scale.RunAsync(new ScaleOptions(repo, a.Get("out") ?? Path.Combine(repo, "bench/results"), a.Int("repeats", 5), a.Double("seconds", 3), concurrency,
-            a.Int("revocations", 50), a.Get("note")));
+            a.Int("revocations", 50), a.Get("note"), a.Int("profile", 0)));
     }
     case "ledger":
         return await LedgerWriter.RunAsync(a.Int("rows", 200_000), a.Int("repeats", 3), a.Get("postgres"));

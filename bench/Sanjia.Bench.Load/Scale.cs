@@ -10,7 +10,7 @@ using Sanjia.Testing.Redis;
 
 namespace Sanjia.Bench.Load;
 
-public sealed record ScaleOptions(string Repo, string OutDir, int Repeats, double Seconds, int[] Concurrency, int Revocations, string? Note);
+public sealed record ScaleOptions(string Repo, string OutDir, int Repeats, double Seconds, int[] Concurrency, int Revocations, string? Note, int ProfileSeconds = 0);
 
 /// <summary>
 /// The scale-out run (issue 16 point 7): the gateway on PostgreSQL + Redis beside the default SQLite one, both
@@ -42,6 +42,12 @@ public static class Scale
         foreach (var f in new[] { gatewayDll, upstreamDll })
         {
             if (!File.Exists(f)) throw new FileNotFoundException("Build Release first (bench/load/scale.sh does).", f);
+        }
+        if (o.ProfileSeconds > 0)
+        {
+            // perf resolves JIT-compiled frames through the runtime's map files (the children inherit these).
+            Environment.SetEnvironmentVariable("DOTNET_PerfMapEnabled", "1");
+            Environment.SetEnvironmentVariable("DOTNET_EnableWriteXorExecute", "0");
         }
         var loadBefore = Load();
         Console.WriteLine($"work dir {work}; load {loadBefore}");
@@ -102,6 +108,11 @@ public static class Scale
         for (var w = 0; w < 2; w++)
         {
             foreach (var s in sides) await Wrk.RunAsync(s.Url + "/v1/chat/completions", s.Script, 16, o.Seconds, ClientCpu);
+        }
+        if (o.ProfileSeconds > 0)
+        {
+            await ProfileAsync(sides.Select(s => (s.Name, s.Pid, s.Url, s.Script)), o.ProfileSeconds, work);
+            return 0;
         }
         foreach (var c in o.Concurrency)
         {
@@ -269,4 +280,24 @@ public static class Scale
     private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     private static string Load() => File.ReadAllText("/proc/loadavg").Trim();
+
+    /// <summary>
+    /// <c>--profile N</c>: each side under wrk at c=16 while perf samples its gateway for N seconds (999 Hz, call
+    /// graphs); prints the data file and the requests completed, for bench/profile's areas or perf report.
+    /// </summary>
+    private static async Task ProfileAsync(IEnumerable<(string Name, int Pid, string Url, string Script)> sides, int seconds, string work)
+    {
+        foreach (var (name, pid, url, script) in sides)
+        {
+            var data = Path.Combine(work, (name.StartsWith("SQLite", StringComparison.Ordinal) ? "sqlite" : "pg") + ".perf.data");
+            var load = Wrk.RunAsync(url + "/v1/chat/completions", script, 16, seconds + 4, ClientCpu);
+            await Task.Delay(2000);
+            using (var perf = Process.Start("perf", ["record", "-F", "999", "-g", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", data, "--", "sleep", seconds.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await perf.WaitForExitAsync();
+            }
+            var w = await load;
+            Console.WriteLine(F($"profile {name}: {data} pid {pid}, {w.RequestsPerSecond:F0} req/s over the run ({w.Requests} requests in {seconds + 4} s)"));
+        }
+    }
 }
