@@ -146,6 +146,39 @@ internal static class RedisScripts
         """;
 
     /// <summary>
+    /// <see cref="Settle"/> for several requests in one call (settlements queued while the one before was in flight):
+    /// the same steps, item after item. KEYS: per item its tpm TAT, then per budget its hash and holds. ARGV: the item
+    /// count, then per item: its budget count, now, tpm (0 = none), tokens, hold id ('' = none), per budget the actual cost.
+    /// </summary>
+    public const string SettleBatch = """
+        local W = 60000000
+        local ki, ai = 1, 2
+        for n = 1, tonumber(ARGV[1]) do
+          local nb = tonumber(ARGV[ai])
+          local now, tpm, tokens, hold = tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), tonumber(ARGV[ai + 3]), ARGV[ai + 4]
+          if tpm > 0 and tokens > 0 then
+            local tat = tonumber(redis.call('GET', KEYS[ki]) or '0')
+            if tat < now then tat = now end
+            tat = tat + tokens * W / tpm
+            redis.call('SET', KEYS[ki], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+          end
+          for i = 1, nb do
+            local h, z = KEYS[ki + 2 * i - 1], KEYS[ki + 2 * i]
+            if hold ~= '' and redis.call('ZREM', z, hold) == 1 then
+              local amt = redis.call('HGET', h, 'h:' .. hold)
+              if amt and tonumber(amt) > 0 then redis.call('HINCRBY', h, 'reserved', '-' .. amt) end
+              redis.call('HDEL', h, 'h:' .. hold)
+            end
+            local actual = ARGV[ai + 4 + i]
+            if tonumber(actual) > 0 and redis.call('EXISTS', h) == 1 then redis.call('HINCRBY', h, 'spent', actual) end
+          end
+          ki = ki + 1 + 2 * nb
+          ai = ai + 5 + nb
+        end
+        return 1
+        """;
+
+    /// <summary>
     /// A budget's state for a window, from what the ledger holds: set only if still missing (instances racing to load
     /// it agree on the first), expiring a day after the window ends.
     /// KEYS: the hash. ARGV: spent, expire-at in ms (0 = never).

@@ -102,7 +102,14 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         }
     }
 
-    public void Dispose() => _renewal.Dispose();
+    public void Dispose()
+    {
+        _renewal.Dispose();
+        // Settlements still queued at shutdown go out now (best effort: Redis may be the reason for the shutdown).
+        var batch = new List<Settlement>();
+        while (_settlements.TryDequeue(out var next)) batch.Add(next);
+        if (batch.Count > 0 && _redis.IsConnected) SendAsync(batch).Wait(TimeSpan.FromSeconds(2));
+    }
 
     /// <summary>Keeps an admitted hold renewed until it is settled.</summary>
     private BudgetReservation Live(BudgetReservation reservation)
@@ -359,20 +366,64 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             Unsettled(keys, args, tokens, keyId, tpm);
             return;
         }
-        _ = SendAsync(keys, args, keyId, tpm, tokens);
+        _settlements.Enqueue(new Settlement(keys, args, keyId, tpm, tokens));
+        if (Interlocked.CompareExchange(ref _settling, 1, 0) == 0) _ = SettleQueuedAsync();
     }
 
-    /// <summary>The settlement, pipelined with everything else on the connection; nobody waits for it. Lost, its spend is kept for when Redis returns.</summary>
-    private async Task SendAsync(RedisKey[] keys, RedisValue[] args, string keyId, int? tpm, int tokens)
+    private sealed record Settlement(RedisKey[] Keys, RedisValue[] Args, string KeyId, int? Tpm, int Tokens);
+
+    private readonly ConcurrentQueue<Settlement> _settlements = new();
+    private int _settling;
+    private const int MaxSettlementsPerCall = 64;
+
+    /// <summary>
+    /// Settlements go out in batches, off the request path and awaited by nobody: one script call for everything
+    /// queued in the last millisecond or while the call before was in flight, instead of a round trip (and a thread-pool
+    /// wake-up for its reply) per request. A hold is released at most about a millisecond later, which only makes
+    /// admission more careful meanwhile. Lost, a batch's spend is kept for when Redis returns.
+    /// </summary>
+    private async Task SettleQueuedAsync()
+    {
+        var batch = new List<Settlement>(MaxSettlementsPerCall);
+        while (true)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+            while (true)
+            {
+                batch.Clear();
+                while (batch.Count < MaxSettlementsPerCall && _settlements.TryDequeue(out var next)) batch.Add(next);
+                if (batch.Count == 0) break;
+                await SendAsync(batch).ConfigureAwait(false);
+            }
+            Volatile.Write(ref _settling, 0);
+            // A settlement queued after the last dequeue and before the flag was cleared found it set: take it here.
+            if (_settlements.IsEmpty || Interlocked.CompareExchange(ref _settling, 1, 0) != 0) return;
+        }
+    }
+
+    private async Task SendAsync(List<Settlement> batch)
     {
         try
         {
-            await Db.ScriptEvaluateAsync(RedisScripts.Settle, keys, args).ConfigureAwait(false);
+            if (batch.Count == 1)
+            {
+                await Db.ScriptEvaluateAsync(RedisScripts.Settle, batch[0].Keys, batch[0].Args).ConfigureAwait(false);
+                return;
+            }
+            var keys = new List<RedisKey>(batch.Count * 3);
+            var args = new List<RedisValue>(1 + batch.Count * 6) { batch.Count };
+            foreach (var s in batch)
+            {
+                keys.AddRange(s.Keys);
+                args.Add((s.Keys.Length - 1) / 2);
+                args.AddRange(s.Args);
+            }
+            await Db.ScriptEvaluateAsync(RedisScripts.SettleBatch, [.. keys], [.. args]).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Counted again if it did arrive: an over-count is the safe side of a budget.
-            Unsettled(keys, args, tokens, keyId, tpm);
+            foreach (var s in batch) Unsettled(s.Keys, s.Args, s.Tokens, s.KeyId, s.Tpm);
         }
     }
 
