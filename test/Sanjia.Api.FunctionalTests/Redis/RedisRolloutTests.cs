@@ -18,14 +18,15 @@ namespace Sanjia.Api.FunctionalTests.Redis;
 /// </summary>
 public sealed class RedisRolloutTests(ITestOutputHelper output)
 {
-    private static string[] Args(RedisServer redis, string database, FakeOpenAiServer a, FakeOpenAiServer b) =>
+    /// <param name="database">The shared PostgreSQL store; null: the gateway's own SQLite ledger.</param>
+    private static string[] Args(RedisServer redis, string? database, FakeOpenAiServer a, FakeOpenAiServer b) =>
     [
         .. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey),
         .. GatewayServer.Provider("b", b.BaseUrl, b.ApiKey),
         .. GatewayServer.Deployment("chat", 0, "a", "m1"),
         $"--Sanjia:Redis:Configuration={redis.Configuration}",
         "--Sanjia:Redis:KeyPrefix=rollouts",
-        $"--Sanjia:Storage:Postgres={database}",
+        .. database is null ? Array.Empty<string>() : [$"--Sanjia:Storage:Postgres={database}"],
         "--Sanjia:Routing:RolloutIntervalSeconds=3600",
     ];
 
@@ -130,6 +131,43 @@ public sealed class RedisRolloutTests(ITestOutputHelper output)
         var (_, lateView) = await late.GetAsync("/admin/aliases/chat/rollout");
         Assert.Equal("completed", lateView!["status"]!.GetValue<string>());
         Assert.Equal("b/m2", (await late.ChatAsync("chat")).Deployment);
+    }
+
+    [SkippableFact]
+    public async Task While_Redis_is_away_a_rollout_does_not_move_and_after_it_returns_empty_the_rollout_is_shared_again()
+    {
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var a = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2"] });
+        await using var b = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Models = ["m1", "m2"] });
+        await using var gw = await GatewayServer.StartWithArgsAsync(Args(redis, null, a, b));
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 3, dwell_seconds = 0 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        await SendAsync(gw, 20);
+
+        await redis.StopAsync();
+        // The figures call for the next step, but no decision is taken that the other instances could not learn of.
+        Assert.Empty(await gw.Service<RolloutController>().TickAsync());
+        var (aborted, error) = await gw.DeleteAsync("/admin/aliases/chat/rollout");
+        Assert.Equal(HttpStatusCode.BadRequest, aborted.StatusCode);
+        Assert.Equal("rollout_conflict", error!["error"]!["code"]!.GetValue<string>());
+        var (_, still) = await gw.GetAsync("/admin/aliases/chat/rollout");
+        Assert.Equal(("running", 50), (still!["status"]!.GetValue<string>(), still["percent"]!.GetValue<int>()));
+        await SendAsync(gw, 5); // the alias serves as before
+
+        // Redis comes back empty: the instance puts its rollout back (at its version) and decisions resume.
+        await redis.RestartAsync();
+        await RedisFixture.ReconnectedAsync((StackExchange.Redis.ConnectionMultiplexer)gw.Service<StackExchange.Redis.IConnectionMultiplexer>());
+        var watch = Stopwatch.StartNew();
+        IReadOnlyList<Core.Models.AliasRollout> decided = [];
+        while (decided.Count == 0)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "no decision 10 s after Redis returned");
+            await Task.Delay(50);
+            decided = await gw.Service<RolloutController>().TickAsync();
+        }
+        Assert.Equal(100, Assert.Single(decided).Percent);
+        await UntilRoutedAsync(gw, 100);
     }
 
     [SkippableFact]
