@@ -112,6 +112,7 @@ public static class Scale
         if (o.ProfileSeconds > 0)
         {
             await ProfileAsync(sides.Select(s => (s.Name, s.Pid, s.Url, s.Script)), o.ProfileSeconds, work);
+            await pg.StopAsync(); // the dedicated server is the run's own (Redis is disposed with its scope)
             return 0;
         }
         foreach (var c in o.Concurrency)
