@@ -117,38 +117,12 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// After the call: TPM's TAT moves on by the tokens used; each budget's hold (if still there: it may have expired)
-    /// is removed and the actual cost added to what is spent, but only to a state that exists: a state lost with a
-    /// Redis restart is rebuilt from the ledger, which holds this request's row.
-    /// KEYS: tpm TAT, then per budget its hash and holds. ARGV: now, tpm (0 = none), tokens, hold id ('' = none), then per budget the actual cost.
-    /// </summary>
-    public const string Settle = """
-        local W = 60000000
-        local now, tpm, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-        if tpm > 0 and tokens > 0 then
-          local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-          if tat < now then tat = now end
-          tat = tat + tokens * W / tpm
-          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
-        end
-        local nb = (#KEYS - 1) / 2
-        for i = 1, nb do
-          local h, z = KEYS[2 * i], KEYS[2 * i + 1]
-          if ARGV[4] ~= '' and redis.call('ZREM', z, ARGV[4]) == 1 then
-            local amt = redis.call('HGET', h, 'h:' .. ARGV[4])
-            if amt and tonumber(amt) > 0 then redis.call('HINCRBY', h, 'reserved', '-' .. amt) end
-            redis.call('HDEL', h, 'h:' .. ARGV[4])
-          end
-          local actual = ARGV[4 + i]
-          if tonumber(actual) > 0 and redis.call('EXISTS', h) == 1 then redis.call('HINCRBY', h, 'spent', actual) end
-        end
-        return 1
-        """;
-
-    /// <summary>
-    /// <see cref="Settle"/> for several requests in one call (settlements queued while the one before was in flight):
-    /// the same steps, item after item. KEYS: per item its tpm TAT, then per budget its hash and holds. ARGV: the item
-    /// count, then per item: its budget count, now, tpm (0 = none), tokens, hold id ('' = none), per budget the actual cost.
+    /// After the calls, for one request or several (settlements queued while the call before was in flight), item
+    /// after item: TPM's TAT moves on by the tokens used; each budget's hold (if still there: it may have expired) is
+    /// removed and the actual cost added to what is spent, but only to a state that exists: a state lost with a Redis
+    /// restart is rebuilt from the ledger, which holds the request's row.
+    /// KEYS: per item its tpm TAT, then per budget its hash and holds. ARGV: the item count, then per item: its budget
+    /// count, now, tpm (0 = none), tokens, hold id ('' = none), per budget the actual cost.
     /// </summary>
     public const string SettleBatch = """
         local W = 60000000

@@ -405,11 +405,6 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     {
         try
         {
-            if (batch.Count == 1)
-            {
-                await Db.ScriptEvaluateAsync(RedisScripts.Settle, batch[0].Keys, batch[0].Args).ConfigureAwait(false);
-                return;
-            }
             var keys = new List<RedisKey>(batch.Count * 3);
             var args = new List<RedisValue>(1 + batch.Count * 6) { batch.Count };
             foreach (var s in batch)
@@ -445,7 +440,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             if (!_unsynced.TryRemove(state, out var nano)) continue;
             try
             {
-                await Db.ScriptEvaluateAsync(RedisScripts.Settle, [_prefix + "none", state, state + ":holds"], [0, 0, 0, NoHold, nano]).ConfigureAwait(false);
+                await Db.ScriptEvaluateAsync(RedisScripts.SettleBatch, [_prefix + "none", state, state + ":holds"], [1, 1, 0, 0, 0, NoHold, nano]).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
