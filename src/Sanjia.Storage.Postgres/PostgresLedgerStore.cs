@@ -6,10 +6,10 @@ namespace Sanjia.Storage.Postgres;
 
 /// <summary>
 /// The ledger in PostgreSQL, shared by every gateway instance. Batches come from each instance's journal
-/// (<c>JournaledLedger</c>, off the request path); each one is sent with binary COPY into a temporary staging table
-/// and moved into <c>ledger</c> with <c>INSERT ... ON CONFLICT DO NOTHING</c> on (request id, attempt, endpoint), so a
-/// journal replayed after a kill, or a batch retried after its commit was not acknowledged, counts nothing twice
-/// (COPY itself has no conflict clause). One round trip for the rows however many there are.
+/// (<c>JournaledLedger</c>, off the request path); each one is one multi-row <c>INSERT ... SELECT FROM unnest(...)</c>
+/// (one array per column) with <c>ON CONFLICT DO NOTHING</c> on (request id, attempt, endpoint), so a journal replayed
+/// after a kill, or a batch retried after its commit was not acknowledged, counts nothing twice. One round trip and
+/// one statement for the rows however many there are.
 /// </summary>
 public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILedgerStore, ISpendSource, ILedgerQuery
 {
@@ -19,74 +19,75 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
         latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
         """;
 
+    // One statement: the batch goes as one array per column and is unnested into rows. A single statement is atomic
+    // on its own, needs no transaction and no staging table (creating and dropping one per batch cost PostgreSQL about
+    // as much CPU as the inserts: catalog changes and a file per table). "ord" keeps the batch's order into the
+    // identity column (ReadAsync lists rows in insertion order, as SQLite does).
+    private const string AppendSql = $"""
+        INSERT INTO ledger ({Columns})
+        SELECT {Columns} FROM unnest(
+            $1::text[], $2::integer[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+            $10::integer[], $11::integer[], $12::integer[], $13::integer[], $14::boolean[], $15::integer[], $16::text[],
+            $17::double precision[], $18::double precision[], $19::boolean[], $20::numeric[], $21::text[], $22::integer[],
+            $23::text[], $24::numeric[], $25::text[], $26::integer[])
+            WITH ORDINALITY AS batch ({Columns}, ord)
+        ORDER BY ord
+        ON CONFLICT (request_id, attempt, endpoint) DO NOTHING
+        """;
+
     public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
     {
         if (entries.Count == 0) return;
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        // Dropped at commit: a pooled connection is reset when returned, so it could not be kept anyway. "ord" keeps
-        // the batch's order into the identity column (ReadAsync lists rows in insertion order, as SQLite does).
-        await PostgresDatabase.ExecuteAsync(connection, """
-            CREATE TEMP TABLE ledger_staging (
-                ord integer NOT NULL,
-                request_id text NOT NULL, attempt integer NOT NULL, ts timestamptz NOT NULL,
-                key_id text, team_id text, endpoint text NOT NULL, model text NOT NULL, deployment text, provider text,
-                input_tokens integer NOT NULL, cached_input_tokens integer NOT NULL, output_tokens integer NOT NULL, reasoning_tokens integer NOT NULL,
-                estimated boolean NOT NULL, status integer NOT NULL, error_code text,
-                latency_ms double precision NOT NULL, ttft_ms double precision, stream boolean NOT NULL,
-                cost numeric, currency text, cache_write_tokens integer NOT NULL, cache_of text, cost_saved numeric,
-                guardrails text, images integer) ON COMMIT DROP
-            """, cancellationToken).ConfigureAwait(false);
-        await using (var copy = await connection.BeginBinaryImportAsync($"COPY ledger_staging (ord, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false))
+        var n = entries.Count;
+        var requestIds = new string[n]; var attempts = new int[n]; var timestamps = new DateTime[n];
+        var keyIds = new string?[n]; var teamIds = new string?[n]; var endpoints = new string[n]; var models = new string[n];
+        var deployments = new string?[n]; var providers = new string?[n];
+        var input = new int[n]; var cachedInput = new int[n]; var output = new int[n]; var reasoning = new int[n];
+        var estimated = new bool[n]; var statuses = new int[n]; var errorCodes = new string?[n];
+        var latencies = new double[n]; var ttfts = new double?[n]; var streams = new bool[n];
+        var costs = new decimal?[n]; var currencies = new string?[n]; var cacheWrites = new int[n]; var cacheOf = new string?[n];
+        var saved = new decimal?[n]; var guardrails = new string?[n]; var images = new int?[n];
+        for (var i = 0; i < n; i++)
         {
-            for (var i = 0; i < entries.Count; i++)
-            {
-                var e = entries[i];
-                await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.RequestId, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Attempt, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(PostgresDatabase.Utc(e.Timestamp), NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.KeyId, cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.TeamId, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Endpoint, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Model, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.Deployment, cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.Provider, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Usage.Input, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Usage.CachedInput, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Usage.Output, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Usage.Reasoning, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Usage.Estimated, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Status, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.ErrorCode, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.LatencyMs, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
-                if (e.TimeToFirstTokenMs is { } ttft) await copy.WriteAsync(ttft, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
-                else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Stream, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
-                if (e.Cost is { } cost) await copy.WriteAsync(cost, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false); // exact, no float
-                else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.Currency, cancellationToken).ConfigureAwait(false);
-                await copy.WriteAsync(e.Usage.CacheWrite, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.CacheOf, cancellationToken).ConfigureAwait(false);
-                if (e.CostSaved is { } saved) await copy.WriteAsync(saved, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false);
-                else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-                await WriteTextAsync(copy, e.Guardrails, cancellationToken).ConfigureAwait(false);
-                if (e.Images is { } images) await copy.WriteAsync(images, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                else await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var e = entries[i];
+            requestIds[i] = e.RequestId; attempts[i] = e.Attempt; timestamps[i] = PostgresDatabase.Utc(e.Timestamp);
+            keyIds[i] = e.KeyId; teamIds[i] = e.TeamId; endpoints[i] = e.Endpoint; models[i] = e.Model;
+            deployments[i] = e.Deployment; providers[i] = e.Provider;
+            input[i] = e.Usage.Input; cachedInput[i] = e.Usage.CachedInput; output[i] = e.Usage.Output; reasoning[i] = e.Usage.Reasoning;
+            estimated[i] = e.Usage.Estimated; statuses[i] = e.Status; errorCodes[i] = e.ErrorCode;
+            latencies[i] = e.LatencyMs; ttfts[i] = e.TimeToFirstTokenMs; streams[i] = e.Stream;
+            costs[i] = e.Cost; currencies[i] = e.Currency; cacheWrites[i] = e.Usage.CacheWrite; cacheOf[i] = e.CacheOf;
+            saved[i] = e.CostSaved; guardrails[i] = e.Guardrails; images[i] = e.Images;
         }
-        await PostgresDatabase.ExecuteAsync(connection, $"""
-            INSERT INTO ledger ({Columns})
-            SELECT {Columns} FROM ledger_staging ORDER BY ord
-            ON CONFLICT (request_id, attempt, endpoint) DO NOTHING
-            """, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = database.DataSource.CreateCommand(AppendSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = requestIds });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = attempts });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = timestamps, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = keyIds });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = teamIds });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = endpoints });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = models });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = deployments });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = providers });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = input });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = cachedInput });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = output });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = reasoning });
+        cmd.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = estimated });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = statuses });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = errorCodes });
+        cmd.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = latencies });
+        cmd.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = ttfts });
+        cmd.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = streams });
+        cmd.Parameters.Add(new NpgsqlParameter<decimal?[]> { TypedValue = costs }); // exact, no float
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = currencies });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = cacheWrites });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = cacheOf });
+        cmd.Parameters.Add(new NpgsqlParameter<decimal?[]> { TypedValue = saved });
+        cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = guardrails });
+        cmd.Parameters.Add(new NpgsqlParameter<int?[]> { TypedValue = images });
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>
-        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
     public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
     {
