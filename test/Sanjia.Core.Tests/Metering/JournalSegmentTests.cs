@@ -31,7 +31,7 @@ public sealed class JournalSegmentTests : IDisposable
         new(store, new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions()), JournalPath, fsync: false, NullLogger<JournaledLedger>.Instance, segmentBytes: 2048);
 
     /// <summary>Slow enough that new entries always arrive while a batch is being stored; notes when sealed segments exist.</summary>
-    private sealed class SlowStore(JournalSegmentTests owner) : ILedgerStore
+    private sealed class SlowStore(JournalSegmentTests owner, int delayMs = 3) : ILedgerStore
     {
         public readonly ConcurrentDictionary<string, int> Stored = new();
         public int MostSegmentsSeen;
@@ -39,7 +39,7 @@ public sealed class JournalSegmentTests : IDisposable
         public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
         {
             MostSegmentsSeen = Math.Max(MostSegmentsSeen, owner.Segments().Length);
-            await Task.Delay(3, cancellationToken);
+            await Task.Delay(delayMs, cancellationToken);
             foreach (var e in entries) Stored.AddOrUpdate(e.RequestId, 1, (_, n) => n + 1);
         }
 
@@ -78,6 +78,42 @@ public sealed class JournalSegmentTests : IDisposable
         Assert.True(store.MostSegmentsSeen >= 1, "the journal was never sealed into a segment under load");
         Assert.Empty(Segments());
         Assert.Equal(0, await Ledger(new SlowStore(this)).ReplayAsync(CancellationToken.None)); // nothing stored is left to replay
+    }
+
+    [Fact]
+    public async Task A_flush_under_steady_traffic_returns_once_what_was_recorded_before_it_is_stored()
+    {
+        // 20 ms a batch: entries keep arriving while each is stored, so the queue is never empty while the writer runs.
+        var store = new SlowStore(this, delayMs: 20);
+        var ledger = Ledger(store);
+        await ledger.StartAsync(CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var next = 0;
+        var writer = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await ledger.RecordDurableAsync(Entry(Interlocked.Increment(ref next)));
+                if (Volatile.Read(ref next) % 8 == 0) await Task.Delay(1);
+            }
+        });
+        await Task.Delay(100);
+        var before = Volatile.Read(ref next);
+
+        var flush = ledger.FlushAsync();
+        var finished = await Task.WhenAny(flush, Task.Delay(TimeSpan.FromSeconds(30)));
+        var storedAtFlush = store.Stored.Keys.ToHashSet();
+        var recordedAtFlush = Volatile.Read(ref next);
+        await stop.CancelAsync();
+        await writer;
+        await ledger.FlushAsync();
+        await ledger.StopAsync(CancellationToken.None);
+
+        Assert.Same(flush, finished); // it did not wait for the traffic to stop
+        Assert.True(recordedAtFlush > before, "nothing was recorded while the flush waited: it was not tested under traffic");
+        var missing = Enumerable.Range(1, before).Where(i => !storedAtFlush.Contains(Entry(i).RequestId)).ToList();
+        Assert.True(missing.Count == 0, $"recorded before the flush but not stored when it returned: {missing.Count} entries");
+        Assert.Equal(Volatile.Read(ref next), store.Stored.Count); // and the rest at the stop
     }
 
     [Fact]
