@@ -75,7 +75,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
         var current = engine.Registry.Resolve(alias);
         if (current is not { IsAlias: true })
         {
-            await AdminHttp.NotFoundAsync(http, $"No alias named '{alias}' is configured; promotion changes an alias from the configuration.", "alias_not_found").ConfigureAwait(false);
+            await AdminHttp.NotFoundAsync(http, $"No alias named '{alias}' is configured; promotions and rollouts change aliases from the configuration (Sanjia:Models).", "alias_not_found").ConfigureAwait(false);
             return null;
         }
         var target = engine.Registry.Resolve($"{provider}/{model}");
