@@ -52,8 +52,12 @@ public sealed class RedisClusterTests(RedisClusterTests.Deployment deployment, I
                 _upstream = await FakeOpenAiServer.StartAsync();
                 // 20 ms before the answer's headers, so that hundreds of concurrent requests really overlap.
                 _upstream.SetDefault(FakeBehavior.Reply("one two three four five six seven eight nine ten", completionTokens: 10) with { HeaderDelay = TimeSpan.FromMilliseconds(20) });
+                // 5 s for a command instead of the gateway's 1 s: on a machine loaded by parallel test runs a Redis answer
+                // can take over a second, and a budgeted key then fails closed (budget_store_unavailable) before any
+                // outage this class makes. A killed Redis still fails commands at once (the connection breaks).
                 Cluster = await GatewayCluster.StartAsync(3,
-                    [.. MeteringSetup.Settings(_upstream), $"--Sanjia:Storage:Postgres={Database}", $"--Sanjia:Redis:Configuration={Redis.Configuration}"]);
+                    [.. MeteringSetup.Settings(_upstream), $"--Sanjia:Storage:Postgres={Database}",
+                        $"--Sanjia:Redis:Configuration={Redis.Configuration},asyncTimeout=5000,syncTimeout=5000"]);
             }
             finally
             {
