@@ -94,7 +94,23 @@ public sealed class PostgresServer
         // Loopback TCP only and a socket folder of our own (the Debian cluster's /var/run/postgresql is not ours).
         await server.RestartAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        StartWatchdog(root, Environment.ProcessId);
         return server;
+    }
+
+    /// <summary>
+    /// The server is a daemon (pg_ctl detaches it), so it outlives a test host that is ended before its exit handler
+    /// runs. A detached shell watches the test process and, once it is gone, stops the server as <see cref="Stop"/>
+    /// would and removes its folder: no run leaves a server behind.
+    /// </summary>
+    private static void StartWatchdog(string root, int owner)
+    {
+        // Its own stdin, stdout and stderr first: holding the test host's pipes open would keep the test runner waiting.
+        var script = "exec </dev/null >/dev/null 2>&1; "
+            + $"while [ -d /proc/{owner} ]; do sleep 1; done; "
+            + $"pid=$(head -n 1 '{root}/data/postmaster.pid' 2>/dev/null) && kill -QUIT \"$pid\" 2>/dev/null; sleep 2; rm -rf '{root}'";
+        var psi = new ProcessStartInfo("setsid") { ArgumentList = { "sh", "-c", script }, WorkingDirectory = "/" };
+        Process.Start(psi)?.Dispose();
     }
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
