@@ -17,7 +17,8 @@ namespace Sanjia.Core.Caching;
 /// An alias with a semantic policy (<see cref="CachePolicy.Semantic"/>) also tries, after an exact miss, the stored
 /// answer of a similar question (<see cref="Semantic.SemanticCache"/>); its hit is metered as an exact one.
 /// </remarks>
-public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic = null)
+public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic = null,
+    Routing.IRandomSource? random = null)
     : DelegatingCallHandler<ChatContext, ChatOutcome>(inner)
 {
     public override ValueTask<ChatOutcome> HandleAsync(ChatContext context, CancellationToken cancellationToken) =>
@@ -36,6 +37,12 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
         // The semantic cache's partitions take the same scope.
         var scope = policy.ScopeOf(context.Caller);
         if (context.GuardrailPolicies is { } guarded) scope = string.Concat(scope, "\n", guarded);
+        // During a rollout each side has its own entries: a request in the candidate's share is answered from the
+        // candidate's, the others from the incumbent's, so neither is served the other's answers.
+        if (context.Model.Rollout is { } rollout && context.InRolloutShare(rollout, random ?? Routing.SystemRandomSource.Instance))
+        {
+            scope = string.Concat(scope, "\nrollout:", rollout.Candidate.Id);
+        }
         var key = CacheKey.Compute(request.Body.Span, context.Model.RequestedId, scope);
         var read = (request.CacheControl & CacheDirectives.NoCache) == 0;
         if (read && await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } entry)

@@ -14,16 +14,18 @@ public static class CachePipelineExtensions
     /// </summary>
     /// <param name="pricer">Prices stored answers: what a hit saves (null: unpriced).</param>
     /// <param name="semantic">The semantic cache for aliases that turn it on (null: exact matches only).</param>
-    public static PipelineBuilder UseResponseCache(this PipelineBuilder builder, ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic = null) =>
-        builder.Use(new CacheStage(cache, pricer, semantic));
+    /// <param name="random">Draws a request's rollout share (the router's source, so both agree; null: the system's).</param>
+    public static PipelineBuilder UseResponseCache(this PipelineBuilder builder, ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic = null,
+        Routing.IRandomSource? random = null) =>
+        builder.Use(new CacheStage(cache, pricer, semantic, random));
 
     /// <summary>Chat answers are cached; other kinds of call pass by.</summary>
-    private sealed class CacheStage(ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic) : IPipelineStage
+    private sealed class CacheStage(ResponseCache cache, Pricer? pricer, Semantic.SemanticCache? semantic, Routing.IRandomSource? random) : IPipelineStage
     {
         public CallHandler<TContext, TOutcome> Wrap<TKind, TContext, TOutcome>(CallHandler<TContext, TOutcome> inner)
             where TKind : struct, ICallKind<TContext, TOutcome>
             where TContext : CallContext =>
-            inner is CallHandler<ChatContext, ChatOutcome> chat ? (CallHandler<TContext, TOutcome>)(object)new CacheHandler(chat, cache, pricer, semantic) : inner;
+            inner is CallHandler<ChatContext, ChatOutcome> chat ? (CallHandler<TContext, TOutcome>)(object)new CacheHandler(chat, cache, pricer, semantic, random) : inner;
     }
 }
 

@@ -58,6 +58,16 @@ public abstract class CallContext(string requestId, string endpoint, ResolvedMod
     /// <summary>Every deployment the router tried or skipped, in order, with what happened.</summary>
     public List<RouteStep> Route { get; } = [];
 
+    private bool? _inRolloutShare;
+
+    /// <summary>
+    /// Whether this request is in its alias's rollout share (docs/routing.md, "Gradual rollouts"): drawn once, by the
+    /// first stage that asks, so that the response cache (which keys the candidate's answers apart from the
+    /// incumbent's) and the router (which then sends the request to the candidate first, or not) agree.
+    /// </summary>
+    internal bool InRolloutShare(Models.RolloutRoute rollout, Routing.IRandomSource random) =>
+        _inRolloutShare ??= rollout.Percent > 0 && random.NextDouble() * 100 < rollout.Percent;
+
     /// <summary>
     /// Failed attempts that had consumed upstream tokens (the upstream started producing, or reported usage with its
     /// error). Metering writes one ledger row for each and budgets charge them; attempts that consumed nothing are not here.

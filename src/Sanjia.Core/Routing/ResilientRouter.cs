@@ -95,12 +95,12 @@ public sealed partial class ResilientRouter(
         return result;
     }
 
-    /// <summary>Whether this request is in the rollout's share (drawn from the random source) and the candidate can take it.</summary>
+    /// <summary>Whether this request is in the rollout's share (drawn once per request, <see cref="CallContext.InRolloutShare"/>) and the candidate can take it.</summary>
     private bool TakesCandidate<TKind, TContext, TOutcome>(TContext context, RolloutRoute rollout, ref int promptTokens)
         where TKind : struct, ICallKind<TContext, TOutcome>
         where TContext : CallContext
     {
-        if (rollout.Percent <= 0 || !TKind.Serves(rollout.Candidate) || random.NextDouble() * 100 >= rollout.Percent) return false;
+        if (!TKind.Serves(rollout.Candidate) || !context.InRolloutShare(rollout, random)) return false;
         if (rollout.Candidate.Settings.ContextWindow is not { } window) return true;
         if (promptTokens < 0) promptTokens = TKind.EstimatedTokens(context);
         if (promptTokens <= window) return true;

@@ -154,7 +154,8 @@ public static class GatewayApp
                     sp.GetRequiredService<GatewayEngine>, sp.GetRequiredService<TimeProvider>())
                 .UseTaps([.. sp.GetServices<IChatTap>()], sp.GetRequiredService<TimeProvider>())
                 .UseBudgets(sp.GetRequiredService<BudgetPolicy>())
-                .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<SemanticCache>()))
+                .UseResponseCache(sp.GetRequiredService<ResponseCache>(), sp.GetRequiredService<Pricer>(), sp.GetRequiredService<SemanticCache>(),
+                    sp.GetRequiredService<IRandomSource>()))
         {
             Snapshot = sp.GetRequiredService<GatewaySnapshot>(),
         });

@@ -106,6 +106,34 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_the_response_cache_on_each_side_of_a_rollout_answers_from_its_own_entries()
+    {
+        _a.SetDefault(FakeBehavior.Reply("the incumbent's answer"));
+        _b.SetDefault(FakeBehavior.Reply("the candidate's answer"));
+        await using var gw = await GatewayServer.StartWithArgsAsync([.. Settings, "--Sanjia:Models:chat:Cache:Enabled=true", "--Sanjia:Models:chat:Cache:AnyTemperature=true"]);
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 1000, dwell_seconds = 0 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var (aBefore, bBefore) = (_a.Requests.Count, _b.Requests.Count);
+
+        // The same request forty times: about half drawn into the candidate's share.
+        var answers = new List<(string? Text, string Cache)>();
+        for (var i = 0; i < 40; i++)
+        {
+            var (response, text, _) = await gw.ChatAsync("chat");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            answers.Add((text, response.Headers.TryGetValues("x-sanjia-cache", out var v) ? v.Single() : "(none)"));
+        }
+
+        // One miss per side, each answered by its own vendor, then hits that repeat that side's answer: a shared entry
+        // would have answered every request after the first with one side's answer.
+        Assert.Equal((1, 1), (_a.Requests.Count - aBefore, _b.Requests.Count - bBefore));
+        Assert.Equal(2, answers.Count(a => a.Cache == "miss"));
+        Assert.Equal(38, answers.Count(a => a.Cache == "hit"));
+        Assert.Equal(["the candidate's answer", "the incumbent's answer"], answers.Select(a => a.Text).Distinct().Order());
+    }
+
+    [Fact]
     public async Task A_good_candidate_goes_5_25_100_and_ends_as_the_promotion()
     {
         await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
