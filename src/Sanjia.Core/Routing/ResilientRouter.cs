@@ -100,7 +100,9 @@ public sealed partial class ResilientRouter(
         where TKind : struct, ICallKind<TContext, TOutcome>
         where TContext : CallContext
     {
-        if (!TKind.Serves(rollout.Candidate) || !context.InRolloutShare(rollout, random)) return false;
+        // Compare runs (evaluation keys) measure the alias as it routes without the rollout: a split would mix two
+        // deployments into one column of their figures.
+        if (context.Caller.IsEvaluation || !TKind.Serves(rollout.Candidate) || !context.InRolloutShare(rollout, random)) return false;
         if (rollout.Candidate.Settings.ContextWindow is not { } window) return true;
         if (promptTokens < 0) promptTokens = TKind.EstimatedTokens(context);
         if (promptTokens <= window) return true;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Core.Rollouts;
@@ -131,6 +132,35 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(2, answers.Count(a => a.Cache == "miss"));
         Assert.Equal(38, answers.Count(a => a.Cache == "hit"));
         Assert.Equal(["the candidate's answer", "the incumbent's answer"], answers.Select(a => a.Text).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Evaluation_keys_are_left_out_of_a_rollout_and_get_the_alias_as_it_was()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (_, evaluation) = await gw.CreateKeyAsync(new { name = "compare", scopes = new[] { "evaluation" } });
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 100 }, min_requests_per_step = 1000, dwell_seconds = 0 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+
+        var everyone = new List<string?>();
+        var compare = new List<string?>();
+        for (var i = 0; i < 10; i++)
+        {
+            everyone.Add((await gw.ChatAsync("chat")).Deployment);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = JsonContent.Create(new { model = "chat", messages = new[] { new { role = "user", content = "Say hello" } } }),
+            };
+            request.Headers.Authorization = new("Bearer", evaluation);
+            using var response = await gw.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            compare.Add(response.Headers.GetValues("x-sanjia-deployment").Single());
+        }
+
+        // At 100 % every other request goes to the candidate; compare traffic stays on the alias's own deployment.
+        Assert.All(everyone, d => Assert.Equal("b/m2", d));
+        Assert.All(compare, d => Assert.Equal("a/m1", d));
     }
 
     [Fact]
