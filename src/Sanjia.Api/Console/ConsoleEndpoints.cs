@@ -126,7 +126,16 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
             await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.Authentication, "Incorrect, revoked or expired key.") { Code = "invalid_api_key" }).ConfigureAwait(false);
             return;
         }
-        var (id, csrf) = sessions.Start(key, actor, access);
+        string id, csrf;
+        try
+        {
+            (id, csrf) = await sessions.StartAsync(key, actor, access, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false); // the shared store
+            return;
+        }
         http.Response.Cookies.Append(ConsoleSessions.Cookie, id, new CookieOptions
         {
             HttpOnly = true,
@@ -143,7 +152,17 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
 
     private async Task DescribeAsync(HttpContext http)
     {
-        if (sessions.Describe(http) is not { } s)
+        (string Actor, string Access, string Csrf)? found;
+        try
+        {
+            found = await sessions.DescribeAsync(http).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false);
+            return;
+        }
+        if (found is not { } s)
         {
             await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.Authentication, "Not signed in.") { Code = "no_session" }).ConfigureAwait(false);
             return;
@@ -155,12 +174,20 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
     private async Task SignOutAsync(HttpContext http)
     {
         // Signing out is a change too: without the token a cross-site page could end a session.
-        if (sessions.Describe(http) is { } s && http.Request.Headers[ConsoleSessions.CsrfHeader].ToString() != s.Csrf)
+        try
         {
-            await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.PermissionDenied, "Missing CSRF token.") { Code = "csrf_token_invalid" }).ConfigureAwait(false);
+            if (await sessions.DescribeAsync(http).ConfigureAwait(false) is { } s && http.Request.Headers[ConsoleSessions.CsrfHeader].ToString() != s.Csrf)
+            {
+                await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.PermissionDenied, "Missing CSRF token.") { Code = "csrf_token_invalid" }).ConfigureAwait(false);
+                return;
+            }
+            await sessions.EndAsync(http).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false);
             return;
         }
-        sessions.End(http);
         http.Response.Cookies.Delete(ConsoleSessions.Cookie, new CookieOptions { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict });
         http.Response.StatusCode = StatusCodes.Status204NoContent;
     }

@@ -35,18 +35,31 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
             // Its own rule (MetricsAccess): a network, the metrics token or the master key; virtual keys never.
             return metrics?.Refusal(context, key, masterKey) is { } refusal ? ErrorWriter.WriteAsync(context, refusal) : next(context);
         }
-        if (key.IsEmpty && access == RouteAccess.Admin && consoleSessions is not null)
+        if (key.IsEmpty && access == RouteAccess.Admin && consoleSessions is not null && context.Request.Cookies.ContainsKey(ConsoleSessions.Cookie))
         {
-            // The web console: a session cookie stands for the key it was opened with, checked below as a header key
-            // is (so revocation, expiry and scopes apply at once); writes must also carry the session's CSRF token.
-            var sessionKey = consoleSessions.KeyFor(context, out var refusal);
-            if (refusal is not null) return ErrorWriter.WriteAsync(context, refusal);
-            if (sessionKey is not null)
-            {
-                key = sessionKey;
-                context.Items[AdminAudit.ViaItem] = "console";
-            }
+            return ThroughSessionAsync(context, consoleSessions);
         }
+        return Authenticate(context, key, access);
+    }
+
+    /// <summary>
+    /// The web console: a session cookie stands for the key it was opened with, checked as a header key is (so
+    /// revocation, expiry and scopes apply at once); writes must also carry the session's CSRF token.
+    /// </summary>
+    private async Task ThroughSessionAsync(HttpContext context, ConsoleSessions sessions)
+    {
+        var (sessionKey, refusal) = await sessions.KeyForAsync(context).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            await ErrorWriter.WriteAsync(context, refusal).ConfigureAwait(false);
+            return;
+        }
+        if (sessionKey is not null) context.Items[AdminAudit.ViaItem] = "console";
+        await Authenticate(context, (sessionKey ?? "").AsSpan(), RouteAccess.Admin).ConfigureAwait(false);
+    }
+
+    private Task Authenticate(HttpContext context, ReadOnlySpan<char> key, RouteAccess access)
+    {
         if (key.IsEmpty)
         {
             return ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorKind.Authentication,

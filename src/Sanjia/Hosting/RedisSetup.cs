@@ -56,6 +56,8 @@ internal static class RedisSetup
             services.AddSingleton<ISharedResponseCache>(sp => new RedisResponseCache(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisResponseCache>>()));
         }
+        // The web console's sessions, so that every instance behind the load balancer knows a browser's sign-in.
+        services.AddSingleton<Sanjia.Core.Security.ISharedSessionStore>(sp => new RedisSessionStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis));
         services.AddSingleton(sp => new RedisHealthFeed(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<DeploymentStateStore>(),
             options.Redis, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisHealthFeed>>()));
         return services;
