@@ -84,7 +84,7 @@ public sealed partial class BudgetAlerts(
             levels.Add((spent / budget.Amount, new Measurement<int>(crossed[^1],
                 new(GenAi.BudgetScope, scope.Kind), new(GenAi.BudgetId, scope.Id), new(GenAi.Currency, budget.Currency),
                 new(GenAi.BudgetPeriod, budget.Period.ToString().ToLowerInvariant()))));
-            var candidates = crossed.Select(p => (Percent: p, Id: AlertId(scope.Kind, scope.Id, p, start))).ToList();
+            var candidates = crossed.Select(p => (Percent: p, Id: AlertId(scope.Kind, scope.Id, p, start, budget.Amount))).ToList();
             var highest = candidates.Where(c => !_claimed.Contains(c.Id)).Select(c => c.Percent).DefaultIfEmpty(0).Max();
             foreach (var (percent, id) in candidates)
             {
@@ -184,9 +184,15 @@ public sealed partial class BudgetAlerts(
     }
 
     /// <summary>The same on every instance for the same crossing: <c>alert_</c> and 24 hex digits of a SHA-256.</summary>
-    public static string AlertId(string scope, string id, int percent, DateTimeOffset periodStart)
+    /// <summary>
+    /// The id of a crossing: (scope, id, threshold, start of the window) and the budget's amount, so that a budget
+    /// raised (or lowered) in its window is watched afresh: 80 % of the new amount is a new crossing.
+    /// </summary>
+    public static string AlertId(string scope, string id, int percent, DateTimeOffset periodStart, decimal? limit = null)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{scope}:{id}:{percent}:{periodStart.UtcTicks}")));
+        var text = string.Create(CultureInfo.InvariantCulture, $"{scope}:{id}:{percent}:{periodStart.UtcTicks}");
+        if (limit is { } amount) text = string.Create(CultureInfo.InvariantCulture, $"{text}:{amount.ToString("0.############", CultureInfo.InvariantCulture)}");
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
         return "alert_" + Convert.ToHexStringLower(hash.AsSpan(0, 12));
     }
 

@@ -40,6 +40,26 @@ public sealed class BudgetAlertsTests
     }
 
     [Fact]
+    public async Task A_budget_raised_in_its_period_is_watched_afresh_on_the_new_amount()
+    {
+        var w = new World();
+        var budget = new Budget(10m, "USD", BudgetPeriod.Monthly) { AlertAt = [50] };
+        w.AddKey("k1", budget);
+        var alerts = w.NewChecker();
+        await w.SpendAsync("k1", budget, 6m);
+        Assert.Equal([(50, 10m)], (await alerts.CheckAsync(default)).Select(a => (a.Percent, a.Limit)));
+
+        // Raised to 20: 6 is 30 % of it, so nothing yet; at 10 of 20 the 50 % threshold fires again, for the new amount.
+        var raised = budget with { Amount = 20m };
+        w.AddKey("k1", raised);
+        Assert.Empty(await alerts.CheckAsync(default));
+        await w.SpendAsync("k1", raised, 4m);
+        var again = Assert.Single(await alerts.CheckAsync(default));
+        Assert.Equal((50, 10m, 20m), (again.Percent, again.Used, again.Limit));
+        Assert.Empty(await alerts.CheckAsync(default)); // and once only
+    }
+
+    [Fact]
     public async Task Each_threshold_fires_once_per_period_and_again_in_the_next()
     {
         var w = new World();
