@@ -39,6 +39,12 @@ public sealed partial class RolloutController(
     /// <summary>Waits until this instance's ledger rows are in the store (the journal's flush), before figures are read.</summary>
     public Func<CancellationToken, Task>? Flush { get; init; }
 
+    /// <summary>
+    /// The registry in force (the engine's): a running rollout it no longer routes (its candidate's provider or model
+    /// removed from the configuration, or the alias itself) is aborted instead of waiting for traffic that cannot come.
+    /// </summary>
+    public Func<ModelRegistry>? Registry { get; init; }
+
     /// <summary>Where each of the controller's decisions is written as an admin audit entry (actor <c>rollout</c>); null: nowhere. Aborts are audited as the admin request they are.</summary>
     public IAuditStore? Audit { get; init; }
 
@@ -161,10 +167,23 @@ public sealed partial class RolloutController(
 
     private async Task<AliasRollout?> DecideAsync(AliasRollout r, CancellationToken cancellationToken)
     {
-        var (candidate, incumbent) = await FiguresAsync(r, cancellationToken).ConfigureAwait(false);
+        AliasRollout next;
+        string decision, reason;
         var now = time.GetUtcNow();
-        if (Judge(r, candidate, incumbent, now) is not var (decision, reason)) return null;
-        var next = r.Decide(decision, reason, now, candidate, incumbent);
+        // Only a registry built after the rollout's last change can say it is not routed (another instance may not
+        // have rebuilt its own since the change it published).
+        if (Registry?.Invoke() is { } registry && registry.Created >= r.Steps[^1].StartedAt && registry.Resolve(r.Alias) is not { Rollout: not null })
+        {
+            (decision, reason) = (Abort, $"the configuration no longer serves {r.Deployment} as a candidate for alias '{r.Alias}' (its provider, model or the alias was removed or changed)");
+            next = r.Decide(decision, reason, now, null, null);
+        }
+        else
+        {
+            var (candidate, incumbent) = await FiguresAsync(r, cancellationToken).ConfigureAwait(false);
+            if (Judge(r, candidate, incumbent, now) is not var (judged, why)) return null;
+            (decision, reason) = (judged, why);
+            next = r.Decide(decision, reason, now, candidate, incumbent);
+        }
         if (!await rollouts.TryCommitAsync(next).ConfigureAwait(false)) return null; // another instance decided this step first
         LogDecided(logger, r.Alias, next.Deployment, decision, r.Percent, reason);
         if (next.Promotion is { } promotion)

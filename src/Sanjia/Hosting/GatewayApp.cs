@@ -112,6 +112,7 @@ public static class GatewayApp
         {
             Flush = sp.GetService<JournaledLedger>() is { } journal ? journal.FlushAsync : null,
             Audit = sp.GetService<IAuditStore>(),
+            Registry = () => sp.GetRequiredService<GatewayEngine>().Registry,
         });
         services.AddHostedService(sp => sp.GetRequiredService<Core.Rollouts.RolloutController>());
         services.AddSingleton(sp =>

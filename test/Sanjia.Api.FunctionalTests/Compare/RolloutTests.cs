@@ -164,6 +164,35 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_rollout_whose_candidate_leaves_the_configuration_is_aborted_with_the_reason()
+    {
+        var root = GatewayServer.NewDataDir();
+        try
+        {
+            var gw = await GatewayServer.StartInAsync(root, [.. Settings]);
+            var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+                new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 5, dwell_seconds = 0 });
+            Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+            await gw.StopAsync();
+
+            // Started again without provider b: the rollout is loaded from the data folder, but nothing can route to it.
+            gw = await GatewayServer.StartInAsync(root, [.. Settings.Where(a => !a.Contains(":Providers:b:", StringComparison.Ordinal))]);
+            Assert.Equal(0, await SendAsync(gw, 10));
+            var decisions = await gw.Service<RolloutController>().TickAsync();
+            var rollout = await RolloutAsync(gw);
+            output.WriteLine(rollout.ToJsonString());
+            Assert.Equal(RolloutController.Abort, Assert.Single(decisions).Steps[^1].Decision);
+            Assert.Equal("aborted", rollout["status"]!.GetValue<string>());
+            Assert.Contains("no longer serves b/m2", rollout["steps"]![0]!["reason"]!.GetValue<string>());
+            await gw.StopAsync();
+        }
+        finally
+        {
+            GatewayServer.DeleteDataDir(root);
+        }
+    }
+
+    [Fact]
     public async Task A_good_candidate_goes_5_25_100_and_ends_as_the_promotion()
     {
         await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
