@@ -17,6 +17,8 @@ namespace Sanjia.Redis;
 /// </summary>
 public sealed partial class RedisResponseCache : ISharedResponseCache
 {
+    private static readonly RedisScript CacheGetScript = new(RedisScripts.CacheGet);
+
     private readonly IConnectionMultiplexer _redis;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -48,7 +50,7 @@ public sealed partial class RedisResponseCache : ISharedResponseCache
         RedisResult result;
         try
         {
-            result = await _redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.CacheGet, [_entryPrefix + member, _lru],
+            result = await CacheGetScript.EvaluateAsync(_redis.GetDatabase(), [_entryPrefix + member, _lru],
                 [_time.GetUtcNow().ToUnixTimeMilliseconds(), member]).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)

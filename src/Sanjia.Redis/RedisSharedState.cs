@@ -19,6 +19,10 @@ namespace Sanjia.Redis;
 /// </summary>
 public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, ISharedBudgets, IDisposable
 {
+    // The per-request scripts, called by their SHA-1 (RedisScript).
+    private static readonly RedisScript AdmitScript = new(RedisScripts.Admit);
+    private static readonly RedisScript SettleScript = new(RedisScripts.SettleBatch);
+
     private const long Nano = 1_000_000_000;
     private static readonly RedisValue NoHold = "";
 
@@ -179,8 +183,29 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         public string Currency => Shared?.Currency ?? Scope!.Budget.Currency;
     }
 
-    private Task<decimal> LoadAsync(in Slot slot, CancellationToken cancellationToken) =>
-        slot.Shared is { } shared ? shared.LoadSpent(cancellationToken) : _loadSpent(slot.Scope!, slot.Start, cancellationToken);
+    // Budget states being loaded from the ledger, one load per state at a time: after a Redis restart, or at a busy
+    // key's first request of a window, every concurrent request finds the state missing, and without this each would
+    // read the ledger at once (hundreds of PostgreSQL connections for one number).
+    private readonly ConcurrentDictionary<string, Lazy<Task<decimal>>> _loading = new(StringComparer.Ordinal);
+
+    private Task<decimal> LoadAsync(in Slot slot, CancellationToken cancellationToken)
+    {
+        var s = slot;
+        return _loading.GetOrAdd(slot.State, state => new Lazy<Task<decimal>>(() => LoadOnceAsync(s, state))).Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task<decimal> LoadOnceAsync(Slot slot, string state)
+    {
+        try
+        {
+            // Not one caller's cancellation: the others wait on the same load.
+            return await (slot.Shared is { } shared ? shared.LoadSpent(CancellationToken.None) : _loadSpent(slot.Scope!, slot.Start, CancellationToken.None)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _loading.TryRemove(state, out _);
+        }
+    }
 
     /// <summary>
     /// Runs the admission script, loading any budget whose state Redis lacks (at most once each) and asking again.
@@ -213,7 +238,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             RedisResult[] r;
             try
             {
-                r = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Admit, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+                r = (RedisResult[])(await AdmitScript.EvaluateAsync(Db, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false))!;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
@@ -413,7 +438,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
                 args.Add((s.Keys.Length - 1) / 2);
                 args.AddRange(s.Args);
             }
-            await Db.ScriptEvaluateAsync(RedisScripts.SettleBatch, [.. keys], [.. args]).ConfigureAwait(false);
+            await SettleScript.EvaluateAsync(Db, [.. keys], [.. args]).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -440,7 +465,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
             if (!_unsynced.TryRemove(state, out var nano)) continue;
             try
             {
-                await Db.ScriptEvaluateAsync(RedisScripts.SettleBatch, [_prefix + "none", state, state + ":holds"], [1, 1, 0, 0, 0, NoHold, nano]).ConfigureAwait(false);
+                await SettleScript.EvaluateAsync(Db, [_prefix + "none", state, state + ":holds"], [1, 1, 0, 0, 0, NoHold, nano]).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

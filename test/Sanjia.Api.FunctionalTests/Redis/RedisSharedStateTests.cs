@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Sanjia.Abstractions;
 using Sanjia.Core.Budgets;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace Sanjia.Api.FunctionalTests.Redis;
@@ -118,6 +119,29 @@ public sealed class RedisSharedStateTests(ITestOutputHelper output)
         await Until(async () => (await other.StatusAsync(scope, default)) is { Spent: 8m, Reserved: 0m });
         time.Advance(TimeSpan.FromSeconds(40));
         Assert.Equal((8m, 0m), ((await other.StatusAsync(scope, default)).Spent, (await other.StatusAsync(scope, default)).Reserved));
+    }
+
+    [SkippableFact]
+    public async Task Scripts_flushed_from_Redis_are_sent_again_and_admission_and_settlement_go_on()
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var time = RedisFixture.Clock();
+        var (state, connection) = RedisFixture.Instance(server, time);
+        using var _c = connection;
+        using var _s = state;
+        var scope = new BudgetScope("key", "k-flush", Ten);
+        var first = await state.AdmitAsync("k", null, null, [(scope, 2m)], default);
+        Assert.True(first.Admitted);
+
+        // As after a Redis restart that kept the data, or an operator's SCRIPT FLUSH: the scripts' SHA-1s are unknown.
+        using var admin = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
+        var redis = admin.GetServer(admin.GetEndPoints().Single());
+        await redis.ScriptFlushAsync();
+        state.Finish("k", null, 0, first.Reservation, [1m]);
+        await Until(async () => (await state.StatusAsync(scope, default)) is { Spent: 1m, Reserved: 0m });
+        await redis.ScriptFlushAsync();
+        Assert.True((await state.AdmitAsync("k", null, null, [(scope, 9m)], default)).Admitted);
+        Assert.False((await state.AdmitAsync("k", null, null, [(scope, 1m)], default)).Admitted); // 1 spent + 9 held: full
     }
 
     [SkippableFact]
