@@ -61,10 +61,24 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     // Entries ever recorded and ever taken off the queue (stored, refused into _unstored, or dropped): FlushAsync waits
     // for the second to reach what the first was when it was called, so steady traffic after the call cannot hold it.
     private long _recorded, _processed;
+    private readonly TimeSpan _batchWindow;
     private readonly long _segmentBytes;
 
     public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger, long segmentBytes = DefaultSegmentBytes)
+        : this(store, pricer, journalPath, fsync, logger, TimeSpan.Zero, segmentBytes)
     {
+    }
+
+    /// <param name="batchWindow">
+    /// How long the writer lets rows gather after the first one arrives before it stores them (without fsync only:
+    /// the rows are already in the journal, so nothing waits on it but the store). A remote store pays per statement
+    /// (a round trip, parsing, a commit); at a few thousand requests per second a batch would otherwise hold a row or
+    /// two. Zero: store at once (the in-process SQLite store).
+    /// </param>
+    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger, TimeSpan batchWindow,
+        long segmentBytes = DefaultSegmentBytes)
+    {
+        _batchWindow = fsync ? TimeSpan.Zero : batchWindow;
         _segmentBytes = segmentBytes;
         _store = store;
         _pricer = pricer;
@@ -244,6 +258,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
         {
             while (await WaitForWorkAsync(reader, stoppingToken).ConfigureAwait(false))
             {
+                if (_batchWindow > TimeSpan.Zero) await Task.Delay(_batchWindow, stoppingToken).ConfigureAwait(false);
                 await DrainAsync().ConfigureAwait(false);
                 if (_unstored.Count > 0 && Environment.TickCount64 >= _retryDueTicks) await RetryUnstoredAsync().ConfigureAwait(false);
             }

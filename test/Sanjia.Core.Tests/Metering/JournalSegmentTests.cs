@@ -116,6 +116,40 @@ public sealed class JournalSegmentTests : IDisposable
         Assert.Equal(Volatile.Read(ref next), store.Stored.Count); // and the rest at the stop
     }
 
+    private sealed class CountingStore : ILedgerStore
+    {
+        public readonly ConcurrentQueue<int> Batches = new();
+
+        public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+        {
+            Batches.Enqueue(entries.Count);
+            return Task.CompletedTask;
+        }
+
+        public Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<LedgerEntry>>([]);
+    }
+
+    [Fact]
+    public async Task With_a_batch_window_rows_arriving_one_by_one_reach_the_store_together()
+    {
+        var store = new CountingStore();
+        var ledger = new JournaledLedger(store, new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions()), JournalPath, fsync: false,
+            NullLogger<JournaledLedger>.Instance, batchWindow: TimeSpan.FromSeconds(1));
+        await ledger.StartAsync(CancellationToken.None);
+        // Twenty rows, a millisecond or so apart, as requests end on a busy gateway: well inside one window.
+        for (var i = 0; i < 20; i++)
+        {
+            await ledger.RecordDurableAsync(Entry(i));
+            await Task.Delay(1);
+        }
+        await ledger.FlushAsync();
+        await ledger.StopAsync(CancellationToken.None);
+
+        Assert.Equal(20, store.Batches.Sum());
+        Assert.True(store.Batches.Count <= 2, $"the store was called {store.Batches.Count} times: {string.Join(", ", store.Batches)}");
+    }
+
     [Fact]
     public async Task Entries_the_store_refused_stay_in_the_segments_and_are_replayed_at_the_next_start()
     {
