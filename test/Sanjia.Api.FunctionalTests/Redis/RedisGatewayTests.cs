@@ -133,11 +133,20 @@ public sealed class RedisGatewayTests(ITestOutputHelper output)
         Assert.Equal("0", limited.Response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         Assert.InRange(int.Parse(limited.Response.Headers.GetValues("Retry-After").Single(), CultureInfo.InvariantCulture), 1, 12);
         // The tokens of the admitted requests (5 each) were counted by whichever instance served them, less what has
-        // drained since (one a second).
-        var after = await ChatAsync(a, secret, 99);
-        var remainingTokens = long.Parse(after.Response.Headers.GetValues("x-ratelimit-remaining-tokens").Single(), CultureInfo.InvariantCulture);
-        var drained = (int)Math.Ceiling((DateTime.UtcNow - started).TotalSeconds);
-        output.WriteLine($"tokens left after them: {remainingTokens} of 60");
+        // drained since (one a second). Settlements go to Redis after the responses, in the background: on a loaded
+        // machine the other instance's may still be on their way, so ask again (refused asks add no tokens) for a while.
+        long remainingTokens;
+        int drained;
+        var asked = 0;
+        do
+        {
+            if (asked++ > 0) await Task.Delay(100);
+            var after = await ChatAsync(a, secret, 99);
+            remainingTokens = long.Parse(after.Response.Headers.GetValues("x-ratelimit-remaining-tokens").Single(), CultureInfo.InvariantCulture);
+            drained = (int)Math.Ceiling((DateTime.UtcNow - started).TotalSeconds);
+        }
+        while (remainingTokens > 60 - 5 * admitted + drained && asked < 50);
+        output.WriteLine($"tokens left after them: {remainingTokens} of 60 (asked {asked} times)");
         Assert.InRange(remainingTokens, 60 - 5 * admitted, Math.Min(59, 60 - 5 * admitted + drained));
     }
 
