@@ -57,17 +57,12 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private long _retryDueTicks;
     private TimeSpan _retryDelay = FirstRetryDelay;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromSeconds(30);
-    private long _pending;
-    // Entries ever recorded and ever taken off the queue (stored, refused into _unstored, or dropped): FlushAsync waits
-    // for the second to reach what the first was when it was called, so steady traffic after the call cannot hold it.
+    // Entries ever recorded and ever taken off the queue (stored, refused into _unstored, or dropped): their difference
+    // is what is pending; FlushAsync waits for the second to reach what the first was when it was called, so steady
+    // traffic after the call cannot hold it.
     private long _recorded, _processed;
     private readonly TimeSpan _batchWindow;
     private readonly long _segmentBytes;
-
-    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger, long segmentBytes = DefaultSegmentBytes)
-        : this(store, pricer, journalPath, fsync, logger, TimeSpan.Zero, segmentBytes)
-    {
-    }
 
     /// <param name="batchWindow">
     /// How long the writer lets rows gather after the first one arrives before it stores them (without fsync only:
@@ -75,8 +70,8 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     /// (a round trip, parsing, a commit); at a few thousand requests per second a batch would otherwise hold a row or
     /// two. Zero: store at once (the in-process SQLite store).
     /// </param>
-    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger, TimeSpan batchWindow,
-        long segmentBytes = DefaultSegmentBytes)
+    public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger,
+        long segmentBytes = DefaultSegmentBytes, TimeSpan batchWindow = default)
     {
         _batchWindow = fsync ? TimeSpan.Zero : batchWindow;
         _segmentBytes = segmentBytes;
@@ -89,7 +84,7 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
 
     public string JournalPath => _journalPath;
 
-    public long Pending => Interlocked.Read(ref _pending);
+    public long Pending => Interlocked.Read(ref _recorded) - Interlocked.Read(ref _processed);
 
     /// <summary>The status of an in-flight line: a stream that had begun; never stored as such.</summary>
     public const int InFlightStatus = 0;
@@ -132,7 +127,6 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             // mapped segment here, under a lock, and answer at once (a hand-off to the writer loop would cost more).
             var priced = _pricer.Price(entry);
             Interlocked.Increment(ref _recorded);
-            Interlocked.Increment(ref _pending);
             var segment = NotJournaled;
             try
             {
@@ -147,7 +141,6 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
             }
             if (!_queue.Writer.TryWrite((priced, null, segment)))
             {
-                Interlocked.Decrement(ref _pending);
                 Interlocked.Increment(ref _processed);
                 LogDropped(_logger, entry.RequestId);
             }
@@ -161,10 +154,8 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private void Enqueue(LedgerEntry entry, TaskCompletionSource? durable)
     {
         Interlocked.Increment(ref _recorded);
-        Interlocked.Increment(ref _pending);
         if (!_queue.Writer.TryWrite((_pricer.Price(entry), durable, NotJournaled)))
         {
-            Interlocked.Decrement(ref _pending);
             Interlocked.Increment(ref _processed);
             LogDropped(_logger, entry.RequestId);
             durable?.TrySetResult();
@@ -406,7 +397,6 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
                 }
                 _retryDueTicks = Environment.TickCount64 + (long)_retryDelay.TotalMilliseconds;
             }
-            Interlocked.Add(ref _pending, -batch.Count);
             Interlocked.Add(ref _processed, batch.Count);
             lock (_journalLock)
             {

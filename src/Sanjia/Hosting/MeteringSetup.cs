@@ -24,7 +24,7 @@ internal static class MeteringSetup
         services.AddSingleton(sp => new JournaledLedger(sp.GetRequiredService<ILedgerStore>(), sp.GetRequiredService<Pricer>(),
             Path.Combine(options.DataDir, JournalFile), options.Metering.JournalFsync, sp.GetRequiredService<ILogger<JournaledLedger>>(),
             // PostgreSQL pays per statement: rows gather for a few milliseconds into one insert (bench/README.md, "night").
-            string.IsNullOrWhiteSpace(options.Storage.Postgres) ? TimeSpan.Zero : PostgresBatchWindow));
+            batchWindow: string.IsNullOrWhiteSpace(options.Storage.Postgres) ? TimeSpan.Zero : PostgresBatchWindow));
         services.AddSingleton<ILedger>(sp => sp.GetRequiredService<JournaledLedger>());
         services.AddHostedService(sp => sp.GetRequiredService<JournaledLedger>());
         services.AddSingleton<IRateLimiter>(sp => new InMemoryRateLimiter(sp.GetRequiredService<TimeProvider>()));
