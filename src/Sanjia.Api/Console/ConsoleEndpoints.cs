@@ -62,9 +62,22 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
     {
         anonymous.MapGet(Route, http => ServeAsync(http, "index.html"));
         anonymous.MapGet(Route + "/{file}", (HttpContext http, string file) => ServeAsync(http, file));
-        anonymous.MapPost(Route + "/session", SignInAsync);
-        anonymous.MapGet(Route + "/session", DescribeAsync);
-        anonymous.MapDelete(Route + "/session", SignOutAsync);
+        anonymous.MapPost(Route + "/session", http => WithStoreAsync(http, SignInAsync));
+        anonymous.MapGet(Route + "/session", http => WithStoreAsync(http, DescribeAsync));
+        anonymous.MapDelete(Route + "/session", http => WithStoreAsync(http, SignOutAsync));
+    }
+
+    /// <summary>A session route; with sessions in Redis, one that cannot be reached answers 503 <c>session_store_unavailable</c>.</summary>
+    private static async Task WithStoreAsync(HttpContext http, Func<HttpContext, Task> route)
+    {
+        try
+        {
+            await route(http).ConfigureAwait(false);
+        }
+        catch (ConsoleSessions.StoreUnavailableException) when (!http.Response.HasStarted)
+        {
+            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false);
+        }
     }
 
     private static Task ServeAsync(HttpContext http, string file)
@@ -126,16 +139,7 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
             await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.Authentication, "Incorrect, revoked or expired key.") { Code = "invalid_api_key" }).ConfigureAwait(false);
             return;
         }
-        string id, csrf;
-        try
-        {
-            (id, csrf) = await sessions.StartAsync(key, actor, access, http.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false); // the shared store
-            return;
-        }
+        var (id, csrf) = await sessions.StartAsync(key, actor, access, http.RequestAborted).ConfigureAwait(false);
         http.Response.Cookies.Append(ConsoleSessions.Cookie, id, new CookieOptions
         {
             HttpOnly = true,
@@ -152,17 +156,7 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
 
     private async Task DescribeAsync(HttpContext http)
     {
-        (string Actor, string Access, string Csrf)? found;
-        try
-        {
-            found = await sessions.DescribeAsync(http).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false);
-            return;
-        }
-        if (found is not { } s)
+        if (await sessions.DescribeAsync(http).ConfigureAwait(false) is not { } s)
         {
             await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.Authentication, "Not signed in.") { Code = "no_session" }).ConfigureAwait(false);
             return;
@@ -174,20 +168,12 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
     private async Task SignOutAsync(HttpContext http)
     {
         // Signing out is a change too: without the token a cross-site page could end a session.
-        try
+        if (await sessions.DescribeAsync(http).ConfigureAwait(false) is { } s && http.Request.Headers[ConsoleSessions.CsrfHeader].ToString() != s.Csrf)
         {
-            if (await sessions.DescribeAsync(http).ConfigureAwait(false) is { } s && http.Request.Headers[ConsoleSessions.CsrfHeader].ToString() != s.Csrf)
-            {
-                await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.PermissionDenied, "Missing CSRF token.") { Code = "csrf_token_invalid" }).ConfigureAwait(false);
-                return;
-            }
-            await sessions.EndAsync(http).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await OpenAiErrorWriter.WriteAsync(http, ConsoleSessions.Unavailable).ConfigureAwait(false);
+            await OpenAiErrorWriter.WriteAsync(http, new GatewayError(GatewayErrorKind.PermissionDenied, "Missing CSRF token.") { Code = "csrf_token_invalid" }).ConfigureAwait(false);
             return;
         }
+        await sessions.EndAsync(http).ConfigureAwait(false);
         http.Response.Cookies.Delete(ConsoleSessions.Cookie, new CookieOptions { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict });
         http.Response.StatusCode = StatusCodes.Status204NoContent;
     }

@@ -62,7 +62,7 @@ public sealed class ConsoleSessions
         if (_shared is not null)
         {
             var hash = Hash(id);
-            await _shared.SetAsync(hash, Seal(hash, session), Lifetime, cancellationToken).ConfigureAwait(false);
+            await Store(() => _shared.SetAsync(hash, Seal(hash, session), Lifetime, cancellationToken)).ConfigureAwait(false);
             return (id, csrf);
         }
         if (_sessions.Count >= MaxSessions)
@@ -76,7 +76,7 @@ public sealed class ConsoleSessions
     public async Task EndAsync(HttpContext http)
     {
         if (http.Request.Cookies[Cookie] is not { Length: > 0 } id) return;
-        if (_shared is not null) await _shared.RemoveAsync(Hash(id), http.RequestAborted).ConfigureAwait(false);
+        if (_shared is not null) await Store(() => _shared.RemoveAsync(Hash(id), http.RequestAborted)).ConfigureAwait(false);
         else _sessions.TryRemove(Hash(id), out _);
     }
 
@@ -96,9 +96,9 @@ public sealed class ConsoleSessions
         {
             s = await FindAsync(http).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (StoreUnavailableException)
         {
-            return (null, Unavailable); // the shared store (the in-memory one does not throw)
+            return (null, Unavailable);
         }
         if (s is null) return (null, null);
         if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
@@ -117,7 +117,7 @@ public sealed class ConsoleSessions
         Session? s;
         if (_shared is not null)
         {
-            s = await _shared.GetAsync(hash, http.RequestAborted).ConfigureAwait(false) is { } record ? Open(hash, record) : null;
+            s = await Store(() => _shared.GetAsync(hash, http.RequestAborted)).ConfigureAwait(false) is { } record ? Open(hash, record) : null;
         }
         else if (!_sessions.TryGetValue(hash, out s))
         {
@@ -166,6 +166,27 @@ public sealed class ConsoleSessions
     }
 
     private const int NonceSize = 12, TagSize = 16;
+
+    /// <summary>The shared store failed (Redis unreachable): the session routes and admin requests answer <see cref="Unavailable"/>.</summary>
+    public sealed class StoreUnavailableException(Exception inner) : Exception("The console's session store cannot be reached.", inner);
+
+    private static Task Store(Func<Task> call) => Store(async () =>
+    {
+        await call().ConfigureAwait(false);
+        return true;
+    });
+
+    private static async Task<T> Store<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new StoreUnavailableException(ex);
+        }
+    }
 
     private static string Token() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

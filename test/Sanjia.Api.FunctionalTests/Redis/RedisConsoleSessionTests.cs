@@ -67,5 +67,18 @@ public sealed class RedisConsoleSessionTests
         replay.Headers.Add("Cookie", $"{ConsoleSessions.Cookie}={session}");
         using (var after = await a.Anonymous.SendAsync(replay)) Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
         Assert.Empty(server.Keys(pattern: "{console}:session:*"));
+
+        // Redis gone: the console's routes and cookies say so (503), a key in a header still opens the admin API.
+        using (var again = await toA.PostAsJsonAsync("/ui/session", new { key = GatewayServer.MasterKey })) Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        await redis.StopAsync();
+        foreach (var r in new[] { await toA.GetAsync("/admin/keys"), await toA.GetAsync("/ui/session"), await toA.PostAsJsonAsync("/ui/session", new { key = GatewayServer.MasterKey }) })
+        {
+            using (r)
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+                Assert.Equal("session_store_unavailable", JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+            }
+        }
+        Assert.Equal(JsonValueKind.Array, (await a.AdminAsync(HttpMethod.Get, "/admin/keys")).GetProperty("data").ValueKind);
     }
 }
