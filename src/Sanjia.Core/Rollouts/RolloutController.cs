@@ -167,23 +167,20 @@ public sealed partial class RolloutController(
 
     private async Task<AliasRollout?> DecideAsync(AliasRollout r, CancellationToken cancellationToken)
     {
-        AliasRollout next;
-        string decision, reason;
         var now = time.GetUtcNow();
-        // Only a registry built after the rollout's last change can say it is not routed (another instance may not
-        // have rebuilt its own since the change it published).
-        if (Registry?.Invoke() is { } registry && registry.Created >= r.Steps[^1].StartedAt && registry.Resolve(r.Alias) is not { Rollout: not null })
+        RolloutFigures? candidate = null, incumbent = null;
+        string decision, reason;
+        if (IsUnrouted(r))
         {
             (decision, reason) = (Abort, $"the configuration no longer serves {r.Deployment} as a candidate for alias '{r.Alias}' (its provider, model or the alias was removed or changed)");
-            next = r.Decide(decision, reason, now, null, null);
         }
         else
         {
-            var (candidate, incumbent) = await FiguresAsync(r, cancellationToken).ConfigureAwait(false);
+            (candidate, incumbent) = await FiguresAsync(r, cancellationToken).ConfigureAwait(false);
             if (Judge(r, candidate, incumbent, now) is not var (judged, why)) return null;
             (decision, reason) = (judged, why);
-            next = r.Decide(decision, reason, now, candidate, incumbent);
         }
+        var next = r.Decide(decision, reason, now, candidate, incumbent);
         if (!await rollouts.TryCommitAsync(next).ConfigureAwait(false)) return null; // another instance decided this step first
         LogDecided(logger, r.Alias, next.Deployment, decision, r.Percent, reason);
         if (next.Promotion is { } promotion)
@@ -195,6 +192,13 @@ public sealed partial class RolloutController(
         await AuditAsync(next, decision).ConfigureAwait(false);
         return next;
     }
+
+    /// <summary>
+    /// Whether the registry in force no longer routes the rollout. Only a registry built after the rollout's last change
+    /// can say so (another instance may not have rebuilt its own since the change it published).
+    /// </summary>
+    private bool IsUnrouted(AliasRollout r) =>
+        Registry?.Invoke() is { } registry && registry.Created >= r.Steps[^1].StartedAt && registry.Resolve(r.Alias) is not { Rollout: not null };
 
     private async Task<List<LedgerEntry>> RowsAsync(LedgerFilter filter, CancellationToken cancellationToken)
     {
