@@ -33,10 +33,31 @@ internal static class RedisFixture
 
     public static FakeTimeProvider Clock(int second = 30) => new(new DateTimeOffset(2026, 12, 6, 12, 0, second, TimeSpan.Zero));
 
-    /// <summary>Until the multiplexer has reconnected (it retries every second), at most 20 s.</summary>
+    /// <summary>
+    /// Until the multiplexer has reconnected and can run a script on the primary, at most 20 s. <c>IsConnected</c> alone is
+    /// not enough: it turns true when a socket is up, before the server's role is known, and a script sent in between
+    /// fails with "No connection is active/available" (seen in a CI run).
+    /// </summary>
     public static async Task ReconnectedAsync(ConnectionMultiplexer connection)
     {
-        for (var i = 0; i < 400 && !connection.IsConnected; i++) await Task.Delay(50);
-        Assert.True(connection.IsConnected, "the multiplexer did not reconnect within 20 s");
+        var db = connection.GetDatabase();
+        for (var i = 0; i < 400; i++)
+        {
+            if (connection.IsConnected)
+            {
+                try
+                {
+                    if ((int)await db.ScriptEvaluateAsync("return 1") == 1) return;
+                }
+                catch (RedisConnectionException)
+                {
+                }
+                catch (RedisServerException) // LOADING while the saved data is read back
+                {
+                }
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail("the multiplexer did not reconnect to the primary within 20 s");
     }
 }
