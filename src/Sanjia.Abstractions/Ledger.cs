@@ -44,6 +44,15 @@ public sealed record LedgerEntry
     /// <summary>Images an image call returned (what a per-image price applies to; 0 when it failed); null for other kinds of call (and then left out of the journal's line).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public int? Images { get; init; }
+
+    /// <summary>
+    /// Evaluation traffic (docs/keys.md): a call by a key with the <c>evaluation</c> scope, or by the gateway's own
+    /// comparison runs. Billed and counted like any other, but kept out of what judges the live deployments: a
+    /// rollout's guard compares production traffic only (the split never sends evaluation calls to the candidate).
+    /// Left out of the journal's line when false.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Evaluation { get; init; }
 }
 
 /// <summary>

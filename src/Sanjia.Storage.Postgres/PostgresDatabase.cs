@@ -119,6 +119,7 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
             ALTER TABLE ledger ADD COLUMN images integer;
             """),
         new(7, "budget alerts", PostgresAlertStore.Schema),
+        new(8, "evaluation traffic marked in the ledger", "ALTER TABLE ledger ADD COLUMN evaluation boolean NOT NULL DEFAULT false;"),
     ];
 
     /// <summary>Opens the database and brings its schema to this build's version (see <see cref="MigrateAsync"/>).</summary>

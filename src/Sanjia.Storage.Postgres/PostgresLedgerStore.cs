@@ -16,7 +16,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
     private const string Columns = """
         request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
         input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-        latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
+        latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, evaluation
         """;
 
     // One statement: the batch goes as one array per column and is unnested into rows. A single statement is atomic
@@ -29,7 +29,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
             $1::text[], $2::integer[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
             $10::integer[], $11::integer[], $12::integer[], $13::integer[], $14::boolean[], $15::integer[], $16::text[],
             $17::double precision[], $18::double precision[], $19::boolean[], $20::numeric[], $21::text[], $22::integer[],
-            $23::text[], $24::numeric[], $25::text[], $26::integer[])
+            $23::text[], $24::numeric[], $25::text[], $26::integer[], $27::boolean[])
             WITH ORDINALITY AS batch ({Columns}, ord)
         ORDER BY ord
         ON CONFLICT (request_id, attempt, endpoint) DO NOTHING
@@ -46,7 +46,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
         var estimated = new bool[n]; var statuses = new int[n]; var errorCodes = new string?[n];
         var latencies = new double[n]; var ttfts = new double?[n]; var streams = new bool[n];
         var costs = new decimal?[n]; var currencies = new string?[n]; var cacheWrites = new int[n]; var cacheOf = new string?[n];
-        var saved = new decimal?[n]; var guardrails = new string?[n]; var images = new int?[n];
+        var saved = new decimal?[n]; var guardrails = new string?[n]; var images = new int?[n]; var evaluation = new bool[n];
         for (var i = 0; i < n; i++)
         {
             var e = entries[i];
@@ -57,7 +57,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
             estimated[i] = e.Usage.Estimated; statuses[i] = e.Status; errorCodes[i] = e.ErrorCode;
             latencies[i] = e.LatencyMs; ttfts[i] = e.TimeToFirstTokenMs; streams[i] = e.Stream;
             costs[i] = e.Cost; currencies[i] = e.Currency; cacheWrites[i] = e.Usage.CacheWrite; cacheOf[i] = e.CacheOf;
-            saved[i] = e.CostSaved; guardrails[i] = e.Guardrails; images[i] = e.Images;
+            saved[i] = e.CostSaved; guardrails[i] = e.Guardrails; images[i] = e.Images; evaluation[i] = e.Evaluation;
         }
         await using var cmd = database.DataSource.CreateCommand(AppendSql);
         cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = requestIds });
@@ -86,6 +86,7 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
         cmd.Parameters.Add(new NpgsqlParameter<decimal?[]> { TypedValue = saved });
         cmd.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = guardrails });
         cmd.Parameters.Add(new NpgsqlParameter<int?[]> { TypedValue = images });
+        cmd.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = evaluation });
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -146,8 +147,9 @@ public sealed partial class PostgresLedgerStore(PostgresDatabase database) : ILe
                 CostSaved = r.IsDBNull(23) ? null : r.GetDecimal(23),
                 Guardrails = r.IsDBNull(24) ? null : r.GetString(24),
                 Images = r.IsDBNull(25) ? null : r.GetInt32(25),
+                Evaluation = r.GetBoolean(26),
             });
-            ids?.Add(r.GetInt64(26));
+            ids?.Add(r.GetInt64(27));
         }
         return list;
     }

@@ -33,7 +33,7 @@ public sealed partial class SqliteLedgerStore
             cmd.CommandText = $"""
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, id
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, evaluation, id
                 FROM ledger WHERE {where} ORDER BY id DESC LIMIT $limit
                 """;
             var ids = new List<long>();

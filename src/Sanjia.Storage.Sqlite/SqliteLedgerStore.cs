@@ -49,6 +49,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             ALTER TABLE ledger ADD COLUMN guardrails TEXT;
             ALTER TABLE ledger ADD COLUMN images INTEGER;
             """)),
+        new(4, "evaluation traffic marked", c => Execute(c, "ALTER TABLE ledger ADD COLUMN evaluation INTEGER NOT NULL DEFAULT 0;")),
     ];
 
     /// <summary>Version 1: the table as every earlier release's ad-hoc upgrades left it, reached from any of them (idempotent).</summary>
@@ -152,6 +153,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             else Check(db, raw.sqlite3_bind_null(stmt, 24));
             Text(db, stmt, 25, e.Guardrails);
             Check(db, e.Images is { } images ? raw.sqlite3_bind_int64(stmt, 26, images) : raw.sqlite3_bind_null(stmt, 26));
+            Check(db, raw.sqlite3_bind_int64(stmt, 27, e.Evaluation ? 1 : 0));
             var rc = raw.sqlite3_step(stmt);
             if (rc != raw.SQLITE_DONE)
             {
@@ -179,7 +181,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
     private static void Check(sqlite3 db, int rc) => SqliteException.ThrowExceptionForRC(rc, db);
 
     /// <summary>
-    /// The row insert, prepared once per connection (called under the gate): preparing this 26-column statement (four
+    /// The row insert, prepared once per connection (called under the gate): preparing this 27-column statement (four
     /// indexes, a conflict clause) cost more than inserting a row, which at a few rows a second is every batch.
     /// </summary>
     private sqlite3_stmt PreparedInsert(SqliteConnection c)
@@ -188,8 +190,8 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
         var rc = raw.sqlite3_prepare_v2(c.Handle, """
             INSERT OR IGNORE INTO ledger (request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                 input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+                latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, evaluation)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)
             """, out var stmt);
         SqliteException.ThrowExceptionForRC(rc, c.Handle);
         _insert = stmt;
@@ -206,7 +208,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, evaluation
                 FROM ledger WHERE ts >= $since ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$since", since.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
@@ -228,7 +230,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, evaluation
                 FROM ledger WHERE ts >= $from AND ts < $to ORDER BY id
                 """;
             cmd.Parameters.AddWithValue("$from", Ts(from));
@@ -254,7 +256,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
             cmd.CommandText = """
                 SELECT request_id, attempt, ts, key_id, team_id, endpoint, model, deployment, provider,
                     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, estimated, status, error_code,
-                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, id
+                    latency_ms, ttft_ms, stream, cost, currency, cache_write_tokens, cache_of, cost_saved, guardrails, images, evaluation, id
                 FROM ledger WHERE id > $after ORDER BY id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$after", afterId);
@@ -328,8 +330,9 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendSource, ILed
                     CostSaved = r.IsDBNull(23) ? null : decimal.Parse(r.GetString(23), NumberStyles.Float, CultureInfo.InvariantCulture),
                     Guardrails = r.IsDBNull(24) ? null : r.GetString(24),
                     Images = r.IsDBNull(25) ? null : r.GetInt32(25),
+                    Evaluation = r.GetInt32(26) == 1,
                 });
-                ids?.Add(r.GetInt64(26));
+                ids?.Add(r.GetInt64(27));
             }
             return list;
         }

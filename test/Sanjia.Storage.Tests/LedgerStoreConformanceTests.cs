@@ -128,6 +128,22 @@ public abstract class LedgerStoreConformanceTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Evaluation_rows_read_back_marked_and_other_rows_unmarked()
+    {
+        var (ledger, _) = await StoreAsync();
+        var evaluation = Full("req-e") with { Evaluation = true };
+        var failedEvaluation = Sparse("req-f") with { Status = 502, ErrorCode = "upstream_error", Evaluation = true };
+        await ledger.AppendAsync([evaluation, Full("req-p"), failedEvaluation], CancellationToken.None);
+
+        var rows = await ledger.ReadAsync(T0.AddMinutes(-1), 10, CancellationToken.None);
+        Assert.Equal([evaluation, Full("req-p"), failedEvaluation], rows);
+        Assert.Equal([true, false, true], rows.Select(r => r.Evaluation));
+        var query = Assert.IsAssignableFrom<ILedgerQuery>(ledger);
+        var listed = await query.QueryAsync(new LedgerFilter(), CancellationToken.None);
+        Assert.Equal([("req-f", true), ("req-p", false), ("req-e", true)], listed.Select(r => (r.Entry.RequestId, r.Entry.Evaluation)));
+    }
+
+    [SkippableFact]
     public async Task A_replayed_or_repeated_row_is_stored_once_and_other_attempts_and_endpoints_are_rows_of_their_own()
     {
         var (ledger, _) = await StoreAsync();

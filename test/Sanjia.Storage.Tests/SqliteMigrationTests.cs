@@ -43,7 +43,7 @@ public sealed class SqliteMigrationTests : IDisposable
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         foreach (var s in stores) s.Dispose();
 
-        Assert.Equal([("keys", 1), ("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
+        Assert.Equal([("keys", 1), ("ledger", 1), ("ledger", 2), ("ledger", 3), ("ledger", 4)], Recorded());
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class SqliteMigrationTests : IDisposable
             await store.AppendAsync([new LedgerEntry { RequestId = "old-1", Timestamp = old.Timestamp, Endpoint = old.Endpoint, Model = "fast", Status = 500 }], CancellationToken.None);
             Assert.Single(await store.ReadAsync(DateTimeOffset.MinValue, 10, CancellationToken.None));
         }
-        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
+        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3), ("ledger", 4)], Recorded());
     }
 
     /// <summary>The ledger's table as version 1 left it: no cache, guardrail or image columns.</summary>
@@ -104,11 +104,11 @@ public sealed class SqliteMigrationTests : IDisposable
             var old = Assert.Single(await store.ReadAsync(DateTimeOffset.MinValue, 10, CancellationToken.None));
             Assert.Equal(("v1-1", 0, (string?)null, (decimal?)null, (decimal?)0.25m), (old.RequestId, old.Usage.CacheWrite, old.CacheOf, old.CostSaved, old.Cost));
         }
-        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
+        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3), ("ledger", 4)], Recorded());
     }
 
     [Fact]
-    public async Task A_version_2_ledger_gets_the_guardrail_and_image_columns_with_its_rows_read_as_none()
+    public async Task A_version_2_ledger_gets_the_guardrail_image_and_evaluation_columns_with_its_rows_read_as_none()
     {
         // A file as version 2 left it (the cache columns, no guardrails or images yet), with one row in it.
         using (var c = new SqliteConnection($"Data Source={Db};Pooling=False"))
@@ -132,8 +132,9 @@ public sealed class SqliteMigrationTests : IDisposable
         {
             var old = Assert.Single(await store.ReadAsync(DateTimeOffset.MinValue, 10, CancellationToken.None));
             Assert.Equal(("v2-1", "v2-0", (string?)null, (int?)null), (old.RequestId, old.CacheOf, old.Guardrails, old.Images));
+            Assert.False(old.Evaluation); // rows from before the mark read as production traffic
         }
-        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3)], Recorded());
+        Assert.Equal([("ledger", 1), ("ledger", 2), ("ledger", 3), ("ledger", 4)], Recorded());
     }
 
     [Fact]

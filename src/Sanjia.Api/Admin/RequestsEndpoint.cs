@@ -111,6 +111,7 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
             w.WriteNull("currency"u8);
         }
         if (e.Images is { } images) w.WriteNumber("images"u8, images); else w.WriteNull("images"u8);
+        w.WriteBoolean("evaluation"u8, e.Evaluation);
         // What the guardrails did: rule ids and actions, never the matched text (docs/guardrails.md); [] when nothing matched.
         w.WriteStartArray("guardrails"u8);
         foreach (var d in GuardrailDecision.Parse(e.Guardrails))

@@ -222,5 +222,6 @@ public sealed class Meter(ILedger ledger, TimeProvider time, Pricer? pricer = nu
             CostSaved = hit?.Saved,
             Guardrails = guardrails,
             Images = images,
+            Evaluation = caller.IsEvaluation,
         };
 }

@@ -131,8 +131,9 @@ public sealed partial class RolloutController(
         var latencies = new List<double>();
         foreach (var e in rows)
         {
-            // In flight, a cache hit (no upstream call) or a client error says nothing about the deployment.
-            if (e.Status == 0 || e.CacheOf is not null || LedgerStats.IsClientError(e)) continue;
+            // In flight, a cache hit (no upstream call) or a client error says nothing about the deployment; evaluation
+            // traffic is not in the split (it always goes to the incumbent), so it would weigh on one side only.
+            if (e.Status == 0 || e.CacheOf is not null || e.Evaluation || LedgerStats.IsClientError(e)) continue;
             requests++;
             if (LedgerStats.IsVendorFailure(e)) failures++;
             // A fallback's latency includes the failed attempt before it.

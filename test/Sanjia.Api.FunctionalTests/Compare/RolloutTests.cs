@@ -164,6 +164,57 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Evaluation_traffic_failing_on_the_incumbent_does_not_hide_a_worse_candidate()
+    {
+        // The candidate fails three requests in ten (as above); the incumbent fails only the evaluation key's calls.
+        for (var i = 0; i < 40; i++) _b.Enqueue(FakeBehavior.Status(500), FakeBehavior.Default, FakeBehavior.Default, FakeBehavior.Status(500), FakeBehavior.Default,
+            FakeBehavior.Default, FakeBehavior.Status(500), FakeBehavior.Default, FakeBehavior.Default, FakeBehavior.Default);
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (_, evaluation) = await gw.CreateKeyAsync(new { name = "compare", scopes = new[] { "evaluation" } });
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 20, dwell_seconds = 0, max_error_rate_increase = 0.1 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+
+        // Twenty evaluation calls while the incumbent's vendor fails them all: counted, they would put the incumbent's
+        // failure rate near 50 % and let a candidate at 30 % through.
+        _a.SetDefault(FakeBehavior.Status(500));
+        for (var i = 0; i < 20; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = JsonContent.Create(new { model = "chat", messages = new[] { new { role = "user", content = "Say hello" } } }),
+            };
+            request.Headers.Authorization = new("Bearer", evaluation);
+            using var response = await gw.SendAsync(request);
+            Assert.True((int)response.StatusCode >= 500, $"an evaluation call was answered {response.StatusCode}");
+        }
+        _a.SetDefault(FakeBehavior.Default);
+
+        var controller = gw.Service<RolloutController>();
+        for (var round = 0; round < 20 && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
+        {
+            await SendAsync(gw, 20);
+            await controller.TickAsync();
+        }
+
+        // Judged on production traffic alone: rolled back at its first step, the incumbent without a failure.
+        var rollout = await RolloutAsync(gw);
+        output.WriteLine(rollout.ToJsonString());
+        Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
+        var step = rollout["steps"]!.AsArray().Single()!;
+        Assert.Equal("rollback", step["decision"]!.GetValue<string>());
+        Assert.Equal(0, step["incumbent"]!["vendor_failures"]!.GetValue<int>());
+
+        // The evaluation calls' rows say so; the others do not.
+        var (_, rows) = await gw.GetAsync("/admin/requests?limit=500");
+        var data = rows!["data"]!.AsArray();
+        var marked = data.Where(r => r!["evaluation"]!.GetValue<bool>()).ToList();
+        Assert.Equal(20, marked.Select(r => r!["request_id"]!.GetValue<string>()).Distinct().Count());
+        Assert.All(marked, r => Assert.True(r!["status"]!.GetValue<int>() >= 500));
+        Assert.All(data.Where(r => r!["key_id"] is null), r => Assert.False(r!["evaluation"]!.GetValue<bool>()));
+    }
+
+    [Fact]
     public async Task A_rollout_whose_candidate_leaves_the_configuration_is_aborted_with_the_reason()
     {
         var root = GatewayServer.NewDataDir();

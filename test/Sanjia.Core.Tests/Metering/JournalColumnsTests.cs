@@ -67,6 +67,24 @@ public sealed class JournalColumnsTests : IDisposable
             store.Stored.OrderBy(e => e.RequestId == "plain" ? 0 : e.RequestId == "guarded" ? 1 : 2).Select(e => (e.RequestId, e.Guardrails, e.Images)));
     }
 
+    [Fact]
+    public async Task The_evaluation_mark_survives_the_journal_and_other_rows_journal_without_it()
+    {
+        var failing = Ledger(new Store(fail: true));
+        await failing.StartAsync(CancellationToken.None);
+        foreach (var e in new[] { Entry("production"), Entry("evaluation") with { Evaluation = true } }) await failing.RecordDurableAsync(e);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (failing.Pending > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await failing.StopAsync(CancellationToken.None);
+
+        var journal = string.Concat(Directory.GetFiles(_dir).Select(f => File.ReadAllText(f, Encoding.UTF8)));
+        Assert.Equal(1, Count(journal, "\"Evaluation\":"));
+
+        var store = new Store(fail: false);
+        Assert.Equal(2, await Ledger(store).ReplayAsync(CancellationToken.None));
+        Assert.Equal([("evaluation", true), ("production", false)], store.Stored.OrderBy(e => e.RequestId).Select(e => (e.RequestId, e.Evaluation)));
+    }
+
     private static int Count(string text, string what)
     {
         var n = 0;
