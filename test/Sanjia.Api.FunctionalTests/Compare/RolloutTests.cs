@@ -59,6 +59,32 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         return body!;
     }
 
+    /// <summary>Twenty requests then a judgement, until the rollout is decided (at most <paramref name="rounds"/> times); the rollout then.</summary>
+    private async Task<JsonNode> JudgeUntilDecidedAsync(GatewayServer gw, int rounds)
+    {
+        var controller = gw.Service<RolloutController>();
+        for (var round = 0; round < rounds && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
+        {
+            // Every client request is answered (a failed candidate attempt falls back to the incumbent).
+            await SendAsync(gw, 20);
+            await controller.TickAsync();
+        }
+        var rollout = await RolloutAsync(gw);
+        output.WriteLine(rollout.ToJsonString());
+        return rollout;
+    }
+
+    /// <summary>A chat request to the alias with an evaluation key; its response (status and the deployment header).</summary>
+    private static Task<HttpResponseMessage> EvaluationChatAsync(GatewayServer gw, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "chat", messages = new[] { new { role = "user", content = "Say hello" } } }),
+        };
+        request.Headers.Authorization = new("Bearer", key);
+        return gw.SendAsync(request);
+    }
+
     [Fact]
     public async Task A_worse_candidate_rolls_itself_back_and_gets_nothing_afterwards()
     {
@@ -72,19 +98,11 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("running", body!["status"]!.GetValue<string>());
         Assert.Equal(50, body["percent"]!.GetValue<int>());
 
-        var controller = gw.Service<RolloutController>();
         // Not judged before the step has its minimum sample.
         await SendAsync(gw, 4);
-        Assert.Empty(await controller.TickAsync());
-        for (var round = 0; round < 20 && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
-        {
-            // Every client request is answered (a failed candidate attempt falls back to the incumbent).
-            await SendAsync(gw, 20);
-            await controller.TickAsync();
-        }
+        Assert.Empty(await gw.Service<RolloutController>().TickAsync());
 
-        var rollout = await RolloutAsync(gw);
-        output.WriteLine(rollout.ToJsonString());
+        var rollout = await JudgeUntilDecidedAsync(gw, 20);
         Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
         Assert.Equal(0, rollout["percent"]!.GetValue<int>());
         var step = rollout["steps"]!.AsArray().Single()!;
@@ -148,12 +166,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         for (var i = 0; i < 10; i++)
         {
             everyone.Add((await gw.ChatAsync("chat")).Deployment);
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-            {
-                Content = JsonContent.Create(new { model = "chat", messages = new[] { new { role = "user", content = "Say hello" } } }),
-            };
-            request.Headers.Authorization = new("Bearer", evaluation);
-            using var response = await gw.SendAsync(request);
+            using var response = await EvaluationChatAsync(gw, evaluation);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             compare.Add(response.Headers.GetValues("x-sanjia-deployment").Single());
         }
@@ -180,26 +193,13 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         _a.SetDefault(FakeBehavior.Status(500));
         for (var i = 0; i < 20; i++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-            {
-                Content = JsonContent.Create(new { model = "chat", messages = new[] { new { role = "user", content = "Say hello" } } }),
-            };
-            request.Headers.Authorization = new("Bearer", evaluation);
-            using var response = await gw.SendAsync(request);
+            using var response = await EvaluationChatAsync(gw, evaluation);
             Assert.True((int)response.StatusCode >= 500, $"an evaluation call was answered {response.StatusCode}");
         }
         _a.SetDefault(FakeBehavior.Default);
 
-        var controller = gw.Service<RolloutController>();
-        for (var round = 0; round < 20 && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
-        {
-            await SendAsync(gw, 20);
-            await controller.TickAsync();
-        }
-
         // Judged on production traffic alone: rolled back at its first step, the incumbent without a failure.
-        var rollout = await RolloutAsync(gw);
-        output.WriteLine(rollout.ToJsonString());
+        var rollout = await JudgeUntilDecidedAsync(gw, 20);
         Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
         var step = rollout["steps"]!.AsArray().Single()!;
         Assert.Equal("rollback", step["decision"]!.GetValue<string>());
@@ -324,14 +324,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
             new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 5, dwell_seconds = 0, max_latency_ratio = 1.5 });
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
-        var controller = gw.Service<RolloutController>();
-        for (var round = 0; round < 10 && (await RolloutAsync(gw))["status"]!.GetValue<string>() == "running"; round++)
-        {
-            await SendAsync(gw, 20);
-            await controller.TickAsync();
-        }
-        var rollout = await RolloutAsync(gw);
-        output.WriteLine(rollout.ToJsonString());
+        var rollout = await JudgeUntilDecidedAsync(gw, 10);
         Assert.Equal("rolled_back", rollout["status"]!.GetValue<string>());
         Assert.Contains("median latency", rollout["steps"]![0]!["reason"]!.GetValue<string>());
     }
