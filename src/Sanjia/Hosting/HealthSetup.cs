@@ -48,7 +48,10 @@ internal static class HealthSetup
                 return new DependencyProbe("redis", Local: false, async _ =>
                 {
                     if (!redis.IsConnected) return new DependencyState(false, "not connected (reconnecting every second)");
-                    var rtt = await redis.GetDatabase().PingAsync().ConfigureAwait(false);
+                    // Of the primary: the gateway's scripts (admissions, settlements) run there, and just after a
+                    // reconnection a socket is up before the server's role is known, when a plain ping passes and a
+                    // script is refused.
+                    var rtt = await redis.GetDatabase().PingAsync(CommandFlags.DemandMaster).ConfigureAwait(false);
                     return new DependencyState(true, $"ping {rtt.TotalMilliseconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} ms");
                 });
             });
