@@ -46,7 +46,7 @@ public sealed record LedgerEntry
     public int? Images { get; init; }
 
     /// <summary>
-    /// Evaluation traffic (docs/keys.md): a call by a key with the <c>evaluation</c> scope, or by the gateway's own
+    /// Evaluation traffic: a call by a key with the <c>evaluation</c> scope (docs/admin-api.md), or by the gateway's own
     /// comparison runs. Billed and counted like any other, but kept out of what judges the live deployments: a
     /// rollout's guard compares production traffic only (the split never sends evaluation calls to the candidate).
     /// Left out of the journal's line when false.
