@@ -21,6 +21,8 @@ public sealed record LedgerFilter
     /// decision (<see cref="LedgerEntry.Guardrails"/>).
     /// </summary>
     public string? Guardrail { get; init; }
+    /// <summary>Only evaluation traffic (true) or only the rest (false); null = both (<see cref="LedgerEntry.Evaluation"/>).</summary>
+    public bool? Evaluation { get; init; }
     /// <summary>Rows at or after this time.</summary>
     public DateTimeOffset? From { get; init; }
     /// <summary>Rows before this time (exclusive).</summary>

@@ -20,6 +20,7 @@ public sealed partial class PostgresLedgerStore
             (guardrails IS NOT NULL AND ($$ = 'any' OR strpos(guardrails, 'input:' || $$ || ':') > 0
                 OR strpos(guardrails, 'output:' || $$ || ':') > 0))
             """, filter.Guardrail, NpgsqlDbType.Text);
+        where.Add("evaluation = $$", filter.Evaluation);
         where.Add("status >= $$", filter.StatusFrom);
         where.Add("status <= $$", filter.StatusTo);
         where.Add("ts >= $$", filter.From is { } from ? PostgresDatabase.Utc(from) : null, NpgsqlDbType.TimestampTz);

@@ -23,6 +23,7 @@ public sealed partial class SqliteLedgerStore
                 (guardrails IS NOT NULL AND ($guardrail = 'any' OR instr(guardrails, 'input:' || $guardrail || ':') > 0
                     OR instr(guardrails, 'output:' || $guardrail || ':') > 0))
                 """, "$guardrail", filter.Guardrail);
+            where.Add("evaluation = $evaluation", "$evaluation", filter.Evaluation is { } evaluation ? (evaluation ? 1 : 0) : null);
             where.Add("status >= $sf", "$sf", filter.StatusFrom);
             where.Add("status <= $st", "$st", filter.StatusTo);
             // Timestamps are stored as round-trip UTC text ("O"), which sorts as the times do.

@@ -141,6 +141,10 @@ public abstract class LedgerStoreConformanceTests : IAsyncLifetime
         var query = Assert.IsAssignableFrom<ILedgerQuery>(ledger);
         var listed = await query.QueryAsync(new LedgerFilter(), CancellationToken.None);
         Assert.Equal([("req-f", true), ("req-p", false), ("req-e", true)], listed.Select(r => (r.Entry.RequestId, r.Entry.Evaluation)));
+        async Task<string[]> Ids(bool evaluation) =>
+            [.. (await query.QueryAsync(new LedgerFilter { Evaluation = evaluation }, CancellationToken.None)).Select(r => r.Entry.RequestId)];
+        Assert.Equal(["req-f", "req-e"], await Ids(true));
+        Assert.Equal(["req-p"], await Ids(false));
     }
 
     [SkippableFact]

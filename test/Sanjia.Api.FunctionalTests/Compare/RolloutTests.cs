@@ -212,6 +212,15 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(20, marked.Select(r => r!["request_id"]!.GetValue<string>()).Distinct().Count());
         Assert.All(marked, r => Assert.True(r!["status"]!.GetValue<int>() >= 500));
         Assert.All(data.Where(r => r!["key_id"] is null), r => Assert.False(r!["evaluation"]!.GetValue<bool>()));
+        // And the request log filters by it.
+        var (_, production) = await gw.GetAsync("/admin/requests?limit=500&evaluation=false");
+        Assert.Equal(data.Count - marked.Count, production!["data"]!.AsArray().Count);
+        Assert.All(production["data"]!.AsArray(), r => Assert.False(r!["evaluation"]!.GetValue<bool>()));
+        var (_, evaluated) = await gw.GetAsync("/admin/requests?limit=500&evaluation=true");
+        Assert.Equal(marked.Count, evaluated!["data"]!.AsArray().Count);
+        var (refused, why) = await gw.GetAsync("/admin/requests?evaluation=maybe");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("evaluation", why!["error"]!["param"]!.GetValue<string>());
     }
 
     [Fact]
