@@ -64,7 +64,7 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
         {
             case CompleteChatResponse complete:
                 cache.Set(CacheEntry.FromComplete(key, context.RequestId, complete, CostOf(context, complete.Usage), cache.Time.GetTimestamp(), policy.Ttl));
-                link?.Add(key);
+                link?.Add(key, policy.Ttl);
                 return outcome;
             case StreamingChatResponse stream:
                 return new RecordingStream(stream, this, context, key, policy.Ttl, link);
@@ -125,7 +125,7 @@ public sealed class CacheHandler(CallHandler<ChatContext, ChatOutcome> inner, Re
                 }
                 owner.Cache.Set(CacheEntry.FromChunks(key, context.RequestId, [.. chunks], _bytes, usage, owner.CostOf(context, usage),
                     owner.Cache.Time.GetTimestamp(), ttl));
-                link?.Add(key);
+                link?.Add(key, ttl);
             }
             return ValueTask.CompletedTask;
         }

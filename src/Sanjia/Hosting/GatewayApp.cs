@@ -127,9 +127,15 @@ public static class GatewayApp
         services.AddSingleton(sp => new ResponseCache(options.Cache.MaxBytes, sp.GetRequiredService<TimeProvider>()));
         // The semantic cache's index beside it (empty until an alias turns it on); it embeds through the engine's own
         // embeddings pipeline, hence the deferred engine.
-        services.AddSingleton(sp => new SemanticCache(
-            new SemanticIndex(options.Cache.Semantic.MaxEntries, sp.GetRequiredService<ResponseCache>().Contains),
-            new EngineEmbedder(sp.GetRequiredService<GatewayEngine>, sp.GetRequiredService<TimeProvider>())));
+        // An entry is live while its answer is in this instance's memory, or, for another instance's question (with
+        // Redis), while its answer is in the shared tier.
+        services.AddSingleton(sp =>
+        {
+            var cache = sp.GetRequiredService<ResponseCache>();
+            var peers = new SemanticPeers(sp.GetRequiredService<TimeProvider>());
+            return new SemanticCache(new SemanticIndex(options.Cache.Semantic.MaxEntries, key => cache.Contains(key) || peers.Knows(key)),
+                new EngineEmbedder(sp.GetRequiredService<GatewayEngine>, sp.GetRequiredService<TimeProvider>()), peers);
+        });
         services.AddSingleton(sp =>
         {
             var policy = BudgetPipelineExtensions.CreateBudgetPolicy(sp.GetRequiredService<VirtualKeyCache>(), sp.GetRequiredService<Pricer>(),

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sanjia.Core.Budgets;
 using Sanjia.Core.Caching;
+using Sanjia.Core.Caching.Semantic;
 using Sanjia.Abstractions;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
@@ -55,6 +56,9 @@ internal static class RedisSetup
         {
             services.AddSingleton<ISharedResponseCache>(sp => new RedisResponseCache(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisResponseCache>>()));
+            // The semantic cache's questions too: their answers are in that tier, so any instance can answer a paraphrase.
+            services.AddSingleton(sp => new RedisSemanticFeed(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
+                sp.GetRequiredService<SemanticCache>(), sp.GetRequiredService<ILogger<RedisSemanticFeed>>()));
         }
         // The web console's sessions, so that every instance behind the load balancer knows a browser's sign-in.
         services.AddSingleton<Sanjia.Core.Security.ISharedSessionStore>(sp => new RedisSessionStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis));
@@ -72,6 +76,7 @@ internal static class RedisSetup
     {
         // The response cache's answers in Redis too, behind each instance's memory (docs/caching.md).
         if (services.GetService<ISharedResponseCache>() is { } tier) services.GetRequiredService<ResponseCache>().Shared = tier;
+        if (services.GetService<RedisSemanticFeed>() is { } feed) services.GetRequiredService<SemanticCache>().Peers!.Feed = feed;
         services.GetService<RedisChangeFeed>()?.StartAsync().GetAwaiter().GetResult();
         if (services.GetService<RedisHealthFeed>() is { } health && services.GetRequiredService<IConnectionMultiplexer>().IsConnected)
         {

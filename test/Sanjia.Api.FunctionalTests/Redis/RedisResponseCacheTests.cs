@@ -82,6 +82,53 @@ public sealed class RedisResponseCacheTests(ITestOutputHelper output)
         Assert.True(row.CostSaved > 0m);
     }
 
+    [SkippableFact]
+    public async Task A_paraphrase_of_a_question_answered_through_one_gateway_is_a_semantic_hit_on_another()
+    {
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        upstream.SetDefault(FakeBehavior.Reply("Paris.", promptTokens: 20, completionTokens: 6));
+        string[] Args() => [.. MeteringSetup.Settings(upstream), "--Sanjia:Local:Embeddings=true", "--Sanjia:Models:chat:Cache:Semantic:Enabled=true",
+            $"--Sanjia:Redis:Configuration={redis.Configuration}", "--Sanjia:Redis:KeyPrefix=semantic"];
+        await using var one = await GatewayServer.StartWithArgsAsync(Args());
+        await using var two = await GatewayServer.StartWithArgsAsync(Args());
+        using var peek = RedisConnection.Connect(redis.Configuration);
+        var chatCalls = () => upstream.Requests.Count(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
+        // Noise on the channel (another version, a message cut short) is ignored.
+        await peek.GetSubscriber().PublishAsync(RedisChannel.Literal("{semantic}:semantic"), new byte[] { 9, 1, 2 });
+        await peek.GetSubscriber().PublishAsync(RedisChannel.Literal("{semantic}:semantic"), new byte[] { 1, 1, 2, 3 });
+
+        var (missed, first) = await PostAsync(one, Body("What is the capital of France?", stream: false));
+        Assert.Equal("miss", missed);
+        // The answer goes to Redis and the question to the other gateway's index, neither waited for by the request.
+        var semantic = two.Service<Sanjia.Core.Caching.Semantic.SemanticCache>();
+        for (var i = 0; i < 400 && (semantic.Peers!.Count < 1 || await peek.GetDatabase().SortedSetLengthAsync("{semantic}:cache:lru") < 1); i++) await Task.Delay(25);
+        Assert.Equal((1, 1), (semantic.Peers!.Count, semantic.Index.Count));
+
+        // Asked in other words through the second gateway, which never saw the question: answered from the cache.
+        var (hit, second) = await PostAsync(two, Body("Which city is the capital of France?", stream: false));
+        Assert.Equal("hit", hit);
+        Assert.Equal(Content(first), Content(second));
+        Assert.Equal(1, chatCalls());
+        var original = Assert.Single(await one.LedgerAsync(2), r => r.Endpoint == "/v1/chat/completions");
+        var served = Assert.Single(await two.LedgerAsync(2), r => r.Endpoint == "/v1/chat/completions");
+        Assert.Equal((original.RequestId, 0m), (served.CacheOf, served.Cost));
+
+        // A question whose answer is gone from Redis (evicted; here flushed) before the second gateway needed it: a
+        // miss, answered upstream, and the peer's entry is forgotten.
+        Assert.Equal("miss", (await PostAsync(one, Body("What is the capital of Germany?", stream: false))).Cache);
+        for (var i = 0; i < 400 && semantic.Peers!.Count < 2; i++) await Task.Delay(25);
+        Assert.Equal(2, semantic.Peers!.Count);
+        using (var admin = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+        {
+            await admin.GetServers()[0].FlushAllDatabasesAsync();
+        }
+        var (gone, _) = await PostAsync(two, Body("Which city is the capital of Germany?", stream: false));
+        Assert.Equal("miss", gone);
+        Assert.Equal(3, chatCalls());
+        Assert.Equal(1, semantic.Peers!.Count);
+    }
+
     private static CacheEntry Entry(int i, int bytes, TimeSpan ttl) =>
         CacheEntry.FromComplete((UInt128)i, $"req-{i}", new CompleteChatResponse(Encoding.UTF8.GetBytes(new string((char)('a' + i), bytes)), new TokenUsage(10, 5)),
             new Cost(0.25m, "USD"), 0, ttl);

@@ -16,9 +16,12 @@ public interface ISemanticEmbedder
 /// (<see cref="SemanticKey"/>), and the response cache's entry it points at answers. A miss hands back the link the
 /// handler adds once the answer is stored.
 /// </summary>
-public sealed class SemanticCache(SemanticIndex index, ISemanticEmbedder embedder)
+public sealed class SemanticCache(SemanticIndex index, ISemanticEmbedder embedder, SemanticPeers? peers = null)
 {
     public SemanticIndex Index => index;
+
+    /// <summary>The other instances' questions and where this instance's go (docs/caching.md, "Shared through Redis").</summary>
+    public SemanticPeers? Peers => peers;
 
     /// <summary>The stored answer of a similar question (and how similar), or the link to add for this request's answer (null: nothing to compare).</summary>
     public async ValueTask<(CacheEntry? Entry, float Similarity, SemanticLink? Link)> LookupAsync(
@@ -33,18 +36,29 @@ public sealed class SemanticCache(SemanticIndex index, ISemanticEmbedder embedde
         {
             return (null, 0, null);
         }
-        if (read && index.Find(partition, vector, policy.Threshold, text) is var (key, similarity) && cache.Get(key) is { } entry)
+        if (read && index.Find(partition, vector, policy.Threshold, text) is var (key, similarity))
         {
-            return (entry, similarity, null);
+            // Another instance's answer is in the shared tier, not in this instance's memory: one round trip for it.
+            var entry = cache.Get(key);
+            if (entry is null && peers is not null && peers.Knows(key))
+            {
+                entry = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
+                if (entry is null) peers.Forget(key);
+            }
+            if (entry is not null) return (entry, similarity, null);
         }
-        return (null, 0, new SemanticLink(index, partition, vector, text));
+        return (null, 0, new SemanticLink(index, partition, vector, text, peers, cache.Time));
     }
 }
 
-/// <summary>A missed question's vector, added to the index once its answer is stored under <c>key</c>.</summary>
-public sealed class SemanticLink(SemanticIndex index, UInt128 partition, float[] vector, string text)
+/// <summary>A missed question's vector, added to the index (and told to the other instances) once its answer is stored under <c>key</c> for <c>ttl</c>.</summary>
+public sealed class SemanticLink(SemanticIndex index, UInt128 partition, float[] vector, string text, SemanticPeers? peers, TimeProvider time)
 {
-    public void Add(UInt128 key) => index.Add(partition, vector, key, text);
+    public void Add(UInt128 key, TimeSpan ttl)
+    {
+        index.Add(partition, vector, key, text);
+        if (peers?.Feed is { } feed) feed.Publish(new SharedQuestion(partition, vector, key, text, time.GetUtcNow() + ttl));
+    }
 }
 
 /// <summary>
