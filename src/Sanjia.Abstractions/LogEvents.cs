@@ -74,6 +74,7 @@ public static class LogEvents
     public const int SharedHealthFailed = 4405;
     public const int SharedCacheFailed = 4406;
     public const int SharedLimitsRebuilt = 4407;
+    public const int SharedSemanticFeedFailed = 4408;
 
     // 4450: budget alerts.
     public const int BudgetAlertFired = 4450;

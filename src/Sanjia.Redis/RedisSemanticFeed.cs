@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Sanjia.Abstractions;
 using Sanjia.Core.Caching.Semantic;
 using Sanjia.Core.Configuration;
 using StackExchange.Redis;
@@ -100,6 +101,6 @@ public sealed partial class RedisSemanticFeed : ISemanticFeed
             vector, BinaryPrimitives.ReadUInt128LittleEndian(span[33..49]), text, expires));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Semantic cache feed: {What} failed ({Reason}); paraphrases are answered by the instance that indexed the question until Redis answers.")]
+    [LoggerMessage(EventId = LogEvents.SharedSemanticFeedFailed, Level = LogLevel.Warning, Message = "Semantic cache feed: {What} failed ({Reason}); paraphrases are answered by the instance that indexed the question until Redis answers.")]
     private static partial void LogFailed(ILogger logger, string what, string reason);
 }
