@@ -70,11 +70,12 @@ public sealed partial class RedisChangeFeed
         cache.Changed += Publish;
         if (aliases is not null) aliases.Changed += PublishAlias;
         if (rollouts is not null) rollouts.Shared = CommitRolloutAsync;
-        _ = new RedisChannelSubscription(redis, _channel, OnMessage, () =>
+        _ = new RedisChannelSubscription(redis, _channel, OnMessage, async () =>
         {
-            _ = ReloadAllAsync();
-            _ = SyncAliasesAsync();
-            _ = SyncRolloutsAsync();
+            var keys = ReloadAllAsync();
+            var aliases = await SyncAliasesAsync().ConfigureAwait(false);
+            var rollouts = await SyncRolloutsAsync().ConfigureAwait(false);
+            return await keys.ConfigureAwait(false) & aliases & rollouts;
         }, reason => LogReloadFailed(_logger, "the change channel", reason));
     }
 
@@ -127,9 +128,9 @@ public sealed partial class RedisChangeFeed
     /// added with its version unless another instance added that alias first; then every rollout newer in the hash
     /// than here is applied, and the registry rebuilt if anything changed.
     /// </summary>
-    private async Task SyncRolloutsAsync()
+    private async Task<bool> SyncRolloutsAsync()
     {
-        if (_rollouts is null) return;
+        if (_rollouts is null) return true;
         try
         {
             var db = _redis.GetDatabase();
@@ -143,10 +144,12 @@ public sealed partial class RedisChangeFeed
             var changed = false;
             foreach (var e in await db.HashGetAllAsync(_rolloutHash).ConfigureAwait(false)) changed |= ApplyRollout(e.Value!);
             if (changed) await ReloadRegistryAsync().ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             LogReloadFailed(_logger, "the shared rollouts", ex.Message);
+            return false;
         }
     }
 
@@ -190,9 +193,9 @@ public sealed partial class RedisChangeFeed
     /// Redis was away, or Redis restarted empty) is added to it unless another instance added that alias first
     /// (HSETNX); then whatever the hash holds is applied here, and the registry rebuilt if anything changed.
     /// </summary>
-    private async Task SyncAliasesAsync()
+    private async Task<bool> SyncAliasesAsync()
     {
-        if (_aliases is null) return;
+        if (_aliases is null) return true;
         try
         {
             var db = _redis.GetDatabase();
@@ -208,10 +211,12 @@ public sealed partial class RedisChangeFeed
             var changed = false;
             foreach (var e in shared) changed |= ApplyAlias(e.Name!, e.Value!);
             if (changed) await ReloadRegistryAsync().ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             LogReloadFailed(_logger, "the shared alias promotions", ex.Message);
+            return false;
         }
     }
 
@@ -256,15 +261,17 @@ public sealed partial class RedisChangeFeed
         }
     }
 
-    private async Task ReloadAllAsync()
+    private async Task<bool> ReloadAllAsync()
     {
         try
         {
             await _cache.LoadAsync(_store, CancellationToken.None).ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex)
         {
             LogReloadFailed(_logger, "all keys", ex.Message);
+            return false;
         }
     }
 

@@ -35,7 +35,7 @@ public sealed partial class RedisHealthFeed
         _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:health");
         _hash = "{" + options.KeyPrefix + "}:health";
         states.Changed += Publish;
-        _ = new RedisChannelSubscription(redis, _channel, message => Receive(message!), () => _ = CatchUpAsync(),
+        _ = new RedisChannelSubscription(redis, _channel, message => Receive(message!), CatchUpAsync,
             reason => LogFailed(_logger, "subscribing to the health channel", reason));
     }
 
@@ -78,7 +78,7 @@ public sealed partial class RedisHealthFeed
         _states.Get(change.Deployment).ApplyFromPeer(change);
     }
 
-    private async Task CatchUpAsync()
+    private async Task<bool> CatchUpAsync()
     {
         try
         {
@@ -88,10 +88,12 @@ public sealed partial class RedisHealthFeed
             {
                 if (Parse(e.Value!) is { } change && change.At > now) _states.Get(change.Deployment).ApplyFromPeer(change);
             }
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             LogFailed(_logger, "reading the shared health state", ex.Message);
+            return false;
         }
     }
 

@@ -35,7 +35,7 @@ public sealed partial class RedisSemanticFeed : ISemanticFeed
         _semantic = semantic;
         _logger = logger;
         _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:semantic");
-        _ = new RedisChannelSubscription(redis, _channel, OnMessage, static () => { }, reason => LogFailed(_logger, "subscribe", reason));
+        _ = new RedisChannelSubscription(redis, _channel, OnMessage, static () => Task.FromResult(true), reason => LogFailed(_logger, "subscribe", reason));
     }
 
     public void Publish(SharedQuestion question)
