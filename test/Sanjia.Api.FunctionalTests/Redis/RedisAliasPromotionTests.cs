@@ -18,8 +18,7 @@ public sealed class RedisAliasPromotionTests(ITestOutputHelper output)
         .. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey),
         .. GatewayServer.Provider("b", b.BaseUrl, b.ApiKey),
         .. GatewayServer.Deployment("chat", 0, "a", "m1"),
-        $"--Sanjia:Redis:Configuration={redis.Configuration}",
-        "--Sanjia:Redis:KeyPrefix=aliases",
+        .. RedisFixture.GatewayArgs(redis, "aliases"),
     ];
 
     /// <summary>How long until <paramref name="gw"/> routes the alias to <paramref name="deployment"/> (fails after 10 s).</summary>

@@ -21,7 +21,7 @@ public sealed class RedisConsoleSessionTests
     {
         await using var redis = await RedisFixture.ServerAsync();
         await using var upstream = await FakeOpenAiServer.StartAsync();
-        string[] Args() => [.. MeteringSetup.Settings(upstream), $"--Sanjia:Redis:Configuration={redis.Configuration}", "--Sanjia:Redis:KeyPrefix=console"];
+        string[] Args() => [.. MeteringSetup.Settings(upstream), .. RedisFixture.GatewayArgs(redis, "console")];
         await using var a = await GatewayServer.StartWithArgsAsync(Args());
         await using var b = await GatewayServer.StartWithArgsAsync(Args());
 

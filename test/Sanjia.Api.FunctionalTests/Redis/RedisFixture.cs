@@ -31,6 +31,10 @@ internal static class RedisFixture
         return (state, connection);
     }
 
+    /// <summary>A gateway's settings for this server, its keys under <paramref name="prefix"/> (each test its own).</summary>
+    public static string[] GatewayArgs(RedisServer server, string prefix) =>
+        [$"--Sanjia:Redis:Configuration={server.Configuration}", $"--Sanjia:Redis:KeyPrefix={prefix}"];
+
     public static FakeTimeProvider Clock(int second = 30) => new(new DateTimeOffset(2026, 12, 6, 12, 0, second, TimeSpan.Zero));
 
     /// <summary>

@@ -31,8 +31,7 @@ public sealed class RedisGatewayTests(ITestOutputHelper output)
         return await server.CreateDatabaseAsync($"sanjia_redis_{Guid.NewGuid():N}");
     }
 
-    private static string[] RedisArgs(RedisServer redis, string prefix, params string[] more) =>
-        [$"--Sanjia:Redis:Configuration={redis.Configuration}", $"--Sanjia:Redis:KeyPrefix={prefix}", .. more];
+    private static string[] RedisArgs(RedisServer redis, string prefix, params string[] more) => [.. RedisFixture.GatewayArgs(redis, prefix), .. more];
 
     private static async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> ChatAsync(GatewayServer gw, string secret, int i, bool stream = false)
     {

@@ -46,7 +46,7 @@ public sealed class RedisResponseCacheTests(ITestOutputHelper output)
         await using var upstream = await FakeOpenAiServer.StartAsync();
         upstream.SetDefault(FakeBehavior.Reply("Paris is the capital", promptTokens: 20, completionTokens: 6));
         string[] Args() => [.. MeteringSetup.Settings(upstream), "--Sanjia:Cache:Enabled=true",
-            $"--Sanjia:Redis:Configuration={redis.Configuration}", "--Sanjia:Redis:KeyPrefix=cache"];
+            .. RedisFixture.GatewayArgs(redis, "cache")];
         await using var one = await GatewayServer.StartWithArgsAsync(Args());
         await using var two = await GatewayServer.StartWithArgsAsync(Args());
         using var peek = RedisConnection.Connect(redis.Configuration);
@@ -89,7 +89,7 @@ public sealed class RedisResponseCacheTests(ITestOutputHelper output)
         await using var upstream = await FakeOpenAiServer.StartAsync();
         upstream.SetDefault(FakeBehavior.Reply("Paris.", promptTokens: 20, completionTokens: 6));
         string[] Args() => [.. MeteringSetup.Settings(upstream), "--Sanjia:Local:Embeddings=true", "--Sanjia:Models:chat:Cache:Semantic:Enabled=true",
-            $"--Sanjia:Redis:Configuration={redis.Configuration}", "--Sanjia:Redis:KeyPrefix=semantic"];
+            .. RedisFixture.GatewayArgs(redis, "semantic")];
         await using var one = await GatewayServer.StartWithArgsAsync(Args());
         await using var two = await GatewayServer.StartWithArgsAsync(Args());
         using var peek = RedisConnection.Connect(redis.Configuration);

@@ -24,8 +24,7 @@ public sealed class RedisRolloutTests(ITestOutputHelper output)
         .. GatewayServer.Provider("a", a.BaseUrl, a.ApiKey),
         .. GatewayServer.Provider("b", b.BaseUrl, b.ApiKey),
         .. GatewayServer.Deployment("chat", 0, "a", "m1"),
-        $"--Sanjia:Redis:Configuration={redis.Configuration}",
-        "--Sanjia:Redis:KeyPrefix=rollouts",
+        .. RedisFixture.GatewayArgs(redis, "rollouts"),
         .. database is null ? Array.Empty<string>() : [$"--Sanjia:Storage:Postgres={database}"],
         "--Sanjia:Routing:RolloutIntervalSeconds=3600",
     ];

@@ -34,7 +34,7 @@ public sealed class RedisShadowBudgetTests(ITestOutputHelper output)
             "--Sanjia:Metering:Prices:b/m2:Currency=USD", "--Sanjia:Metering:Prices:b/m2:Input=300", "--Sanjia:Metering:Prices:b/m2:Output=400",
             "--Sanjia:Metering:Prices:b/m2:MaxOutputTokens=1000",
             "--Sanjia:Shadow:chat:Budget:Amount=1", "--Sanjia:Shadow:chat:Budget:Currency=USD", "--Sanjia:Shadow:chat:Budget:Period=daily",
-            $"--Sanjia:Redis:Configuration={redis.Configuration}", "--Sanjia:Redis:KeyPrefix=shadow",
+            .. RedisFixture.GatewayArgs(redis, "shadow"),
         ];
         await using var one = await GatewayServer.StartWithArgsAsync(Args());
         await using var two = await GatewayServer.StartWithArgsAsync(Args());

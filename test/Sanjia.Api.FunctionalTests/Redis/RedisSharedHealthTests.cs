@@ -24,8 +24,7 @@ public sealed class RedisSharedHealthTests(ITestOutputHelper output)
         .. GatewayServer.Deployment("chat", 1, "b", "m2"),
         "--Sanjia:Routing:Health:ConsecutiveFailures=2",
         "--Sanjia:Routing:Health:BreakSeconds=4",
-        $"--Sanjia:Redis:Configuration={redis.Configuration}",
-        $"--Sanjia:Redis:KeyPrefix={prefix}",
+        .. RedisFixture.GatewayArgs(redis, prefix),
     ];
 
     private static async Task<string> RouteAsync(GatewayServer gw)
