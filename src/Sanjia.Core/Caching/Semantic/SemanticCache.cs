@@ -38,14 +38,12 @@ public sealed class SemanticCache(SemanticIndex index, ISemanticEmbedder embedde
         }
         if (read && index.Find(partition, vector, policy.Threshold, text) is var (key, similarity))
         {
-            // Another instance's answer is in the shared tier, not in this instance's memory: one round trip for it.
-            var entry = cache.Get(key);
-            if (entry is null && peers is not null && peers.Knows(key))
-            {
-                entry = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
-                if (entry is null) peers.Forget(key);
-            }
+            // Another instance's answer is in the shared tier, not in this instance's memory: one round trip for it
+            // (GetAsync reads memory first); gone from there too, it is forgotten.
+            var peer = peers is not null && peers.Knows(key);
+            var entry = peer ? await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) : cache.Get(key);
             if (entry is not null) return (entry, similarity, null);
+            if (peer) peers!.Forget(key);
         }
         return (null, 0, new SemanticLink(index, partition, vector, text, peers, cache.Time));
     }
