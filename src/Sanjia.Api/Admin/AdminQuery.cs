@@ -25,6 +25,27 @@ public static class AdminQuery
         return null;
     }
 
+    /// <summary>
+    /// <c>evaluation</c>: <c>true</c> (only evaluation traffic: keys with the <c>evaluation</c> scope, compare runs),
+    /// <c>false</c> (only the rest: what clients sent in production) or <c>any</c> (both); <paramref name="fallback"/>
+    /// when absent. Null in <paramref name="only"/> means both.
+    /// </summary>
+    public static GatewayError? Evaluation(IQueryCollection q, bool? fallback, out bool? only)
+    {
+        only = fallback;
+        if (Text(q, "evaluation") is not { } text) return null;
+        switch (text.ToLowerInvariant())
+        {
+            case "true" or "1": only = true; return null;
+            case "false" or "0": only = false; return null;
+            case "any": only = null; return null;
+            default: return GatewayError.Invalid("'evaluation' must be 'true' (only evaluation traffic), 'false' (only the rest) or 'any' (both).", "evaluation");
+        }
+    }
+
+    /// <summary>The <c>evaluation</c> filter as a response names it: <c>true</c>, <c>false</c> or <c>any</c>.</summary>
+    public static string EvaluationName(bool? only) => only switch { true => "true", false => "false", null => "any" };
+
     /// <summary><c>limit</c> (1 to <see cref="MaxLimit"/>, default <see cref="DefaultLimit"/>) and <c>cursor</c> (the <c>next_cursor</c> of a previous page).</summary>
     public static GatewayError? Page(IQueryCollection q, out int limit, out long? before)
     {

@@ -171,12 +171,8 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
             if (range is not { } r) return (filter, false, GatewayError.Invalid("'status' must be a status code (429), a class (5xx), 'error' (400-599) or 'success' (2xx).", "status"));
             filter = filter with { StatusFrom = r.Item1, StatusTo = r.Item2 };
         }
-        if (AdminQuery.Text(q, "evaluation") is { } evaluation)
-        {
-            bool? only = evaluation.ToLowerInvariant() switch { "true" or "1" => true, "false" or "0" => false, _ => null };
-            if (only is null) return (filter, false, GatewayError.Invalid("'evaluation' must be 'true' (only evaluation traffic) or 'false' (only the rest).", "evaluation"));
-            filter = filter with { Evaluation = only };
-        }
+        if (AdminQuery.Evaluation(q, null, out var evaluation) is { } evaluationError) return (filter, false, evaluationError);
+        filter = filter with { Evaluation = evaluation };
         var error = AdminQuery.RangeAndPage(q, out var from, out var to, out var limit, out var before);
         filter = filter with { From = from, To = to, Limit = limit, Before = before };
         var bodies = AdminQuery.Text(q, "bodies") is { } b && (b.Equals("true", StringComparison.OrdinalIgnoreCase) || b == "1");

@@ -19,10 +19,12 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
 {
     public const string Route = "/admin/stats";
 
-    private async Task<IReadOnlyList<LedgerEntry>> RowsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    /// <summary>The ledger's rows of the span, evaluation traffic kept or left out as <paramref name="evaluation"/> says (null: all).</summary>
+    private async Task<IReadOnlyList<LedgerEntry>> RowsAsync(DateTimeOffset from, DateTimeOffset to, bool? evaluation, CancellationToken cancellationToken)
     {
         if (ledger is not null) await ledger.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return await ledgerRows.ReadRangeAsync(from, to, cancellationToken).ConfigureAwait(false);
+        var rows = await ledgerRows.ReadRangeAsync(from, to, cancellationToken).ConfigureAwait(false);
+        return evaluation is { } only ? [.. rows.Where(r => r.Evaluation == only)] : rows;
     }
 
     private static GatewayError? Int(IQueryCollection q, string name, int min, int max, int fallback, out int value)
@@ -33,10 +35,12 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
             ? null : GatewayError.Invalid($"'{name}' must be a whole number from {min} to {max}.", name);
     }
 
-    /// <summary><c>GET /admin/stats/overview?hours=24</c>: one bucket per hour, the current hour last.</summary>
+    /// <summary><c>GET /admin/stats/overview?hours=24[&amp;evaluation=true|false|any]</c>: one bucket per hour, the current hour last.</summary>
     public async Task OverviewAsync(HttpContext http)
     {
-        if (Int(http.Request.Query, "hours", 1, 24 * 31, 24, out var hours) is { } error)
+        var hoursError = Int(http.Request.Query, "hours", 1, 24 * 31, 24, out var hours);
+        var evaluationError = AdminQuery.Evaluation(http.Request.Query, null, out var evaluation);
+        if ((hoursError ?? evaluationError) is { } error)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
@@ -44,13 +48,14 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
         var now = time.GetUtcNow();
         var end = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
         var from = end.AddHours(-hours);
-        var rows = await RowsAsync(from, end, http.RequestAborted).ConfigureAwait(false);
+        var rows = await RowsAsync(from, end, evaluation, http.RequestAborted).ConfigureAwait(false);
         var buckets = LedgerStats.Overview(rows, from, TimeSpan.FromHours(1), hours);
         await WriteAsync(http, w =>
         {
             w.WriteString("object"u8, "stats.overview"u8);
             w.WriteString("from"u8, from);
             w.WriteString("to"u8, end);
+            w.WriteString("evaluation"u8, AdminQuery.EvaluationName(evaluation));
             w.WritePropertyName("total"u8);
             WriteBucket(w, LedgerStats.Summarize([.. rows.Where(r => r.Status != 0)], from, end));
             w.WriteStartArray("hours"u8);
@@ -59,7 +64,11 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
         }).ConfigureAwait(false);
     }
 
-    /// <summary><c>GET /admin/stats/usage?by=model|provider|deployment|key|team&amp;period=day|week&amp;periods=8</c>.</summary>
+    /// <summary>
+    /// <c>GET /admin/stats/usage?by=model|provider|deployment|key|team&amp;period=day|week&amp;periods=8[&amp;evaluation=false|true|any]</c>:
+    /// evaluation traffic (compare runs, evaluation keys) is left out unless asked for, so a large compare run does not
+    /// make a model look "rising".
+    /// </summary>
     public async Task UsageAsync(HttpContext http)
     {
         var q = http.Request.Query;
@@ -67,16 +76,17 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
         var periodName = AdminQuery.Text(q, "period") ?? "week";
         var error = LedgerStats.GroupKey(by) is null ? GatewayError.Invalid("'by' must be model, provider, deployment, key or team.", "by")
             : periodName is not ("day" or "week") ? GatewayError.Invalid("'period' must be day or week.", "period")
-            : Int(q, "periods", 2, 60, 8, out _);
+            : Int(q, "periods", 2, 60, 8, out _) ?? AdminQuery.Evaluation(q, false, out _);
         if (error is not null)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
         Int(q, "periods", 2, 60, 8, out var periods);
+        AdminQuery.Evaluation(q, false, out var evaluation);
         var period = periodName == "day" ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7);
         var end = time.GetUtcNow();
-        var rows = await RowsAsync(end - period * periods, end, http.RequestAborted).ConfigureAwait(false);
+        var rows = await RowsAsync(end - period * periods, end, evaluation, http.RequestAborted).ConfigureAwait(false);
         var groups = LedgerStats.Usage(rows, LedgerStats.GroupKey(by)!, end, period, periods);
         await WriteAsync(http, w =>
         {
@@ -84,6 +94,7 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
             w.WriteString("by"u8, by);
             w.WriteString("period"u8, periodName);
             w.WriteString("to"u8, end);
+            w.WriteString("evaluation"u8, AdminQuery.EvaluationName(evaluation));
             w.WriteStartArray("groups"u8);
             foreach (var g in groups)
             {
@@ -104,27 +115,29 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
         }).ConfigureAwait(false);
     }
 
-    /// <summary><c>GET /admin/stats/sla?by=provider|deployment&amp;days=7</c>: per group, each UTC day and the whole span.</summary>
+    /// <summary><c>GET /admin/stats/sla?by=provider|deployment&amp;days=7[&amp;evaluation=true|false|any]</c>: per group, each UTC day and the whole span.</summary>
     public async Task SlaAsync(HttpContext http)
     {
         var q = http.Request.Query;
         var by = AdminQuery.Text(q, "by") ?? "provider";
-        var error = by is not ("provider" or "deployment") ? GatewayError.Invalid("'by' must be provider or deployment.", "by") : Int(q, "days", 1, 90, 7, out _);
+        var error = by is not ("provider" or "deployment") ? GatewayError.Invalid("'by' must be provider or deployment.", "by") : Int(q, "days", 1, 90, 7, out _) ?? AdminQuery.Evaluation(q, null, out _);
         if (error is not null)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
         Int(q, "days", 1, 90, 7, out var days);
+        AdminQuery.Evaluation(q, null, out var evaluation);
         var now = time.GetUtcNow();
         var firstDay = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - days);
-        var rows = await RowsAsync(firstDay, now.AddSeconds(1), http.RequestAborted).ConfigureAwait(false);
+        var rows = await RowsAsync(firstDay, now.AddSeconds(1), evaluation, http.RequestAborted).ConfigureAwait(false);
         var groups = LedgerStats.Sla(rows, LedgerStats.GroupKey(by)!, now, days);
         await WriteAsync(http, w =>
         {
             w.WriteString("object"u8, "stats.sla"u8);
             w.WriteString("by"u8, by);
             w.WriteNumber("days"u8, days);
+            w.WriteString("evaluation"u8, AdminQuery.EvaluationName(evaluation));
             w.WriteStartArray("groups"u8);
             foreach (var g in groups)
             {
@@ -154,7 +167,7 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
         }
         var now = time.GetUtcNow();
         var firstDay = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - days);
-        var rows = (await RowsAsync(firstDay, now.AddSeconds(1), http.RequestAborted).ConfigureAwait(false)).Where(r => r.Status != 0).ToList();
+        var rows = (await RowsAsync(firstDay, now.AddSeconds(1), null, http.RequestAborted).ConfigureAwait(false)).Where(r => r.Status != 0).ToList();
         var decided = rows.Select(r => (Row: r, Decisions: GuardrailDecision.Parse(r.Guardrails))).Where(x => x.Decisions.Count > 0).ToList();
         static bool Blocked(LedgerEntry r) => r.ErrorCode == "guardrail_blocked";
         var rules = decided.SelectMany(x => x.Decisions.Select(d => (d, x.Row.Timestamp)))

@@ -9,9 +9,9 @@ namespace Sanjia.Api.FunctionalTests.Admin;
 /// <summary>The console's aggregates (<c>/admin/stats/*</c>) over real requests and backdated ledger rows, checked against <c>/admin/spend</c>.</summary>
 public sealed class StatsTests
 {
-    private static async Task<int> ChatAsync(GatewayServer gw, string model)
+    private static async Task<int> ChatAsync(GatewayServer gw, string model, string? key = null)
     {
-        using var m = gw.Request(HttpMethod.Post, "/v1/chat/completions", gw.Key);
+        using var m = gw.Request(HttpMethod.Post, "/v1/chat/completions", key ?? gw.Key);
         m.Content = GatewayServer.ChatBody(model, "hello", maxTokens: 10);
         using var r = await gw.Anonymous.SendAsync(m);
         return (int)r.StatusCode;
@@ -96,5 +96,47 @@ public sealed class StatsTests
         Assert.Equal(13, goodRow.GetProperty("periods").EnumerateArray().Sum(p => p.GetProperty("requests").GetInt32()));
         using var bad400 = await gw.Http.GetAsync("/admin/stats/usage?period=month");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad400.StatusCode);
+    }
+
+    [Fact]
+    public async Task Usage_leaves_evaluation_traffic_out_unless_asked_while_overview_and_sla_count_it()
+    {
+        await using var good = await FakeOpenAiServer.StartAsync();
+        await using var bad = await FakeOpenAiServer.StartAsync();
+        await using var gw = await StartAsync(good, bad);
+        var (_, evaluation) = await gw.CreateKeyAsync(new { name = "compare", scopes = new[] { "evaluation" } });
+        // Production: two calls to "chat"; a compare run: six calls to "broken" (answered: it is the candidate under test).
+        for (var i = 0; i < 2; i++) Assert.Equal(200, await ChatAsync(gw, "chat"));
+        for (var i = 0; i < 6; i++) Assert.Equal(200, await ChatAsync(gw, "broken", evaluation));
+
+        static Dictionary<string, int> Requests(JsonElement usage) =>
+            usage.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("group").GetString()!, g => g.GetProperty("requests").GetInt32());
+        var production = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/usage?by=model&period=week&periods=2");
+        Assert.Equal("false", production.GetProperty("evaluation").GetString());
+        Assert.Equal(new Dictionary<string, int> { ["chat"] = 2 }, Requests(production));
+        Assert.Equal(1.0, production.GetProperty("groups")[0].GetProperty("share").GetDouble());
+        var all = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/usage?by=model&period=week&periods=2&evaluation=any");
+        Assert.Equal(new Dictionary<string, int> { ["broken"] = 6, ["chat"] = 2 }, Requests(all));
+        Assert.Equal("broken", all.GetProperty("groups")[0].GetProperty("group").GetString());
+        var onlyEvaluation = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/usage?by=model&period=week&periods=2&evaluation=true");
+        Assert.Equal(new Dictionary<string, int> { ["broken"] = 6 }, Requests(onlyEvaluation));
+
+        var overview = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/overview?hours=2");
+        Assert.Equal(("any", 8), (overview.GetProperty("evaluation").GetString(), overview.GetProperty("total").GetProperty("requests").GetInt32()));
+        var overviewProduction = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/overview?hours=2&evaluation=false");
+        Assert.Equal(2, overviewProduction.GetProperty("total").GetProperty("requests").GetInt32());
+        var sla = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/sla?by=provider&days=1");
+        Assert.Equal(["bad", "good"], sla.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("group").GetString()).Order());
+        var slaProduction = await gw.AdminAsync(HttpMethod.Get, "/admin/stats/sla?by=provider&days=1&evaluation=false");
+        Assert.Equal(["good"], slaProduction.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("group").GetString()));
+        var requests = await gw.AdminAsync(HttpMethod.Get, "/admin/requests?evaluation=any&limit=100");
+        Assert.Equal(8, requests.GetProperty("data").GetArrayLength());
+
+        foreach (var path in new[] { "/admin/stats/usage?evaluation=maybe", "/admin/stats/overview?evaluation=maybe", "/admin/stats/sla?evaluation=maybe", "/admin/requests?evaluation=maybe" })
+        {
+            using var refused = await gw.Http.GetAsync(path);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("evaluation", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
+        }
     }
 }

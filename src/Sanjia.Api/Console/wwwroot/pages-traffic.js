@@ -51,16 +51,19 @@ export async function usage(body) {
   const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const by = params.get('by') ?? 'model';
   const period = params.get('period') ?? 'week';
-  const u = await get(`/admin/stats/usage?by=${encodeURIComponent(by)}&period=${encodeURIComponent(period)}&periods=8`);
+  const traffic = params.get('evaluation') ?? 'false';
+  const u = await get(`/admin/stats/usage?by=${encodeURIComponent(by)}&period=${encodeURIComponent(period)}&periods=8&evaluation=${encodeURIComponent(traffic)}`);
   const bySelect = h('select', { onchange: () => go() }, ['model', 'provider', 'deployment', 'key', 'team'].map(v => h('option', { value: v, selected: v === by }, v)));
   const periodSelect = h('select', { onchange: () => go() }, ['day', 'week'].map(v => h('option', { value: v, selected: v === period }, v)));
-  function go() { location.hash = `#/usage?by=${bySelect.value}&period=${periodSelect.value}`; }
+  const trafficSelect = h('select', { onchange: () => go() }, [['false', 'production'], ['true', 'evaluation'], ['any', 'all']].map(([v, t]) => h('option', { value: v, selected: v === traffic }, t)));
+  function go() { location.hash = `#/usage?by=${bySelect.value}&period=${periodSelect.value}&evaluation=${trafficSelect.value}`; }
   const label = period === 'week' ? 'this week' : 'today';
   const prev = period === 'week' ? 'last week' : 'yesterday';
   const rising = [...u.groups].filter(g => g.trend === 'rising' || g.trend === 'new').sort((a, b) => b.change_points - a.change_points)[0];
   const topSpend = [...u.groups].map(g => ({ g, usd: g.periods[g.periods.length - 1].spend })).filter(x => x.usd.length > 0);
   body.replaceChildren(
-    h('div', { class: 'filters' }, field('usage-by', 'Group by', bySelect), field('usage-period', 'Period', periodSelect)),
+    h('div', { class: 'filters' }, field('usage-by', 'Group by', bySelect), field('usage-period', 'Period', periodSelect), field('usage-traffic', 'Traffic', trafficSelect)),
+    h('p', { id: 'usage-traffic-note' }, { false: 'Production traffic: evaluation traffic (compare runs, keys with the evaluation scope) is left out.', true: 'Evaluation traffic only (compare runs, keys with the evaluation scope).', any: 'All traffic, evaluation included.' }[u.evaluation]),
     h('p', {}, `"Rising" means a larger share of all requests ${label} (the last ${period === 'week' ? '7 days' : '24 hours'}) than ${prev}, by at least one percentage point; "new" had none ${prev}.`),
     rising ? h('p', { id: 'fastest-growing' }, 'Fastest growing: ', h('strong', {}, rising.group), ` (${rising.change_points >= 0 ? '+' : ''}${rising.change_points} points)`) : h('p', {}, 'Nothing is rising.'),
     table(`Usage by ${by}`, [
