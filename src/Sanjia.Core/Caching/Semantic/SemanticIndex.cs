@@ -34,6 +34,7 @@ public sealed class SemanticIndex(int maxEntries, Func<UInt128, bool> isLive)
     private readonly Lock _sweep = new();
     private int _count;
     private long _sequence;
+    private long _older;
 
     public int MaxEntries => maxEntries;
 
@@ -47,13 +48,18 @@ public sealed class SemanticIndex(int maxEntries, Func<UInt128, bool> isLive)
     public (UInt128 Entry, float Similarity)? Find(UInt128 partition, ReadOnlySpan<float> vector, float threshold, string? text = null) =>
         _partitions.TryGetValue(partition, out var p) ? p.Find(vector, threshold, text, isLive) : null;
 
-    /// <summary>Adds a question (its vector and text) pointing at the response cache's entry <paramref name="entry"/>.</summary>
-    public void Add(UInt128 partition, ReadOnlySpan<float> vector, UInt128 entry, string text = "")
+    /// <summary>
+    /// Adds a question (its vector and text) pointing at the response cache's entry <paramref name="entry"/>; with
+    /// <paramref name="older"/>, ranked before every entry added so far (questions read back newest first, from the
+    /// semantic feed's log), so that making room drops the oldest of those first.
+    /// </summary>
+    public void Add(UInt128 partition, ReadOnlySpan<float> vector, UInt128 entry, string text = "", bool older = false)
     {
         if (vector.Length == 0) return;
         if (Volatile.Read(ref _count) >= maxEntries && !MakeRoom()) return;
         var p = _partitions.GetOrAdd(partition, static (_, dimensions) => new Partition(dimensions), vector.Length);
-        if (p.Add(vector, entry, text, Interlocked.Increment(ref _sequence))) Interlocked.Increment(ref _count);
+        var sequence = older ? Interlocked.Decrement(ref _older) : Interlocked.Increment(ref _sequence);
+        if (p.Add(vector, entry, text, sequence)) Interlocked.Increment(ref _count);
     }
 
     /// <summary>Drops dead entries, then, if that freed less than a tenth, the oldest until a tenth is free. False when still full.</summary>
