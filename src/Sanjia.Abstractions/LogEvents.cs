@@ -75,6 +75,8 @@ public static class LogEvents
     public const int SharedCacheFailed = 4406;
     public const int SharedLimitsRebuilt = 4407;
     public const int SharedSemanticFeedFailed = 4408;
+    /// <summary>The semantic index took the other instances' questions from the log in Redis (at start, after a reconnection).</summary>
+    public const int SharedSemanticCaughtUp = 4409;
 
     // 4450: budget alerts.
     public const int BudgetAlertFired = 4450;

@@ -39,6 +39,12 @@ internal sealed class RedisChannelSubscription
     }
 
     /// <summary>
+    /// A catch-up now (at start, when the feed reads what was published before it), tried again as after a
+    /// reconnection; a reconnection meanwhile takes over.
+    /// </summary>
+    public void CatchUpNow() => _ = CatchUpAsync(Interlocked.Increment(ref _reconnections));
+
+    /// <summary>
     /// The catch-up, again every second until it works: just after a reconnection a socket is up before the server's
     /// role is known, and a write or a script sent then is refused ("No connection is active/available"); without a
     /// second try a rollout put back into an emptied Redis stayed out of it until the next reconnection. At most

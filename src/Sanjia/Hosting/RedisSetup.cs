@@ -58,7 +58,7 @@ internal static class RedisSetup
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisResponseCache>>()));
             // The semantic cache's questions too: their answers are in that tier, so any instance can answer a paraphrase.
             services.AddSingleton(sp => new RedisSemanticFeed(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
-                sp.GetRequiredService<SemanticCache>(), sp.GetRequiredService<ILogger<RedisSemanticFeed>>()));
+                sp.GetRequiredService<SemanticCache>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisSemanticFeed>>()));
         }
         // The web console's sessions, so that every instance behind the load balancer knows a browser's sign-in.
         services.AddSingleton<Sanjia.Core.Security.ISharedSessionStore>(sp => new RedisSessionStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis));
@@ -68,15 +68,19 @@ internal static class RedisSetup
     }
 
     /// <summary>
-    /// Before serving: the response cache's Redis tier; subscribe to other instances' key, team, alias, breaker and
-    /// cool-down changes, and take the promotions and open breakers in force now (when Redis is configured; a Redis down at start is caught up with
+    /// Before serving: the response cache's Redis tier and the semantic cache's questions; subscribe to other instances'
+    /// key, team, alias, breaker and cool-down changes, and take the promotions and open breakers in force now (when Redis is configured; a Redis down at start is caught up with
     /// when it connects).
     /// </summary>
     public static void Start(IServiceProvider services)
     {
         // The response cache's answers in Redis too, behind each instance's memory (docs/caching.md).
         if (services.GetService<ISharedResponseCache>() is { } tier) services.GetRequiredService<ResponseCache>().Shared = tier;
-        if (services.GetService<RedisSemanticFeed>() is { } feed) services.GetRequiredService<SemanticCache>().Peers!.Feed = feed;
+        if (services.GetService<RedisSemanticFeed>() is { } feed)
+        {
+            services.GetRequiredService<SemanticCache>().Peers!.Feed = feed;
+            feed.Start(); // the other instances' questions still in Redis, read in the background
+        }
         services.GetService<RedisChangeFeed>()?.StartAsync().GetAwaiter().GetResult();
         if (services.GetService<RedisHealthFeed>() is { } health && services.GetRequiredService<IConnectionMultiplexer>().IsConnected)
         {

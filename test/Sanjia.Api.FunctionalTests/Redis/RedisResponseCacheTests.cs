@@ -7,9 +7,11 @@ using Sanjia.Abstractions;
 using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Api.FunctionalTests.Metering;
 using Sanjia.Core.Caching;
+using Sanjia.Core.Caching.Semantic;
 using Sanjia.Core.Configuration;
 using Sanjia.Redis;
 using Sanjia.Testing.FakeUpstream;
+using Sanjia.Testing.Redis;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -21,9 +23,9 @@ namespace Sanjia.Api.FunctionalTests.Redis;
 /// </summary>
 public sealed class RedisResponseCacheTests(ITestOutputHelper output)
 {
-    private static string Body(string prompt, bool stream) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    private static string Body(string prompt, bool stream, string model = "chat") => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
-        ["model"] = "chat",
+        ["model"] = model,
         ["temperature"] = 0,
         ["stream"] = stream,
         ["messages"] = new[] { new { role = "user", content = prompt } },
@@ -88,12 +90,10 @@ public sealed class RedisResponseCacheTests(ITestOutputHelper output)
         await using var redis = await RedisFixture.ServerAsync();
         await using var upstream = await FakeOpenAiServer.StartAsync();
         upstream.SetDefault(FakeBehavior.Reply("Paris.", promptTokens: 20, completionTokens: 6));
-        string[] Args() => [.. MeteringSetup.Settings(upstream), "--Sanjia:Local:Embeddings=true", "--Sanjia:Models:chat:Cache:Semantic:Enabled=true",
-            .. RedisFixture.GatewayArgs(redis, "semantic")];
-        await using var one = await GatewayServer.StartWithArgsAsync(Args());
-        await using var two = await GatewayServer.StartWithArgsAsync(Args());
+        await using var one = await GatewayServer.StartWithArgsAsync(SemanticArgs(upstream, redis, "semantic"));
+        await using var two = await GatewayServer.StartWithArgsAsync(SemanticArgs(upstream, redis, "semantic"));
         using var peek = RedisConnection.Connect(redis.Configuration);
-        var chatCalls = () => upstream.Requests.Count(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
+        var chatCalls = () => ChatCalls(upstream);
         // Noise on the channel (another version, a message cut short) is ignored.
         await peek.GetSubscriber().PublishAsync(RedisChannel.Literal("{semantic}:semantic"), new byte[] { 9, 1, 2 });
         await peek.GetSubscriber().PublishAsync(RedisChannel.Literal("{semantic}:semantic"), new byte[] { 1, 1, 2, 3 });
@@ -101,7 +101,7 @@ public sealed class RedisResponseCacheTests(ITestOutputHelper output)
         var (missed, first) = await PostAsync(one, Body("What is the capital of France?", stream: false));
         Assert.Equal("miss", missed);
         // The answer goes to Redis and the question to the other gateway's index, neither waited for by the request.
-        var semantic = two.Service<Sanjia.Core.Caching.Semantic.SemanticCache>();
+        var semantic = two.Service<SemanticCache>();
         for (var i = 0; i < 400 && (semantic.Peers!.Count < 1 || await peek.GetDatabase().SortedSetLengthAsync("{semantic}:cache:lru") < 1); i++) await Task.Delay(25);
         Assert.Equal((1, 1), (semantic.Peers!.Count, semantic.Index.Count));
 
@@ -127,6 +127,115 @@ public sealed class RedisResponseCacheTests(ITestOutputHelper output)
         Assert.Equal("miss", gone);
         Assert.Equal(3, chatCalls());
         Assert.Equal(1, semantic.Peers!.Count);
+    }
+
+    /// <summary>Gateways with the semantic cache on <c>chat</c> (the built-in MiniLM), sharing <paramref name="redis"/> under <paramref name="prefix"/>.</summary>
+    private static string[] SemanticArgs(FakeOpenAiServer upstream, RedisServer redis, string prefix, params string[] more) =>
+        [.. MeteringSetup.Settings(upstream), "--Sanjia:Local:Embeddings=true", "--Sanjia:Models:chat:Cache:Semantic:Enabled=true",
+            .. RedisFixture.GatewayArgs(redis, prefix), .. more];
+
+    private static int ChatCalls(FakeOpenAiServer upstream) => upstream.Requests.Count(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
+
+    /// <summary>Polls <paramref name="condition"/> every 25 ms, for at most 10 s (what is sent without waiting, or read in the background, lands meanwhile).</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 400 && !await condition(); i++) await Task.Delay(25);
+    }
+
+    [SkippableFact]
+    public async Task A_gateway_restarted_after_a_question_was_indexed_rebuilds_its_semantic_index_from_redis_and_answers_a_paraphrase()
+    {
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        upstream.SetDefault(FakeBehavior.Reply("Paris.", promptTokens: 20, completionTokens: 6));
+        using var peek = RedisConnection.Connect(redis.Configuration);
+        var one = await GatewayServer.StartWithArgsAsync(SemanticArgs(upstream, redis, "restart"));
+        var dataDir = one.DataDir;
+        try
+        {
+            var (missed, first) = await PostAsync(one, Body("What is the capital of France?", stream: false));
+            Assert.Equal("miss", missed);
+            await UntilAsync(async () => await peek.GetDatabase().StreamLengthAsync("{restart}:semantic:log") >= 1
+                && await peek.GetDatabase().SortedSetLengthAsync("{restart}:cache:lru") >= 1);
+            await one.StopAsync();
+
+            // The same instance started again (its memory empty, the question's only indexer gone): the question comes
+            // back from the log in Redis, in the background, and the paraphrase is answered from the answer in Redis.
+            await using var restarted = await GatewayServer.StartInAsync(dataDir, SemanticArgs(upstream, redis, "restart"));
+            var semantic = restarted.Service<SemanticCache>();
+            await UntilAsync(() => Task.FromResult(semantic.Peers!.Count >= 1));
+            Assert.Equal((1, 1), (semantic.Peers!.Count, semantic.Index.Count));
+            var (hit, second) = await PostAsync(restarted, Body("Which city is the capital of France?", stream: false));
+            Assert.Equal("hit", hit);
+            Assert.Equal(Content(first), Content(second));
+            Assert.Equal(1, ChatCalls(upstream));
+            var rows = await restarted.LedgerAsync(2);
+            var original = Assert.Single(rows, r => r.Endpoint == "/v1/chat/completions" && r.CacheOf is null);
+            var served = Assert.Single(rows, r => r.CacheOf is not null);
+            Assert.Equal((original.RequestId, 0m), (served.CacheOf, served.Cost));
+        }
+        finally
+        {
+            await one.StopAsync();
+            GatewayServer.DeleteDataDir(dataDir);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_gateway_started_later_does_not_take_a_question_whose_answer_has_expired_from_the_semantic_log()
+    {
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        upstream.SetDefault(FakeBehavior.Reply("Madrid.", promptTokens: 20, completionTokens: 6));
+        // "brief" keeps its answers one second.
+        string[] Args() => SemanticArgs(upstream, redis, "expiry", [.. GatewayServer.Deployment("brief", 0, "fake", "gpt-test"),
+            "--Sanjia:Models:brief:Cache:Semantic:Enabled=true", "--Sanjia:Models:brief:Cache:TtlSeconds=1"]);
+        using var peek = RedisConnection.Connect(redis.Configuration);
+        await using var one = await GatewayServer.StartWithArgsAsync(Args());
+        Assert.Equal("miss", (await PostAsync(one, Body("What is the capital of France?", stream: false))).Cache);
+        Assert.Equal("miss", (await PostAsync(one, Body("What is the capital of Spain?", stream: false, "brief"))).Cache);
+        await UntilAsync(async () => await peek.GetDatabase().StreamLengthAsync("{expiry}:semantic:log") >= 2);
+        var log = await peek.GetDatabase().StreamRangeAsync("{expiry}:semantic:log");
+        Assert.Equal(2, log.Length);
+        var france = RedisSemanticFeed.Decode((byte[]?)log[0]["q"])!.Value.Question;
+        await Task.Delay(1500);
+
+        // Read newest first, the expired question comes before the live one: once the live one is in, the other was passed over.
+        await using var later = await GatewayServer.StartWithArgsAsync(Args());
+        var semantic = later.Service<SemanticCache>();
+        await UntilAsync(() => Task.FromResult(semantic.Peers!.Knows(france.Entry)));
+        Assert.Equal((1, 1), (semantic.Peers!.Count, semantic.Index.Count));
+        Assert.Equal("miss", (await PostAsync(later, Body("Which city is the capital of Spain?", stream: false, "brief"))).Cache);
+        Assert.Equal("hit", (await PostAsync(later, Body("Which city is the capital of France?", stream: false))).Cache);
+        Assert.Equal(3, ChatCalls(upstream));
+    }
+
+    [SkippableFact]
+    public async Task A_question_published_while_a_gateway_was_disconnected_reaches_its_semantic_index_after_the_reconnection()
+    {
+        await using var redis = await RedisFixture.ServerAsync();
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartWithArgsAsync(SemanticArgs(upstream, redis, "missed"));
+        var peers = gateway.Service<SemanticCache>().Peers!;
+        using var admin = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+        var channel = RedisChannel.Literal("{missed}:semantic");
+        await UntilAsync(async () => await admin.GetServers()[0].SubscriptionSubscriberCountAsync(channel) >= 1);
+
+        // Its subscription cut, a peer's question is logged and published to no one (tried again should the gateway
+        // have subscribed again in between).
+        SharedQuestion? missed = null;
+        var vector = Enumerable.Range(0, 384).Select(i => MathF.Sin(i)).ToArray();
+        for (var attempt = 1; attempt <= 5 && missed is null; attempt++)
+        {
+            await admin.GetServers()[0].ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+            var question = new SharedQuestion(1, vector, (UInt128)attempt, "How do I reset my password?", DateTimeOffset.UtcNow.AddHours(1));
+            var message = RedisSemanticFeed.Encode(Guid.NewGuid(), question);
+            await admin.GetDatabase().StreamAddAsync("{missed}:semantic:log", "q", message);
+            if (await admin.GetSubscriber().PublishAsync(channel, message) == 0) missed = question;
+        }
+        Assert.NotNull(missed);
+        await UntilAsync(() => Task.FromResult(peers.Knows(missed.Entry)));
+        Assert.True(peers.Knows(missed.Entry));
     }
 
     private static CacheEntry Entry(int i, int bytes, TimeSpan ttl) =>
