@@ -2,7 +2,8 @@ namespace Sanjia.Abstractions;
 
 /// <summary>
 /// A budget alert: a key's or team's spend crossed one of its thresholds in a budget period. One per (scope, id,
-/// threshold, period start): <see cref="Id"/> is derived from those, so every instance names the same crossing alike.
+/// threshold, period start, budget amount): <see cref="Id"/> is derived from those, so every instance names the same
+/// crossing alike, and a budget changed in its period is watched afresh.
 /// </summary>
 public sealed record BudgetAlert
 {

@@ -76,6 +76,20 @@ public abstract class AlertStoreConformanceTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task A_threshold_of_a_budget_raised_in_its_period_is_claimed_again_once_per_amount()
+    {
+        var store = await StoreAsync();
+        var start = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        BudgetAlert At(decimal limit) => Alert(0) with { Id = BudgetAlerts.AlertId("key", "raised", 80, start, limit), ScopeId = "raised", Limit = limit, FiredAt = T0.AddSeconds((double)limit) };
+
+        Assert.True(await store.TryClaimAsync(At(10m), CancellationToken.None));
+        Assert.True(await store.TryClaimAsync(At(20m), CancellationToken.None)); // raised: the same threshold again
+        Assert.False(await store.TryClaimAsync(At(20m), CancellationToken.None));
+        Assert.False(await store.TryClaimAsync(At(10.0m), CancellationToken.None)); // back to the first amount: already sent
+        Assert.Equal([20m, 10m], (await store.ListAsync("raised", 10, CancellationToken.None)).Select(a => a.Limit));
+    }
+
+    [SkippableFact]
     public async Task Of_two_instances_claiming_the_same_crossings_at_once_each_crossing_goes_to_one()
     {
         var a = await StoreAsync();

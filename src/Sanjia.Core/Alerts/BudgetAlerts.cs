@@ -18,8 +18,9 @@ namespace Sanjia.Core.Alerts;
 /// Budget alerts (docs/observability.md): every <see cref="AlertOptions.IntervalSeconds"/>, and at once after a
 /// refusal for a budget, each key's and team's spend in its current period is compared with its thresholds
 /// (<see cref="Budget.AlertAt"/>, else <see cref="AlertOptions.Percents"/>). A crossing is claimed in the shared
-/// <see cref="IAlertStore"/> under an id made of (scope, id, threshold, period start), so it fires once per period,
-/// by one instance, and not again after a restart; then it is posted to the webhooks in the background. When several
+/// <see cref="IAlertStore"/> under an id made of (scope, id, threshold, period start, amount), so it fires once per
+/// period and amount, by one instance, and not again after a restart; then it is posted to the webhooks in the
+/// background. A budget changed in its period is watched afresh: its thresholds fire again on the new amount. When several
 /// thresholds are crossed at once only the highest is sent (the others are recorded as <c>superseded</c>).
 /// Nothing here runs on the request path; the one hook there (<see cref="Refused"/>) runs on a budget refusal only.
 /// </summary>
@@ -183,10 +184,10 @@ public sealed partial class BudgetAlerts(
         return buffer.ToArray();
     }
 
-    /// <summary>The same on every instance for the same crossing: <c>alert_</c> and 24 hex digits of a SHA-256.</summary>
     /// <summary>
-    /// The id of a crossing: (scope, id, threshold, start of the window) and the budget's amount, so that a budget
-    /// raised (or lowered) in its window is watched afresh: 80 % of the new amount is a new crossing.
+    /// The id of a crossing, the same on every instance (<c>alert_</c> and 24 hex digits of a SHA-256): (scope, id,
+    /// threshold, start of the window) and the budget's amount, so that a budget raised (or lowered) in its window is
+    /// watched afresh: 80 % of the new amount is a new crossing.
     /// </summary>
     public static string AlertId(string scope, string id, int percent, DateTimeOffset periodStart, decimal? limit = null)
     {

@@ -173,6 +173,43 @@ public sealed class BudgetAlertTests : IAsyncLifetime
         Assert.Matches("sanjia_budget_alerts_total\\{[^}]*sanjia_budget_alert_delivery=\"failed\"[^}]*sanjia_budget_alert_percent=\"20\"", await ScrapeAsync(gw));
     }
 
+    [Fact]
+    public async Task A_budget_raised_after_its_alert_fired_sends_it_again_when_spend_reaches_it_on_the_new_amount()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Args());
+        var (keyId, key) = await gw.CreateKeyAsync(new { name = "app", budget = new { amount = "0.02", currency = "USD", period = "daily", alert_at = new[] { 50 } } });
+        Task SetAmountAsync(string amount) =>
+            gw.AdminAsync(HttpMethod.Patch, $"/admin/keys/{keyId}", new { budget = new { amount, currency = "USD", period = "daily", alert_at = new[] { 50 } } });
+
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(gw, key)); // 0.006: 30 %
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(gw, key)); // 0.012: 60 %
+        Assert.Equal(("0.012", "0.02"), Limits((await _hook.WaitForAsync(1))[0]));
+
+        // Raised to 0.04: 0.012 is 30 % of it, so the 50 % threshold is armed again and nothing is sent yet.
+        await SetAmountAsync("0.04");
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(gw, key)); // 0.018: 45 %
+        await Task.Delay(500); // five checks
+        Assert.Single(_hook.Deliveries);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(gw, key)); // 0.024: 60 % of the new amount
+        Assert.Equal(("0.024", "0.04"), Limits((await _hook.WaitForAsync(2))[1]));
+
+        // Lowered to 0.03: 0.024 is already 80 % of it, so the threshold fires at once, for that amount.
+        await SetAmountAsync("0.03");
+        Assert.Equal(("0.024", "0.03"), Limits((await _hook.WaitForAsync(3))[2]));
+        await Task.Delay(500);
+        Assert.Equal(3, _hook.Deliveries.Count);
+        var listed = (await gw.AdminAsync(HttpMethod.Get, $"/admin/alerts?id={keyId}")).GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(["0.03", "0.04", "0.02"], listed.Select(a => a.GetProperty("limit").GetString()));
+        Assert.Equal(3, _hook.Deliveries.Select(d => d.Headers["webhook-id"]).Distinct().Count());
+
+        static (string?, string?) Limits(WebhookDelivery d)
+        {
+            var data = Data(d);
+            Assert.Equal(50, data.GetProperty("percent").GetInt32());
+            return (data.GetProperty("used").GetString(), data.GetProperty("limit").GetString());
+        }
+    }
+
     /// <summary>The newest alert of a key or team once its delivery has ended.</summary>
     private static async Task<JsonElement> WaitForDeliveryAsync(GatewayServer gw, string id)
     {
