@@ -35,7 +35,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
     public async Task PromoteAsync(HttpContext http, string alias)
     {
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, AdminFields.Promote).ConfigureAwait(false) is not { } body) return;
-        if (await CheckTargetAsync(http, alias, AdminHttp.Text(body, "provider"), AdminHttp.Text(body, "model"), "the deployment to make the alias's first choice").ConfigureAwait(false) is not ({ } current, { } target))
+        if (await CheckTargetAsync(http, alias, AdminHttp.Text(body, "provider"), AdminHttp.Text(body, "model"), "the deployment to make the alias's first choice", "Nothing was promoted").ConfigureAwait(false) is not ({ } current, { } target))
         {
             return;
         }
@@ -63,9 +63,10 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
     /// <summary>
     /// The alias and the deployment a promotion or a rollout would move it to, checked: the alias exists, the target
     /// is served here, is of the alias's kind and is on the vendor's model list (else the configured one). Null, with
-    /// the error written, otherwise.
+    /// the error written, otherwise. <paramref name="what"/> names the target in a missing field's message,
+    /// <paramref name="refused"/> says what did not happen when the alias is unknown ("No rollout was started").
     /// </summary>
-    internal async Task<(ResolvedModel Alias, ResolvedModel Target)?> CheckTargetAsync(HttpContext http, string alias, string? provider, string? model, string what)
+    internal async Task<(ResolvedModel Alias, ResolvedModel Target)?> CheckTargetAsync(HttpContext http, string alias, string? provider, string? model, string what, string refused)
     {
         if (string.IsNullOrWhiteSpace(provider) || string.IsNullOrWhiteSpace(model))
         {
@@ -75,7 +76,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
         var current = engine.Registry.Resolve(alias);
         if (current is not { IsAlias: true })
         {
-            await AdminHttp.NotFoundAsync(http, $"No alias named '{alias}' is configured; promotions and rollouts change aliases from the configuration (Sanjia:Models).", "alias_not_found").ConfigureAwait(false);
+            await AdminHttp.NotFoundAsync(http, $"{refused}: no alias named '{alias}' is configured (aliases come from the configuration, Sanjia:Models; GET /admin/aliases lists them).", "alias_not_found").ConfigureAwait(false);
             return null;
         }
         var target = engine.Registry.Resolve($"{provider}/{model}");

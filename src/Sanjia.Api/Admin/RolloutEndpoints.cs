@@ -31,7 +31,7 @@ public sealed class RolloutEndpoints(AliasesEndpoints aliases, AliasRollouts rol
             return;
         }
         var plan = ReadPlan(body);
-        if (await aliases.CheckTargetAsync(http, alias, AdminHttp.Text(body, "provider"), AdminHttp.Text(body, "model"), "the deployment to roll out").ConfigureAwait(false)
+        if (await aliases.CheckTargetAsync(http, alias, AdminHttp.Text(body, "provider"), AdminHttp.Text(body, "model"), "the deployment to roll out", "No rollout was started").ConfigureAwait(false)
             is not ({ } current, { } target))
         {
             return;

@@ -102,6 +102,11 @@ public sealed class PromotionTests : IAsyncLifetime
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal(code, error!["error"]!["code"]!.GetValue<string>());
+        if (status == 404)
+        {
+            Assert.Equal("Nothing was promoted: no alias named 'nope' is configured (aliases come from the configuration, Sanjia:Models; GET /admin/aliases lists them).",
+                error["error"]!["message"]!.GetValue<string>());
+        }
         if (body.Contains("typo-model", StringComparison.Ordinal))
         {
             // The vendor's own GET /models does not list it: every request to the alias would have been a 404.

@@ -404,6 +404,13 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal(code, error!["error"]!["code"]!.GetValue<string>());
         Assert.False(string.IsNullOrEmpty(error["error"]!["message"]!.GetValue<string>()));
+        if (status == 404)
+        {
+            // Says what was refused (a rollout, not a promotion) in the admin error format.
+            Assert.Equal(("invalid_request_error", null), (error["error"]!["type"]!.GetValue<string>(), error["error"]!["param"]?.GetValue<string>()));
+            Assert.Equal("No rollout was started: no alias named 'nope' is configured (aliases come from the configuration, Sanjia:Models; GET /admin/aliases lists them).",
+                error["error"]!["message"]!.GetValue<string>());
+        }
         Assert.Equal(HttpStatusCode.NotFound, (await gw.GetAsync("/admin/aliases/chat/rollout")).Response.StatusCode);
         Assert.Equal(0, await SendAsync(gw, 5));
     }
