@@ -52,7 +52,7 @@ public sealed class ModelRegistry
 
     /// <param name="routing">The routing options that go with these models (null: the router's own, for tools and tests).</param>
     /// <param name="cache">The response cache's settings (<c>Sanjia:Cache</c>), resolved per model with each alias's own (null: off).</param>
-    /// <param name="rollouts">The rollouts running now (<see cref="AliasRollouts.RunningNow"/>); one of an alias or provider no longer configured is left out.</param>
+    /// <param name="rollouts">The rollouts running now (<see cref="AliasRollouts.RunningNow"/>); one of an alias, provider or model no longer configured or served is left out.</param>
     public ModelRegistry(IEnumerable<IProvider> providers, IReadOnlyDictionary<string, AliasOptions> aliases, ConfigErrors errors, DateTimeOffset created,
         RoutingOptions? routing = null, Caching.CacheOptions? cache = null, IReadOnlyList<AliasRollout>? rollouts = null)
     {
@@ -123,7 +123,10 @@ public sealed class ModelRegistry
             if (!resolvedAliases.TryGetValue(r.Alias, out var a) || !byName.TryGetValue(r.Provider, out var provider)) continue;
             // The alias's own entry when it lists the candidate (its settings, and the object the router leaves out of the usual order).
             var candidate = a.Deployments.FirstOrDefault(d => d.Provider == provider && d.UpstreamModel == r.Model) ?? new Deployment(provider, r.Model);
-            var kind = listed.TryGetValue(candidate.Id, out var l) ? l.Kind : ModelKind.Chat;
+            // A model its provider no longer serves (a local model's file removed) is no candidate: the alias routes as
+            // without the rollout, and the controller ends it at its next check.
+            if (!listed.TryGetValue(candidate.Id, out var l) && !provider.AcceptsUnlistedModels) continue;
+            var kind = l?.Kind ?? ModelKind.Chat;
             if (kind != a.Kind) continue;
             resolvedAliases[r.Alias] = a with { Rollout = new RolloutRoute(candidate, r.Percent) };
         }

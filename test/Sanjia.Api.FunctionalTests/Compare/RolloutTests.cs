@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Core.Rollouts;
+using Sanjia.Hosting;
+using Sanjia.Testing;
 using Sanjia.Testing.FakeUpstream;
 using Xunit.Abstractions;
 
@@ -250,6 +252,88 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
         {
             GatewayServer.DeleteDataDir(root);
         }
+    }
+
+    [Fact]
+    public async Task A_rollout_whose_candidate_a_config_reload_removes_is_aborted_at_the_next_check_and_the_incumbent_answers_meanwhile()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"sanjia-rollout-{Guid.NewGuid():N}.json");
+        string Config(bool withCandidate) => "{\"Sanjia\":{\"Providers\":{"
+            + $"\"a\":{{\"BaseUrl\":\"{_a.BaseUrl}\",\"ApiKey\":\"{_a.ApiKey}\"}}"
+            + (withCandidate ? $",\"b\":{{\"BaseUrl\":\"{_b.BaseUrl}\",\"ApiKey\":\"{_b.ApiKey}\"}}" : "")
+            + "},\"Models\":{\"chat\":{\"Deployments\":[{\"Provider\":\"a\",\"Model\":\"m1\"}]}}}}";
+        await File.WriteAllTextAsync(file, Config(withCandidate: true));
+        try
+        {
+            await using var gw = await GatewayServer.StartWithArgsAsync(["--config", file, .. GatewayServer.FastRetries, "--Sanjia:Routing:RolloutIntervalSeconds=3600"]);
+            var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+                new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 1000, dwell_seconds = 0 });
+            Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+            Assert.InRange(await SendAsync(gw, 20), 1, 19);
+
+            // Provider b leaves the configuration: until the controller looks, the incumbent answers every request.
+            await File.WriteAllTextAsync(file, Config(withCandidate: false));
+            Assert.Empty(await gw.Service<ConfigReloader>().ReloadAsync());
+            var before = _b.Requests.Count;
+            Assert.Equal(0, await SendAsync(gw, 20));
+            Assert.Equal(before, _b.Requests.Count);
+
+            var decision = Assert.Single(await gw.Service<RolloutController>().TickAsync());
+            Assert.Equal(RolloutController.Abort, decision.Steps[^1].Decision);
+            var rollout = await RolloutAsync(gw);
+            output.WriteLine(rollout.ToJsonString());
+            Assert.Equal(("aborted", 0), (rollout["status"]!.GetValue<string>(), rollout["percent"]!.GetValue<int>()));
+            var step = rollout["steps"]!.AsArray().Single()!;
+            Assert.Equal("abort", step["decision"]!.GetValue<string>());
+            Assert.Contains("no longer serves b/m2", step["reason"]!.GetValue<string>());
+            Assert.NotNull(step["ended_at"]);
+            string[] audited = [];
+            for (var i = 0; i < 200 && audited.Length < 1; i++)
+            {
+                if (i > 0) await Task.Delay(50);
+                audited = [.. (await gw.GetAsync("/admin/audit?actor=rollout")).Body!["data"]!.AsArray().Select(e => e!["fields"]![0]!.GetValue<string>())];
+            }
+            Assert.Equal(["abort"], audited);
+            Assert.Empty(await gw.Service<RolloutController>().TickAsync()); // ended: nothing more to decide
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task A_rollout_to_a_local_model_whose_file_is_removed_sends_it_nothing_more_and_is_aborted_at_the_next_check()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        // Two local models: the one rolled out, and another that keeps the local provider in the configuration.
+        var file = Path.Combine(gw.DataDir, "models", "tiny-story.gguf");
+        File.Copy(TestModel.Path, file);
+        File.Copy(TestModel.Path, Path.Combine(gw.DataDir, "models", "other-story.gguf"));
+        for (var i = 0; i < 300 && !(await gw.GetAsync("/v1/models")).Body!.ToJsonString().Contains("local/tiny-story", StringComparison.Ordinal); i++) await Task.Delay(100);
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "local", model = "tiny-story", steps = new[] { 90, 100 }, min_requests_per_step = 1000, dwell_seconds = 0 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var answered = new List<string?>();
+        for (var i = 0; i < 10; i++) answered.Add((await gw.ChatAsync("chat")).Deployment);
+        Assert.Contains("local/tiny-story", answered); // 90 % of them: all ten miss it once in ten billion runs
+
+        // The file goes (as `models rm` does): the local provider no longer serves the model, so the alias's requests
+        // go to the incumbent from the rebuilt registry on, before the controller has looked.
+        File.Delete(file);
+        for (var i = 0; i < 300 && (await gw.GetAsync("/v1/models")).Body!.ToJsonString().Contains("local/tiny-story", StringComparison.Ordinal); i++) await Task.Delay(100);
+        for (var i = 0; i < 20; i++)
+        {
+            var (response, _, deployment) = await gw.ChatAsync("chat");
+            Assert.Equal((HttpStatusCode.OK, "a/m1"), (response.StatusCode, deployment));
+        }
+
+        var decision = Assert.Single(await gw.Service<RolloutController>().TickAsync());
+        Assert.Equal(RolloutController.Abort, decision.Steps[^1].Decision);
+        var rollout = await RolloutAsync(gw);
+        output.WriteLine(rollout.ToJsonString());
+        Assert.Equal("aborted", rollout["status"]!.GetValue<string>());
+        Assert.Contains("no longer serves local/tiny-story", rollout["steps"]![0]!["reason"]!.GetValue<string>());
     }
 
     [Fact]
