@@ -28,7 +28,7 @@ public static class LogEvents
     // A deprecated setting in use (it still works; the warning names its new path), once at start.
     public const int ConfigurationDeprecated = 3010;
 
-    // 3002-3008: the ledger and its journal. The dropped-entry event used 3001 too, the reload's; it took the free 3003.
+    // 3002-3009: the ledger and its journal. The dropped-entry event used 3001 too, the reload's; it took the free 3003.
     public const int LedgerRetry = 3002;
     public const int LedgerEntryDropped = 3003;
     public const int LedgerKeptInJournal = 3004;
@@ -36,6 +36,7 @@ public static class LogEvents
     public const int LedgerReplayed = 3006;
     public const int LedgerStreamsInterrupted = 3007;
     public const int LedgerStoredLate = 3008;
+    public const int LedgerFlushGaveUp = 3009;
 
     // 3020: retention of the ledger and the body log.
     public const int RetentionSwept = 3020;

@@ -63,6 +63,13 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     private long _recorded, _processed;
     private readonly TimeSpan _batchWindow;
     private readonly long _segmentBytes;
+    private readonly TimeSpan _flushWait;
+
+    /// <summary>
+    /// How long <see cref="FlushAsync"/> waits at the most. A healthy store takes a batch in milliseconds; one that
+    /// hangs (a database that does not answer) must not hold every report and budget load behind it.
+    /// </summary>
+    public static readonly TimeSpan DefaultFlushWait = TimeSpan.FromSeconds(5);
 
     /// <param name="batchWindow">
     /// How long the writer lets rows gather after the first one arrives before it stores them (without fsync only:
@@ -70,10 +77,12 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     /// (a round trip, parsing, a commit); at a few thousand requests per second a batch would otherwise hold a row or
     /// two. Zero: store at once (the in-process SQLite store).
     /// </param>
+    /// <param name="flushWait">The most <see cref="FlushAsync"/> waits (null: <see cref="DefaultFlushWait"/>).</param>
     public JournaledLedger(ILedgerStore store, Pricer pricer, string journalPath, bool fsync, ILogger<JournaledLedger> logger,
-        long segmentBytes = DefaultSegmentBytes, TimeSpan batchWindow = default)
+        long segmentBytes = DefaultSegmentBytes, TimeSpan batchWindow = default, TimeSpan? flushWait = null)
     {
         _batchWindow = fsync ? TimeSpan.Zero : batchWindow;
+        _flushWait = flushWait ?? DefaultFlushWait;
         _segmentBytes = segmentBytes;
         _store = store;
         _pricer = pricer;
@@ -166,14 +175,24 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
     /// Waits until everything recorded before the call has been offered to the store (reports, budgets loading spend,
     /// tests): the batches are taken in order, so it is enough that as many entries have been taken off the queue as had
     /// been recorded. What is recorded after the call does not hold it (under steady traffic the queue is never empty).
+    /// Bounded: after the flush wait (5 s by default) it gives up, logs it and returns false, so a store that hangs
+    /// makes readers see what is stored so far instead of holding them; the caller's token can end it sooner.
     /// </summary>
-    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    /// <returns>True when everything recorded before the call was offered to the store; false when the wait ran out.</returns>
+    public async Task<bool> FlushAsync(CancellationToken cancellationToken = default)
     {
         var target = Interlocked.Read(ref _recorded);
+        var deadline = Environment.TickCount64 + (long)_flushWait.TotalMilliseconds;
         while (Interlocked.Read(ref _processed) < target)
         {
+            if (Environment.TickCount64 >= deadline)
+            {
+                LogFlushGaveUp(_logger, target - Interlocked.Read(ref _processed), _flushWait.TotalSeconds);
+                return false;
+            }
             await Task.Delay(2, cancellationToken).ConfigureAwait(false);
         }
+        return true;
     }
 
     /// <summary>Stores whatever a previous process journaled but did not store; returns how many entries were replayed.</summary>
@@ -522,6 +541,10 @@ public sealed partial class JournaledLedger : BackgroundService, ILedger
 
     [LoggerMessage(EventId = LogEvents.LedgerStoredLate, Level = LogLevel.Information, Message = "Stored {Count} ledger entries the store had refused before")]
     private static partial void LogStoredLate(ILogger logger, int count);
+
+    [LoggerMessage(EventId = LogEvents.LedgerFlushGaveUp, Level = LogLevel.Warning,
+        Message = "{Count} ledger entries were still not offered to the store after {Seconds} s (is it answering?); read what it holds so far")]
+    private static partial void LogFlushGaveUp(ILogger logger, long count, double seconds);
 
     [LoggerMessage(EventId = LogEvents.LedgerReplayed, Level = LogLevel.Information, Message = "Replayed {Count} ledger entries from the journal")]
     private static partial void LogReplayed(ILogger logger, int count);

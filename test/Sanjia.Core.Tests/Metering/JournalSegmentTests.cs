@@ -27,8 +27,9 @@ public sealed class JournalSegmentTests : IDisposable
         Endpoint = "chat", Model = "m", Status = 200, Usage = new TokenUsage(10, 5),
     };
 
-    private JournaledLedger Ledger(ILedgerStore store) =>
-        new(store, new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions()), JournalPath, fsync: false, NullLogger<JournaledLedger>.Instance, segmentBytes: 2048);
+    private JournaledLedger Ledger(ILedgerStore store, TimeSpan? flushWait = null) =>
+        new(store, new Pricer(PriceCatalogue.LoadBuiltIn(), new SanjiaOptions()), JournalPath, fsync: false, NullLogger<JournaledLedger>.Instance, segmentBytes: 2048,
+            flushWait: flushWait);
 
     /// <summary>Slow enough that new entries always arrive while a batch is being stored; notes when sealed segments exist.</summary>
     private sealed class SlowStore(JournalSegmentTests owner, int delayMs = 3) : ILedgerStore
@@ -148,6 +149,44 @@ public sealed class JournalSegmentTests : IDisposable
 
         Assert.Equal(20, store.Batches.Sum());
         Assert.True(store.Batches.Count <= 2, $"the store was called {store.Batches.Count} times: {string.Join(", ", store.Batches)}");
+    }
+
+    /// <summary>A store that takes a batch and never commits it (a database that stopped answering), until released.</summary>
+    private sealed class HungStore : ILedgerStore
+    {
+        private readonly TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) => _committed.Task;
+
+        public void Release() => _committed.TrySetResult();
+
+        public Task<IReadOnlyList<LedgerEntry>> ReadAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public async Task A_flush_waiting_on_a_store_that_never_commits_gives_up_after_its_wait_and_a_callers_token_ends_it_sooner()
+    {
+        var store = new HungStore();
+        var ledger = Ledger(store, flushWait: TimeSpan.FromMilliseconds(500));
+        await ledger.StartAsync(CancellationToken.None);
+        await ledger.RecordDurableAsync(Entry(1)); // answered at once: the row is in the journal
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.False(await ledger.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30))); // it used to wait for as long as the store hung
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(450), $"gave up after {watch.Elapsed.TotalMilliseconds} ms");
+
+        using (var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(50)))
+        {
+            watch.Restart();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ledger.FlushAsync(caller.Token));
+            Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(450), $"cancelled after {watch.Elapsed.TotalMilliseconds} ms");
+        }
+
+        // The store answers again: a flush waits for the row and says so, as before.
+        store.Release();
+        Assert.True(await ledger.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, ledger.Pending);
+        await ledger.StopAsync(CancellationToken.None);
     }
 
     [Fact]
