@@ -132,10 +132,12 @@ public sealed partial class RolloutController(
         foreach (var e in rows)
         {
             // In flight, a cache hit (no upstream call) or a client error says nothing about the deployment; evaluation
-            // traffic is not in the split (it always goes to the incumbent), so it would weigh on one side only.
-            if (e.Status == 0 || e.CacheOf is not null || e.Evaluation || LedgerStats.IsClientError(e)) continue;
+            // traffic is not in the split (it always goes to the incumbent), so it would weigh on one side only. A 404
+            // is the deployment's: the client named the alias, which exists, so the deployment's model is not there.
+            var missing = e.Status == 404;
+            if (e.Status == 0 || e.CacheOf is not null || e.Evaluation || (LedgerStats.IsClientError(e) && !missing)) continue;
             requests++;
-            if (LedgerStats.IsVendorFailure(e)) failures++;
+            if (missing || LedgerStats.IsVendorFailure(e)) failures++;
             // A fallback's latency includes the failed attempt before it.
             else if (e.Attempt == 1) latencies.Add(e.LatencyMs);
         }

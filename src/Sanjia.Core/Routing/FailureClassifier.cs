@@ -40,6 +40,9 @@ public static class FailureClassifier
             or GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded or GatewayErrorKind.UpstreamOverloaded ? FailureAction.Retry : FailureAction.Return,
     };
 
+    /// <summary>Does this failure say the deployment's model is not there (the vendor's 404, a local model not loaded from disk)?</summary>
+    public static bool IsModelMissing(GatewayError error) => error.Kind == GatewayErrorKind.ModelNotFound || error.UpstreamStatus == 404;
+
     /// <summary>Does this failure say something about the deployment's health (for its breaker)?</summary>
     public static bool CountsAgainstDeployment(GatewayError error) =>
         error.Kind is GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable or GatewayErrorKind.UpstreamTimeout

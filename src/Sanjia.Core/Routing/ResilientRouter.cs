@@ -174,7 +174,14 @@ public sealed partial class ResilientRouter(
                 }
                 last = error;
                 context.Route.Add(new RouteStep(id, FailureClassifier.Label(error)));
-                switch (FailureClassifier.Classify(error, options))
+                var action = FailureClassifier.Classify(error, options);
+                // The client named the alias, not the rollout's candidate: a candidate whose model is not there (the
+                // vendor's 404, a local model's file removed) leaves the request to the alias's usual order.
+                if (action == FailureAction.Return && candidate.Index == RouteCandidate.RolloutIndex && FailureClassifier.IsModelMissing(error))
+                {
+                    action = FailureAction.NextDeployment;
+                }
+                switch (action)
                 {
                     case FailureAction.Return:
                         return outcome;

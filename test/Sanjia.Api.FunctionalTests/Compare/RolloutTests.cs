@@ -337,6 +337,28 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_candidate_its_vendor_no_longer_serves_fails_no_request_and_is_rolled_back()
+    {
+        // The vendor withdrew m2 after the rollout started: every call to it is a 404.
+        _b.SetDefault(FakeBehavior.Status(404, "The model `m2` does not exist or you do not have access to it."));
+        await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
+        var (started, _) = await gw.PostAsync("/admin/aliases/chat/rollout",
+            new { provider = "b", model = "m2", steps = new[] { 50, 100 }, min_requests_per_step = 5, dwell_seconds = 0 });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+
+        // The clients named the alias: each request the candidate could not serve is answered by the incumbent.
+        Assert.Equal(0, await SendAsync(gw, 20));
+        Assert.NotEmpty(_b.Requests);
+
+        var rollout = await JudgeUntilDecidedAsync(gw, 5);
+        Assert.Equal(("rolled_back", 0), (rollout["status"]!.GetValue<string>(), rollout["percent"]!.GetValue<int>()));
+        var step = rollout["steps"]!.AsArray().Single()!;
+        Assert.Equal("rollback", step["decision"]!.GetValue<string>());
+        Assert.Equal(1.0, step["candidate"]!["vendor_failure_rate"]!.GetValue<double>());
+        Assert.Contains("vendor failures 100.0 %", step["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_good_candidate_goes_5_25_100_and_ends_as_the_promotion()
     {
         await using var gw = await GatewayServer.StartWithArgsAsync(Settings);
