@@ -156,7 +156,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         }
         catch (AdminRequests.Invalid ex)
         {
-            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(ex.Message, ex.Param));
+            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(ex.Message, ex.Param, ex.Code));
             return (false, null);
         }
     }
@@ -262,7 +262,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         }
         catch (AdminRequests.Invalid ex)
         {
-            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(ex.Message, ex.Param));
+            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(ex.Message, ex.Param, ex.Code));
             return null;
         }
     }
@@ -322,7 +322,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         }
         catch (AdminRequests.Invalid ex)
         {
-            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(ex.Message, ex.Param));
+            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(ex.Message, ex.Param, ex.Code));
             return null;
         }
     }

@@ -10,10 +10,21 @@ namespace Sanjia.Api.Admin;
 /// </summary>
 internal static partial class AdminRequests
 {
-    public sealed class Invalid(string message, string param) : Exception(message)
+    public sealed class Invalid(string message, string param, string code = "invalid_request") : Exception(message)
     {
         public string Param { get; } = param;
+
+        public string Code { get; } = code;
     }
+
+    /// <summary>The fields of a <c>budget</c> object: a misspelt <c>perod</c> must not leave a daily budget a total one.</summary>
+    private static readonly string[] BudgetFields = ["amount", "currency", "period", "alert_at"];
+
+    /// <summary>
+    /// The largest budget amount (10^15 in any currency). Far above any real budget, and far enough below
+    /// <see cref="decimal.MaxValue"/> that spend, holds and alert thresholds computed from it cannot overflow.
+    /// </summary>
+    public const decimal MaxBudgetAmount = 1_000_000_000_000_000m;
 
     public static JsonElement Parse(ReadOnlyMemory<byte> body)
     {
@@ -103,19 +114,28 @@ internal static partial class AdminRequests
     {
         if (v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Object) throw new Invalid("'budget' must be an object {amount, currency, period} or null.", "budget");
-        decimal amount = v.TryGetProperty("amount", out var a) && a.ValueKind switch
+        if (v.EnumerateObject().Select(p => p.Name).Where(n => !BudgetFields.Contains(n)).ToList() is [var first, ..] unknown)
         {
-            JsonValueKind.Number => true,
-            JsonValueKind.String => decimal.TryParse(a.GetString(), NumberStyles.Number, CultureInfo.InvariantCulture, out _),
-            _ => false,
+            throw new Invalid($"Unknown field{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(n => $"'budget.{n}'"))}. A budget has: {string.Join(", ", BudgetFields)}.",
+                "budget." + first, "unknown_fields");
         }
-            ? (a.ValueKind == JsonValueKind.Number ? a.GetDecimal() : decimal.Parse(a.GetString()!, NumberStyles.Number, CultureInfo.InvariantCulture))
-            : throw new Invalid("'budget.amount' is required and must be a number.", "budget.amount");
+        const string amountShape = "'budget.amount' is required: a number (or a decimal string) from 0 to 1000000000000000.";
+        var amount = v.TryGetProperty("amount", out var a) ? a.ValueKind switch
+        {
+            JsonValueKind.Number when a.TryGetDecimal(out var d) => d,
+            JsonValueKind.String when decimal.TryParse(a.GetString(), NumberStyles.Number, CultureInfo.InvariantCulture, out var d) => d,
+            _ => throw new Invalid(amountShape, "budget.amount"),
+        } : throw new Invalid(amountShape, "budget.amount");
         if (amount < 0) throw new Invalid("'budget.amount' must not be negative.", "budget.amount");
-        var currency = v.TryGetProperty("currency", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: 3 } cs
+        if (amount > MaxBudgetAmount) throw new Invalid(amountShape, "budget.amount");
+        var currency = v.TryGetProperty("currency", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: 3 } cs && cs.All(char.IsAsciiLetter)
             ? cs.ToUpperInvariant() : throw new Invalid("'budget.currency' is required: a three-letter code such as USD or CNY.", "budget.currency");
-        var periodText = v.TryGetProperty("period", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "total";
-        if (!Enum.TryParse<BudgetPeriod>(periodText, ignoreCase: true, out var period) || int.TryParse(periodText, out _))
+        var periodText = v.TryGetProperty("period", out var p) && p.ValueKind != JsonValueKind.Null
+            ? p.ValueKind == JsonValueKind.String ? p.GetString()! : ""
+            : "total";
+        // Only the four names: Enum.TryParse also takes numbers and comma lists ("daily,weekly" is Weekly).
+        if (!Enum.GetNames<BudgetPeriod>().Contains(periodText, StringComparer.OrdinalIgnoreCase)
+            || !Enum.TryParse<BudgetPeriod>(periodText, ignoreCase: true, out var period))
         {
             throw new Invalid("'budget.period' must be daily, weekly, monthly or total.", "budget.period");
         }

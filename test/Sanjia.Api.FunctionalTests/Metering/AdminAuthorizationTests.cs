@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Sanjia.Api.Admin;
 using Sanjia.Api.FunctionalTests.Infrastructure;
 using Sanjia.Testing.FakeUpstream;
@@ -97,5 +98,41 @@ public sealed class AdminAuthorizationTests
             var e = await gw.AdminAsync(HttpMethod.Post, "/admin/keys", body, 400);
             Assert.Equal(param, e.GetProperty("error").GetProperty("param").GetString());
         }
+    }
+
+    [Fact]
+    public async Task A_budget_with_a_misspelt_field_a_huge_amount_or_a_loose_period_is_refused_naming_it_and_nothing_is_created()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await GatewayServer.StartWithArgsAsync(MeteringSetup.Settings(upstream));
+        foreach (var (budget, param, code) in new[]
+        {
+            // Once a 500 (the number does not fit a decimal), or accepted and then breaking every budget alert check.
+            ("""{"amount":1e400,"currency":"USD"}""", "budget.amount", "invalid_request"),
+            ("""{"amount":792281625142643375935439503350,"currency":"USD"}""", "budget.amount", "invalid_request"),
+            ("""{"amount":79228162514264337593543950335,"currency":"USD"}""", "budget.amount", "invalid_request"),
+            // Once accepted as a total budget: the daily limit the caller meant was silently dropped.
+            ("""{"amount":5,"currency":"USD","perod":"daily"}""", "budget.perod", "unknown_fields"),
+            ("""{"amount":5,"currency":"USD","period":7}""", "budget.period", "invalid_request"),
+            // Once accepted: Enum.TryParse reads a comma list as flags ("daily,weekly" became weekly).
+            ("""{"amount":5,"currency":"USD","period":"daily,weekly"}""", "budget.period", "invalid_request"),
+            ("""{"amount":5,"currency":"123"}""", "budget.currency", "invalid_request"),
+        })
+        {
+            foreach (var path in new[] { "/admin/keys", "/admin/teams" })
+            {
+                var e = await gw.AdminAsync(HttpMethod.Post, path, JsonNode.Parse($$"""{"name":"b","budget":{{budget}}}"""), 400);
+                var error = e.GetProperty("error");
+                Assert.True(param == error.GetProperty("param").GetString(), $"{path} {budget}: {e}");
+                Assert.Equal(code, error.GetProperty("code").GetString());
+                Assert.Contains($"'{param}'", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+        }
+        Assert.Empty((await gw.AdminAsync(HttpMethod.Get, "/admin/keys")).GetProperty("data").EnumerateArray());
+        Assert.Empty((await gw.AdminAsync(HttpMethod.Get, "/admin/teams")).GetProperty("data").EnumerateArray());
+
+        var largest = await gw.AdminAsync(HttpMethod.Post, "/admin/teams", JsonNode.Parse("""{"budget":{"amount":"1000000000000000","currency":"idr","period":"Monthly"}}"""), 201);
+        Assert.Equal("1000000000000000", largest.GetProperty("budget").GetProperty("amount").GetString());
+        Assert.Equal(("IDR", "monthly"), (largest.GetProperty("budget").GetProperty("currency").GetString(), largest.GetProperty("budget").GetProperty("period").GetString()));
     }
 }
