@@ -267,14 +267,23 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
         }
     }
 
-    /// <summary><c>GET /admin/spend?group_by=key|team|model|provider|day&amp;from=&amp;to=&amp;currency=&amp;format=csv</c></summary>
+    /// <summary><c>GET /admin/spend?group_by=key|team|model|provider|day&amp;from=&amp;to=&amp;currency=&amp;format=json|csv</c>; a bad parameter is a 400 naming it.</summary>
     private async Task SpendAsync(HttpContext http)
     {
         var q = http.Request.Query;
         var groupBy = q["group_by"].ToString() is { Length: > 0 } g ? g.ToLowerInvariant() : "key";
-        if (!TryTime(q["from"].ToString(), DateTimeOffset.UnixEpoch, out var from) || !TryTime(q["to"].ToString(), DateTimeOffset.MaxValue, out var to))
+        var fromOk = TryTime(q["from"].ToString(), DateTimeOffset.UnixEpoch, out var from);
+        var toOk = TryTime(q["to"].ToString(), DateTimeOffset.MaxValue, out var to);
+        if (!fromOk || !toOk)
         {
-            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid("'from' and 'to' must be ISO 8601 dates or times (UTC when no offset is given).", "from"));
+            var bad = fromOk ? "to" : "from";
+            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid($"'{bad}' must be an ISO 8601 date or time (UTC when no offset is given).", bad));
+            return;
+        }
+        var format = q["format"].ToString() is { Length: > 0 } f ? f.ToLowerInvariant() : "json";
+        if (format is not ("json" or "csv"))
+        {
+            await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid("'format' must be json (the default) or csv.", "format"));
             return;
         }
         if (ledger is not null) await ledger.FlushAsync(http.RequestAborted); // entries journaled but not yet stored
@@ -286,7 +295,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
             await OpenAiErrorWriter.WriteAsync(http, GatewayError.Invalid(error, error.StartsWith("group_by", StringComparison.Ordinal) ? "group_by" : "currency"));
             return;
         }
-        if (q["format"].ToString().Equals("csv", StringComparison.OrdinalIgnoreCase))
+        if (format == "csv")
         {
             http.Response.ContentType = "text/csv; charset=utf-8";
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"spend-by-{groupBy}.csv\"";

@@ -101,6 +101,22 @@ public sealed class AdminAuthorizationTests
     }
 
     [Fact]
+    public async Task Bad_spend_report_parameters_are_400s_naming_each_one()
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await GatewayServer.StartWithArgsAsync(MeteringSetup.Settings(upstream));
+        // 'to' was blamed on 'from', and an unknown format answered JSON as if it had been asked for.
+        foreach (var (query, param) in new[] { ("from=yesterday", "from"), ("to=notatime", "to"), ("format=xml", "format"), ("group_by=hour", "group_by") })
+        {
+            var e = await gw.AdminAsync(HttpMethod.Get, "/admin/spend?" + query, expect: 400);
+            Assert.True(param == e.GetProperty("error").GetProperty("param").GetString(), $"{query}: {e}");
+        }
+        using var csv = await gw.Http.GetAsync("/admin/spend?format=CSV");
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("spend_report", (await gw.AdminAsync(HttpMethod.Get, "/admin/spend?format=json")).GetProperty("object").GetString());
+    }
+
+    [Fact]
     public async Task A_budget_with_a_misspelt_field_a_huge_amount_or_a_loose_period_is_refused_naming_it_and_nothing_is_created()
     {
         await using var upstream = await FakeOpenAiServer.StartAsync();
