@@ -175,7 +175,13 @@ public sealed class RequestsEndpoint(ILedgerQuery query, JournaledLedger? ledger
         filter = filter with { Evaluation = evaluation };
         var error = AdminQuery.RangeAndPage(q, out var from, out var to, out var limit, out var before);
         filter = filter with { From = from, To = to, Limit = limit, Before = before };
-        var bodies = AdminQuery.Text(q, "bodies") is { } b && (b.Equals("true", StringComparison.OrdinalIgnoreCase) || b == "1");
+        var bodies = false;
+        switch (AdminQuery.Text(q, "bodies")?.ToLowerInvariant())
+        {
+            case null or "false" or "0": break;
+            case "true" or "1": bodies = true; break;
+            default: error ??= GatewayError.Invalid("'bodies' must be 'true' (each row with its logged request and answer) or 'false'.", "bodies"); break;
+        }
         return (filter, bodies, error);
     }
 }

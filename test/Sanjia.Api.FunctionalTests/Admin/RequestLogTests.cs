@@ -100,11 +100,13 @@ public sealed class RequestLogTests
         Assert.Equal(200, await ChatAsync(gw, gw.Key, "chat", "hello"));
         Assert.Single((await gw.AdminAsync(HttpMethod.Get, "/admin/requests")).GetProperty("data").EnumerateArray());
 
-        foreach (var (query, param) in new[] { ("bodies=true", "bodies"), ("status=abc", "status"), ("limit=0", "limit"), ("limit=501", "limit"), ("from=yesterday", "from"), ("cursor=x", "cursor") })
+        foreach (var (query, param) in new[] { ("bodies=true", "bodies"), ("bodies=yes", "bodies"), ("status=abc", "status"), ("limit=0", "limit"), ("limit=501", "limit"), ("from=yesterday", "from"), ("cursor=x", "cursor") })
         {
             using var r = await gw.Http.GetAsync("/admin/requests?" + query);
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
             Assert.Equal(param, JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
         }
+        // Asking for no bodies is fine without body logging.
+        Assert.Single((await gw.AdminAsync(HttpMethod.Get, "/admin/requests?bodies=false")).GetProperty("data").EnumerateArray());
     }
 }
