@@ -98,7 +98,8 @@ public sealed class RolloutEndpoints(AliasesEndpoints aliases, AliasRollouts rol
         }
         foreach (var name in new[] { "min_requests_per_step", "dwell_seconds", "max_error_rate_increase", "max_latency_ratio" })
         {
-            if (body[name] is { } node && (node is not JsonValue v || !v.TryGetValue<double>(out _)))
+            // A finite one: 1e309 reads as infinity, and infinity cannot be written back as JSON.
+            if (body[name] is { } node && (node is not JsonValue v || !v.TryGetValue<double>(out var d) || !double.IsFinite(d)))
             {
                 return ($"'{name}' must be a number.", name);
             }

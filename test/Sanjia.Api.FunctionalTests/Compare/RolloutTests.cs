@@ -500,6 +500,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime
     [InlineData("chat", """{"provider":"b","model":"m2","min_requests_per_step":0}""", 400, "invalid_request")]
     [InlineData("chat", """{"provider":"b","model":"m2","dwell_seconds":"long"}""", 400, "invalid_request")]
     [InlineData("chat", """{"provider":"b","model":"m2","max_latency_ratio":-1}""", 400, "invalid_request")]
+    [InlineData("chat", """{"provider":"b","model":"m2","max_latency_ratio":1e309}""", 400, "invalid_request")]
     [InlineData("chat", """{"provider":"b","model":"m2","step":[5,100]}""", 400, "unknown_fields")]
     public async Task A_bad_rollout_is_refused_in_the_admin_error_format_and_changes_nothing(string alias, string body, int status, string code)
     {
