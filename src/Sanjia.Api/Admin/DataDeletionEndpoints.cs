@@ -29,7 +29,14 @@ public sealed class DataDeletionEndpoints(IKeyStore keys, IReadOnlyList<IDeletab
 
     private async Task DeleteKeyDataAsync(HttpContext http, string id)
     {
-        if (await keys.GetKeyAsync(id, http.RequestAborted).ConfigureAwait(false) is { RevokedAt: null })
+        var key = await keys.GetKeyAsync(id, http.RequestAborted).ConfigureAwait(false);
+        if (key is null)
+        {
+            // Keys are never removed from the store, so an id it does not know is a typo: "0 rows deleted" would read as done.
+            await AdminHttp.WriteErrorAsync(http, new GatewayError(GatewayErrorKind.ModelNotFound, $"There is no key '{id}'.") { Param = "id", Code = "key_not_found" }).ConfigureAwait(false);
+            return;
+        }
+        if (key.RevokedAt is null)
         {
             await AdminHttp.BadRequestAsync(http, $"The key '{id}' is active: revoke it first (DELETE /admin/keys/{id}), so that none of its requests is recorded after its data is deleted.", "id", "key_not_revoked").ConfigureAwait(false);
             return;

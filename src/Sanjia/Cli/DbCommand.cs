@@ -180,7 +180,13 @@ internal static class DbCommand
                         stores.Add(bodies);
                     }
                 }
-                if (key is not null && keys is not null && await keys.GetKeyAsync(key, ct).ConfigureAwait(false) is { RevokedAt: null })
+                var known = key is not null && keys is not null ? await keys.GetKeyAsync(key, ct).ConfigureAwait(false) : null;
+                if (key is not null && keys is not null && known is null)
+                {
+                    error.WriteLine($"sanjia db delete: there is no key '{key}' in this store (GET /admin/keys lists them).");
+                    return SanjiaCli.Failed;
+                }
+                if (known is { RevokedAt: null })
                 {
                     error.WriteLine($"sanjia db delete: the key '{key}' is active; revoke it first (DELETE /admin/keys/{key}), so none of its requests is recorded after its data is deleted.");
                     return SanjiaCli.Failed;

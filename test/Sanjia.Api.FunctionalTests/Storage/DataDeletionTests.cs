@@ -74,6 +74,9 @@ public sealed class DataDeletionTests
         // An active key is refused: a request after the delete would leave a row behind.
         var active = await gw.AdminAsync(HttpMethod.Delete, $"/admin/keys/{a}/data", expect: 400);
         Assert.Equal("key_not_revoked", active.GetProperty("error").GetProperty("code").GetString());
+        // A key id that does not exist (a typo) is a 404, not a success that deleted nothing.
+        var unknown = await gw.AdminAsync(HttpMethod.Delete, "/admin/keys/key_typo/data", expect: 404);
+        Assert.Equal(("key_not_found", "id"), (unknown.GetProperty("error").GetProperty("code").GetString(), unknown.GetProperty("error").GetProperty("param").GetString()));
 
         await gw.AdminAsync(HttpMethod.Delete, $"/admin/keys/{a}");
         var deleted = await gw.AdminAsync(HttpMethod.Delete, $"/admin/keys/{a}/data");
@@ -178,6 +181,10 @@ public sealed class DataDeletionTests
         var active = await Run("--key", a);
         Assert.Equal(1, active.Code);
         Assert.True(active.Error.Contains("revoke it first", StringComparison.Ordinal), active.Error);
+        var unknown = await Run("--key", "key_typo");
+        Assert.Equal(1, unknown.Code);
+        Assert.True(unknown.Error.Contains("no key 'key_typo'", StringComparison.Ordinal), unknown.Error);
+        Assert.DoesNotContain("rows deleted", unknown.Output, StringComparison.Ordinal);
 
         var second = await GatewayServer.StartInAsync(dataDir, [.. MeteringSetup.Settings(upstream), .. storage]);
         await second.AdminAsync(HttpMethod.Delete, $"/admin/keys/{a}");
