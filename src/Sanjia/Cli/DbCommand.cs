@@ -58,7 +58,7 @@ internal static class DbCommand
     {
         if (args.Any(a => a is "--help" or "-h" or "help"))
         {
-            output.Write(Usage);
+            output.WriteLine(Usage);
             return SanjiaCli.Ok;
         }
         if (args.Length == 0 || !Subcommands.Contains(args[0]))

@@ -39,7 +39,7 @@ internal static class PricesCommand
     {
         if (args.Any(a => a is "--help" or "-h" or "help"))
         {
-            output.Write(Usage);
+            output.WriteLine(Usage);
             return 0;
         }
         if (args.Length > 0 && args[0] == "check")

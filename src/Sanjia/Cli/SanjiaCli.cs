@@ -25,11 +25,14 @@ public static class SanjiaCli
         Sanjia: an OpenAI- and Anthropic-compatible LLM gateway.
 
         Usage:
-          sanjia [serve] [options]     Run the gateway (the default command).
-          sanjia models <pull|list>    Download and list GGUF models.
-          sanjia compare [options]     Compare models on a suite of cases.
-          sanjia prices import <file>  Import a genai-prices price list.
-          sanjia db copy --to CONN     Copy the SQLite stores into PostgreSQL.
+          sanjia [serve] [options]      Run the gateway (the default command).
+          sanjia models <pull|list|rm>  Download, list and remove GGUF models.
+          sanjia compare [options]      Compare models on a suite of cases.
+          sanjia prices import <file>   Import a genai-prices price list.
+          sanjia prices check           List catalogue prices due for a re-read.
+          sanjia db copy --to CONN      Copy the SQLite stores into PostgreSQL.
+          sanjia db delete --key ID     Delete a revoked key's (or, --user, an end
+                                        user's) stored traffic.
 
         Options:
           -h, --help     Show help; 'sanjia <command> --help' for a command.
@@ -77,17 +80,17 @@ public static class SanjiaCli
         switch (command)
         {
             case "help":
-                output.Write(args.Length > 1 && args[1] is "serve" ? ServeHelp : Help);
+                output.WriteLine(args.Length > 1 && args[1] is "serve" ? ServeHelp : Help);
                 return Ok;
             case "serve":
                 if (args.Length > 0 && args[0] is "--help" or "-h")
                 {
-                    output.Write(Help);
+                    output.WriteLine(Help);
                     return Ok;
                 }
                 if (args.Any(a => a is "--help" or "-h"))
                 {
-                    output.Write(ServeHelp);
+                    output.WriteLine(ServeHelp);
                     return Ok;
                 }
                 return null; // the caller runs the gateway

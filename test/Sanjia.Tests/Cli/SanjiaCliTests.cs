@@ -53,7 +53,7 @@ public sealed class SanjiaCliTests
     }
 
     [Theory]
-    [InlineData("--help", "sanjia models <pull|list>")]
+    [InlineData("--help", "sanjia models <pull|list|rm>")]
     [InlineData("-h", "Exit codes: 0 success")]
     [InlineData("help", "sanjia prices import <file>")]
     [InlineData("serve --help", "--models-dir DIR")]
@@ -69,6 +69,22 @@ public sealed class SanjiaCliTests
         Assert.Equal(0, code);
         Assert.Contains(expected, output, StringComparison.Ordinal);
         Assert.Empty(error);
+    }
+
+    [Fact]
+    public async Task Help_ends_with_a_newline_and_names_every_subcommand()
+    {
+        // Without the newline the shell's prompt was printed on the help's last line.
+        foreach (var commandLine in new[] { "--help", "help", "serve --help", "help serve", "prices --help", "db --help" })
+        {
+            var (_, output, _) = await RunAsync(commandLine.Split(' '));
+            Assert.True(output.EndsWith('\n'), $"{commandLine}: ends with '{output[^Math.Min(20, output.Length)..]}'");
+        }
+        var (_, help, _) = await RunAsync("--help");
+        foreach (var subcommand in new[] { "models <pull|list|rm>", "prices import", "prices check", "db copy", "db delete" })
+        {
+            Assert.Contains(subcommand, help, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
