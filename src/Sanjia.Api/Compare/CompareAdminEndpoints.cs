@@ -39,6 +39,11 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
     public async Task StartAsync(HttpContext http)
     {
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, _fields).ConfigureAwait(false) is not { } body) return;
+        if (TypeError(body) is { } typeError)
+        {
+            await AdminHttp.BadRequestAsync(http, typeError.Message, typeError.Field).ConfigureAwait(false);
+            return;
+        }
 
         if (body["models"] is not JsonArray modelNodes || modelNodes.Count == 0 || modelNodes.Any(m => m is not JsonValue mv || !mv.TryGetValue<string>(out _)))
         {
@@ -232,6 +237,32 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
         if (uri.Host is "[::]" or "::") uri.Host = "[::1]";
         uri.Path = "/";
         return uri.Uri;
+    }
+
+    /// <summary>
+    /// The first run setting of the wrong JSON type, or null (null values are the defaults): a run must not start on a
+    /// default the caller did not ask for, as <c>"concurrency": "8"</c> or <c>"stream": "no"</c> once did.
+    /// </summary>
+    private static (string Message, string Field)? TypeError(JsonObject body)
+    {
+        foreach (var (field, kind) in new[]
+        {
+            ("baseline", "a string"), ("run_id", "a string"), ("key", "a string"),
+            ("concurrency", "a whole number"), ("samples", "a whole number"), ("seed", "a whole number"),
+            ("margin", "a number"), ("max_cost", "a number"), ("stream", "true or false"), ("log_cost", "true or false"),
+        })
+        {
+            if (body[field] is not { } node) continue;
+            var ok = node is JsonValue v && kind switch
+            {
+                "a string" => v.TryGetValue<string>(out _),
+                "a whole number" => v.TryGetValue<int>(out _),
+                "a number" => v.TryGetValue<double>(out var d) && double.IsFinite(d),
+                _ => v.TryGetValue<bool>(out _),
+            };
+            if (!ok) return ($"'{field}' must be {kind}.", field);
+        }
+        return null;
     }
 
     private static double? Number(JsonObject body, string field) =>

@@ -130,6 +130,13 @@ public sealed class AdminCompareTests : IAsyncLifetime
     [InlineData("""{"models":["chat"],"suite":"cases: [{prompt: x, graders: [{type: judge, model: b/no-judge, rubric: r}]}]"}""", "Grader model 'b/no-judge' not found")]
     [InlineData("""{"models":["chat"],"margin":0,"suite":"cases: [{prompt: x}]"}""", "'margin'")]
     [InlineData("""{"models":["chat"],"samples":0,"suite":"cases: [{prompt: x}]"}""", "'samples'")]
+    // Once started on the defaults: a setting of the wrong type was read as absent.
+    [InlineData("""{"models":["chat"],"concurrency":"8","suite":"cases: [{prompt: x}]"}""", "'concurrency' must be a whole number")]
+    [InlineData("""{"models":["chat"],"samples":1e10,"suite":"cases: [{prompt: x}]"}""", "'samples' must be a whole number")]
+    [InlineData("""{"models":["chat"],"margin":1e400,"suite":"cases: [{prompt: x}]"}""", "'margin' must be a number")]
+    [InlineData("""{"models":["chat"],"max_cost":"0.5","suite":"cases: [{prompt: x}]"}""", "'max_cost' must be a number")]
+    [InlineData("""{"models":["chat"],"stream":"no","suite":"cases: [{prompt: x}]"}""", "'stream' must be true or false")]
+    [InlineData("""{"models":["chat"],"run_id":5,"suite":"cases: [{prompt: x}]"}""", "'run_id' must be a string")]
     public async Task A_bad_comparison_request_is_refused_before_any_call(string body, string message)
     {
         var (response, error) = await _gw.PostAsync("/admin/compare", body);
