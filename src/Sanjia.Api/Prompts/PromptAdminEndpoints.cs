@@ -28,7 +28,7 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
         var (version, error) = PromptJson.ReadVersion(body, time.GetUtcNow());
         if (error is not null)
         {
-            await AdminHttp.BadRequestAsync(http, error, code: "invalid_prompt").ConfigureAwait(false);
+            await AdminHttp.BadRequestAsync(http, error, ParamOf(error), "invalid_prompt").ConfigureAwait(false);
             return;
         }
         if (!await store.CreateAsync(id, AdminHttp.Text(body, "description"), version!, http.RequestAborted).ConfigureAwait(false))
@@ -46,11 +46,15 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
         var (version, error) = PromptJson.ReadVersion(body, time.GetUtcNow());
         if (error is not null)
         {
-            await AdminHttp.BadRequestAsync(http, error, code: "invalid_prompt").ConfigureAwait(false);
+            await AdminHttp.BadRequestAsync(http, error, ParamOf(error), "invalid_prompt").ConfigureAwait(false);
             return;
         }
         await SaveVersionAsync(http, id, version!).ConfigureAwait(false);
     }
+
+    /// <summary>The field a version's error names first (<c>'messages[0].role' must be ...</c>), for the error's <c>param</c>.</summary>
+    private static string? ParamOf(string error) =>
+        error.StartsWith('\'') && error.IndexOf('\'', 1) is > 1 and var end ? error[1..end] : null;
 
     /// <summary>Copies a version into a new one that adds (or replaces) the variant for <c>model</c>; <c>messages</c> default to the copied version's.</summary>
     public async Task AddVariantAsync(HttpContext http, string id, string version)
@@ -69,7 +73,7 @@ public sealed class PromptAdminEndpoints(IPromptStore store, TimeProvider time, 
             var (m, error) = PromptTemplate.ReadMessages(node, "messages");
             if (error is not null)
             {
-                await AdminHttp.BadRequestAsync(http, error, "messages", "invalid_prompt").ConfigureAwait(false);
+                await AdminHttp.BadRequestAsync(http, error, ParamOf(error) ?? "messages", "invalid_prompt").ConfigureAwait(false);
                 return;
             }
             messages = m!;

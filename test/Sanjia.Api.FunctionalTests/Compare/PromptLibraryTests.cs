@@ -93,6 +93,22 @@ public sealed class PromptLibraryTests : IAsyncLifetime
         Assert.Contains(named, error!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"id":"x","messages":[]}""", "messages")]
+    [InlineData("""{"id":"x","messages":[{"role":"robot","content":"hi"}]}""", "messages[0].role")]
+    [InlineData("""{"id":"x","messages":[{"role":"user","content":"hi"}],"defaults":"x"}""", "defaults")]
+    [InlineData("""{"id":"x","messages":[{"role":"user","content":"hi"}],"defaults":{"messages":[]}}""", "defaults.messages")]
+    public async Task A_bad_prompt_names_the_field_in_param_too(string body, string param)
+    {
+        // The admin API's errors name the bad field in 'param' (docs/admin-api.md); a prompt's had null there.
+        var (response, error) = await _gw.PostAsync("/admin/prompts", body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(("invalid_prompt", param), (error!["error"]!["code"]!.GetValue<string>(), error["error"]!["param"]?.GetValue<string>()));
+        (response, error) = await _gw.PostAsync("/admin/prompts/capital/versions", body.Replace("\"id\":\"x\",", "", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(param, error!["error"]!["param"]?.GetValue<string>());
+    }
+
     [Fact]
     public async Task A_prompt_call_renders_the_variables_and_runs_through_the_alias()
     {
