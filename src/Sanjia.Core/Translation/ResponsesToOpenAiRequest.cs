@@ -58,9 +58,18 @@ public static class ResponsesToOpenAiRequest
     {
         var drop = r.DropParams == true;
         if (string.IsNullOrEmpty(r.Model)) return GatewayError.Invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
-        if (r.Input is not { ValueKind: JsonValueKind.String or JsonValueKind.Array })
+        if (r.Input is not { ValueKind: not JsonValueKind.Null } input)
         {
             return GatewayError.Invalid("Missing required parameter: 'input' (a string or an array of input items).", "input", "missing_required_parameter");
+        }
+        if (input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return GatewayError.Invalid("Invalid type for 'input': expected a string or an array of input items.", "input", "invalid_type");
+        }
+        if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() == 0)
+        {
+            // Checked here, or the translated Chat Completions request would be refused naming its 'messages'.
+            return GatewayError.Invalid("'input' must contain at least one input item.", "input", "invalid_value");
         }
         if (r.PreviousResponseId is not null)
         {

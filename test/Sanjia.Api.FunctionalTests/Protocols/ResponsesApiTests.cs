@@ -224,6 +224,24 @@ public sealed class ResponsesApiTests
         Assert.Empty(upstream.Requests);
     }
 
+    [Theory]
+    [InlineData("""{"model":"vendor/m"}""", "missing_required_parameter")]
+    [InlineData("""{"model":"vendor/m","input":null}""", "missing_required_parameter")]
+    // Once "Missing required parameter" for an input that was there, and 'messages' (a Chat Completions field) for an empty one.
+    [InlineData("""{"model":"vendor/m","input":5}""", "invalid_type")]
+    [InlineData("""{"model":"vendor/m","input":[]}""", "invalid_value")]
+    public async Task A_missing_or_malformed_input_is_a_400_naming_input(string body, string code)
+    {
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
+        using var http = gateway.CreateHttpClient();
+        using var response = await http.PostAsync("v1/responses", AnthropicMessagesTests.Json(body));
+        Assert.Equal(400, (int)response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(("input", code), ((string?)error["param"], (string?)error["code"]));
+        Assert.Empty(upstream.Requests);
+    }
+
     [Fact]
     public async Task Missing_key_and_unknown_model_are_OpenAI_shaped_errors()
     {
