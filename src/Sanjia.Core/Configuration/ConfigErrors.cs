@@ -14,7 +14,12 @@ public sealed class ConfigErrors
 
     public IReadOnlyList<string> Warnings => _warnings;
 
-    public void Add(string path, string message) => _errors.Add($"{path}: {message}");
+    /// <summary>Adds an error; the same line twice is kept once (the options and the host both check the listen URLs).</summary>
+    public void Add(string path, string message)
+    {
+        var line = $"{path}: {message}";
+        if (!_errors.Contains(line, StringComparer.Ordinal)) _errors.Add(line);
+    }
 
     public void Warn(string path, string message) => _warnings.Add($"{path}: {message}");
 

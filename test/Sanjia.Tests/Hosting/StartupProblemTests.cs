@@ -22,6 +22,7 @@ public sealed class StartupProblemTests : IDisposable
         { "", ["--port", "0", "--Sanjia:Timeuts:RequestSeconds=30"], "Sanjia:Timeuts: unknown setting. Did you mean 'Timeouts'?" },
         { "", ["--port", "0", "--data", "a-file/data"], "Sanjia:DataDir: cannot write to" },
         { "", ["--urls", "https://127.0.0.1:0"], "https://127.0.0.1:0 needs a certificate: set Kestrel:Certificates:Default:Path" },
+        { "", ["--urls", "http://example.com:4000"], "Sanjia:Urls: http://example.com:4000: 'example.com' is not an IP address." },
         { "", ["--port", "0", "--models-dir", "no-such-folder"], "Sanjia:ModelsDir: the folder 'no-such-folder' does not exist. Create it, or correct --models-dir." },
     };
 
