@@ -112,7 +112,18 @@ public sealed class ConsoleEndpoints(ConsoleSessions sessions, MasterKey masterK
     private async Task SignInAsync(HttpContext http)
     {
         if (await AdminHttp.ReadObjectAsync(http, 16 * 1024, null).ConfigureAwait(false) is not { } body) return;
+        if (body["key"] is { } node && (node is not JsonValue v || !v.TryGetValue<string>(out _)))
+        {
+            await AdminHttp.BadRequestAsync(http, "'key' must be a string: the master key or a key with an admin scope.", "key", "invalid_type").ConfigureAwait(false);
+            return;
+        }
         var key = (AdminHttp.Text(body, "key") ?? "").Trim();
+        if (key.Length == 0)
+        {
+            // No key is a form sent empty, not a wrong key: say what it needs.
+            await AdminHttp.BadRequestAsync(http, "A key is required: the master key or a key with the 'admin' or 'admin:read' scope.", "key", "missing_required_parameter").ConfigureAwait(false);
+            return;
+        }
         string actor, access;
         if (key.Length > 0 && masterKey.Matches(key))
         {

@@ -79,6 +79,23 @@ public sealed class ConsoleSessionTests
         using (var after = await browser.GetAsync("/admin/keys")) Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
     }
 
+    [Theory]
+    [InlineData("""{}""", "missing_required_parameter")]
+    [InlineData("""{"key":""}""", "missing_required_parameter")]
+    [InlineData("""{"key":5}""", "invalid_type")]
+    public async Task A_sign_in_without_a_key_string_is_a_400_naming_key_not_a_wrong_key(string body, string code)
+    {
+        // It answered 401 "Incorrect, revoked or expired key." for a form that sent no key at all.
+        await using var upstream = await FakeOpenAiServer.StartAsync();
+        await using var gw = await GatewayServer.StartAsync(GatewayServer.Upstream(upstream));
+        using var browser = Browser(gw);
+        using var r = await browser.PostAsync("/ui/session", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var error = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal(("key", code), (error.GetProperty("param").GetString(), error.GetProperty("code").GetString()));
+        Assert.False(r.Headers.Contains("Set-Cookie"));
+    }
+
     [Fact]
     public async Task A_read_only_session_reads_but_cannot_write_and_signing_out_ends_it()
     {
