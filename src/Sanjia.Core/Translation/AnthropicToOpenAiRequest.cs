@@ -405,6 +405,9 @@ public static class AnthropicToOpenAiRequest
         }
         var bad = blocks.FindIndex(b => b is null);
         if (bad >= 0) throw Invalid($"{at}.{bad}: every block must be an object with a 'type'.", $"{at}.{bad}");
+        // As Anthropic's API: a text block without its text is refused, not sent on as an empty text.
+        var textless = blocks.FindIndex(b => b.Type == "text" && b.Text is null);
+        if (textless >= 0) throw Invalid($"{at}.{textless}.text: Field required", $"{at}.{textless}.text");
         return blocks;
     }
 

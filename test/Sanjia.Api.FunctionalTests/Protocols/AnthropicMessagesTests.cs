@@ -198,6 +198,9 @@ public sealed class AnthropicMessagesTests
     [InlineData("""{"model":"vendor/gpt-4o","max_tokens":5,"mcp_servers":[],"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "mcp_servers")]
     [InlineData("""{"model":"vendor/gpt-4o","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "web_search_20250305")]
     [InlineData("""{not json""", 400, "invalid_request_error", "valid")]
+    // Once sent on as an empty text (Anthropic's own API refuses it).
+    [InlineData("""{"model":"vendor/gpt-4o","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text"}]}]}""", 400, "invalid_request_error", "messages.0.content.0.text: Field required")]
+    [InlineData("""{"model":"vendor/gpt-4o","max_tokens":5,"system":[{"type":"text"}],"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "system.0.text: Field required")]
     public async Task Bad_requests_get_Anthropic_shaped_errors(string body, int status, string type, string mentions)
     {
         var (upstream, gateway) = await StartAsync();
