@@ -83,6 +83,8 @@ public static class LogEvents
     public const int BudgetAlertFired = 4450;
     public const int BudgetAlertDeliveryFailed = 4451;
     public const int BudgetAlertsFailed = 4452;
+    /// <summary>One key's or team's budget could not be checked (logged when it starts failing); the others still are.</summary>
+    public const int BudgetAlertScopeFailed = 4453;
 
     // 4500: guardrails.
     public const int GuardrailMatched = 4500;

@@ -33,6 +33,8 @@ public sealed partial class BudgetAlerts(
     // Crossings known to be claimed (by this instance or another), for the budgets' current periods: the store is
     // asked only about new ones. Replaced after each check, so periods that ended drop out.
     private HashSet<string> _claimed = new(StringComparer.Ordinal);
+    // Budgets whose check failed at the last check (logged once, when they start failing).
+    private HashSet<string> _failing = new(StringComparer.Ordinal);
     // Budgets a request was refused for, with the start of the period it happened in.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _refused = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _deliveries = new();
@@ -72,35 +74,22 @@ public sealed partial class BudgetAlerts(
         var claimed = new HashSet<string>(StringComparer.Ordinal);
         var fired = new List<(BudgetAlert Alert, string? Name, string? TeamId)>();
         var levels = new List<(decimal Ratio, Measurement<int> Level)>();
+        var failing = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (scope, name, teamId) in Scopes())
         {
-            var budget = scope.Budget;
-            var percents = budget.AlertAt ?? options.Percents;
-            if (percents.Count == 0 || budget.Amount <= 0) continue;
-            var (start, _) = BudgetWindow.For(budget.Period, now);
-            var (spent, _, resetsAt) = await budgets.StatusAsync(scope, cancellationToken).ConfigureAwait(false);
-            var refused = _refused.TryGetValue(ScopeKey(scope.Kind, scope.Id), out var at) && at == start;
-            var crossed = percents.Where(p => Reached(spent, budget.Amount, p) || (refused && p <= 100)).Distinct().Order().ToList();
-            if (crossed.Count == 0) continue;
-            levels.Add((spent / budget.Amount, new Measurement<int>(crossed[^1],
-                new(GenAi.BudgetScope, scope.Kind), new(GenAi.BudgetId, scope.Id), new(GenAi.Currency, budget.Currency),
-                new(GenAi.BudgetPeriod, budget.Period.ToString().ToLowerInvariant()))));
-            var candidates = crossed.Select(p => (Percent: p, Id: AlertId(scope.Kind, scope.Id, p, start, budget.Amount))).ToList();
-            var highest = candidates.Where(c => !_claimed.Contains(c.Id)).Select(c => c.Percent).DefaultIfEmpty(0).Max();
-            foreach (var (percent, id) in candidates)
+            try
             {
-                claimed.Add(id);
-                if (_claimed.Contains(id)) continue;
-                var alert = new BudgetAlert
-                {
-                    Id = id, FiredAt = now, Scope = scope.Kind, ScopeId = scope.Id, Percent = percent, Used = spent, Limit = budget.Amount,
-                    Currency = budget.Currency, Period = budget.Period, PeriodStart = start, ResetsAt = resetsAt,
-                    Reason = Reached(spent, budget.Amount, percent) ? "spent" : "refused",
-                    Delivery = percent < highest ? "superseded" : sender.Any ? "pending" : "none",
-                };
-                if (await store.TryClaimAsync(alert, cancellationToken).ConfigureAwait(false)) fired.Add((alert, name, teamId));
+                await CheckScopeAsync(scope, name, teamId, now, claimed, fired, levels, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // One budget that cannot be checked (a stored value out of range, a store error) must not silence the
+                // others. Logged when it starts failing, not at every check.
+                failing.Add(ScopeKey(scope.Kind, scope.Id));
+                if (!_failing.Contains(ScopeKey(scope.Kind, scope.Id))) LogScopeFailed(logger, scope.Kind, scope.Id, ex);
             }
         }
+        _failing = failing;
         _claimed = claimed;
         Volatile.Write(ref _levels, [.. levels.OrderByDescending(l => l.Ratio).Take(maxLabels).Select(l => l.Level)]);
         foreach (var (alert, name, teamId) in fired)
@@ -112,7 +101,45 @@ public sealed partial class BudgetAlerts(
         return [.. fired.Select(f => f.Alert)];
     }
 
-    private static bool Reached(decimal spent, decimal amount, int percent) => spent * 100 >= percent * amount;
+    private async Task CheckScopeAsync(BudgetScope scope, string? name, string? teamId, DateTimeOffset now, HashSet<string> claimed,
+        List<(BudgetAlert Alert, string? Name, string? TeamId)> fired, List<(decimal Ratio, Measurement<int> Level)> levels, CancellationToken cancellationToken)
+    {
+        var budget = scope.Budget;
+        var percents = budget.AlertAt ?? options.Percents;
+        if (percents.Count == 0 || budget.Amount <= 0) return;
+        var (start, _) = BudgetWindow.For(budget.Period, now);
+        var (spent, _, resetsAt) = await budgets.StatusAsync(scope, cancellationToken).ConfigureAwait(false);
+        var refused = _refused.TryGetValue(ScopeKey(scope.Kind, scope.Id), out var at) && at == start;
+        var crossed = percents.Where(p => Reached(spent, budget.Amount, p) || (refused && p <= 100)).Distinct().Order().ToList();
+        if (crossed.Count == 0) return;
+        levels.Add((Share(spent, budget.Amount), new Measurement<int>(crossed[^1],
+            new(GenAi.BudgetScope, scope.Kind), new(GenAi.BudgetId, scope.Id), new(GenAi.Currency, budget.Currency),
+            new(GenAi.BudgetPeriod, budget.Period.ToString().ToLowerInvariant()))));
+        var candidates = crossed.Select(p => (Percent: p, Id: AlertId(scope.Kind, scope.Id, p, start, budget.Amount))).ToList();
+        var highest = candidates.Where(c => !_claimed.Contains(c.Id)).Select(c => c.Percent).DefaultIfEmpty(0).Max();
+        foreach (var (percent, id) in candidates)
+        {
+            claimed.Add(id);
+            if (_claimed.Contains(id)) continue;
+            var alert = new BudgetAlert
+            {
+                Id = id, FiredAt = now, Scope = scope.Kind, ScopeId = scope.Id, Percent = percent, Used = spent, Limit = budget.Amount,
+                Currency = budget.Currency, Period = budget.Period, PeriodStart = start, ResetsAt = resetsAt,
+                Reason = Reached(spent, budget.Amount, percent) ? "spent" : "refused",
+                Delivery = percent < highest ? "superseded" : sender.Any ? "pending" : "none",
+            };
+            if (await store.TryClaimAsync(alert, cancellationToken).ConfigureAwait(false)) fired.Add((alert, name, teamId));
+        }
+    }
+
+    // By division, not spent * 100 >= percent * amount: a budget stored near decimal.MaxValue (before the admin API's cap,
+    // or written to the store directly) made that product overflow. A threshold of p % is reached exactly at p/100 of the
+    // amount, which division gives exactly.
+    private static bool Reached(decimal spent, decimal amount, int percent) => Share(spent, amount) >= percent / 100m;
+
+    /// <summary>Spent as a share of the amount (more than 0); a share too large for a decimal is <see cref="decimal.MaxValue"/>.</summary>
+    private static decimal Share(decimal spent, decimal amount) =>
+        spent <= amount || amount >= 1 || spent / decimal.MaxValue < amount ? spent / amount : decimal.MaxValue;
 
     private IEnumerable<(BudgetScope Scope, string? Name, string? TeamId)> Scopes()
     {
@@ -255,6 +282,10 @@ public sealed partial class BudgetAlerts(
 
     [LoggerMessage(EventId = LogEvents.BudgetAlertsFailed, Level = LogLevel.Warning, Message = "Budget alert check failed; trying again at the next one")]
     private static partial void LogCheckFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = LogEvents.BudgetAlertScopeFailed, Level = LogLevel.Warning,
+        Message = "Budget alert check failed for the {Scope} {Id}; the other budgets are checked, and this one again at each check")]
+    private static partial void LogScopeFailed(ILogger logger, string scope, string id, Exception ex);
 }
 
 /// <summary>

@@ -4,7 +4,9 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Sanjia.Abstractions;
 using Sanjia.Api.FunctionalTests.Infrastructure;
+using Sanjia.Storage.Sqlite;
 using Sanjia.Testing.FakeUpstream;
 using Sanjia.Testing.Webhooks;
 
@@ -208,6 +210,27 @@ public sealed class BudgetAlertTests : IAsyncLifetime
             Assert.Equal(50, data.GetProperty("percent").GetInt32());
             return (data.GetProperty("used").GetString(), data.GetProperty("limit").GetString());
         }
+    }
+
+    [Fact]
+    public async Task A_stored_budget_near_the_decimal_maximum_does_not_stop_the_other_budgets_alerts()
+    {
+        // Stored before the admin API capped amounts (or written to the store directly): 80 % of it is not a decimal.
+        var dataDir = GatewayServer.NewDataDir();
+        using (var stored = new SqliteKeyStore(Path.Combine(dataDir, "sanjia.db")))
+        {
+            await stored.UpsertTeamAsync(new Team { Id = "team_huge", Name = "huge", Budget = new Budget(decimal.MaxValue, "USD", BudgetPeriod.Monthly), CreatedAt = DateTimeOffset.UtcNow },
+                CancellationToken.None);
+        }
+        await using var gw = await GatewayServer.StartInAsync(dataDir, Args());
+        var team = (await gw.AdminAsync(HttpMethod.Post, "/admin/teams", new { name = "research", budget = new { amount = "0.01", currency = "USD", period = "daily", alert_at = new[] { 50 } } }, 201))
+            .GetProperty("id").GetString()!;
+        var (_, key) = await gw.CreateKeyAsync(new { name = "app", team_id = team });
+
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(gw, key)); // 0.006 of 0.01: 60 %
+        var data = Data(Assert.Single(await _hook.WaitForAsync(1)));
+        Assert.Equal(("team", team, 50), (data.GetProperty("scope").GetString(), data.GetProperty("id").GetString(), data.GetProperty("percent").GetInt32()));
+        Assert.Equal(0, (await gw.AdminAsync(HttpMethod.Get, "/admin/alerts?id=team_huge")).GetProperty("data").GetArrayLength());
     }
 
     /// <summary>The newest alert of a key or team once its delivery has ended.</summary>
