@@ -10,6 +10,7 @@ using Sanjia.Core.Budgets;
 using Sanjia.Core.Configuration;
 using Sanjia.Core.Keys;
 using Sanjia.Core.Metering;
+using Sanjia.Core.Pipeline;
 using Sanjia.Core.Pricing;
 using Sanjia.Core.Reports;
 using Sanjia.Core.Json;
@@ -21,13 +22,14 @@ namespace Sanjia.Api.Admin;
 /// routes (<see cref="ApiKeyAuthentication"/>); every write goes to the store first, then to the in-memory cache.
 /// </summary>
 public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudgetTracker budgets, ISpendSource spend,
-    JournaledLedger? ledger, SanjiaOptions options, TimeProvider time)
+    JournaledLedger? ledger, SanjiaOptions options, TimeProvider time, GatewayEngine engine)
 {
     public static void Map(IEndpointRouteBuilder routes)
     {
         var s = routes.ServiceProvider;
         var a = new AdminEndpoints(s.GetRequiredService<IKeyStore>(), s.GetRequiredService<VirtualKeyCache>(), s.GetRequiredService<IBudgetTracker>(),
-            s.GetRequiredService<ISpendSource>(), s.GetService<JournaledLedger>(), s.GetRequiredService<SanjiaOptions>(), s.GetRequiredService<TimeProvider>());
+            s.GetRequiredService<ISpendSource>(), s.GetService<JournaledLedger>(), s.GetRequiredService<SanjiaOptions>(), s.GetRequiredService<TimeProvider>(),
+            s.GetRequiredService<GatewayEngine>());
         routes.MapPost("/admin/keys", a.CreateKeyAsync);
         routes.MapGet("/admin/keys", a.ListKeysAsync);
         routes.MapGet("/admin/keys/{id}", a.GetKeyAsync);
@@ -143,7 +145,7 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
                 }
                 key = key with { TeamId = team };
             }
-            if (AdminRequests.Has(body, "allowed_models", out var m)) key = key with { AllowedModels = AdminRequests.Strings(m, "allowed_models") };
+            if (AdminRequests.Has(body, "allowed_models", out var m)) key = key with { AllowedModels = AllowedModels(m, key.AllowedModels) };
             if (AdminRequests.Has(body, "budget", out var b)) key = key with { Budget = AdminRequests.ReadBudget(b) };
             if (AdminRequests.Has(body, "rpm_limit", out var rpm)) key = key with { RpmLimit = AdminRequests.PositiveInt(rpm, "rpm_limit") };
             if (AdminRequests.Has(body, "tpm_limit", out var tpm)) key = key with { TpmLimit = AdminRequests.PositiveInt(tpm, "tpm_limit") };
@@ -236,6 +238,36 @@ public sealed class AdminEndpoints(IKeyStore store, VirtualKeyCache cache, IBudg
     }
 
     /// <summary>Guardrail policy names, each configured under <c>Sanjia:Guardrails:Policies</c> (docs/guardrails.md).</summary>
+    /// <summary>
+    /// A key's <c>allowed_models</c>: each an id a client can send now (an alias, a listed model, or <c>provider/model</c>
+    /// for a provider that forwards models it does not list), else a 400 naming <c>allowed_models[i]</c>: a key allowed
+    /// only a misspelt id could call nothing. Ids the key already holds are kept even when a reload has since removed
+    /// them, so a PATCH that sends the list back as it reads it is not refused for that.
+    /// </summary>
+    private List<string> AllowedModels(JsonElement value, IReadOnlyList<string> held)
+    {
+        var ids = AdminRequests.Strings(value, "allowed_models");
+        var registry = engine.Registry;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var id = ids[i];
+            if (held.Contains(id, StringComparer.OrdinalIgnoreCase)) continue;
+            var param = string.Create(CultureInfo.InvariantCulture, $"allowed_models[{i}]");
+            // Matched as the client sends it, never as a pattern; a provider that forwards unlisted models would
+            // otherwise take "openai/*" as a model named "*".
+            if (id.Contains('*', StringComparison.Ordinal))
+            {
+                throw new AdminRequests.Invalid($"'{id}' is a pattern: allowed_models takes model ids as clients send them, without wildcards.", param);
+            }
+            if (registry.Resolve(id) is null)
+            {
+                throw new AdminRequests.Invalid(
+                    $"There is no model '{id}': allowed_models takes aliases and models the gateway serves (GET /v1/models), or provider/model for a configured provider.", param);
+            }
+        }
+        return ids;
+    }
+
     private IReadOnlyList<string> GuardrailNames(JsonElement value)
     {
         var names = AdminRequests.Strings(value, "guardrails");
