@@ -568,8 +568,18 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
     private static long ExpireAt(DateTimeOffset? reset) => reset is { } r ? r.AddDays(1).ToUnixTimeMilliseconds() : 0;
 
     /// <summary>Billionths of a currency unit, rounded against the budget: holds and spend up, the limit down.</summary>
+    /// <summary>The largest amount a nano count holds (about 9.2 billion units of a currency).</summary>
+    private static readonly decimal MaxUnits = long.MaxValue / (decimal)Nano;
+
+    /// <summary>
+    /// An amount in nano units. A limit beyond <see cref="MaxUnits"/> (the admin API takes budgets up to 10^15; older
+    /// or hand-written stores may hold more) is as good as none and is clamped: the product overflowed and failed
+    /// every request of a key under such a budget.
+    /// </summary>
     private static long ToNano(decimal amount, bool up)
     {
+        if (amount >= MaxUnits) return long.MaxValue;
+        if (amount <= -MaxUnits) return long.MinValue;
         var n = amount * Nano;
         return (long)(up ? decimal.Ceiling(n) : decimal.Floor(n));
     }

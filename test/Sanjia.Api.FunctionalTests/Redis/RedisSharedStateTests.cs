@@ -355,6 +355,21 @@ public sealed class RedisSharedStateTests(ITestOutputHelper output)
         Assert.InRange(operations, 1, 20); // a few batches and the status reads, not fifty settlements
     }
 
+    [Theory]
+    [InlineData("1000000000000")] // 10^12: within what the admin API takes, beyond what a nano count holds
+    [InlineData("79228162514264337593543950335")] // decimal's maximum, as an old or hand-written store may hold
+    public async Task A_budget_beyond_the_nano_range_admits_and_counts_like_any_other(string amount)
+    {
+        await using var server = await RedisFixture.ServerAsync();
+        var (state, c) = RedisFixture.Instance(server, TimeProvider.System);
+        using var _c = c;
+        var huge = new BudgetScope("team", "t-huge", new Budget(decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture), "USD", BudgetPeriod.Monthly));
+        var r = await state.AdmitAsync("k-huge", null, null, [(huge, 0.5m)], default);
+        Assert.True(r.Admitted);
+        state.Finish("k-huge", null, 0, r.Reservation, [0.25m]);
+        await Until(async () => await state.StatusAsync(huge, default) is { Reserved: 0m, Spent: 0.25m });
+    }
+
     private static async Task Until(Func<Task<bool>> condition)
     {
         for (var i = 0; i < 200; i++)
