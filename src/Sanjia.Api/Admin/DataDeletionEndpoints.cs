@@ -44,7 +44,10 @@ public sealed class DataDeletionEndpoints(IKeyStore keys, IReadOnlyList<IDeletab
         await DeleteAsync(http, DataSubject.Key(id), "key_id").ConfigureAwait(false);
     }
 
-    private Task DeleteEndUserDataAsync(HttpContext http, string user) => DeleteAsync(http, DataSubject.EndUser(user), "user");
+    private Task DeleteEndUserDataAsync(HttpContext http, string user) => string.IsNullOrWhiteSpace(user)
+        // No request records a blank end user, so "0 rows deleted" would read as done for what is surely a slip.
+        ? AdminHttp.BadRequestAsync(http, "The end-user id is blank: name the end user whose data to delete (the 'user' a request sent).", "user", "invalid_user")
+        : DeleteAsync(http, DataSubject.EndUser(user), "user");
 
     private async Task DeleteAsync(HttpContext http, DataSubject subject, string field)
     {

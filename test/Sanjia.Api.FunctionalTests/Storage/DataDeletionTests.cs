@@ -199,6 +199,18 @@ public sealed class DataDeletionTests
         Assert.Equal(2, (await Run("--key", a, "--user", "x")).Code);
     }
 
+    [Theory]
+    [InlineData("%20")]
+    [InlineData("%20%09%20")]
+    public async Task A_blank_end_user_id_is_a_400_naming_it(string user)
+    {
+        // It answered 200 with nothing deleted, which reads as done.
+        await using var gw = await GatewayServer.StartWithArgsAsync();
+        var error = (await gw.AdminAsync(HttpMethod.Delete, $"/admin/end-users/{user}/data", expect: 400)).GetProperty("error");
+        Assert.Equal("user", error.GetProperty("param").GetString());
+        Assert.Contains("end-user id", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     private static LedgerEntry Row(string id, DateTimeOffset at) => new()
     {
         RequestId = id, Timestamp = at, Endpoint = "/v1/chat/completions", Model = "chat", Status = 200, Usage = new TokenUsage(1, 1),
