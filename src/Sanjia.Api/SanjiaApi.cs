@@ -20,6 +20,7 @@ using Sanjia.Api.Compare;
 using Sanjia.Api.Shadow;
 using Sanjia.Core.Shadow;
 using Sanjia.Core.Routing.Health;
+using Sanjia.Core.Security;
 using Sanjia.Core.Pricing;
 
 namespace Sanjia.Api;
@@ -102,6 +103,8 @@ public static class SanjiaApi
     {
         var store = services.GetRequiredService<IPromptStore>();
         var time = services.GetRequiredService<TimeProvider>();
+        var masterKey = services.GetRequiredService<MasterKey>();
+        var virtualKeys = services.GetRequiredService<VirtualKeyCache>();
         var prompts = new PromptAdminEndpoints(store, time, options.MaxRequestBodyBytes);
         admin.MapPost(PromptAdminEndpoints.Route, prompts.CreateAsync);
         admin.MapGet(PromptAdminEndpoints.Route, prompts.ListAsync);
@@ -118,7 +121,11 @@ public static class SanjiaApi
         admin.MapPost(RolloutEndpoints.Route, rollouts.StartAsync);
         admin.MapGet(RolloutEndpoints.Route, rollouts.GetAsync);
         admin.MapDelete(RolloutEndpoints.Route, rollouts.AbortAsync);
-        var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes) { Availability = availability };
+        var compare = new CompareAdminEndpoints(services.GetRequiredService<CompareJobs>(), engine, store, services.GetServices<ISuiteSource>(), options.MaxRequestBodyBytes)
+        {
+            Availability = availability,
+            KeyAdmitted = key => ApiKeyAuthentication.Admits(key, masterKey, virtualKeys, time),
+        };
         admin.MapPost(CompareAdminEndpoints.Route, compare.StartAsync);
         admin.MapGet(CompareAdminEndpoints.Route + "/{id}", compare.GetAsync);
         admin.MapGet(CompareAdminEndpoints.Route + "/{id}/report.html", compare.ReportHtmlAsync);

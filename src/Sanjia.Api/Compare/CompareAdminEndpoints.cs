@@ -36,6 +36,9 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
     /// <summary>Checks every model (and the graders' judge and embedding models) before a run is started.</summary>
     public ModelAvailability? Availability { get; init; }
 
+    /// <summary>Whether a key may call the model routes (<see cref="ApiKeyAuthentication.Admits"/>): a run's calls all go out with it.</summary>
+    public Func<string, bool>? KeyAdmitted { get; init; }
+
     public async Task StartAsync(HttpContext http)
     {
         if (await AdminHttp.ReadObjectAsync(http, maxBodyBytes, _fields).ConfigureAwait(false) is not { } body) return;
@@ -157,6 +160,12 @@ public sealed class CompareAdminEndpoints(CompareJobs jobs, GatewayEngine engine
         }
 
         var key = AdminHttp.Text(body, "key") ?? ApiKeyAuthentication.ReadKey(http.Request.Headers).ToString();
+        if (KeyAdmitted is not null && !KeyAdmitted(key))
+        {
+            // Every call would be refused, and the run would "complete" with every cell failed.
+            await AdminHttp.BadRequestAsync(http, "'key' is not a key the gateway accepts: it is unknown, revoked or expired.", "key", "invalid_api_key").ConfigureAwait(false);
+            return;
+        }
         runId ??= $"{Slug(suite.Name)}-{engine.Time.GetUtcNow():yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
         var job = jobs.Start(new CompareJobRequest(suite, models, baseline, runId, SelfAddress(http), key)
         {

@@ -123,6 +123,10 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, MasterKey masterK
             $"The admin API needs the master key or a key with the '{KeyScopes.Admin}' (or, to read, '{KeyScopes.AdminRead}') scope.") { Code = "admin_only" },
     };
 
+    /// <summary>Whether <paramref name="key"/> would be let in on a model route: the master key, or a virtual key neither revoked nor expired.</summary>
+    public static bool Admits(ReadOnlySpan<char> key, MasterKey masterKey, VirtualKeyCache virtualKeys, TimeProvider time) =>
+        masterKey.Matches(key) || (virtualKeys.FindBySecret(key) is { } k && (k.ExpiresAt is not { } expires || expires > time.GetUtcNow()));
+
     public static ReadOnlySpan<char> ReadKey(IHeaderDictionary headers)
     {
         var authorization = headers.Authorization.ToString();

@@ -137,6 +137,8 @@ public sealed class AdminCompareTests : IAsyncLifetime
     [InlineData("""{"models":["chat"],"max_cost":"0.5","suite":"cases: [{prompt: x}]"}""", "'max_cost' must be a number")]
     [InlineData("""{"models":["chat"],"stream":"no","suite":"cases: [{prompt: x}]"}""", "'stream' must be true or false")]
     [InlineData("""{"models":["chat"],"run_id":5,"suite":"cases: [{prompt: x}]"}""", "'run_id' must be a string")]
+    // Once started, and "completed" with every call refused.
+    [InlineData("""{"models":["chat"],"key":"sk-not-a-key","suite":"cases: [{prompt: x, graders: [contains], expected: y}]"}""", "'key' is not a key the gateway accepts")]
     public async Task A_bad_comparison_request_is_refused_before_any_call(string body, string message)
     {
         var (response, error) = await _gw.PostAsync("/admin/compare", body);
