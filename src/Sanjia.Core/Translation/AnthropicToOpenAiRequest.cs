@@ -59,6 +59,7 @@ public static class AnthropicToOpenAiRequest
         if (!countOnly && r.MaxTokens is null) return Missing("max_tokens");
         if (r.MaxTokens is < 1) return GatewayError.Invalid("max_tokens: must be greater than or equal to 1.", "max_tokens", "invalid_value");
         if (r.Messages is null) return Missing("messages");
+        if (ThinkingError(r, countOnly) is { } thinkingError) return thinkingError;
         if (r.Temperature is < 0 or > 1) return GatewayError.Invalid("temperature: must be between 0 and 1.", "temperature", "invalid_value");
         if (r.TopP is < 0 or > 1) return GatewayError.Invalid("top_p: must be between 0 and 1.", "top_p", "invalid_value");
         for (var i = 0; i < r.Messages.Count; i++)
@@ -87,6 +88,25 @@ public static class AnthropicToOpenAiRequest
             }
         }
         return null;
+    }
+
+    /// <summary>Extended thinking as Anthropic's API checks it: an enabled budget is required, at least 1024 and below max_tokens.</summary>
+    private static GatewayError? ThinkingError(AnthropicRequest r, bool countOnly)
+    {
+        if (r.Thinking is not { ValueKind: JsonValueKind.Object } thinking || !thinking.TryGetProperty("type"u8, out var type) || !type.ValueEquals("enabled"u8))
+        {
+            return null;
+        }
+        const string budget = "thinking.enabled.budget_tokens";
+        if (!thinking.TryGetProperty("budget_tokens"u8, out var b)) return Missing(budget);
+        if (b.ValueKind != JsonValueKind.Number || !b.TryGetInt64(out var tokens))
+        {
+            return GatewayError.Invalid($"{budget}: Input should be a valid integer", budget, "invalid_type");
+        }
+        if (tokens < 1024) return GatewayError.Invalid($"{budget}: Input should be greater than or equal to 1024", budget, "invalid_value");
+        return !countOnly && r.MaxTokens <= tokens
+            ? GatewayError.Invalid("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size", "max_tokens", "invalid_value")
+            : null;
     }
 
     private static GatewayError Missing(string field) =>

@@ -201,6 +201,10 @@ public sealed class AnthropicMessagesTests
     // Once sent on as an empty text (Anthropic's own API refuses it).
     [InlineData("""{"model":"vendor/gpt-4o","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text"}]}]}""", 400, "invalid_request_error", "messages.0.content.0.text: Field required")]
     [InlineData("""{"model":"vendor/gpt-4o","max_tokens":5,"system":[{"type":"text"}],"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "system.0.text: Field required")]
+    // Extended thinking as Anthropic's API checks it; a missing budget was sent on.
+    [InlineData("""{"model":"vendor/gpt-4o","max_tokens":2048,"thinking":{"type":"enabled"},"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "thinking.enabled.budget_tokens: Field required")]
+    [InlineData("""{"model":"vendor/gpt-4o","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1023},"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")]
+    [InlineData("""{"model":"vendor/gpt-4o","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "`max_tokens` must be greater than `thinking.budget_tokens`")]
     public async Task Bad_requests_get_Anthropic_shaped_errors(string body, int status, string type, string mentions)
     {
         var (upstream, gateway) = await StartAsync();
