@@ -44,7 +44,7 @@ public static class Exchange
         }
         catch (JsonException)
         {
-            return GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json");
+            return JsonNesting.TooDeep(body.Span) ?? GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json");
         }
         var root = doc.RootElement;
         var error = root.ValueKind != JsonValueKind.Object

@@ -11,9 +11,8 @@ namespace Sanjia.Core.Json;
 /// </summary>
 public static class ChatRequestParser
 {
-    // 64 is the depth every later reader of the body allows (System.Text.Json's default, used by the translators and
-    // the local backend): deeper bodies are refused here, as invalid JSON, before any of them runs.
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
+    // The depth every later reader of the body allows: deeper bodies are refused here, before any of them runs.
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = JsonNesting.MaxDepth, CommentHandling = JsonCommentHandling.Disallow };
 
     public static (ChatRequest? Request, GatewayError? Error) Parse(ReadOnlyMemory<byte> body)
     {
@@ -23,7 +22,7 @@ public static class ChatRequestParser
         }
         catch (JsonException)
         {
-            return (null, GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json"));
+            return (null, JsonNesting.TooDeep(body.Span) ?? GatewayError.Invalid("We could not parse the JSON body of your request. Send a valid JSON object.", code: "invalid_json"));
         }
     }
 

@@ -31,6 +31,7 @@ public static class AnthropicToOpenAiRequest
         }
         catch (JsonException ex)
         {
+            if (JsonNesting.TooDeep(body) is { } tooDeep) return new(null, tooDeep, null);
             var where = ex.Path is { Length: > 1 } p ? $" at {p.TrimStart('$', '.')}" : "";
             return new(null, GatewayError.Invalid($"The request body is not a valid Messages request{where}: expected JSON matching the documented types.", ex.Path?.TrimStart('$', '.'), "invalid_json"), null);
         }

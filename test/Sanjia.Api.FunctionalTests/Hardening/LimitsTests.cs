@@ -34,6 +34,28 @@ public sealed class LimitsTests : GatewayWithUpstream
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"fake/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"metadata":{"x":DEEP}}""")]
+    [InlineData("/v1/embeddings", """{"model":"fake/text-embedding-3-small","input":"hi","x":DEEP}""")]
+    [InlineData("/v1/images/generations", """{"model":"fake/gpt-image-1","prompt":"hi","x":DEEP}""")]
+    [InlineData("/v1/responses", """{"model":"fake/gpt-4o-mini","input":"hi","metadata":{"x":DEEP}}""")]
+    [InlineData("/v1/messages", """{"model":"fake/gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"metadata":{"x":DEEP}}""")]
+    [InlineData("/v1/messages/count_tokens", """{"model":"fake/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"metadata":{"x":DEEP}}""")]
+    public async Task Valid_JSON_nested_too_deeply_is_a_400_that_says_so(string path, string template)
+    {
+        // Valid JSON 70 levels deep: it was "could not parse the JSON body... Send a valid JSON object".
+        var body = template.Replace("DEEP", new string('[', 70) + new string(']', 70), StringComparison.Ordinal);
+        using var response = await Gateway.Http.PostAsync(path.TrimStart('/'), new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        var root = JsonDocument.Parse(text).RootElement;
+        if (path.StartsWith("/v1/messages", StringComparison.Ordinal)) Assert.Equal("error", root.GetProperty("type").GetString());
+        var message = root.GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("nested too deeply", message, StringComparison.Ordinal);
+        Assert.Contains("64", message, StringComparison.Ordinal);
+        Assert.Empty(Upstream.Requests);
+    }
+
     /// <summary>Writes <paramref name="size"/> bytes of spaces in 1 MiB pieces, without a declared length when <paramref name="chunked"/>.</summary>
     private sealed class LargeContent(long size, bool chunked) : HttpContent
     {
