@@ -30,6 +30,12 @@ public sealed record ResolvedModel(string RequestedId, ModelKind Kind, IReadOnly
 
     /// <summary>The alias's gradual rollout while one runs (docs/routing.md); null otherwise, which is all the router reads then.</summary>
     public RolloutRoute? Rollout { get; init; }
+
+    /// <summary>
+    /// Whether <see cref="Kind"/> is known (every deployment is a model its provider lists, by configuration, preset or
+    /// local file) rather than assumed: a model known to be of another kind is refused before any call.
+    /// </summary>
+    public bool KindKnown { get; init; } = true;
 }
 
 /// <summary>
@@ -84,6 +90,7 @@ public sealed class ModelRegistry
         {
             var deployments = new List<Deployment>();
             ModelKind? kind = null;
+            var unlisted = false;
             for (var i = 0; i < a.Deployments.Count; i++)
             {
                 var path = $"{SanjiaOptions.Section}:Models:{alias}:Deployments:{i}";
@@ -99,6 +106,7 @@ public sealed class ModelRegistry
                 }
                 var d = new Deployment(provider, dep.Model) { Settings = DeploymentSettings.From(dep) };
                 var depKind = listed.TryGetValue(d.Id, out var l) ? l.Kind : ModelKind.Chat;
+                unlisted |= l is null;
                 if (!listed.ContainsKey(d.Id) && !provider.AcceptsUnlistedModels)
                 {
                     errors.Add($"{path}:Model", $"provider '{provider.Name}' does not serve a model named '{dep.Model}'.");
@@ -116,6 +124,7 @@ public sealed class ModelRegistry
                 Strategy = a.Strategy,
                 Routing = routing,
                 Cache = (kind ?? ModelKind.Chat) == ModelKind.Chat ? Caching.CachePolicy.For(cache, a.Cache) : null,
+                KindKnown = !unlisted,
             };
         }
         foreach (var r in rollouts ?? [])
@@ -159,7 +168,7 @@ public sealed class ModelRegistry
         if (slash > 0 && slash < model.Length - 1
             && _providers.TryGetValue(model[..slash], out var provider) && provider.AcceptsUnlistedModels)
         {
-            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false) { Routing = Routing, Cache = _cache };
+            return new ResolvedModel(model, ModelKind.Chat, [new Deployment(provider, model[(slash + 1)..])], IsAlias: false) { Routing = Routing, Cache = _cache, KindKnown = false };
         }
         return null;
     }

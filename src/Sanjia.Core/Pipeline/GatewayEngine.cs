@@ -98,13 +98,14 @@ public sealed class GatewayEngine
         const string endpoint = "/v1/embeddings";
         // The request's one read of the configuration: its models, providers and routing options, held to the end.
         using var lease = Enter();
-        var (model, refusal) = await ResolveAsync(lease.Snapshot, request.Model, caller, requestId, endpoint, startTimestamp).ConfigureAwait(false);
+        var (model, refusal) = await ResolveAsync(lease.Snapshot, request.Model, ModelKind.Embedding, caller, requestId, endpoint, startTimestamp).ConfigureAwait(false);
         if (model is null)
         {
             return (null, refusal!);
         }
         var context = new EmbeddingContext(requestId, endpoint, request, model, caller, startTimestamp);
-        return (context, await _embeddings.HandleAsync(context, cancellationToken).ConfigureAwait(false));
+        var outcome = await _embeddings.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+        return (context, NotFoundThere(model, outcome.Error, endpoint) is { } explained ? explained : outcome);
     }
 
     /// <summary>
@@ -116,27 +117,57 @@ public sealed class GatewayEngine
     {
         const string endpoint = "/v1/images/generations";
         using var lease = Enter();
-        var (model, refusal) = await ResolveAsync(lease.Snapshot, request.Model, caller, requestId, endpoint, startTimestamp).ConfigureAwait(false);
+        var (model, refusal) = await ResolveAsync(lease.Snapshot, request.Model, ModelKind.Image, caller, requestId, endpoint, startTimestamp).ConfigureAwait(false);
         if (model is null)
         {
             return (null, refusal!);
         }
         var context = new ImageContext(requestId, endpoint, request, model, caller, startTimestamp);
-        return (context, await _images.HandleAsync(context, cancellationToken).ConfigureAwait(false));
+        var outcome = await _images.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+        return (context, NotFoundThere(model, outcome.Error, endpoint) is { } explained ? explained : outcome);
     }
 
-    /// <summary>A non-chat call's model from the request's snapshot, or the recorded 404 when there is none.</summary>
+    /// <summary>
+    /// A non-chat call's model from the request's snapshot, or the recorded refusal: 404 when there is none, 400 when it
+    /// is known to be of another kind (an enum compare and a field read). A model whose kind is only assumed is called.
+    /// </summary>
     private async ValueTask<(ResolvedModel? Model, GatewayError? Refusal)> ResolveAsync(
-        Configuration.GatewaySnapshot snapshot, string modelId, Caller caller, string requestId, string endpoint, long startTimestamp)
+        Configuration.GatewaySnapshot snapshot, string modelId, ModelKind kind, Caller caller, string requestId, string endpoint, long startTimestamp)
     {
-        if (snapshot.Registry.Resolve(modelId) is { } model)
+        var model = snapshot.Registry.Resolve(modelId);
+        if (model is not null && (model.Kind == kind || !model.KindKnown))
         {
             return (model, null);
         }
-        var refusal = GatewayError.ModelNotFound(modelId);
+        var refusal = model is null ? GatewayError.ModelNotFound(modelId) : WrongKind(model, kind, endpoint);
         await RecordRefusalAsync(requestId, caller, endpoint, modelId, refusal, startTimestamp).ConfigureAwait(false);
         return (null, refusal);
     }
+
+    private static GatewayError WrongKind(ResolvedModel model, ModelKind kind, string endpoint) =>
+        GatewayError.Invalid($"The model '{model.RequestedId}' does not support {endpoint}: it is {Describe(model.Kind)}. "
+            + (kind == ModelKind.Embedding ? "You are not allowed to generate embeddings from this model; name an embedding model." : "Name an image model."),
+            "model", kind == ModelKind.Embedding ? "model_not_embedding" : "model_not_image");
+
+    /// <summary>
+    /// A vendor's bare 404 ("Not Found") for a model whose kind was only assumed: most likely the model does not serve
+    /// this endpoint, so the caller is told which model and endpoint it was about. Null (one null check) otherwise.
+    /// </summary>
+    private static GatewayError? NotFoundThere(ResolvedModel model, GatewayError? error, string endpoint) =>
+        error is { Kind: GatewayErrorKind.UpstreamRejected, UpstreamStatus: 404 } && !model.KindKnown
+            ? error with
+            {
+                Message = $"The upstream has no model '{model.RequestedId}' at {endpoint} (it answered 404: {error.Message}): the model may not exist, or may not support {endpoint}.",
+                Param = "model",
+            }
+            : null;
+
+    private static string Describe(ModelKind kind) => kind switch
+    {
+        ModelKind.Chat => "a chat model (use /v1/chat/completions)",
+        ModelKind.Embedding => "an embedding model (use /v1/embeddings)",
+        _ => "an image model (use /v1/images/generations)",
+    };
 
     private ValueTask RecordRefusalAsync(string requestId, Caller caller, string endpoint, string model, GatewayError error, long startTimestamp) =>
         _meter?.RecordRefusalAsync(requestId, caller, endpoint, model, error, startTimestamp) ?? ValueTask.CompletedTask;

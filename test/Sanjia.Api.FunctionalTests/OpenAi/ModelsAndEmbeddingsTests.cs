@@ -104,4 +104,39 @@ public sealed class ModelsAndEmbeddingsTests : GatewayWithUpstream
         var decoded = MemoryMarshal.Cast<byte, float>(Convert.FromBase64String((await Get("base64")).GetString()!)).ToArray();
         Assert.Equal(floats, decoded);
     }
+
+    [Theory]
+    [InlineData("/v1/embeddings", """{"model":"fake/gpt-4o-mini","input":"hi"}""", "You are not allowed to generate embeddings from this model")]
+    [InlineData("/v1/images/generations", """{"model":"fake/gpt-4o-mini","prompt":"a red bicycle"}""", "Name an image model")]
+    [InlineData("/v1/images/generations", """{"model":"embed","prompt":"a red bicycle"}""", "an embedding model")]
+    public async Task A_model_known_to_be_of_another_kind_is_a_400_before_any_call(string path, string body, string mentions)
+    {
+        // A listed chat model was sent to the vendor's embeddings or images API, and its 404 "Not Found" came back.
+        using var response = await Gateway.Http.PostAsync(path.TrimStart('/'), new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("model", error.GetProperty("param").GetString());
+        var message = error.GetProperty("message").GetString()!;
+        Assert.Contains($"does not support {path}", message, StringComparison.Ordinal);
+        Assert.Contains(mentions, message, StringComparison.Ordinal);
+        Assert.Empty(Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task A_vendors_404_for_a_model_of_unknown_kind_names_the_model_and_endpoint()
+    {
+        // 'chat-default' is gpt-4o, which the provider does not list: its kind is not known, so the call goes out.
+        Upstream.Enqueue(FakeBehavior.Status(404, "Not Found"));
+        using var response = await Gateway.Http.PostAsync("v1/embeddings", new StringContent("""{"model":"chat-default","input":"hi"}""", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.NotFound, text);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal("model", error.GetProperty("param").GetString());
+        var message = error.GetProperty("message").GetString()!;
+        Assert.Contains("'chat-default'", message, StringComparison.Ordinal);
+        Assert.Contains("/v1/embeddings", message, StringComparison.Ordinal);
+        Assert.Single(Upstream.Requests);
+    }
 }
