@@ -11,6 +11,7 @@ public static class ErrorStatus
         GatewayErrorKind.ModelNotFound => 404,
         GatewayErrorKind.PayloadTooLarge => 413,
         GatewayErrorKind.HeadersTooLarge => 431,
+        GatewayErrorKind.UriTooLong => 414,
         GatewayErrorKind.RateLimited or GatewayErrorKind.BudgetExceeded or GatewayErrorKind.Overloaded => 429,
         GatewayErrorKind.UpstreamRejected => error.UpstreamStatus is >= 400 and < 500 ? error.UpstreamStatus.Value : 400,
         GatewayErrorKind.UpstreamFailed or GatewayErrorKind.UpstreamUnreachable => 502,

@@ -10,6 +10,8 @@ public enum GatewayErrorKind
     PayloadTooLarge,
     /// <summary>The request's headers are over the gateway's limit (431).</summary>
     HeadersTooLarge,
+    /// <summary>The request target (path and query) is over the gateway's limit (414).</summary>
+    UriTooLong,
     RateLimited,
     BudgetExceeded,
     /// <summary>The gateway itself has no deployment free to take the request (all busy or cooling down).</summary>

@@ -5,8 +5,8 @@ using Sanjia.Abstractions;
 namespace Sanjia.Api.Infrastructure;
 
 /// <summary>
-/// Assigns the request id (returned as <c>x-request-id</c>), refuses oversized headers with a 431 that has a JSON
-/// body, turns anything unexpected into an error in the caller's protocol without a stack trace (one bad request never
+/// Assigns the request id (returned as <c>x-request-id</c>), refuses oversized headers (431) and URLs (414) with a
+/// JSON body, turns anything unexpected into an error in the caller's protocol without a stack trace (one bad request never
 /// takes the process down or leaks internals), and after a 413 reads the rest of the body so the client gets to read
 /// the answer (<see cref="RequestBody"/>).
 /// </summary>
@@ -22,6 +22,12 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
     public const int MaxHeaderBytes = 32 * 1024, MaxHeaderCount = 100;
     public const int KestrelHeaderBytes = 256 * 1024, KestrelHeaderCount = 1000;
 
+    /// <summary>
+    /// The request target's limit, checked here for the same reason (Kestrel's own 414 has no body): 8 KiB of path and
+    /// query, about Kestrel's default request line. Kestrel's request line limit is set to <see cref="KestrelRequestLineBytes"/>.
+    /// </summary>
+    public const int MaxTargetChars = 8 * 1024, KestrelRequestLineBytes = 64 * 1024;
+
     public async Task InvokeAsync(HttpContext context)
     {
         var requestId = RequestIds.New(DateTimeOffset.UtcNow);
@@ -29,7 +35,7 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
         context.Response.Headers[RequestIdHeader] = requestId;
         try
         {
-            if (HeadersTooLarge(context.Request.Headers) is { } tooLarge)
+            if ((TargetTooLong(context.Request) ?? HeadersTooLarge(context.Request.Headers)) is { } tooLarge)
             {
                 await ErrorWriter.WriteAsync(context, tooLarge).ConfigureAwait(false);
                 return;
@@ -69,6 +75,15 @@ public sealed partial class GatewayErrorHandling(RequestDelegate next, ILogger<G
                 context.Abort();
             }
         }
+    }
+
+    /// <summary>Two string lengths: the path and query as Kestrel already decoded them.</summary>
+    private static GatewayError? TargetTooLong(HttpRequest request)
+    {
+        var chars = (request.Path.Value?.Length ?? 0) + (request.QueryString.Value?.Length ?? 0);
+        return chars <= MaxTargetChars ? null : new GatewayError(GatewayErrorKind.UriTooLong,
+            $"The request URL is too long: {chars} characters of path and query; the limit is {MaxTargetChars}. Send large values in the body.")
+        { Code = "request_uri_too_long" };
     }
 
     private static GatewayError? HeadersTooLarge(IHeaderDictionary headers)

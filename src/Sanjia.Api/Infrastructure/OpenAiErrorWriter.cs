@@ -12,7 +12,7 @@ public static class OpenAiErrorWriter
 
     public static string TypeFor(GatewayErrorKind kind) => kind switch
     {
-        GatewayErrorKind.InvalidRequest or GatewayErrorKind.PayloadTooLarge or GatewayErrorKind.HeadersTooLarge or GatewayErrorKind.ModelNotFound or GatewayErrorKind.UpstreamRejected => "invalid_request_error",
+        GatewayErrorKind.InvalidRequest or GatewayErrorKind.PayloadTooLarge or GatewayErrorKind.HeadersTooLarge or GatewayErrorKind.UriTooLong or GatewayErrorKind.ModelNotFound or GatewayErrorKind.UpstreamRejected => "invalid_request_error",
         GatewayErrorKind.Authentication => "authentication_error",
         GatewayErrorKind.PermissionDenied => "permission_error",
         GatewayErrorKind.RateLimited or GatewayErrorKind.Overloaded => "rate_limit_error",

@@ -52,7 +52,7 @@ public static class AnthropicJson
             _ => "invalid_request_error",
         },
         GatewayErrorKind.PayloadTooLarge => "request_too_large",
-        GatewayErrorKind.HeadersTooLarge => "invalid_request_error",
+        GatewayErrorKind.HeadersTooLarge or GatewayErrorKind.UriTooLong => "invalid_request_error",
         GatewayErrorKind.Authentication => "authentication_error",
         GatewayErrorKind.PermissionDenied => "permission_error",
         GatewayErrorKind.ModelNotFound => "not_found_error",

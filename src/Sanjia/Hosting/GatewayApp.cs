@@ -78,6 +78,8 @@ public static class GatewayApp
             // Above the gateway's own header limits, so that it answers 431 with a JSON body (Kestrel's has none).
             k.Limits.MaxRequestHeadersTotalSize = GatewayErrorHandling.KestrelHeaderBytes;
             k.Limits.MaxRequestHeaderCount = GatewayErrorHandling.KestrelHeaderCount;
+            // Likewise above the gateway's own URL limit, so that a long URL gets a 414 with a JSON body.
+            k.Limits.MaxRequestLineSize = GatewayErrorHandling.KestrelRequestLineBytes;
             k.AddServerHeader = false;
         });
         // Run request continuations on the socket's I/O thread instead of queueing them to the thread pool: one

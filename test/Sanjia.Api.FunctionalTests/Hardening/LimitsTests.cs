@@ -21,13 +21,7 @@ public sealed class LimitsTests : GatewayWithUpstream
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = GatewayServer.ChatBody("fake/gpt-4o-mini") };
         for (var i = 0; i < headers; i++) request.Headers.Add($"x-filler-{i}", new string('a', size));
         using var response = await Gateway.Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
-        if (path == "/v1/messages") Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
-        else Assert.Equal("request_header_fields_too_large", error.GetProperty("code").GetString());
-        Assert.Empty(Upstream.Requests);
+        await AssertLimitErrorAsync(response, path, HttpStatusCode.RequestHeaderFieldsTooLarge, "request_header_fields_too_large");
 
         // Ordinary requests are untouched by the check.
         var (ok, _, _) = await Gateway.ChatAsync("fake/gpt-4o-mini");
@@ -53,6 +47,28 @@ public sealed class LimitsTests : GatewayWithUpstream
         var message = root.GetProperty("error").GetProperty("message").GetString()!;
         Assert.Contains("nested too deeply", message, StringComparison.Ordinal);
         Assert.Contains("64", message, StringComparison.Ordinal);
+        Assert.Empty(Upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/messages")]
+    public async Task A_request_target_over_8_KiB_gets_414_with_a_JSON_error_in_the_callers_protocol(string path)
+    {
+        // Kestrel's own 414 had an empty body.
+        using var response = await Gateway.Http.PostAsync(path.TrimStart('/') + "?q=" + new string('a', 9 * 1024), GatewayServer.ChatBody("fake/gpt-4o-mini"));
+        await AssertLimitErrorAsync(response, path, HttpStatusCode.RequestUriTooLong, "request_uri_too_long");
+    }
+
+    /// <summary>A limit's refusal: its status, a JSON error in the route's protocol, and no upstream call.</summary>
+    private async Task AssertLimitErrorAsync(HttpResponseMessage response, string path, HttpStatusCode status, string openAiCode)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        if (path == "/v1/messages") Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        else Assert.Equal(openAiCode, error.GetProperty("code").GetString());
         Assert.Empty(Upstream.Requests);
     }
 
