@@ -84,7 +84,7 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
         {
             await AdminHttp.BadRequestAsync(http, target is null
                 ? $"'{provider}/{model}' is not served by this gateway (unknown provider, or a model the provider does not list)."
-                : $"'{provider}/{model}' is a {target.Kind.ToString().ToLowerInvariant()} model but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()}.", "model", "invalid_deployment").ConfigureAwait(false);
+                : $"'{provider}/{model}' is {target.Kind.WithArticle()} but alias '{alias}' serves {current.Kind.ToString().ToLowerInvariant()} models.", "model", "invalid_deployment").ConfigureAwait(false);
             return null;
         }
         // A typo here would send every request of the alias to a 404: the vendor must list the model.

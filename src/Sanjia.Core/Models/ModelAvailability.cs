@@ -39,7 +39,7 @@ public sealed class ModelAvailability(Func<ModelRegistry> registry, TimeProvider
         if (resolved is null) return GatewayError.ModelNotFound(model);
         if (kind is { } k && resolved.Kind != k)
         {
-            return GatewayError.Invalid($"'{model}' is a {resolved.Kind.ToString().ToLowerInvariant()} model, not a {k.ToString().ToLowerInvariant()} model.", "model", "invalid_model_kind");
+            return GatewayError.Invalid($"'{model}' is {resolved.Kind.WithArticle()}, not {k.WithArticle()}.", "model", "invalid_model_kind");
         }
         if (resolved.IsAlias) return null;
         var deployment = resolved.Deployments[0];

@@ -115,4 +115,16 @@ public sealed class PromotionTests : IAsyncLifetime
         }
         Assert.Equal("a/m1", (await gw.ChatAsync("chat")).Deployment);
     }
+
+    [Fact]
+    public async Task Promoting_an_embedding_model_to_a_chat_alias_is_refused_with_a_message_that_reads_right()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync([.. Settings, "--Sanjia:Providers:b:EmbeddingModels:0=text-embedding-3-small"]);
+
+        var (response, error) = await gw.PostAsync("/admin/aliases/chat/promote", new { provider = "b", model = "text-embedding-3-small" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_deployment", error!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("'b/text-embedding-3-small' is an embedding model but alias 'chat' serves chat models.", error["error"]!["message"]!.GetValue<string>());
+    }
 }
