@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Sanjia.Abstractions;
 using Sanjia.Core.Models;
 using Sanjia.Core.Pipeline;
+using Sanjia.Core.Routing;
 
 namespace Sanjia.Api.Admin;
 
@@ -129,7 +130,8 @@ public sealed class AliasesEndpoints(GatewayEngine engine, AliasOverrides overri
         {
             ["id"] = a.RequestedId,
             ["object"] = "alias",
-            ["strategy"] = a.Strategy,
+            // The strategy the router applies: the alias's own, else the configuration's default (docs/routing.md).
+            ["strategy"] = a.Strategy ?? a.Routing?.DefaultStrategy ?? PriorityStrategy.StrategyName,
             ["deployments"] = new JsonArray([.. a.Deployments.Select(d => (JsonNode)d.Id)]),
             ["promoted"] = o is null ? null : new JsonObject { ["provider"] = o.Provider, ["model"] = o.Model, ["promoted_at"] = o.PromotedAt.ToUnixTimeSeconds() },
             // The running rollout as the router applies it (GET /admin/aliases/{alias}/rollout has its steps).

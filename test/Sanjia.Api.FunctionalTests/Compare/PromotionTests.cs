@@ -127,4 +127,17 @@ public sealed class PromotionTests : IAsyncLifetime
         Assert.Equal("invalid_deployment", error!["error"]!["code"]!.GetValue<string>());
         Assert.Equal("'b/text-embedding-3-small' is an embedding model but alias 'chat' serves chat models.", error["error"]!["message"]!.GetValue<string>());
     }
+
+    [Theory]
+    [InlineData(null, "priority")]
+    [InlineData("--Sanjia:Routing:DefaultStrategy=least-busy", "least-busy")]
+    [InlineData("--Sanjia:Models:chat:Strategy=weighted", "weighted")]
+    public async Task The_aliases_list_shows_the_strategy_the_router_applies_before_any_promotion(string? setting, string expected)
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync(setting is null ? Settings : [.. Settings, setting]);
+
+        var (_, aliases) = await gw.GetAsync("/admin/aliases");
+
+        Assert.Equal(expected, aliases!["data"]![0]!["strategy"]!.GetValue<string>());
+    }
 }
