@@ -82,7 +82,7 @@ public static class LedgerStats
         "model" => e => e.Model,
         "provider" => e => e.Provider,
         "deployment" => e => e.Deployment,
-        "key" => e => e.KeyId ?? "master",
+        "key" => e => KeyLabel.Of(e.KeyId),
         "team" => e => e.TeamId,
         _ => null,
     };

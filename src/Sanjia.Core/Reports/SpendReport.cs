@@ -30,7 +30,7 @@ public static class SpendReport
     {
         Func<LedgerEntry, string> key = groupBy switch
         {
-            "key" => e => e.KeyId ?? "(master key)",
+            "key" => e => KeyLabel.Of(e.KeyId),
             "team" => e => e.TeamId ?? "(no team)",
             "model" => e => e.Model,
             "provider" => e => e.Provider ?? "(none)",

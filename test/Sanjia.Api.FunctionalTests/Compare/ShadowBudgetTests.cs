@@ -130,7 +130,7 @@ public sealed class ShadowBudgetTests : IAsyncLifetime
         Assert.Equal(5, Ledger(gw, null).Rows);
         var spend = (await gw.AdminAsync(HttpMethod.Get, "/admin/spend?group_by=key")).GetRawText();
         Assert.Contains("shadow:chat", spend, StringComparison.Ordinal);
-        Assert.Contains("(master key)", spend, StringComparison.Ordinal);
+        Assert.Contains("\"master\"", spend, StringComparison.Ordinal);
     }
 
     [Fact]

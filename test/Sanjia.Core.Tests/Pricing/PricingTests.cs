@@ -379,6 +379,21 @@ public sealed class PricingTests
     }
 
     [Fact]
+    public void Spend_report_and_usage_stats_name_the_master_key_alike()
+    {
+        var t = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+        LedgerEntry[] entries =
+        [
+            new() { RequestId = "m", Timestamp = t, Endpoint = "/v1/chat/completions", Model = "gpt", Status = 200, Usage = new TokenUsage(1, 1), Cost = 1m, Currency = "USD" },
+            new() { RequestId = "k", Timestamp = t, Endpoint = "/v1/chat/completions", Model = "gpt", Status = 200, KeyId = "key_1", Usage = new TokenUsage(1, 1), Cost = 1m, Currency = "USD" },
+        ];
+        var (report, _) = SpendReport.Build(entries, "key", t, t.AddDays(1), null, new CurrencyConverter(new MeteringOptions()));
+
+        Assert.Equal(["key_1", "master"], report!.Rows.Select(r => r.Group).Order(StringComparer.Ordinal));
+        Assert.Equal(["master", "key_1"], entries.Select(LedgerStats.GroupKey("key")!));
+    }
+
+    [Fact]
     public void Spend_report_never_adds_currencies_without_a_rate_and_totals_match_an_independent_sum()
     {
         var t = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
