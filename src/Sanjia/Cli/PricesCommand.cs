@@ -6,8 +6,10 @@ namespace Sanjia.Cli;
 
 /// <summary>
 /// <c>sanjia prices import PATH [--data DIR] [--out FILE]</c>: genai-prices data → the gateway's price file.
-/// <c>sanjia prices check [--max-age DAYS] [--as-of DATE] [--file FILE]</c>: catalogue entries not checked against
-/// their source within the age; exits 1 when there are any, so it can run on a schedule.
+/// <c>sanjia prices check [--max-age DAYS] [--as-of DATE] [--file FILE] [--strict]</c>: catalogue entries not checked
+/// against their source within the age. They are a warning (exit 0): a shipped catalogue ages with its release, and
+/// an old entry is not a broken install. <c>--strict</c> exits <see cref="StaleExitCode"/> when there are any, for a
+/// scheduled job that should fail on them.
 /// </summary>
 internal static class PricesCommand
 {
@@ -15,14 +17,15 @@ internal static class PricesCommand
     private const string Usage = """
         Usage: sanjia prices import <data.json> [--data DIR] [--out FILE]
                sanjia prices check [--max-age DAYS] [--as-of YYYY-MM-DD]
-                                   [--file catalogue.json]
+                                   [--file catalogue.json] [--strict]
 
         import converts a genai-prices data file (github.com/pydantic/genai-prices)
         into the gateway's price file, read at start-up
         (Sanjia:Metering:PricesFile); configured Sanjia:Metering:Prices still win.
 
         check lists catalogue entries not checked against their source within
-        --max-age days (default 90) and exits 1 when there are any.
+        --max-age days (default 90) as a warning and exits 0; with --strict it
+        exits 3 when there are any.
 
         Options:
           --data DIR   The gateway's data folder (default: data).
@@ -32,6 +35,9 @@ internal static class PricesCommand
 
     /// <summary>The default age after which a catalogue entry should be read against its source again.</summary>
     public const int DefaultMaxAgeDays = 90;
+
+    /// <summary><c>prices check --strict</c> found entries due for a re-read (distinct from 1, a failed command).</summary>
+    public const int StaleExitCode = 3;
 
     private static readonly string[] Options = ["--data", "--out", "--help"];
 
@@ -111,6 +117,7 @@ internal static class PricesCommand
         var maxAge = DefaultMaxAgeDays;
         var asOf = DateOnly.FromDateTime(DateTime.UtcNow);
         string? file = null;
+        var strict = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -120,9 +127,10 @@ internal static class PricesCommand
                 case "--as-of" when i + 1 < args.Length && PriceCatalogue.ParseDate(args[i + 1]) is { } date:
                     asOf = date; i++; break;
                 case "--file" when i + 1 < args.Length: file = args[++i]; break;
+                case "--strict": strict = true; break;
                 default:
                     error.WriteLine($"sanjia prices check: unknown, incomplete or invalid option '{args[i]}'.");
-                    error.WriteLine("Usage: sanjia prices check [--max-age DAYS] [--as-of YYYY-MM-DD] [--file catalogue.json]");
+                    error.WriteLine("Usage: sanjia prices check [--max-age DAYS] [--as-of YYYY-MM-DD] [--file catalogue.json] [--strict]");
                     return 2;
             }
         }
@@ -143,12 +151,17 @@ internal static class PricesCommand
             output.WriteLine($"All {total} catalogue entries were checked within {maxAge} days of {asOf:yyyy-MM-dd}.");
             return 0;
         }
-        output.WriteLine($"{stale.Count} of {total} catalogue entries were not checked within {maxAge} days of {asOf:yyyy-MM-dd} (before {asOf.AddDays(-maxAge):yyyy-MM-dd}):");
+        output.WriteLine($"Warning: {stale.Count} of {total} catalogue entries were not checked within {maxAge} days of {asOf:yyyy-MM-dd} (before {asOf.AddDays(-maxAge):yyyy-MM-dd}):");
         foreach (var e in stale)
         {
             var when = e.Checked is { } d ? $"checked {d:yyyy-MM-dd} ({asOf.DayNumber - d.DayNumber} days)" : "never checked";
             output.WriteLine($"  {e.Id}  {when}{(e.Source is { } src ? "  " + src : "")}");
         }
-        return 1;
+        if (file is null)
+        {
+            // What a user can do about the shipped catalogue: it is re-read with each release.
+            output.WriteLine("Their prices are still used. A newer Sanjia may carry re-read prices; meanwhile Sanjia:Metering:Prices or an imported price file (sanjia prices import) overrides an entry.");
+        }
+        return strict ? StaleExitCode : 0;
     }
 }

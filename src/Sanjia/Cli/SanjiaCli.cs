@@ -7,7 +7,8 @@ namespace Sanjia.Cli;
 /// <summary>
 /// The <c>sanjia</c> command: picks the command, answers <c>--help</c> and <c>--version</c> on every command, and refuses
 /// what it does not know with exit code 2 and the nearest known name. Exit codes (docs/cli.md): 0 success, 1 failure
-/// (bad configuration, a start-up problem, a failed command), 2 usage error, 130 interrupted.
+/// (bad configuration, a start-up problem, a failed command), 2 usage error, 3 <c>prices check --strict</c> found
+/// entries due for a re-read, 130 interrupted.
 /// </summary>
 public static class SanjiaCli
 {
@@ -39,7 +40,8 @@ public static class SanjiaCli
           -V, --version  Show the version.
 
         Exit codes: 0 success, 1 failure (bad configuration, start-up problem,
-        failed command), 2 usage error, 130 interrupted. See docs/cli.md.
+        failed command), 2 usage error, 3 prices check --strict found stale
+        prices, 130 interrupted. See docs/cli.md.
         """;
 
     internal const string ServeHelp = """

@@ -36,6 +36,18 @@ public sealed class SanjiaCliTests
     }
 
     [Theory]
+    [InlineData("prices check --as-of 2026-12-06", 0)]
+    [InlineData("prices check --as-of 2026-12-06 --strict", 3)]
+    [InlineData("prices check --as-of 2026-12-06 --max-age 1000 --strict", 0)]
+    public async Task Prices_check_on_the_shipped_catalogue_warns_and_fails_only_when_strict(string commandLine, int expected)
+    {
+        // A fresh checkout runs the documented command: entries due for a re-read are a warning, not a failure.
+        var (code, output, error) = await RunAsync(commandLine.Split(' '));
+        Assert.True(code == expected, output + error);
+        Assert.Empty(error);
+    }
+
+    [Theory]
     [InlineData("--version")]
     [InlineData("-V")]
     [InlineData("version")]
