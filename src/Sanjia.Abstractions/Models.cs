@@ -15,3 +15,10 @@ public static class ModelKindText
 
 /// <summary>A model as listed by <c>GET /v1/models</c>.</summary>
 public sealed record ModelInfo(string Id, ModelKind Kind, string OwnedBy, DateTimeOffset Created);
+
+/// <summary>A provider that knows the context window of the models it serves (a local model's loaded context).</summary>
+public interface IKnowsContextWindow
+{
+    /// <summary>Tokens a prompt and its answer must fit in for <paramref name="model"/>; null when unknown.</summary>
+    int? ContextWindowOf(string model);
+}

@@ -31,9 +31,19 @@ internal sealed class LocalChatModel
         _options = options;
         _logger = logger;
         _time = time;
+        _trainedContext = new Lazy<int?>(() => GgufHeader.TrainedContextLength(weights.Path));
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// The context a prompt and its answer must fit in: the loaded context, or before the first load the smaller of
+    /// Local:ContextSize and the context the GGUF file says it was trained with (as the load will choose).
+    /// </summary>
+    public int ContextWindow => Volatile.Read(ref _prepared) is { } p ? (int)p.ContextParams.ContextSize!.Value
+        : _trainedContext.Value is > 0 and var trained ? Math.Min(_options.ContextSize, trained) : _options.ContextSize;
+
+    private readonly Lazy<int?> _trainedContext;
 
     public string Path => _weights.Path;
 

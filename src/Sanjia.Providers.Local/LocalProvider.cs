@@ -4,7 +4,7 @@ using Sanjia.Core.Models;
 namespace Sanjia.Providers.Local;
 
 /// <summary>The <c>local</c> provider: GGUF chat models and the MiniLM embedding model, all in-process.</summary>
-internal sealed class LocalProvider(string describe, IReadOnlyList<LocalChatModel> chatModels, LocalEmbeddingBackend? embeddings) : IProvider
+internal sealed class LocalProvider(string describe, IReadOnlyList<LocalChatModel> chatModels, LocalEmbeddingBackend? embeddings) : IProvider, IKnowsContextWindow
 {
     public string Name => LocalProviderSource.ProviderName;
 
@@ -23,4 +23,6 @@ internal sealed class LocalProvider(string describe, IReadOnlyList<LocalChatMode
     public bool AcceptsUnlistedModels => false;
 
     internal IReadOnlyList<LocalChatModel> ChatModels { get; } = chatModels;
+
+    public int? ContextWindowOf(string model) => ChatModels.FirstOrDefault(m => m.Name == model)?.ContextWindow;
 }

@@ -85,7 +85,8 @@ public sealed class ModelsEndpoints(GatewayEngine engine, VirtualKeyCache keys, 
         w.WriteString("owned_by"u8, m.OwnedBy);
         var first = resolved is { Deployments.Count: > 0 } r ? r.Deployments[0] : null;
         var price = first is null ? null : pricer?.PriceOf(first);
-        if ((first?.Settings.ContextWindow ?? price?.ContextWindow) is { } context)
+        // Configured, else what the provider knows (a local model's context), else the catalogue's.
+        if ((first?.Settings.ContextWindow ?? (first?.Provider as IKnowsContextWindow)?.ContextWindowOf(first!.UpstreamModel) ?? price?.ContextWindow) is { } context)
         {
             w.WriteNumber("context_length"u8, context);
         }

@@ -21,12 +21,29 @@ public sealed class LocalModelTests : IAsyncLifetime
         new("Local:Embeddings", "true"),
         new("Local:MaxConcurrency", "1"),
         new("Local:MaxQueue", "1"),
+        // Above the model's own 2048, so the context served is the model's (as it was with the default 2048).
+        new("Local:ContextSize", "4096"),
     ]);
 
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     private static string Body(int maxTokens, bool stream, string extra = "") =>
         $$"""{"model":"local/stories260K","stream":{{(stream ? "true" : "false")}},"max_tokens":{{maxTokens}},"seed":3,"temperature":0.8,"messages":[{"role":"user","content":"Once upon a time"}]{{extra}}}""";
+
+    [Fact]
+    public async Task Models_list_gives_the_local_models_context_length()
+    {
+        // stories260K was trained with a 2048-token context, under Local:ContextSize (4096 here): 2048 is what a prompt
+        // must fit, known from the GGUF header before any request loads the model, and the same once it is loaded.
+        var list = await _gateway.Http.GetFromJsonAsync<JsonElement>("/v1/models");
+        var local = list.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "local/stories260K");
+        Assert.Equal(2048, local.GetProperty("context_length").GetInt32());
+
+        using var one = await _gateway.Http.PostAsync("/v1/chat/completions", new StringContent(Body(2, stream: false), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+        var model = await _gateway.Http.GetFromJsonAsync<JsonElement>("/v1/models/local/stories260K");
+        Assert.Equal(2048, model.GetProperty("context_length").GetInt32());
+    }
 
     [Fact]
     public async Task Streams_generated_text_as_valid_openai_chunks()
