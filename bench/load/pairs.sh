@@ -4,7 +4,8 @@
 # and the difference, then the median and mean difference. Quicker than run.sh for one question at one point.
 #   bench/load/pairs.sh TREE "A args" "B args" [pairs=8] [connections=16] [seconds=4]
 # TREE: a checkout with src/Sanjia and bench/Sanjia.Bench.Upstream built in Release; TREE_B=DIR runs B from another
-# checkout. Args: gateway options (--Sanjia:...) and NAME=value environment variables; {upstream} is the fake
+# checkout; CMD_A / CMD_B replace a side's command (e.g. a published binary: CMD_B=artifacts/r2r/sanjia).
+# Args: gateway options (--Sanjia:...) and NAME=value environment variables; {upstream} is the fake
 # upstream's URL, which also takes OTLP exports. Needs wrk, taskset, curl, python3.
 set -uo pipefail
 tree=$1; aargs=$2; bargs=$3; n=${4:-8}; conns=${5:-16}; secs=${6:-4}
@@ -20,11 +21,11 @@ wrk.body = '{"model":"fast","messages":[{"role":"user","content":"Say hello to t
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench-master-key-0123456789"
 LUA
-start() { # name args [tree]
-  local name=$1; shift; local t_tree=${2:-$tree}; local port; port=$(free_port); mkdir -p $work/$name/models
+start() { # name args [command]
+  local name=$1; shift; local cmd=$2; local port; port=$(free_port); mkdir -p $work/$name/models
   local envs=() rest=()
   for t in $1; do t=${t//\{upstream\}/http://127.0.0.1:$up}; if [[ $t == *=* && $t != --* ]]; then envs+=("$t"); else rest+=("$t"); fi; done
-  env "${envs[@]}" taskset -c 0 dotnet $t_tree/src/Sanjia/bin/Release/net10.0/sanjia.dll \
+  env "${envs[@]}" taskset -c 0 $cmd \
     --Sanjia:Urls=http://127.0.0.1:$port --Sanjia:DataDir=$work/$name --Sanjia:ModelsDir=$work/$name/models \
     --Sanjia:MasterKey=sk-bench-master-key-0123456789 --Sanjia:Local:Embeddings=false --Sanjia:PresetsFromEnvironment=false \
     --Sanjia:Providers:bench:BaseUrl=http://127.0.0.1:$up/v1 --Sanjia:Providers:bench:ApiKey=sk-upstream \
@@ -32,7 +33,8 @@ start() { # name args [tree]
     --Sanjia:Models:fast:Deployments:0:Model=fake "${rest[@]}" >$work/$name.log 2>&1 &
   echo $! >> $work/pids; echo "$!:$port"
 }
-A=$(start a "$aargs"); B=$(start b "$bargs" "${TREE_B:-$tree}")
+A=$(start a "$aargs" "${CMD_A:-dotnet $tree/src/Sanjia/bin/Release/net10.0/sanjia.dll}")
+B=$(start b "$bargs" "${CMD_B:-dotnet ${TREE_B:-$tree}/src/Sanjia/bin/Release/net10.0/sanjia.dll}")
 for g in $A $B; do port=${g#*:}; for _ in $(seq 150); do curl -sf -o /dev/null http://127.0.0.1:$port/v1/chat/completions -H 'Authorization: Bearer sk-bench-master-key-0123456789' -H 'Content-Type: application/json' -d '{"model":"fast","messages":[{"role":"user","content":"hi"}]}' && break; sleep 0.2; done
   taskset -c 1 wrk -t1 -c$conns -d6s -s $work/post.lua http://127.0.0.1:$port/v1/chat/completions >/dev/null; done
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
