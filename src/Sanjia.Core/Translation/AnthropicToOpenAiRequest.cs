@@ -94,7 +94,8 @@ public static class AnthropicToOpenAiRequest
     /// <summary>Extended thinking as Anthropic's API checks it: an enabled budget is required, at least 1024 and below max_tokens.</summary>
     private static GatewayError? ThinkingError(AnthropicRequest r, bool countOnly)
     {
-        if (r.Thinking is not { ValueKind: JsonValueKind.Object } thinking || !thinking.TryGetProperty("type"u8, out var type) || !type.ValueEquals("enabled"u8))
+        if (r.Thinking is not { ValueKind: JsonValueKind.Object } thinking || !thinking.TryGetProperty("type"u8, out var type)
+            || type.ValueKind != JsonValueKind.String || !type.ValueEquals("enabled"u8))
         {
             return null;
         }
