@@ -213,15 +213,21 @@ public sealed class ResponsesApiTests
     [InlineData("""{"model":"vendor/m","input":"x","tools":[{"type":"web_search"}]}""", "tools[0].type")]
     public async Task Requests_needing_state_or_built_in_tools_get_an_OpenAI_error_naming_the_parameter(string body, string param)
     {
+        var error = await RefusedAsync(body);
+        Assert.Equal(param, (string?)error["param"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+    }
+
+    /// <summary>The body sent to <c>/v1/responses</c>: a 400 with nothing sent to the vendor; its <c>error</c> object.</summary>
+    private static async Task<JsonNode> RefusedAsync(string body)
+    {
         await using var upstream = await FakeOpenAiServer.StartAsync();
         await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
         using var http = gateway.CreateHttpClient();
         using var response = await http.PostAsync("v1/responses", AnthropicMessagesTests.Json(body));
         Assert.Equal(400, (int)response.StatusCode);
-        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
-        Assert.Equal(param, (string?)error["param"]);
-        Assert.Equal("invalid_request_error", (string?)error["type"]);
         Assert.Empty(upstream.Requests);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
     }
 
     [Theory]
@@ -232,14 +238,8 @@ public sealed class ResponsesApiTests
     [InlineData("""{"model":"vendor/m","input":[]}""", "invalid_value")]
     public async Task A_missing_or_malformed_input_is_a_400_naming_input(string body, string code)
     {
-        await using var upstream = await FakeOpenAiServer.StartAsync();
-        await using var gateway = await GatewayServer.StartWithArgsAsync(GatewayServer.Provider("vendor", upstream.BaseUrl, upstream.ApiKey));
-        using var http = gateway.CreateHttpClient();
-        using var response = await http.PostAsync("v1/responses", AnthropicMessagesTests.Json(body));
-        Assert.Equal(400, (int)response.StatusCode);
-        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        var error = await RefusedAsync(body);
         Assert.Equal(("input", code), ((string?)error["param"], (string?)error["code"]));
-        Assert.Empty(upstream.Requests);
     }
 
     [Fact]
