@@ -9,7 +9,7 @@ namespace Sanjia.Api.Admin;
 
 /// <summary>
 /// <c>GET /admin/alerts</c>: the budget alerts fired, newest first, with how their webhooks answered; <c>id</c> keeps
-/// one key's or team's, <c>limit</c> pages (docs/admin-api.md).
+/// one key's or team's, <c>limit</c> caps the list; there is no cursor (docs/admin-api.md).
 /// </summary>
 public sealed class AlertsEndpoint(IAlertStore store)
 {
@@ -18,7 +18,13 @@ public sealed class AlertsEndpoint(IAlertStore store)
     public async Task ListAsync(HttpContext http)
     {
         var q = http.Request.Query;
-        if (AdminQuery.Page(q, out var limit, out _) is { } error)
+        // No cursor here (alerts are few: one per threshold, budget and period; narrow by id, or raise limit to 500):
+        // one sent is refused rather than read as the first page again, which a generic pager would loop on.
+        var error = AdminQuery.Text(q, "cursor") is not null
+            ? GatewayError.Invalid("'cursor' is not taken by /admin/alerts: narrow the list with 'id' (a key's or team's) or raise 'limit' (up to 500).", "cursor")
+            : AdminQuery.Page(q, out _, out _);
+        AdminQuery.Page(q, out var limit, out _);
+        if (error is not null)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;

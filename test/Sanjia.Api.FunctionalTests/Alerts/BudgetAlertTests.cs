@@ -233,6 +233,15 @@ public sealed class BudgetAlertTests : IAsyncLifetime
         Assert.Equal(0, (await gw.AdminAsync(HttpMethod.Get, "/admin/alerts?id=team_huge")).GetProperty("data").GetArrayLength());
     }
 
+    [Fact]
+    public async Task The_alert_list_refuses_a_cursor_rather_than_answering_its_first_page_again()
+    {
+        await using var gw = await GatewayServer.StartWithArgsAsync([]);
+        var refused = await gw.AdminAsync(HttpMethod.Get, "/admin/alerts?cursor=5", expect: 400);
+        Assert.Equal("cursor", refused.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(0, (await gw.AdminAsync(HttpMethod.Get, "/admin/alerts?limit=500")).GetProperty("data").GetArrayLength());
+    }
+
     /// <summary>The newest alert of a key or team once its delivery has ended.</summary>
     private static async Task<JsonElement> WaitForDeliveryAsync(GatewayServer gw, string id)
     {
