@@ -62,11 +62,11 @@ public sealed partial class RedisChangeFeed
         _logger = logger;
         _aliases = aliases;
         _reloader = reloader;
-        _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:changes");
-        _aliasHash = "{" + options.KeyPrefix + "}:aliases";
+        _channel = RedisChannel.Literal(options.Key("changes"));
+        _aliasHash = options.Key("aliases");
         _rollouts = rollouts;
-        _rolloutHash = "{" + options.KeyPrefix + "}:rollouts";
-        _rolloutVersions = "{" + options.KeyPrefix + "}:rollout-versions";
+        _rolloutHash = options.Key("rollouts");
+        _rolloutVersions = options.Key("rollout-versions");
         cache.Changed += Publish;
         if (aliases is not null) aliases.Changed += PublishAlias;
         if (rollouts is not null) rollouts.Shared = CommitRolloutAsync;

@@ -32,8 +32,8 @@ public sealed partial class RedisHealthFeed
         _states = states;
         _time = time;
         _logger = logger;
-        _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:health");
-        _hash = "{" + options.KeyPrefix + "}:health";
+        _channel = RedisChannel.Literal(options.Key("health"));
+        _hash = options.Key("health");
         states.Changed += Publish;
         _ = new RedisChannelSubscription(redis, _channel, message => Receive(message!), CatchUpAsync,
             reason => LogFailed(_logger, "subscribing to the health channel", reason));

@@ -35,7 +35,7 @@ public sealed partial class RedisResponseCache : ISharedResponseCache
         _time = time;
         _logger = logger;
         _maxBytes = options.ResponseCacheMaxBytes;
-        _entryPrefix = "{" + options.KeyPrefix + "}:cache:";
+        _entryPrefix = options.Key("cache:");
         _lru = _entryPrefix + "lru";
         _sizes = _entryPrefix + "sizes";
         _total = _entryPrefix + "bytes";

@@ -60,8 +60,8 @@ public sealed partial class RedisSemanticFeed : ISemanticFeed
         _semantic = semantic;
         _time = time;
         _logger = logger;
-        _channel = RedisChannel.Literal("{" + options.KeyPrefix + "}:semantic");
-        _log = "{" + options.KeyPrefix + "}:semantic:log";
+        _channel = RedisChannel.Literal(options.Key("semantic"));
+        _log = options.Key("semantic:log");
         _subscription = new RedisChannelSubscription(redis, _channel, OnMessage, CatchUpAsync, reason => LogFailed(_logger, "subscribe", reason));
     }
 

@@ -12,7 +12,7 @@ namespace Sanjia.Redis;
 /// </summary>
 public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisOptions options) : ISharedSessionStore
 {
-    private readonly string _prefix = "{" + options.KeyPrefix + "}:session:";
+    private readonly string _prefix = options.Key("session:");
 
     public async Task<byte[]?> GetAsync(string id, CancellationToken cancellationToken) =>
         (byte[]?)await redis.GetDatabase().StringGetAsync(_prefix + id).ConfigureAwait(false);

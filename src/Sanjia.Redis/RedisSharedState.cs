@@ -68,7 +68,7 @@ public sealed partial class RedisSharedState : IAdmissionStore, IBudgetTracker, 
         _loadSpent = loadSpent;
         _time = time;
         _logger = logger;
-        _prefix = "{" + options.KeyPrefix + "}:";
+        _prefix = options.Key("");
         _epochKey = _prefix + "limits:epoch";
         _rebuiltKey = _prefix + "limits:rebuilt";
         _local = new InMemoryRateLimiter(time);
