@@ -20,10 +20,10 @@ public sealed class AlertsEndpoint(IAlertStore store)
         var q = http.Request.Query;
         // No cursor here (alerts are few: one per threshold, budget and period; narrow by id, or raise limit to 500):
         // one sent is refused rather than read as the first page again, which a generic pager would loop on.
+        var pageError = AdminQuery.Page(q, out var limit, out _);
         var error = AdminQuery.Text(q, "cursor") is not null
             ? GatewayError.Invalid("'cursor' is not taken by /admin/alerts: narrow the list with 'id' (a key's or team's) or raise 'limit' (up to 500).", "cursor")
-            : AdminQuery.Page(q, out _, out _);
-        AdminQuery.Page(q, out var limit, out _);
+            : pageError;
         if (error is not null)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);

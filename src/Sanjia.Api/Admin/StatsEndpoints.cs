@@ -74,16 +74,16 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
         var q = http.Request.Query;
         var by = AdminQuery.Text(q, "by") ?? "model";
         var periodName = AdminQuery.Text(q, "period") ?? "week";
+        var periodsError = Int(q, "periods", 2, 60, 8, out var periods);
+        var evaluationError = AdminQuery.Evaluation(q, false, out var evaluation);
         var error = LedgerStats.GroupKey(by) is null ? GatewayError.Invalid("'by' must be model, provider, deployment, key or team.", "by")
             : periodName is not ("day" or "week") ? GatewayError.Invalid("'period' must be day or week.", "period")
-            : Int(q, "periods", 2, 60, 8, out _) ?? AdminQuery.Evaluation(q, false, out _);
+            : periodsError ?? evaluationError;
         if (error is not null)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
-        Int(q, "periods", 2, 60, 8, out var periods);
-        AdminQuery.Evaluation(q, false, out var evaluation);
         var period = periodName == "day" ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7);
         var end = time.GetUtcNow();
         var rows = await RowsAsync(end - period * periods, end, evaluation, http.RequestAborted).ConfigureAwait(false);
@@ -120,14 +120,14 @@ public sealed class StatsEndpoints(ISpendSource ledgerRows, JournaledLedger? led
     {
         var q = http.Request.Query;
         var by = AdminQuery.Text(q, "by") ?? "provider";
-        var error = by is not ("provider" or "deployment") ? GatewayError.Invalid("'by' must be provider or deployment.", "by") : Int(q, "days", 1, 90, 7, out _) ?? AdminQuery.Evaluation(q, null, out _);
+        var daysError = Int(q, "days", 1, 90, 7, out var days);
+        var evaluationError = AdminQuery.Evaluation(q, null, out var evaluation);
+        var error = by is not ("provider" or "deployment") ? GatewayError.Invalid("'by' must be provider or deployment.", "by") : daysError ?? evaluationError;
         if (error is not null)
         {
             await OpenAiErrorWriter.WriteAsync(http, error).ConfigureAwait(false);
             return;
         }
-        Int(q, "days", 1, 90, 7, out var days);
-        AdminQuery.Evaluation(q, null, out var evaluation);
         var now = time.GetUtcNow();
         var firstDay = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - days);
         var rows = await RowsAsync(firstDay, now.AddSeconds(1), evaluation, http.RequestAborted).ConfigureAwait(false);
